@@ -1,0 +1,167 @@
+//! The link-worker service's events: what happens to a referral once it reaches a service.
+//! Aggregate: `case`, id = the referral's UUID (one case per referral).
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+use uuid::Uuid;
+
+use crate::common::Coding;
+use crate::family::event_family;
+
+event_family! {
+    /// Events of the `case` aggregate.
+    CaseEvent {
+        Accepted(CaseAccepted) = "case.accepted" version 1,
+        Declined(CaseDeclined) = "case.declined" version 1,
+        Assigned(CaseAssigned) = "case.assigned" version 1,
+        ContactAttempted(ContactAttempted) = "case.contact_attempted" version 1,
+        ContactMade(ContactMade) = "case.contact_made" version 1,
+        PlanAgreed(PlanAgreed) = "case.plan_agreed" version 1,
+        OutcomeRecorded(OutcomeRecorded) = "case.outcome_recorded" version 1,
+        Closed(CaseClosed) = "case.closed" version 1,
+    }
+}
+
+impl From<CaseEvent> for crate::Event {
+    fn from(e: CaseEvent) -> Self {
+        crate::Event::Case(e)
+    }
+}
+
+/// The link-worker service took the referral on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseAccepted {
+    pub referral_id: Uuid,
+    pub link_worker_organisation_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclineReason {
+    OutOfArea,
+    NotAppropriate,
+    /// The person declined social prescribing (SNOMED CT 871711000000103).
+    PersonDeclined,
+    /// Referred on to a better-suited service instead.
+    ReferredElsewhere,
+}
+
+/// The link-worker service did not take the referral on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseDeclined {
+    pub referral_id: Uuid,
+    pub link_worker_organisation_id: String,
+    pub reason: DeclineReason,
+    /// The coded form of the reason, where one exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_code: Option<Coding>,
+}
+
+/// A link worker now holds the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseAssigned {
+    pub referral_id: Uuid,
+    pub link_worker_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactChannel {
+    Phone,
+    FaceToFace,
+    Video,
+    HomeVisit,
+    Text,
+    Email,
+}
+
+/// A try to reach the person that did not reach them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactAttempted {
+    pub referral_id: Uuid,
+    pub channel: ContactChannel,
+    /// Attempts so far, including this one.
+    pub attempt_number: u32,
+}
+
+/// The link worker spoke with or met the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactMade {
+    pub referral_id: Uuid,
+    pub channel: ContactChannel,
+    pub minutes: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<ContactPersonal>,
+}
+
+/// What was said: personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactPersonal {
+    pub notes: String,
+}
+
+/// A personalised care and support plan was agreed with the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanAgreed {
+    pub referral_id: Uuid,
+    pub review_date: Date,
+    pub goal_count: u32,
+    pub personal: PlanPersonal,
+}
+
+/// The plan in the person's words: personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanPersonal {
+    /// "What matters to me".
+    pub what_matters: String,
+    pub goals: Vec<String>,
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timepoint {
+    Baseline,
+    Review,
+    Exit,
+}
+
+/// An outcome measure was taken and scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutcomeRecorded {
+    pub referral_id: Uuid,
+    /// `ons4`, `swemwbs`, `wemwbs`, `ucla3` ...
+    pub instrument: String,
+    /// The version of the questionnaire.
+    pub instrument_version: String,
+    /// The version of Linkway's scoring function that produced the scores.
+    pub algorithm_version: u32,
+    pub timepoint: Timepoint,
+    /// The answers, item by item, in the instrument's order.
+    pub item_answers: Vec<u8>,
+    /// Sum of the answers, where the instrument defines one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_score: Option<u32>,
+    /// The derived score (e.g. SWEMWBS metric score), where the instrument defines one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosureReason {
+    GoalsMet,
+    Disengaged,
+    CouldNotContact,
+    MovedAway,
+    ReferredElsewhere,
+    Died,
+    Other,
+}
+
+/// The case ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseClosed {
+    pub referral_id: Uuid,
+    pub reason: ClosureReason,
+}

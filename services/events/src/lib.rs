@@ -1,0 +1,131 @@
+//! Linkway's event catalogue.
+//!
+//! Every fact Linkway records is an [`Envelope`] on the event log whose `data` is one of
+//! the payloads defined here. The types are pure data: this crate knows nothing of NATS,
+//! SQL or HTTP. `schemas/` at the top of the repository holds the JSON Schemas that are
+//! the contract between organisations; tests keep these types and those schemas in step.
+//!
+//! - [`envelope`]: the envelope every event travels in, and who did it ([`Actor`]).
+//! - [`referral`]: intake's events (`referral.*`).
+//! - [`case`]: the link-worker service's events (`case.*`).
+//! - [`registry`]: organisations, routing rules and access tokens.
+//! - [`Event`]: the typed union, with [`Event::decode`] refusing unknown types and versions.
+//!
+//! Personal data about the person referred lives only under a field named `personal` in a
+//! payload, so it can be encrypted per person (and erased by destroying the key) without
+//! reshaping events. Reporting never reads it.
+
+pub mod case;
+pub mod common;
+pub mod envelope;
+mod family;
+pub mod referral;
+pub mod registry;
+
+pub use case::CaseEvent;
+pub use envelope::{Actor, Envelope, Role};
+pub use referral::ReferralEvent;
+pub use registry::RegistryEvent;
+
+/// Any Linkway event payload, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Referral(ReferralEvent),
+    Case(CaseEvent),
+    Registry(RegistryEvent),
+}
+
+/// Why an event could not be turned into a typed [`Event`].
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the envelope is not valid JSON of the expected shape: {0}")]
+    Envelope(#[source] serde_json::Error),
+    #[error("unknown event type `{0}`")]
+    UnknownType(String),
+    #[error("event type `{event_type}` has no version {version} this code can read")]
+    UnsupportedVersion { event_type: String, version: u32 },
+    #[error("`{event_type}` v{version} payload does not match its schema: {source}")]
+    InvalidData {
+        event_type: String,
+        version: u32,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl Event {
+    /// The event's type name, e.g. `referral.received`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::Referral(e) => e.type_name(),
+            Event::Case(e) => e.type_name(),
+            Event::Registry(e) => e.type_name(),
+        }
+    }
+
+    /// The schema version this code writes for the event's type.
+    pub fn version(&self) -> u32 {
+        match self {
+            Event::Referral(e) => e.version(),
+            Event::Case(e) => e.version(),
+            Event::Registry(e) => e.version(),
+        }
+    }
+
+    /// The aggregate kind this event belongs to: the part of its type before the dot.
+    pub fn aggregate_kind(&self) -> &'static str {
+        aggregate_kind_of(self.type_name())
+    }
+
+    /// The payload as JSON, as it goes into the envelope's `data`.
+    pub fn to_data(&self) -> serde_json::Value {
+        match self {
+            Event::Referral(e) => e.to_data(),
+            Event::Case(e) => e.to_data(),
+            Event::Registry(e) => e.to_data(),
+        }
+    }
+
+    /// Turns `(type, version, data)` into a typed event, upcasting older versions first.
+    pub fn decode(
+        event_type: &str,
+        version: u32,
+        data: serde_json::Value,
+    ) -> Result<Event, DecodeError> {
+        let (version, data) = upcast(event_type, version, data);
+        if let Some(r) = ReferralEvent::decode(event_type, version, &data) {
+            return r.map(Event::Referral);
+        }
+        if let Some(r) = CaseEvent::decode(event_type, version, &data) {
+            return r.map(Event::Case);
+        }
+        if let Some(r) = RegistryEvent::decode(event_type, version, &data) {
+            return r.map(Event::Registry);
+        }
+        Err(DecodeError::UnknownType(event_type.to_owned()))
+    }
+
+    /// Every `(type, version)` this code writes, for schema and AsyncAPI checks.
+    pub fn catalogue() -> Vec<(&'static str, u32)> {
+        let mut all = Vec::new();
+        all.extend_from_slice(ReferralEvent::CATALOGUE);
+        all.extend_from_slice(CaseEvent::CATALOGUE);
+        all.extend_from_slice(RegistryEvent::CATALOGUE);
+        all
+    }
+}
+
+/// The aggregate kind of an event type: `referral.received` -> `referral`.
+pub fn aggregate_kind_of(event_type: &str) -> &str {
+    event_type.split('.').next().unwrap_or(event_type)
+}
+
+/// Upcasters turn an older version of a payload into the current one. A breaking change to
+/// an event adds a version and a branch here; consumers then only ever see the newest shape.
+fn upcast(_event_type: &str, version: u32, data: serde_json::Value) -> (u32, serde_json::Value) {
+    // No breaking change yet: v1 is current for every event.
+    (version, data)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! Intake's events: a referral is received, routed, and sometimes withdrawn or corrected.
+//! Aggregate: `referral`, id = the referral's UUID.
+
+use serde::{Deserialize, Serialize};
+use time::Date;
+use uuid::Uuid;
+
+use crate::common::Coding;
+use crate::family::event_family;
+
+event_family! {
+    /// Events of the `referral` aggregate.
+    ReferralEvent {
+        Received(ReferralReceived) = "referral.received" version 1,
+        Routed(ReferralRouted) = "referral.routed" version 1,
+        Unroutable(ReferralUnroutable) = "referral.unroutable" version 1,
+        Withdrawn(ReferralWithdrawn) = "referral.withdrawn" version 1,
+        EnteredInError(ReferralEnteredInError) = "referral.entered_in_error" version 1,
+    }
+}
+
+impl From<ReferralEvent> for crate::Event {
+    fn from(e: ReferralEvent) -> Self {
+        crate::Event::Referral(e)
+    }
+}
+
+/// How the referral reached Linkway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceChannel {
+    Api,
+    Fhir,
+    Web,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    Routine,
+    Urgent,
+}
+
+/// The lawful basis for sharing the person's data with the link-worker service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LegalBasis {
+    /// UK GDPR 6(1)(e) + 9(2)(h): public task, health and social care (direct care).
+    PublicTaskHealthCare,
+    /// Explicit consent (services beyond health and care).
+    ExplicitConsent,
+    /// Vital interests (safeguarding emergencies).
+    VitalInterests,
+}
+
+/// What the person agreed to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Consent {
+    /// The person agreed to be referred.
+    pub referral_agreed: bool,
+    /// The person agreed that details (not just codes) go back to the referrer.
+    pub share_details_with_referrer: bool,
+}
+
+/// The referring practitioner (staff, not the person referred).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Practitioner {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+/// A referral arrived and passed validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralReceived {
+    pub referral_id: Uuid,
+    pub referrer_organisation_id: String,
+    pub practitioner: Practitioner,
+    pub source_channel: SourceChannel,
+    /// Needs and concerns as codes (SNOMED CT); their free text is personal.
+    pub needs: Vec<Coding>,
+    pub urgency: Urgency,
+    pub safeguarding_concern: bool,
+    pub legal_basis: LegalBasis,
+    pub consent: Consent,
+    /// Outward code of the postcode (e.g. `LS6`): enough to route and report, not to identify.
+    pub postcode_district: String,
+    /// Age band at referral (e.g. `25-34`), so reporting never needs the date of birth.
+    pub age_band: String,
+    /// Referrals still open for the same person at the same service when this one arrived.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub possible_duplicate_of: Vec<Uuid>,
+    /// Everything that identifies or describes the person. Encryptable, erasable.
+    pub personal: ReferralPersonal,
+}
+
+/// The person-identifying part of a referral.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralPersonal {
+    pub person: Person,
+    /// The referrer's description of needs and concerns, in their words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_text: Option<String>,
+    /// What the person wants the link worker to know ("what matters to me" so far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+/// PRSB minimum dataset part 1: person demographics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    /// NHS number, 10 digits, Modulus 11 valid. Absent for some self-referrals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nhs_number: Option<String>,
+    /// FHIR NHS number verification status code, e.g. `number-present-and-verified`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nhs_number_verification: Option<String>,
+    pub given_name: String,
+    pub family_name: String,
+    pub birth_date: Date,
+    pub address: Address,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub preferred_contact_method: ContactMethod,
+    /// BCP 47 language tag, e.g. `en`, `pl`, `bn`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub interpreter_needed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accessibility_needs: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ethnicity: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Address {
+    pub lines: Vec<String>,
+    pub postcode: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactMethod {
+    Phone,
+    Email,
+    Letter,
+    Text,
+}
+
+/// The referral was sent to one link-worker service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralRouted {
+    pub referral_id: Uuid,
+    /// The organisation running the link-worker service.
+    pub link_worker_organisation_id: String,
+    /// The routing rule that matched; absent when an administrator routed by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_id: Option<Uuid>,
+}
+
+/// No routing rule matched: the referral waits for an administrator, never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralUnroutable {
+    pub referral_id: Uuid,
+    pub reason: String,
+}
+
+/// The referrer withdrew the referral.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralWithdrawn {
+    pub referral_id: Uuid,
+    pub reason: String,
+}
+
+/// The referral should never have existed (wrong person, test data ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferralEnteredInError {
+    pub referral_id: Uuid,
+    pub reason: String,
+}

@@ -1,0 +1,133 @@
+//! The registry: organisations, routing rules and access tokens. Every service projects
+//! what it needs of these (tokens to authenticate, organisations to authorise and report).
+//! Aggregates: `organisation` (id = organisation id), `routing_rule` (id = rule UUID),
+//! `token` (id = token UUID).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::envelope::Role;
+use crate::family::event_family;
+
+event_family! {
+    /// Events of the registry aggregates.
+    RegistryEvent {
+        OrganisationRegistered(OrganisationRegistered) = "organisation.registered" version 1,
+        RoutingRuleAdded(RoutingRuleAdded) = "routing_rule.added" version 1,
+        RoutingRuleRemoved(RoutingRuleRemoved) = "routing_rule.removed" version 1,
+        TokenIssued(TokenIssued) = "token.issued" version 1,
+        TokenRevoked(TokenRevoked) = "token.revoked" version 1,
+    }
+}
+
+impl From<RegistryEvent> for crate::Event {
+    fn from(e: RegistryEvent) -> Self {
+        crate::Event::Registry(e)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganisationKind {
+    GpPractice,
+    Pcn,
+    Council,
+    HousingAssociation,
+    Pharmacy,
+    Vcse,
+    Commissioner,
+    Other,
+}
+
+impl OrganisationKind {
+    pub const ALL: [OrganisationKind; 8] = [
+        OrganisationKind::GpPractice,
+        OrganisationKind::Pcn,
+        OrganisationKind::Council,
+        OrganisationKind::HousingAssociation,
+        OrganisationKind::Pharmacy,
+        OrganisationKind::Vcse,
+        OrganisationKind::Commissioner,
+        OrganisationKind::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganisationKind::GpPractice => "gp_practice",
+            OrganisationKind::Pcn => "pcn",
+            OrganisationKind::Council => "council",
+            OrganisationKind::HousingAssociation => "housing_association",
+            OrganisationKind::Pharmacy => "pharmacy",
+            OrganisationKind::Vcse => "vcse",
+            OrganisationKind::Commissioner => "commissioner",
+            OrganisationKind::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OrganisationKind> {
+        OrganisationKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// An organisation joined Linkway (or its details changed: the latest registration wins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganisationRegistered {
+    /// Linkway's id for it: letters, digits, `-` and `_` (safe in a subject).
+    pub organisation_id: String,
+    pub name: String,
+    pub kind: OrganisationKind,
+    /// ODS code for NHS bodies, charity or company number for others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The commissioner area (e.g. an ICB's code) its activity is reported under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commissioner_area: Option<String>,
+    /// It runs a social prescribing link-worker service that referrals can be routed to.
+    #[serde(default)]
+    pub link_worker_service: bool,
+}
+
+/// What a routing rule matches on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoutingCriterion {
+    /// Every referral from this referring organisation.
+    ReferringOrganisation { organisation_id: String },
+    /// Every referral for a person living in this postcode district (outward code).
+    PostcodeDistrict { district: String },
+}
+
+/// Referrals matching `criterion` go to the link-worker service of `link_worker_organisation_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRuleAdded {
+    pub rule_id: Uuid,
+    pub link_worker_organisation_id: String,
+    pub criterion: RoutingCriterion,
+    /// Lower wins when several rules match.
+    pub priority: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingRuleRemoved {
+    pub rule_id: Uuid,
+}
+
+/// A bearer token was issued. Only its SHA-256 digest is recorded, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenIssued {
+    pub token_id: Uuid,
+    pub organisation_id: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Hex SHA-256 of the token's secret.
+    pub secret_sha256: String,
+    /// A human label, e.g. "EMIS integration".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRevoked {
+    pub token_id: Uuid,
+}
