@@ -1,1 +1,344 @@
+//! The event log on NATS JetStream.
+//!
+//! This crate is the only code that knows subject names and message headers. It offers:
+//! - [`EventStore::connect`]: creates or updates the stream idempotently;
+//! - [`EventStore::append`]: optimistic appends (`Nats-Expected-Last-Subject-Sequence`,
+//!   0 for a new aggregate) with idempotency (`Nats-Msg-Id`);
+//! - [`EventStore::load`]: one aggregate's events, in order;
+//! - [`EventStore::read_from`]: the whole log from a sequence, for projections and replays.
+//!
+//! Subjects are `<prefix>.<aggregate kind>.<aggregate id>`, e.g.
+//! `linkway.referral.0192f7c4-...`. Ids are opaque (UUIDs or organisation ids), never
+//! personal data. Headers carry only the message id, the expected sequence, and the event
+//! type and version.
 
+mod config;
+mod error;
+mod reader;
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use bytes::Bytes;
+use linkway_events::Envelope;
+use tracing::instrument;
+
+pub use config::StoreConfig;
+pub use error::{AppendError, StoreError};
+pub use reader::{LogReader, RecordedEvent};
+
+/// Header naming the event type; lets consumers route without parsing the payload.
+pub const TYPE_HEADER: &str = "Linkway-Type";
+/// Header naming the payload's schema version.
+pub const VERSION_HEADER: &str = "Linkway-Version";
+
+/// What the writer believes about the aggregate's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// The aggregate must not exist yet: a second create fails with a conflict.
+    NoEvents,
+    /// The aggregate's last event must be at this stream sequence.
+    LastSequence(u64),
+    /// Append whatever is there (only for events with no invariant to protect).
+    Any,
+}
+
+/// One event to append and the id that makes its append idempotent.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    pub envelope: Envelope,
+    /// Becomes `Nats-Msg-Id`. Derive it from the caller's idempotency key (plus the event's
+    /// position within the command) so a retried command dedupes instead of appending twice.
+    pub message_id: String,
+}
+
+impl PendingEvent {
+    /// An event whose message id is its own event id (retries must reuse the same value).
+    pub fn new(envelope: Envelope) -> PendingEvent {
+        let message_id = envelope.event_id.to_string();
+        PendingEvent {
+            envelope,
+            message_id,
+        }
+    }
+
+    pub fn with_message_id(envelope: Envelope, message_id: impl Into<String>) -> PendingEvent {
+        PendingEvent {
+            envelope,
+            message_id: message_id.into(),
+        }
+    }
+}
+
+/// Where appended events landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Stream sequence of each event, in order.
+    pub sequences: Vec<u64>,
+    /// True when the log had already seen these message ids: a retry, nothing new written.
+    pub duplicate: bool,
+}
+
+impl Appended {
+    /// The sequence of the last event appended: what read-your-writes waits for.
+    pub fn last_sequence(&self) -> u64 {
+        self.sequences.last().copied().unwrap_or(0)
+    }
+}
+
+/// A handle on the event log. Cheap to clone.
+#[derive(Clone)]
+pub struct EventStore {
+    js: jetstream::Context,
+    config: StoreConfig,
+}
+
+impl EventStore {
+    /// Connects to an existing NATS client and makes sure the stream exists with our settings.
+    #[instrument(skip_all, fields(stream = %config.stream))]
+    pub async fn connect(
+        client: async_nats::Client,
+        config: StoreConfig,
+    ) -> Result<EventStore, StoreError> {
+        let js = jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(10))
+            .max_ack_inflight(config.max_in_flight)
+            .backpressure_on_inflight(true)
+            .build(client);
+        let store = EventStore { js, config };
+        store.ensure_stream().await?;
+        Ok(store)
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn jetstream(&self) -> &jetstream::Context {
+        &self.js
+    }
+
+    fn stream_config(&self) -> stream::Config {
+        stream::Config {
+            name: self.config.stream.clone(),
+            description: Some("Linkway event log: the source of truth".into()),
+            subjects: vec![format!("{}.>", self.config.subject_prefix)],
+            storage: stream::StorageType::File,
+            retention: stream::RetentionPolicy::Limits,
+            max_age: Duration::ZERO,
+            max_messages: -1,
+            max_bytes: -1,
+            max_messages_per_subject: -1,
+            discard: stream::DiscardPolicy::Old,
+            duplicate_window: self.config.duplicate_window,
+            num_replicas: self.config.replicas,
+            allow_direct: true,
+            deny_delete: true,
+            deny_purge: false,
+            ..Default::default()
+        }
+    }
+
+    /// Creates the stream, or brings an existing one to our settings. Safe to call from
+    /// every process at every start.
+    async fn ensure_stream(&self) -> Result<(), StoreError> {
+        let wanted = self.stream_config();
+        match self.js.get_stream(&wanted.name).await {
+            Ok(mut existing) => {
+                let info = existing.info().await.map_err(StoreError::nats("stream info"))?;
+                let current = &info.config;
+                let differs = current.subjects != wanted.subjects
+                    || current.duplicate_window != wanted.duplicate_window
+                    || current.num_replicas != wanted.num_replicas
+                    || current.max_age != wanted.max_age
+                    || current.deny_delete != wanted.deny_delete
+                    || current.allow_direct != wanted.allow_direct;
+                if differs {
+                    if current.storage != wanted.storage {
+                        return Err(StoreError::Misconfigured(format!(
+                            "stream {} exists with storage {:?}; Linkway needs file storage",
+                            wanted.name, current.storage
+                        )));
+                    }
+                    self.js
+                        .update_stream(&wanted)
+                        .await
+                        .map_err(StoreError::nats("update stream"))?;
+                    tracing::info!("stream settings updated");
+                }
+            }
+            Err(_) => match self.js.create_stream(wanted.clone()).await {
+                Ok(_) => tracing::info!("stream created"),
+                // Another process created it between our get and create: fine.
+                Err(err) => {
+                    if self.js.get_stream(&wanted.name).await.is_err() {
+                        return Err(StoreError::nats("create stream")(err));
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// The subject of one aggregate.
+    pub fn subject(&self, aggregate_kind: &str, aggregate_id: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            self.config.subject_prefix, aggregate_kind, aggregate_id
+        )
+    }
+
+    /// Appends events to one aggregate, in order, each expecting the previous one's sequence.
+    ///
+    /// A retry with the same message ids is safe: JetStream recognises them within the
+    /// duplicate window and answers with the original sequences.
+    #[instrument(skip_all, fields(kind = aggregate_kind, n = events.len()))]
+    pub async fn append(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+        expected: Expected,
+        events: Vec<PendingEvent>,
+    ) -> Result<Appended, AppendError> {
+        check_subject_token(aggregate_kind)?;
+        check_subject_token(aggregate_id)?;
+        let subject = self.subject(aggregate_kind, aggregate_id);
+        let mut expected = expected;
+        let mut sequences = Vec::with_capacity(events.len());
+        let mut duplicate = !events.is_empty();
+        for event in events {
+            if linkway_events::aggregate_kind_of(&event.envelope.event_type) != aggregate_kind {
+                return Err(AppendError::WrongAggregate {
+                    event_type: event.envelope.event_type,
+                    aggregate_kind: aggregate_kind.to_owned(),
+                });
+            }
+            let ack = self
+                .publish(&subject, &event, expected)
+                .await?
+                .await
+                .map_err(|e| classify_publish_error(e, expected))?;
+            duplicate &= ack.duplicate;
+            sequences.push(ack.sequence);
+            expected = match expected {
+                Expected::Any => Expected::Any,
+                _ => Expected::LastSequence(ack.sequence),
+            };
+        }
+        Ok(Appended {
+            sequences,
+            duplicate,
+        })
+    }
+
+    /// Sends one event without waiting for its acknowledgement; await the returned future
+    /// (in windows, see the bench) to pipeline many appends across aggregates.
+    pub async fn publish(
+        &self,
+        subject: &str,
+        event: &PendingEvent,
+        expected: Expected,
+    ) -> Result<jetstream::context::PublishAckFuture, AppendError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(TYPE_HEADER, event.envelope.event_type.as_str());
+        headers.insert(VERSION_HEADER, event.envelope.version.to_string().as_str());
+        let mut publish = PublishMessage::build()
+            .payload(Bytes::from(event.envelope.to_vec()))
+            .headers(headers)
+            .message_id(&event.message_id);
+        publish = match expected {
+            Expected::NoEvents => publish.expected_last_subject_sequence(0),
+            Expected::LastSequence(seq) => publish.expected_last_subject_sequence(seq),
+            Expected::Any => publish,
+        };
+        self.js
+            .send_publish(subject.to_owned(), publish)
+            .await
+            .map_err(|e| classify_publish_error(e, expected))
+    }
+
+    /// Every event of one aggregate, in order, with its stream sequence. Empty when the
+    /// aggregate does not exist.
+    #[instrument(skip_all, fields(kind = aggregate_kind))]
+    pub async fn load(
+        &self,
+        aggregate_kind: &str,
+        aggregate_id: &str,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        check_subject_token(aggregate_kind).map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        check_subject_token(aggregate_id).map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        reader::load_subject(
+            &self.js,
+            &self.config.stream,
+            &self.subject(aggregate_kind, aggregate_id),
+        )
+        .await
+    }
+
+    /// The sequence of the last event in the log (0 when empty).
+    pub async fn last_sequence(&self) -> Result<u64, StoreError> {
+        let mut stream = self
+            .js
+            .get_stream(&self.config.stream)
+            .await
+            .map_err(StoreError::nats("get stream"))?;
+        let info = stream.info().await.map_err(StoreError::nats("stream info"))?;
+        Ok(info.state.last_sequence)
+    }
+
+    /// Reads the whole log from `from_sequence` (inclusive) on, following new events as
+    /// they come. Survives server restarts: the reader recreates its consumer.
+    pub async fn read_from(&self, from_sequence: u64) -> Result<LogReader, StoreError> {
+        LogReader::start(
+            self.js.clone(),
+            self.config.stream.clone(),
+            format!("{}.>", self.config.subject_prefix),
+            from_sequence.max(1),
+        )
+        .await
+    }
+}
+
+/// Subject tokens may not be empty or contain separators or wildcards.
+fn check_subject_token(token: &str) -> Result<(), AppendError> {
+    let ok = !token.is_empty()
+        && token.len() <= 128
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppendError::InvalidId(token.to_owned()))
+    }
+}
+
+fn classify_publish_error(
+    err: jetstream::context::PublishError,
+    expected: Expected,
+) -> AppendError {
+    use jetstream::context::PublishErrorKind;
+    match err.kind() {
+        PublishErrorKind::WrongLastSequence => AppendError::Conflict { expected },
+        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
+            AppendError::Unavailable(err.to_string())
+        }
+        _ => AppendError::Nats(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_tokens_refuse_separators_and_wildcards() {
+        for bad in ["", "a.b", "a b", "*", ">", "a>", "é", &"x".repeat(129)] {
+            assert!(check_subject_token(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["referral", "0192f7c4-aaaa-7bbb-8ccc-123456789abc", "A81001", "org_1"] {
+            assert!(check_subject_token(good).is_ok(), "{good:?} refused");
+        }
+    }
+}

@@ -1,1 +1,26 @@
+//! What every Linkway service shares.
+//!
+//! - [`db`]: one PostgreSQL database per service (created if missing), pools, migrations.
+//! - [`projection`]: the projection runner: batches of events applied in one transaction
+//!   with the checkpoint, dead letters, rebuilds that swap in fresh tables.
+//! - [`registry`]: the read model of organisations, routing rules and tokens that every
+//!   service keeps for itself.
+//! - [`auth`]: bearer tokens to a [`auth::Principal`] (organisation + role).
+//! - [`problem`]: RFC 9457 problem+json errors that name the offending field.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
+//! - [`idempotency`]: `Idempotency-Key` handling for commands.
+//! - [`metrics`]: the process's Prometheus registry.
 
+pub mod auth;
+pub mod db;
+pub mod idempotency;
+pub mod metrics;
+pub mod ops;
+pub mod problem;
+pub mod projection;
+pub mod registry;
+pub mod secret;
+
+pub use db::Database;
+pub use problem::{ApiError, FieldError, Problem};
+pub use projection::{Checkpoint, Projection, ProjectionRunner, RunnerSettings};

@@ -1,0 +1,186 @@
+//! Errors as RFC 9457 `application/problem+json`, naming the offending field and rule.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One thing wrong with a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// JSON pointer-ish path of the field, e.g. `person.nhs_number`.
+    pub field: String,
+    /// The rule it broke, stable for machines, e.g. `nhs_number_check_digit`.
+    pub rule: String,
+    /// For people.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, rule: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            rule: rule.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Every field that failed validation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// What a handler can fail with. Each maps to one status and problem type.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("request failed validation")]
+    Validation(Vec<FieldError>),
+    #[error("missing or invalid bearer token")]
+    Unauthenticated,
+    #[error("this role may not call this operation")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    /// The state changed under the caller (optimistic concurrency) or the step is illegal now.
+    #[error("{0}")]
+    Conflict(String),
+    /// Idempotency key reused with a different request.
+    #[error("{0}")]
+    IdempotencyMismatch(String),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("a dependency is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn field(field: &str, rule: &str, message: &str) -> ApiError {
+        ApiError::Validation(vec![FieldError::new(field, rule, message)])
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "validation",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound => "not-found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::IdempotencyMismatch(_) => "idempotency-key-reused",
+            ApiError::Unsupported(_) => "unsupported-media-type",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let detail = match self {
+            ApiError::Conflict(d)
+            | ApiError::IdempotencyMismatch(d)
+            | ApiError::Unsupported(d)
+            | ApiError::Unavailable(d) => Some(d.clone()),
+            ApiError::Validation(errors) => Some(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            _ => None,
+        };
+        Problem {
+            kind: format!("https://linkway.example/problems/{}", self.slug()),
+            title: self.to_string(),
+            status: self.status().as_u16(),
+            detail,
+            errors: match self {
+                ApiError::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if e.is_closed() || e.code().is_none() {
+            ApiError::Unavailable("the database".into())
+        } else {
+            ApiError::Internal(e.into())
+        }
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        tracing::warn!(error = %e, "database unavailable");
+        ApiError::Unavailable("the database".into())
+    }
+}
+
+impl From<linkway_eventstore::AppendError> for ApiError {
+    fn from(e: linkway_eventstore::AppendError) -> Self {
+        use linkway_eventstore::AppendError as E;
+        match e {
+            E::Conflict { .. } => ApiError::Conflict(
+                "the record changed since it was read; reload and try again".into(),
+            ),
+            E::Unavailable(_) => ApiError::Unavailable("the event log".into()),
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<linkway_eventstore::StoreError> for ApiError {
+    fn from(e: linkway_eventstore::StoreError) -> Self {
+        tracing::warn!(error = %e, "event log unavailable");
+        ApiError::Unavailable("the event log".into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(err) = &self {
+            // Logged once, here, with its cause chain; the caller only learns it failed.
+            tracing::error!(error = format!("{err:#}"), "internal error");
+        }
+        let status = self.status();
+        let mut response = (status, axum::Json(self.to_problem())).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,501 @@
+//! The projection runner: turns the event log into a read model, exactly once in effect.
+//!
+//! Delivery from the log is at-least-once (a reader may see an event again after a crash
+//! or reconnect). Exactly-once *effect* comes from the checkpoint: each batch of events is
+//! applied in one PostgreSQL transaction that first locks the projection's checkpoint row,
+//! skips events at or below it, applies the rest, and moves the checkpoint, all committed
+//! together. Several processes may run the same projection; the row lock serialises them.
+//!
+//! Each projection's tables live in a PostgreSQL schema named after it. A rebuild fills a
+//! fresh schema from sequence 1 and swaps it in, so readers never see a half-built model.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use linkway_events::{Envelope, Event};
+use linkway_eventstore::{EventStore, RecordedEvent};
+use tokio::sync::watch;
+use tokio_postgres::Transaction;
+use tracing::instrument;
+
+use crate::Database;
+use crate::metrics;
+
+/// An event the runner decoded, handed to a projection.
+#[derive(Debug, Clone)]
+pub struct Projected {
+    pub sequence: u64,
+    pub envelope: Envelope,
+    pub event: Event,
+}
+
+/// A read model built from the event log.
+pub trait Projection: Send + Sync + 'static {
+    /// Its name, and the name of the PostgreSQL schema holding its tables.
+    const NAME: &'static str;
+    /// Bump when the tables or the apply logic change: the next start rebuilds.
+    const VERSION: i32;
+    /// DDL creating its tables, with unqualified names (run with `search_path` set to the
+    /// projection's schema).
+    const TABLES: &'static str;
+
+    /// Applies a batch of events, in order, inside the runner's transaction. `search_path`
+    /// is set to the projection's schema first. Write set-wise where you can: many events
+    /// per statement is what makes replay fast.
+    fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &[Projected],
+    ) -> impl Future<Output = Result<(), tokio_postgres::Error>> + Send;
+}
+
+/// Batching knobs.
+#[derive(Debug, Clone, Copy)]
+pub struct RunnerSettings {
+    /// Most events per transaction.
+    pub batch_size: usize,
+    /// Longest wait for more events before applying a partial batch while replaying.
+    pub max_delay: Duration,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        RunnerSettings {
+            batch_size: 1000,
+            max_delay: Duration::from_millis(20),
+        }
+    }
+}
+
+/// Where a projection stands, shared with request handlers for read-your-writes.
+#[derive(Clone)]
+pub struct Checkpoint {
+    rx: watch::Receiver<u64>,
+}
+
+impl Checkpoint {
+    pub fn current(&self) -> u64 {
+        *self.rx.borrow()
+    }
+
+    /// Waits until the read model includes `sequence`, at most `timeout`. True if it does.
+    pub async fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
+        let mut rx = self.rx.clone();
+        tokio::time::timeout(timeout, rx.wait_for(|seen| *seen >= sequence))
+            .await
+            .map(|r| r.is_ok())
+            .unwrap_or(false)
+    }
+}
+
+/// Runs one projection: catch up, then follow the log.
+pub struct ProjectionRunner<P: Projection> {
+    projection: Arc<P>,
+    db: Database,
+    store: EventStore,
+    settings: RunnerSettings,
+    tx: watch::Sender<u64>,
+}
+
+/// Class of a PostgreSQL error that a retry will not cure: the event is poison for this
+/// projection (bad data, constraint, bug) and must be parked, not retried forever.
+fn is_poison(err: &tokio_postgres::Error) -> bool {
+    match err.code() {
+        Some(code) => {
+            let class = &code.code()[..2];
+            matches!(class, "22" | "23" | "42" | "P0")
+        }
+        None => false,
+    }
+}
+
+impl<P: Projection> ProjectionRunner<P> {
+    /// Prepares the projection's schema (rebuilding it if its version changed).
+    pub async fn new(
+        projection: P,
+        db: Database,
+        store: EventStore,
+        settings: RunnerSettings,
+    ) -> anyhow::Result<ProjectionRunner<P>> {
+        let projection = Arc::new(projection);
+        let checkpoint = prepare(&*projection, &db, &store, settings).await?;
+        let (tx, _) = watch::channel(checkpoint);
+        Ok(ProjectionRunner {
+            projection,
+            db,
+            store,
+            settings,
+            tx,
+        })
+    }
+
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            rx: self.tx.subscribe(),
+        }
+    }
+
+    /// Follows the log until `shutdown` resolves. Database failures are retried with
+    /// backoff; nothing is skipped.
+    #[instrument(skip_all, fields(projection = P::NAME))]
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
+        tokio::pin!(shutdown);
+        let start = *self.tx.borrow() + 1;
+        let mut reader = loop {
+            match self.store.read_from(start).await {
+                Ok(r) => break r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open the event log yet");
+                    tokio::select! {
+                        _ = &mut shutdown => return,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        };
+        let target = Target {
+            schema: P::NAME.to_owned(),
+            checkpoint_row: P::NAME.to_owned(),
+        };
+        loop {
+            let first = tokio::select! {
+                _ = &mut shutdown => return,
+                e = reader.next() => e,
+            };
+            let batch = fill_batch(&mut reader, first, self.settings).await;
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match apply_batch(&*self.projection, &self.db, &target, &batch).await {
+                    Ok(checkpoint) => {
+                        self.tx.send_replace(checkpoint);
+                        metrics::projection_checkpoint(P::NAME, checkpoint, batch.last().map_or(0, |e| e.pending));
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "applying a batch failed; retrying");
+                        tokio::select! {
+                            _ = &mut shutdown => return,
+                            _ = tokio::time::sleep(backoff) => {}
+                        }
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Collects up to `batch_size` events. While the log has more pending it keeps reading;
+/// once caught up (`pending == 0`) it applies at once, so live latency stays low.
+async fn fill_batch(
+    reader: &mut linkway_eventstore::LogReader,
+    first: RecordedEvent,
+    settings: RunnerSettings,
+) -> Vec<RecordedEvent> {
+    let mut batch = Vec::with_capacity(settings.batch_size.min(4096));
+    let mut more = first.pending > 0;
+    batch.push(first);
+    while more && batch.len() < settings.batch_size {
+        match reader.next_within(settings.max_delay).await {
+            Some(e) => {
+                more = e.pending > 0;
+                batch.push(e);
+            }
+            None => break,
+        }
+    }
+    batch
+}
+
+/// Where a batch goes: the live schema, or a rebuild's fresh one.
+struct Target {
+    schema: String,
+    checkpoint_row: String,
+}
+
+/// Applies one batch in one transaction; returns the new checkpoint.
+async fn apply_batch<P: Projection>(
+    projection: &P,
+    db: &Database,
+    target: &Target,
+    batch: &[RecordedEvent],
+) -> anyhow::Result<u64> {
+    let mut client = db.client().await?;
+    let mut tx = client.transaction().await?;
+    let checkpoint = apply_in(projection, &mut tx, target, batch).await?;
+    tx.commit().await?;
+    Ok(checkpoint)
+}
+
+async fn apply_in<P: Projection>(
+    projection: &P,
+    tx: &mut Transaction<'_>,
+    target: &Target,
+    batch: &[RecordedEvent],
+) -> Result<u64, tokio_postgres::Error> {
+    tx.batch_execute(&format!("SET LOCAL search_path TO {}, public", target.schema))
+        .await?;
+    let checkpoint: i64 = tx
+        .query_one(
+            "SELECT last_sequence FROM projection_checkpoints WHERE projection = $1 FOR UPDATE",
+            &[&target.checkpoint_row],
+        )
+        .await?
+        .get(0);
+    let checkpoint = checkpoint as u64;
+    let fresh: Vec<&RecordedEvent> = batch.iter().filter(|e| e.sequence > checkpoint).collect();
+    let Some(last) = fresh.last().map(|e| e.sequence) else {
+        return Ok(checkpoint);
+    };
+    let mut decoded = Vec::with_capacity(fresh.len());
+    for event in fresh {
+        match event.decode() {
+            Ok((envelope, typed)) => decoded.push(Projected {
+                sequence: event.sequence,
+                envelope,
+                event: typed,
+            }),
+            Err(err) => park(tx, P::NAME, event, &err.to_string()).await?,
+        }
+    }
+    if let Err(err) = apply_savepoint(projection, tx, &decoded).await {
+        if !is_poison(&err) {
+            return Err(err);
+        }
+        // Something in the batch cannot be applied: find it, one event per savepoint, and
+        // park it; the rest of the batch still projects.
+        tracing::warn!(error = %err, "batch refused; applying event by event to isolate it");
+        for event in &decoded {
+            if let Err(err) = apply_savepoint(projection, tx, std::slice::from_ref(event)).await {
+                if !is_poison(&err) {
+                    return Err(err);
+                }
+                let raw = batch
+                    .iter()
+                    .find(|r| r.sequence == event.sequence)
+                    .expect("decoded from this batch");
+                park(tx, P::NAME, raw, &format!("apply failed: {err}")).await?;
+            }
+        }
+    }
+    metrics::projection_applied(P::NAME, decoded.len() as u64);
+    tx.execute(
+        "UPDATE projection_checkpoints SET last_sequence = $2, updated_at = now() WHERE projection = $1",
+        &[&target.checkpoint_row, &(last as i64)],
+    )
+    .await?;
+    Ok(last)
+}
+
+async fn apply_savepoint<P: Projection>(
+    projection: &P,
+    tx: &mut Transaction<'_>,
+    events: &[Projected],
+) -> Result<(), tokio_postgres::Error> {
+    let savepoint = tx.savepoint("apply").await?;
+    match projection.apply(&savepoint, events).await {
+        Ok(()) => savepoint.commit().await,
+        Err(err) => {
+            savepoint.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// Parks an event the projection cannot read or apply, with the reason; counted in metrics.
+async fn park(
+    tx: &Transaction<'_>,
+    projection: &str,
+    event: &RecordedEvent,
+    reason: &str,
+) -> Result<(), tokio_postgres::Error> {
+    let event_type = serde_json::from_slice::<serde_json::Value>(&event.payload)
+        .ok()
+        .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
+    tracing::warn!(projection, sequence = event.sequence, reason, "event dead-lettered");
+    tx.execute(
+        "INSERT INTO public.dead_letters (projection, sequence, subject, event_type, reason, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        &[
+            &projection,
+            &(event.sequence as i64),
+            &event.subject,
+            &event_type,
+            &reason,
+            &event.payload.as_ref(),
+        ],
+    )
+    .await?;
+    metrics::dead_lettered(projection);
+    Ok(())
+}
+
+/// Creates the projection's schema and checkpoint row; rebuilds when its version changed.
+/// Returns the checkpoint to resume from.
+async fn prepare<P: Projection>(
+    projection: &P,
+    db: &Database,
+    store: &EventStore,
+    settings: RunnerSettings,
+) -> anyhow::Result<u64> {
+    let client = db.client().await?;
+    let row = client
+        .query_opt(
+            "SELECT last_sequence, version FROM projection_checkpoints WHERE projection = $1",
+            &[&P::NAME],
+        )
+        .await?;
+    match row {
+        Some(row) if row.get::<_, i32>(1) == P::VERSION => {
+            // Tables may be missing after a manual drop; recreating is idempotent.
+            create_tables::<P>(&client, P::NAME).await?;
+            Ok(row.get::<_, i64>(0) as u64)
+        }
+        Some(row) => {
+            tracing::info!(
+                projection = P::NAME,
+                from = row.get::<_, i32>(1),
+                to = P::VERSION,
+                "projection version changed; rebuilding"
+            );
+            drop(client);
+            rebuild(projection, db, store, settings, |_, _| {}).await
+        }
+        None => {
+            create_tables::<P>(&client, P::NAME).await?;
+            client
+                .execute(
+                    "INSERT INTO projection_checkpoints (projection, last_sequence, version) \
+                     VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+                    &[&P::NAME, &P::VERSION],
+                )
+                .await?;
+            let cp: i64 = client
+                .query_one(
+                    "SELECT last_sequence FROM projection_checkpoints WHERE projection = $1",
+                    &[&P::NAME],
+                )
+                .await?
+                .get(0);
+            Ok(cp as u64)
+        }
+    }
+}
+
+async fn create_tables<P: Projection>(
+    client: &tokio_postgres::Client,
+    schema: &str,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}, public; {} ; RESET search_path;",
+            P::TABLES
+        ))
+        .await
+}
+
+/// Rebuilds a projection from sequence 1 into a fresh schema, then swaps it in. `progress`
+/// is called with (applied up to, log end). Returns the checkpoint of the swapped-in model.
+///
+/// Safe while the live runner keeps going: the swap locks the live checkpoint row, catches
+/// the fresh schema up to it, and only then replaces the live schema.
+pub async fn rebuild<P: Projection>(
+    projection: &P,
+    db: &Database,
+    store: &EventStore,
+    settings: RunnerSettings,
+    progress: impl Fn(u64, u64),
+) -> anyhow::Result<u64> {
+    let fresh = format!("{}__rebuild", P::NAME);
+    let target = Target {
+        schema: fresh.clone(),
+        checkpoint_row: fresh.clone(),
+    };
+    {
+        let client = db.client().await?;
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {fresh} CASCADE"))
+            .await?;
+        create_tables::<P>(&client, &fresh).await?;
+        client
+            .execute(
+                "INSERT INTO projection_checkpoints (projection, last_sequence, version) VALUES ($1, 0, $2) \
+                 ON CONFLICT (projection) DO UPDATE SET last_sequence = 0, version = $2",
+                &[&fresh, &P::VERSION],
+            )
+            .await?;
+        // The live row must exist for the swap to lock it.
+        client
+            .execute(
+                "INSERT INTO projection_checkpoints (projection, last_sequence, version) \
+                 VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+                &[&P::NAME, &P::VERSION],
+            )
+            .await?;
+    }
+    let end = store.last_sequence().await?;
+    let mut done = 0;
+    progress(0, end);
+    if end > 0 {
+        let mut reader = store.read_from(1).await?;
+        while done < end {
+            let first = reader.next().await;
+            let batch = fill_batch(&mut reader, first, settings).await;
+            done = apply_batch(projection, db, &target, &batch).await?;
+            progress(done.min(end), end);
+        }
+        // Swap: lock the live checkpoint so the live runner waits, catch up to it, replace.
+        let mut client = db.client().await?;
+        let mut tx = client.transaction().await?;
+        let live: i64 = tx
+            .query_one(
+                "SELECT last_sequence FROM projection_checkpoints WHERE projection = $1 FOR UPDATE",
+                &[&P::NAME],
+            )
+            .await?
+            .get(0);
+        while done < live as u64 {
+            let first = reader.next().await;
+            let batch = fill_batch(&mut reader, first, settings).await;
+            done = apply_in(projection, &mut tx, &target, &batch).await?;
+        }
+        swap::<P>(&tx, &fresh, done).await?;
+        tx.commit().await?;
+    } else {
+        let mut client = db.client().await?;
+        let tx = client.transaction().await?;
+        tx.query_one(
+            "SELECT last_sequence FROM projection_checkpoints WHERE projection = $1 FOR UPDATE",
+            &[&P::NAME],
+        )
+        .await?;
+        swap::<P>(&tx, &fresh, 0).await?;
+        tx.commit().await?;
+    }
+    tracing::info!(projection = P::NAME, checkpoint = done, "projection rebuilt");
+    Ok(done)
+}
+
+async fn swap<P: Projection>(
+    tx: &Transaction<'_>,
+    fresh: &str,
+    checkpoint: u64,
+) -> Result<(), tokio_postgres::Error> {
+    tx.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {live} CASCADE; ALTER SCHEMA {fresh} RENAME TO {live};",
+        live = P::NAME
+    ))
+    .await?;
+    tx.execute(
+        "UPDATE projection_checkpoints SET last_sequence = $2, version = $3, updated_at = now() WHERE projection = $1",
+        &[&P::NAME, &(checkpoint as i64), &P::VERSION],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM projection_checkpoints WHERE projection = $1",
+        &[&fresh],
+    )
+    .await?;
+    Ok(())
+}

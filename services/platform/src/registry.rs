@@ -1,0 +1,146 @@
+//! The registry read model: organisations, routing rules and tokens, projected by every
+//! service into its own database (schema `registry`) from the registry events.
+
+use linkway_events::Event;
+use linkway_events::registry::{RegistryEvent, RoutingCriterion};
+use tokio_postgres::Transaction;
+
+use crate::projection::{Projected, Projection};
+
+/// The registry projection. Registry events are rare, so it writes row by row.
+pub struct Registry;
+
+impl Projection for Registry {
+    const NAME: &'static str = "registry";
+    const VERSION: i32 = 1;
+    const TABLES: &'static str = "
+        CREATE TABLE IF NOT EXISTS organisations (
+            organisation_id     text PRIMARY KEY,
+            name                text NOT NULL,
+            kind                text NOT NULL,
+            code                text,
+            commissioner_area   text,
+            link_worker_service boolean NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS routing_rules (
+            rule_id                     uuid PRIMARY KEY,
+            link_worker_organisation_id text NOT NULL,
+            criterion_kind              text NOT NULL,
+            criterion_value             text NOT NULL,
+            priority                    integer NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS tokens (
+            token_id        uuid PRIMARY KEY,
+            organisation_id text NOT NULL,
+            role            text NOT NULL,
+            user_id         text,
+            secret_sha256   text NOT NULL UNIQUE,
+            label           text,
+            revoked         boolean NOT NULL DEFAULT false
+        );";
+
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &[Projected],
+    ) -> Result<(), tokio_postgres::Error> {
+        for projected in batch {
+            let Event::Registry(event) = &projected.event else {
+                continue;
+            };
+            match event {
+                RegistryEvent::OrganisationRegistered(o) => {
+                    tx.execute(
+                        "INSERT INTO organisations VALUES ($1, $2, $3, $4, $5, $6)
+                         ON CONFLICT (organisation_id) DO UPDATE SET name = $2, kind = $3,
+                           code = $4, commissioner_area = $5, link_worker_service = $6",
+                        &[
+                            &o.organisation_id,
+                            &o.name,
+                            &o.kind.as_str(),
+                            &o.code,
+                            &o.commissioner_area,
+                            &o.link_worker_service,
+                        ],
+                    )
+                    .await?;
+                }
+                RegistryEvent::RoutingRuleAdded(r) => {
+                    let (kind, value) = match &r.criterion {
+                        RoutingCriterion::ReferringOrganisation { organisation_id } => {
+                            ("referring_organisation", organisation_id.as_str())
+                        }
+                        RoutingCriterion::PostcodeDistrict { district } => {
+                            ("postcode_district", district.as_str())
+                        }
+                    };
+                    tx.execute(
+                        "INSERT INTO routing_rules VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                        &[&r.rule_id, &r.link_worker_organisation_id, &kind, &value, &r.priority],
+                    )
+                    .await?;
+                }
+                RegistryEvent::RoutingRuleRemoved(r) => {
+                    tx.execute("DELETE FROM routing_rules WHERE rule_id = $1", &[&r.rule_id])
+                        .await?;
+                }
+                RegistryEvent::TokenIssued(t) => {
+                    tx.execute(
+                        "INSERT INTO tokens (token_id, organisation_id, role, user_id, secret_sha256, label)
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                        &[
+                            &t.token_id,
+                            &t.organisation_id,
+                            &t.role.as_str(),
+                            &t.user_id,
+                            &t.secret_sha256,
+                            &t.label,
+                        ],
+                    )
+                    .await?;
+                }
+                RegistryEvent::TokenRevoked(t) => {
+                    tx.execute(
+                        "UPDATE tokens SET revoked = true WHERE token_id = $1",
+                        &[&t.token_id],
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An organisation as the registry knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub organisation_id: String,
+    pub name: String,
+    pub kind: String,
+    pub code: Option<String>,
+    pub commissioner_area: Option<String>,
+    pub link_worker_service: bool,
+}
+
+/// Looks an organisation up in this service's copy of the registry.
+pub async fn organisation(
+    client: &tokio_postgres::Client,
+    organisation_id: &str,
+) -> Result<Option<Organisation>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT organisation_id, name, kind, code, commissioner_area, link_worker_service
+             FROM registry.organisations WHERE organisation_id = $1",
+            &[&organisation_id],
+        )
+        .await?;
+    Ok(row.map(|r| Organisation {
+        organisation_id: r.get(0),
+        name: r.get(1),
+        kind: r.get(2),
+        code: r.get(3),
+        commissioner_area: r.get(4),
+        link_worker_service: r.get(5),
+    }))
+}

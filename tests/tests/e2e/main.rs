@@ -1,0 +1,6 @@
+//! Linkway's end-to-end and infrastructure tests: one binary, real nats-server and
+//! PostgreSQL started by `linkway-testkit`.
+
+mod event_store;
+mod projection;
+mod support;
