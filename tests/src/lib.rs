@@ -11,6 +11,7 @@
 //! a kill, so nothing is left running. Tests can stop, kill and restart either server to
 //! inject faults.
 
+mod env;
 mod nats;
 mod postgres;
 mod process;
@@ -18,6 +19,7 @@ mod process;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use env::{TestEnv, serve};
 pub use nats::Nats;
 pub use postgres::Postgres;
 

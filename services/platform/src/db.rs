@@ -39,12 +39,8 @@ pub struct Database {
 impl Database {
     /// Connects to database `name` on the server of `server_url` (any database path in the
     /// URL is only used to reach the server), creating it when missing, and runs the
-    /// platform's migrations plus `service_migrations`.
-    pub async fn open(
-        server_url: &Secret,
-        name: &str,
-        service_migrations: Option<refinery::Runner>,
-    ) -> Result<Database, DbError> {
+    /// platform's migrations. A service runs its own with [`Database::migrate`].
+    pub async fn open(server_url: &Secret, name: &str) -> Result<Database, DbError> {
         let base = tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)?;
         create_if_missing(&base, name).await?;
         let mut config = base.clone();
@@ -65,25 +61,25 @@ impl Database {
             pool,
             name: name.to_owned(),
         };
-        db.migrate(service_migrations).await?;
+        let mut platform = embedded::migrations::runner();
+        platform.set_migration_table_name("platform_schema_history");
+        db.run_migrations(platform).await?;
         Ok(db)
     }
 
-    async fn migrate(&self, service: Option<refinery::Runner>) -> Result<(), DbError> {
+    /// Runs a service's own embedded migrations (history kept in `service_schema_history`).
+    pub async fn migrate(&self, mut runner: refinery::Runner) -> Result<(), DbError> {
+        runner.set_migration_table_name("service_schema_history");
+        self.run_migrations(runner).await
+    }
+
+    async fn run_migrations(&self, runner: refinery::Runner) -> Result<(), DbError> {
         let mut client = self.client().await?;
         let client: &mut tokio_postgres::Client = &mut client;
-        embedded::migrations::runner()
-            .set_migration_table_name("platform_schema_history")
+        runner
             .run_async(client)
             .await
             .map_err(|e| DbError::Migrate(e.to_string()))?;
-        if let Some(mut runner) = service {
-            runner
-                .set_migration_table_name("service_schema_history")
-                .run_async(client)
-                .await
-                .map_err(|e| DbError::Migrate(e.to_string()))?;
-        }
         Ok(())
     }
 

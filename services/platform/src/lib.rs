@@ -20,7 +20,9 @@ pub mod problem;
 pub mod projection;
 pub mod registry;
 pub mod secret;
+pub mod service;
 
 pub use db::Database;
 pub use problem::{ApiError, FieldError, Problem};
-pub use projection::{Checkpoint, Projection, ProjectionRunner, RunnerSettings};
+pub use projection::{Checkpoint, Projected, Projection, ProjectionRunner, RunnerSettings};
+pub use service::{ServiceContext, Shutdown, ShutdownTrigger};

@@ -360,7 +360,7 @@ async fn prepare<P: Projection>(
                 "projection version changed; rebuilding"
             );
             drop(client);
-            rebuild(projection, db, store, settings, |_, _| {}).await
+            rebuild(projection, db, store, settings, &|_, _| {}).await
         }
         None => {
             create_tables::<P>(&client, P::NAME).await?;
@@ -405,7 +405,7 @@ pub async fn rebuild<P: Projection>(
     db: &Database,
     store: &EventStore,
     settings: RunnerSettings,
-    progress: impl Fn(u64, u64),
+    progress: &(dyn Fn(u64, u64) + Sync),
 ) -> anyhow::Result<u64> {
     let fresh = format!("{}__rebuild", P::NAME);
     let target = Target {
