@@ -104,6 +104,7 @@ pub struct ContactPersonal {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanAgreed {
     pub referral_id: Uuid,
+    #[serde(with = "crate::common::calendar_date")]
     pub review_date: Date,
     pub goal_count: u32,
     pub personal: PlanPersonal,

@@ -34,3 +34,9 @@ impl Coding {
         }
     }
 }
+
+// A calendar date on the wire is `YYYY-MM-DD` (JSON Schema `format: date`). `time::Date`'s
+// own serde form depends on a cargo feature (`serde-human-readable`) that feature
+// unification may or may not switch on, and without it a date is `[year, ordinal]`; date
+// fields name this module instead so the wire format never depends on the build.
+time::serde::format_description!(pub calendar_date, Date, "[year]-[month]-[day]");

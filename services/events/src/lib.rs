@@ -29,6 +29,10 @@ pub use registry::RegistryEvent;
 
 /// Any Linkway event payload, typed.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are short-lived values; boxing the referral family would burden every match"
+)]
 pub enum Event {
     Referral(ReferralEvent),
     Case(CaseEvent),

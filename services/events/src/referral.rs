@@ -10,6 +10,10 @@ use crate::family::event_family;
 
 event_family! {
     /// Events of the `referral` aggregate.
+    #[allow(
+        clippy::large_enum_variant,
+        reason = "events are short-lived values; boxing `Received` would burden every match for no gain"
+    )]
     ReferralEvent {
         Received(ReferralReceived) = "referral.received" version 1,
         Routed(ReferralRouted) = "referral.routed" version 1,
@@ -121,6 +125,7 @@ pub struct Person {
     pub nhs_number_verification: Option<String>,
     pub given_name: String,
     pub family_name: String,
+    #[serde(with = "crate::common::calendar_date")]
     pub birth_date: Date,
     pub address: Address,
     #[serde(default, skip_serializing_if = "Option::is_none")]
