@@ -1,7 +1,9 @@
 //! A test's view of Linkway: private servers (or the shared ones), a private scope, and
 //! shortcuts to register organisations, issue tokens and serve a router on a free port.
 
-use linkway_events::registry::{OrganisationKind, OrganisationRegistered, RegistryEvent, TokenIssued};
+use linkway_events::registry::{
+    OrganisationKind, OrganisationRegistered, RegistryEvent, TokenIssued,
+};
 use linkway_events::{Actor, Envelope, Event, Role};
 use linkway_eventstore::{EventStore, Expected, PendingEvent, StoreConfig};
 use linkway_platform::secret::Secret;
@@ -62,13 +64,20 @@ impl TestEnv {
 
     /// The database name a service gets in this scope, e.g. `t123_4_intake`.
     pub fn database_name(&self, service: &str) -> String {
-        format!("{}_{}", self.scope.database_prefix, service.replace('-', "_"))
+        format!(
+            "{}_{}",
+            self.scope.database_prefix,
+            service.replace('-', "_")
+        )
     }
 
     pub async fn database(&self, service: &str) -> Database {
-        Database::open(&Secret::new(self.postgres_url.clone()), &self.database_name(service))
-            .await
-            .expect("service database")
+        Database::open(
+            &Secret::new(self.postgres_url.clone()),
+            &self.database_name(service),
+        )
+        .await
+        .expect("service database")
     }
 
     /// A service context as `linkway serve` would build it, with small batch delays.
@@ -127,16 +136,29 @@ impl TestEnv {
             label: Some("test".into()),
         })
         .into();
-        let seq = self.append_registry(&token.token_id.to_string(), event).await;
+        let seq = self
+            .append_registry(&token.token_id.to_string(), event)
+            .await;
         (token.secret, seq)
     }
 
     async fn append_registry(&self, aggregate_id: &str, event: Event) -> u64 {
         let kind = event.aggregate_kind();
-        let envelope = Envelope::new(aggregate_id, &event, Actor::system(), Uuid::now_v7(), OffsetDateTime::now_utc());
+        let envelope = Envelope::new(
+            aggregate_id,
+            &event,
+            Actor::system(),
+            Uuid::now_v7(),
+            OffsetDateTime::now_utc(),
+        );
         self.store()
             .await
-            .append(kind, aggregate_id, Expected::Any, vec![PendingEvent::new(envelope)])
+            .append(
+                kind,
+                aggregate_id,
+                Expected::Any,
+                vec![PendingEvent::new(envelope)],
+            )
             .await
             .expect("append registry event")
             .last_sequence()
@@ -151,7 +173,9 @@ impl Drop for TestEnv {
 
 /// Serves a router on a free port of 127.0.0.1 until the shutdown fires; returns its base URL.
 pub async fn serve(router: axum::Router, shutdown: Shutdown) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         axum::serve(listener, router)

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub use env::{TestEnv, serve};
 pub use nats::Nats;
 pub use postgres::Postgres;
+pub use process::Server;
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the server to take).
 pub fn free_port() -> u16 {

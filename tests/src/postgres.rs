@@ -1,8 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 
-use crate::process::{Watched, wait_for_port};
+use crate::process::{Server, Slot, Watched, wait_for_port};
 
 /// A private PostgreSQL cluster (trust auth on 127.0.0.1, user `postgres`).
 pub struct Postgres {
@@ -10,7 +9,7 @@ pub struct Postgres {
     dir: tempfile::TempDir,
     /// Set when running as root: the server runs as this user.
     user: Option<&'static str>,
-    process: Mutex<Option<Watched>>,
+    process: Slot,
 }
 
 /// Where Debian keeps the server binaries (not on PATH); the newest version wins.
@@ -42,7 +41,9 @@ impl Postgres {
         let user = if is_root() { Some("postgres") } else { None };
         let data = dir.path().join("data");
         if let Some(user) = user {
-            let status = Command::new("chown").args([user, &dir.path().display().to_string()]).status()?;
+            let status = Command::new("chown")
+                .args([user, &dir.path().display().to_string()])
+                .status()?;
             if !status.success() {
                 return Err(std::io::Error::other("chown of the temporary dir failed"));
             }
@@ -54,7 +55,9 @@ impl Postgres {
             dir.path().display()
         );
         let status = match user {
-            Some(user) => Command::new("runuser").args(["-u", user, "--", "sh", "-c", &initdb]).status()?,
+            Some(user) => Command::new("runuser")
+                .args(["-u", user, "--", "sh", "-c", &initdb])
+                .status()?,
             None => Command::new("sh").args(["-c", &initdb]).status()?,
         };
         if !status.success() {
@@ -65,7 +68,7 @@ impl Postgres {
             port: crate::free_port(),
             dir,
             user,
-            process: Mutex::new(None),
+            process: Slot::default(),
         };
         pg.run()?;
         Ok(pg)
@@ -73,6 +76,30 @@ impl Postgres {
 
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// A server URL (database `postgres`); services pick their own databases on it.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// The URL of one database on this server.
+    pub fn database_url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Server for Postgres {
+    fn slot(&self) -> &Slot {
+        &self.process
     }
 
     fn run(&self) -> std::io::Result<()> {
@@ -93,7 +120,15 @@ impl Postgres {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let ok = Command::new(bin_dir()?.join("pg_isready"))
-                .args(["-q", "-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres"])
+                .args([
+                    "-q",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    "postgres",
+                ])
                 .status()
                 .map(|s| s.success())
                 .unwrap_or(false);
@@ -105,48 +140,7 @@ impl Postgres {
             }
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
-        *self.process.lock().unwrap() = Some(watched);
+        self.process.put(watched);
         Ok(())
-    }
-
-    /// A server URL (database `postgres`); services pick their own databases on it.
-    pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    /// The URL of one database on this server.
-    pub fn database_url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// Fast shutdown: open connections are cut.
-    pub fn stop(&self) {
-        if let Some(mut p) = self.process.lock().unwrap().take() {
-            p.stop();
-        }
-    }
-
-    /// SIGKILL: a crash; the next start recovers from the WAL.
-    pub fn kill(&self) {
-        if let Some(mut p) = self.process.lock().unwrap().take() {
-            p.kill();
-        }
-    }
-
-    pub fn restart(&self) -> std::io::Result<()> {
-        self.stop();
-        self.run()
-    }
-
-    pub fn start_again(&self) -> std::io::Result<()> {
-        self.run()
     }
 }

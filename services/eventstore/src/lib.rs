@@ -146,7 +146,10 @@ impl EventStore {
         let wanted = self.stream_config();
         match self.js.get_stream(&wanted.name).await {
             Ok(mut existing) => {
-                let info = existing.info().await.map_err(StoreError::nats("stream info"))?;
+                let info = existing
+                    .info()
+                    .await
+                    .map_err(StoreError::nats("stream info"))?;
                 let current = &info.config;
                 let differs = current.subjects != wanted.subjects
                     || current.duplicate_window != wanted.duplicate_window
@@ -266,7 +269,8 @@ impl EventStore {
         aggregate_kind: &str,
         aggregate_id: &str,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        check_subject_token(aggregate_kind).map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        check_subject_token(aggregate_kind)
+            .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
         check_subject_token(aggregate_id).map_err(|e| StoreError::Misconfigured(e.to_string()))?;
         reader::load_subject(
             &self.js,
@@ -283,7 +287,10 @@ impl EventStore {
             .get_stream(&self.config.stream)
             .await
             .map_err(StoreError::nats("get stream"))?;
-        let info = stream.info().await.map_err(StoreError::nats("stream info"))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(StoreError::nats("stream info"))?;
         Ok(info.state.last_sequence)
     }
 
@@ -337,7 +344,12 @@ mod tests {
         for bad in ["", "a.b", "a b", "*", ">", "a>", "é", &"x".repeat(129)] {
             assert!(check_subject_token(bad).is_err(), "{bad:?} accepted");
         }
-        for good in ["referral", "0192f7c4-aaaa-7bbb-8ccc-123456789abc", "A81001", "org_1"] {
+        for good in [
+            "referral",
+            "0192f7c4-aaaa-7bbb-8ccc-123456789abc",
+            "A81001",
+            "org_1",
+        ] {
             assert!(check_subject_token(good).is_ok(), "{good:?} refused");
         }
     }

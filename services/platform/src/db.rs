@@ -41,7 +41,8 @@ impl Database {
     /// URL is only used to reach the server), creating it when missing, and runs the
     /// platform's migrations. A service runs its own with [`Database::migrate`].
     pub async fn open(server_url: &Secret, name: &str) -> Result<Database, DbError> {
-        let base = tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)?;
+        let base =
+            tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)?;
         create_if_missing(&base, name).await?;
         let mut config = base.clone();
         config.dbname(name);
@@ -92,7 +93,10 @@ impl Database {
     }
 
     pub async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
-        self.pool.get().await.map_err(|e| DbError::Pool(e.to_string()))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| DbError::Pool(e.to_string()))
     }
 
     /// True when a query round trip works.

@@ -22,7 +22,10 @@ pub struct IdempotencyKey {
 
 impl IdempotencyKey {
     /// Reads the `Idempotency-Key` header (1-255 visible ASCII characters), if present.
-    pub fn from_headers(headers: &HeaderMap, organisation_id: &str) -> Result<Option<IdempotencyKey>, ApiError> {
+    pub fn from_headers(
+        headers: &HeaderMap,
+        organisation_id: &str,
+    ) -> Result<Option<IdempotencyKey>, ApiError> {
         let Some(value) = headers.get("idempotency-key") else {
             return Ok(None);
         };
@@ -46,7 +49,8 @@ impl IdempotencyKey {
     /// A UUID derived from the key: the same key always names the same new aggregate, so a
     /// retried create lands on the same id (and the log recognises the duplicate).
     pub fn derived_id(&self, operation: &str) -> Uuid {
-        let digest = sha256_hex(format!("{}\n{}\n{}", self.organisation_id, operation, self.key).as_bytes());
+        let digest =
+            sha256_hex(format!("{}\n{}\n{}", self.organisation_id, operation, self.key).as_bytes());
         let mut bytes = [0u8; 16];
         for (i, b) in bytes.iter_mut().enumerate() {
             *b = u8::from_str_radix(&digest[i * 2..i * 2 + 2], 16).expect("hex");

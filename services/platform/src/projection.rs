@@ -169,7 +169,11 @@ impl<P: Projection> ProjectionRunner<P> {
                 match apply_batch(&*self.projection, &self.db, &target, &batch).await {
                     Ok(checkpoint) => {
                         self.tx.send_replace(checkpoint);
-                        metrics::projection_checkpoint(P::NAME, checkpoint, batch.last().map_or(0, |e| e.pending));
+                        metrics::projection_checkpoint(
+                            P::NAME,
+                            checkpoint,
+                            batch.last().map_or(0, |e| e.pending),
+                        );
                         break;
                     }
                     Err(e) => {
@@ -234,8 +238,11 @@ async fn apply_in<P: Projection>(
     target: &Target,
     batch: &[RecordedEvent],
 ) -> Result<u64, tokio_postgres::Error> {
-    tx.batch_execute(&format!("SET LOCAL search_path TO {}, public", target.schema))
-        .await?;
+    tx.batch_execute(&format!(
+        "SET LOCAL search_path TO {}, public",
+        target.schema
+    ))
+    .await?;
     let checkpoint: i64 = tx
         .query_one(
             "SELECT last_sequence FROM projection_checkpoints WHERE projection = $1 FOR UPDATE",
@@ -313,7 +320,12 @@ async fn park(
     let event_type = serde_json::from_slice::<serde_json::Value>(&event.payload)
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned));
-    tracing::warn!(projection, sequence = event.sequence, reason, "event dead-lettered");
+    tracing::warn!(
+        projection,
+        sequence = event.sequence,
+        reason,
+        "event dead-lettered"
+    );
     tx.execute(
         "INSERT INTO public.dead_letters (projection, sequence, subject, event_type, reason, payload) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
@@ -473,7 +485,11 @@ pub async fn rebuild<P: Projection>(
         swap::<P>(&tx, &fresh, 0).await?;
         tx.commit().await?;
     }
-    tracing::info!(projection = P::NAME, checkpoint = done, "projection rebuilt");
+    tracing::info!(
+        projection = P::NAME,
+        checkpoint = done,
+        "projection rebuilt"
+    );
     Ok(done)
 }
 

@@ -81,8 +81,11 @@ impl Projection for Registry {
                     .await?;
                 }
                 RegistryEvent::RoutingRuleRemoved(r) => {
-                    tx.execute("DELETE FROM routing_rules WHERE rule_id = $1", &[&r.rule_id])
-                        .await?;
+                    tx.execute(
+                        "DELETE FROM routing_rules WHERE rule_id = $1",
+                        &[&r.rule_id],
+                    )
+                    .await?;
                 }
                 RegistryEvent::TokenIssued(t) => {
                     tx.execute(

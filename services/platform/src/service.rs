@@ -44,8 +44,13 @@ pub struct ServiceContext {
 
 impl ServiceContext {
     /// Prepares a projection and runs it in the background until shutdown.
-    pub async fn spawn_projection<P: Projection>(&self, projection: P) -> anyhow::Result<Checkpoint> {
-        let runner = ProjectionRunner::new(projection, self.db.clone(), self.store.clone(), self.runner).await?;
+    pub async fn spawn_projection<P: Projection>(
+        &self,
+        projection: P,
+    ) -> anyhow::Result<Checkpoint> {
+        let runner =
+            ProjectionRunner::new(projection, self.db.clone(), self.store.clone(), self.runner)
+                .await?;
         let checkpoint = runner.checkpoint();
         tokio::spawn(runner.run(self.shutdown.clone().wait()));
         Ok(checkpoint)

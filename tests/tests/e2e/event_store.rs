@@ -15,7 +15,13 @@ fn accepted(case: Uuid) -> Envelope {
         link_worker_organisation_id: "lw-leeds".into(),
     })
     .into();
-    Envelope::new(case.to_string(), &event, Actor::system(), Uuid::now_v7(), OffsetDateTime::now_utc())
+    Envelope::new(
+        case.to_string(),
+        &event,
+        Actor::system(),
+        Uuid::now_v7(),
+        OffsetDateTime::now_utc(),
+    )
 }
 
 #[tokio::test]
@@ -26,13 +32,26 @@ async fn two_concurrent_creates_of_one_aggregate_exactly_one_wins() {
         let case = Uuid::now_v7();
         let id = case.to_string();
         let (a, b) = tokio::join!(
-            store.append("case", &id, Expected::NoEvents, vec![PendingEvent::new(accepted(case))]),
-            store.append("case", &id, Expected::NoEvents, vec![PendingEvent::new(accepted(case))]),
+            store.append(
+                "case",
+                &id,
+                Expected::NoEvents,
+                vec![PendingEvent::new(accepted(case))]
+            ),
+            store.append(
+                "case",
+                &id,
+                Expected::NoEvents,
+                vec![PendingEvent::new(accepted(case))]
+            ),
         );
         let wins = [&a, &b].iter().filter(|r| r.is_ok()).count();
         assert_eq!(wins, 1, "exactly one create must win: {a:?} {b:?}");
         let loser = if a.is_err() { a } else { b };
-        assert!(matches!(loser, Err(AppendError::Conflict { .. })), "{loser:?}");
+        assert!(
+            matches!(loser, Err(AppendError::Conflict { .. })),
+            "{loser:?}"
+        );
         assert_eq!(store.load("case", &id).await.unwrap().len(), 1);
     }
 }
@@ -44,7 +63,12 @@ async fn two_appends_at_the_same_expected_sequence_exactly_one_wins() {
     let case = Uuid::now_v7();
     let id = case.to_string();
     let first = store
-        .append("case", &id, Expected::NoEvents, vec![PendingEvent::new(accepted(case))])
+        .append(
+            "case",
+            &id,
+            Expected::NoEvents,
+            vec![PendingEvent::new(accepted(case))],
+        )
         .await
         .unwrap();
     let at = Expected::LastSequence(first.last_sequence());
@@ -52,8 +76,15 @@ async fn two_appends_at_the_same_expected_sequence_exactly_one_wins() {
         store.append("case", &id, at, vec![PendingEvent::new(accepted(case))]),
         store.append("case", &id, at, vec![PendingEvent::new(accepted(case))]),
     );
-    assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");
-    assert!(matches!(if a.is_err() { a } else { b }, Err(AppendError::Conflict { .. })));
+    assert_eq!(
+        [&a, &b].iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{a:?} {b:?}"
+    );
+    assert!(matches!(
+        if a.is_err() { a } else { b },
+        Err(AppendError::Conflict { .. })
+    ));
     assert_eq!(store.load("case", &id).await.unwrap().len(), 2);
 }
 
@@ -64,9 +95,15 @@ async fn a_retried_append_with_the_same_message_id_appends_once() {
     let case = Uuid::now_v7();
     let id = case.to_string();
     let event = PendingEvent::with_message_id(accepted(case), "cmd-42:0");
-    let first = store.append("case", &id, Expected::NoEvents, vec![event.clone()]).await.unwrap();
+    let first = store
+        .append("case", &id, Expected::NoEvents, vec![event.clone()])
+        .await
+        .unwrap();
     // The retry still claims "no events yet": dedupe answers before the sequence check.
-    let retry = store.append("case", &id, Expected::NoEvents, vec![event]).await.unwrap();
+    let retry = store
+        .append("case", &id, Expected::NoEvents, vec![event])
+        .await
+        .unwrap();
     assert!(!first.duplicate);
     assert!(retry.duplicate);
     assert_eq!(first.sequences, retry.sequences);
@@ -83,11 +120,20 @@ async fn a_multi_event_command_retried_after_a_partial_append_completes_without_
         .map(|i| PendingEvent::with_message_id(accepted(case), format!("cmd-7:{i}")))
         .collect();
     // Only the first event got through before the "crash".
-    store.append("case", &id, Expected::NoEvents, events[..1].to_vec()).await.unwrap();
-    let retry = store.append("case", &id, Expected::NoEvents, events).await.unwrap();
+    store
+        .append("case", &id, Expected::NoEvents, events[..1].to_vec())
+        .await
+        .unwrap();
+    let retry = store
+        .append("case", &id, Expected::NoEvents, events)
+        .await
+        .unwrap();
     assert_eq!(retry.sequences.len(), 3);
     let loaded = store.load("case", &id).await.unwrap();
-    assert_eq!(loaded.iter().map(|e| e.sequence).collect::<Vec<_>>(), retry.sequences);
+    assert_eq!(
+        loaded.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+        retry.sequences
+    );
 }
 
 #[tokio::test]
@@ -98,11 +144,24 @@ async fn load_returns_one_aggregates_events_in_order_and_nothing_for_unknown_ids
     let mut expected = Expected::NoEvents;
     for _ in 0..5 {
         let appended = store
-            .append("case", &a.to_string(), expected, vec![PendingEvent::new(accepted(a))])
+            .append(
+                "case",
+                &a.to_string(),
+                expected,
+                vec![PendingEvent::new(accepted(a))],
+            )
             .await
             .unwrap();
         expected = Expected::LastSequence(appended.last_sequence());
-        store.append("case", &b.to_string(), Expected::Any, vec![PendingEvent::new(accepted(b))]).await.unwrap();
+        store
+            .append(
+                "case",
+                &b.to_string(),
+                Expected::Any,
+                vec![PendingEvent::new(accepted(b))],
+            )
+            .await
+            .unwrap();
     }
     let loaded = store.load("case", &a.to_string()).await.unwrap();
     assert_eq!(loaded.len(), 5);
@@ -111,7 +170,13 @@ async fn load_returns_one_aggregates_events_in_order_and_nothing_for_unknown_ids
         let (envelope, _) = e.decode().unwrap();
         assert_eq!(envelope.aggregate_id, a.to_string());
     }
-    assert!(store.load("case", &Uuid::now_v7().to_string()).await.unwrap().is_empty());
+    assert!(
+        store
+            .load("case", &Uuid::now_v7().to_string())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -120,27 +185,44 @@ async fn appends_refuse_ids_that_would_break_the_subject_and_events_of_another_a
     let store = store(&shared_nats().url(), &scope).await;
     let case = Uuid::now_v7();
     let err = store
-        .append("case", "a.b", Expected::Any, vec![PendingEvent::new(accepted(case))])
+        .append(
+            "case",
+            "a.b",
+            Expected::Any,
+            vec![PendingEvent::new(accepted(case))],
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AppendError::InvalidId(_)));
     let err = store
-        .append("referral", &case.to_string(), Expected::Any, vec![PendingEvent::new(accepted(case))])
+        .append(
+            "referral",
+            &case.to_string(),
+            Expected::Any,
+            vec![PendingEvent::new(accepted(case))],
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, AppendError::WrongAggregate { .. }));
 }
 
 #[tokio::test]
-async fn the_stream_is_created_once_with_file_storage_no_max_age_and_an_explicit_duplicate_window() {
+async fn the_stream_is_created_once_with_file_storage_no_max_age_and_an_explicit_duplicate_window()
+{
     let scope = Scope::new();
     let store1 = store(&shared_nats().url(), &scope).await;
     // A second process connecting must not fail or change anything.
     let store2 = store(&shared_nats().url(), &scope).await;
     let mut stream = store2.jetstream().get_stream(&scope.stream).await.unwrap();
     let config = stream.info().await.unwrap().config.clone();
-    assert_eq!(config.storage, async_nats::jetstream::stream::StorageType::File);
-    assert_eq!(config.retention, async_nats::jetstream::stream::RetentionPolicy::Limits);
+    assert_eq!(
+        config.storage,
+        async_nats::jetstream::stream::StorageType::File
+    );
+    assert_eq!(
+        config.retention,
+        async_nats::jetstream::stream::RetentionPolicy::Limits
+    );
     assert_eq!(config.max_age, std::time::Duration::ZERO);
     assert_eq!(config.duplicate_window, store1.config().duplicate_window);
     assert_eq!(config.subjects, vec![format!("{}.>", scope.subject_prefix)]);
@@ -153,13 +235,29 @@ async fn read_from_follows_the_log_in_order_from_any_sequence() {
     let mut sequences = Vec::new();
     for _ in 0..10 {
         let c = Uuid::now_v7();
-        let a = store.append("case", &c.to_string(), Expected::NoEvents, vec![PendingEvent::new(accepted(c))]).await.unwrap();
+        let a = store
+            .append(
+                "case",
+                &c.to_string(),
+                Expected::NoEvents,
+                vec![PendingEvent::new(accepted(c))],
+            )
+            .await
+            .unwrap();
         sequences.push(a.last_sequence());
     }
     let mut reader = store.read_from(sequences[3]).await.unwrap();
     for expected in &sequences[3..] {
         assert_eq!(reader.next().await.sequence, *expected);
     }
-    assert!(reader.next_within(std::time::Duration::from_millis(100)).await.is_none());
-    assert_eq!(store.last_sequence().await.unwrap(), *sequences.last().unwrap());
+    assert!(
+        reader
+            .next_within(std::time::Duration::from_millis(100))
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        store.last_sequence().await.unwrap(),
+        *sequences.last().unwrap()
+    );
 }

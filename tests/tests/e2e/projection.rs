@@ -8,7 +8,7 @@ use linkway_events::{Actor, Envelope, Event};
 use linkway_eventstore::{EventStore, Expected, PendingEvent};
 use linkway_platform::projection::{Projected, Projection, ProjectionRunner, RunnerSettings};
 use linkway_platform::{Checkpoint, Database};
-use linkway_testkit::{Nats, Postgres, TestEnv};
+use linkway_testkit::{Nats, Postgres, Server, TestEnv};
 use time::OffsetDateTime;
 use tokio_postgres::Transaction;
 use uuid::Uuid;
@@ -27,12 +27,23 @@ impl Projection for Ledger {
         CREATE TABLE IF NOT EXISTS applied (sequence bigint PRIMARY KEY, aggregate_id text NOT NULL);
         CREATE TABLE IF NOT EXISTS per_aggregate (aggregate_id text PRIMARY KEY, n integer NOT NULL);";
 
-    async fn apply(&self, tx: &Transaction<'_>, batch: &[Projected]) -> Result<(), tokio_postgres::Error> {
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &[Projected],
+    ) -> Result<(), tokio_postgres::Error> {
         if self.delay_ms > 0 {
-            tx.execute("SELECT pg_sleep($1::float8 / 1000)", &[&(self.delay_ms as f64)]).await?;
+            tx.execute(
+                "SELECT pg_sleep($1::float8 / 1000)",
+                &[&(self.delay_ms as f64)],
+            )
+            .await?;
         }
         let sequences: Vec<i64> = batch.iter().map(|e| e.sequence as i64).collect();
-        let ids: Vec<&str> = batch.iter().map(|e| e.envelope.aggregate_id.as_str()).collect();
+        let ids: Vec<&str> = batch
+            .iter()
+            .map(|e| e.envelope.aggregate_id.as_str())
+            .collect();
         tx.execute(
             "INSERT INTO applied SELECT * FROM UNNEST($1::bigint[], $2::text[])",
             &[&sequences, &ids],
@@ -54,7 +65,13 @@ fn accepted(case: Uuid) -> PendingEvent {
         link_worker_organisation_id: "lw".into(),
     })
     .into();
-    PendingEvent::new(Envelope::new(case.to_string(), &event, Actor::system(), Uuid::now_v7(), OffsetDateTime::now_utc()))
+    PendingEvent::new(Envelope::new(
+        case.to_string(),
+        &event,
+        Actor::system(),
+        Uuid::now_v7(),
+        OffsetDateTime::now_utc(),
+    ))
 }
 
 /// Appends `n` events spread over a few aggregates; returns the last sequence.
@@ -64,7 +81,12 @@ async fn append_events(store: &EventStore, n: usize) -> u64 {
     for i in 0..n {
         let case = cases[i % cases.len()];
         last = store
-            .append("case", &case.to_string(), Expected::Any, vec![accepted(case)])
+            .append(
+                "case",
+                &case.to_string(),
+                Expected::Any,
+                vec![accepted(case)],
+            )
             .await
             .expect("append")
             .last_sequence();
@@ -72,12 +94,20 @@ async fn append_events(store: &EventStore, n: usize) -> u64 {
     last
 }
 
-async fn start_runner(db: &Database, store: &EventStore, env: &TestEnv, delay_ms: u32) -> (Checkpoint, tokio::task::JoinHandle<()>) {
+async fn start_runner(
+    db: &Database,
+    store: &EventStore,
+    env: &TestEnv,
+    delay_ms: u32,
+) -> (Checkpoint, tokio::task::JoinHandle<()>) {
     let runner = ProjectionRunner::new(
         Ledger { delay_ms },
         db.clone(),
         store.clone(),
-        RunnerSettings { batch_size: 50, max_delay: Duration::from_millis(5) },
+        RunnerSettings {
+            batch_size: 50,
+            max_delay: Duration::from_millis(5),
+        },
     )
     .await
     .expect("runner");
@@ -90,14 +120,20 @@ async fn start_runner(db: &Database, store: &EventStore, env: &TestEnv, delay_ms
 async fn snapshot(db: &Database) -> (Vec<(i64, String)>, Vec<(String, i32)>) {
     let c = db.client().await.unwrap();
     let applied = c
-        .query("SELECT sequence, aggregate_id FROM ledger.applied ORDER BY sequence", &[])
+        .query(
+            "SELECT sequence, aggregate_id FROM ledger.applied ORDER BY sequence",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let counts = c
-        .query("SELECT aggregate_id, n FROM ledger.per_aggregate ORDER BY aggregate_id", &[])
+        .query(
+            "SELECT aggregate_id, n FROM ledger.per_aggregate ORDER BY aggregate_id",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -123,9 +159,16 @@ async fn dead_letters(db: &Database) -> Vec<(i64, String)> {
 async fn assert_exactly_once_and_rebuildable(db: &Database, store: &EventStore, last: u64) {
     let live = snapshot(db).await;
     let sequences: Vec<i64> = live.0.iter().map(|(s, _)| *s).collect();
-    assert_eq!(sequences, (1..=last as i64).collect::<Vec<_>>(), "every event once, none skipped");
+    assert_eq!(
+        sequences,
+        (1..=last as i64).collect::<Vec<_>>(),
+        "every event once, none skipped"
+    );
     let total: i32 = live.1.iter().map(|(_, n)| *n).sum();
-    assert_eq!(total as u64, last, "per-aggregate counts add up to the events applied");
+    assert_eq!(
+        total as u64, last,
+        "per-aggregate counts add up to the events applied"
+    );
     let checkpoint = linkway_platform::projection::rebuild(
         &Ledger { delay_ms: 0 },
         db,
@@ -136,7 +179,11 @@ async fn assert_exactly_once_and_rebuildable(db: &Database, store: &EventStore, 
     .await
     .unwrap();
     assert_eq!(checkpoint, last);
-    assert_eq!(snapshot(db).await, live, "a rebuild from sequence 1 equals the live read model");
+    assert_eq!(
+        snapshot(db).await,
+        live,
+        "a rebuild from sequence 1 equals the live read model"
+    );
 }
 
 #[tokio::test]
@@ -171,7 +218,10 @@ async fn a_projector_killed_mid_batch_again_and_again_loses_and_duplicates_nothi
     }
     let (checkpoint, _handle) = start_runner(&db, &store, &env, 0).await;
     assert!(checkpoint.wait_for(last, Duration::from_secs(20)).await);
-    assert!(dead_letters(&db).await.is_empty(), "no event was refused as a duplicate");
+    assert!(
+        dead_letters(&db).await.is_empty(),
+        "no event was refused as a duplicate"
+    );
     assert_exactly_once_and_rebuildable(&db, &store, last).await;
 }
 
@@ -192,7 +242,10 @@ async fn postgres_restarted_under_the_projector_loses_and_duplicates_nothing() {
     let last = append_events(&store, 200).await;
     let pg = restart.await.unwrap();
     assert!(last > first);
-    assert!(checkpoint.wait_for(last, Duration::from_secs(30)).await, "projector caught up after the restart");
+    assert!(
+        checkpoint.wait_for(last, Duration::from_secs(30)).await,
+        "projector caught up after the restart"
+    );
     assert_exactly_once_and_rebuildable(&db, &store, last).await;
     drop(pg);
 }
@@ -221,7 +274,10 @@ async fn nats_restarted_mid_stream_the_projector_reconnects_and_catches_up() {
         }
     }
     assert!(last > before);
-    assert!(checkpoint.wait_for(last, Duration::from_secs(30)).await, "projector caught up after the NATS restart");
+    assert!(
+        checkpoint.wait_for(last, Duration::from_secs(30)).await,
+        "projector caught up after the NATS restart"
+    );
     assert_exactly_once_and_rebuildable(&db, &store, last).await;
     drop(nats);
 }
@@ -234,10 +290,19 @@ async fn a_malformed_event_is_dead_lettered_and_later_events_still_project() {
     let good_before = append_events(&store, 5).await;
     let js = store.jetstream();
     let subject = format!("{}.case.garbage", env.scope.subject_prefix);
-    let garbage = js.publish(subject.clone(), "not json at all".into()).await.unwrap().await.unwrap().sequence;
+    let garbage = js
+        .publish(subject.clone(), "not json at all".into())
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence;
     let mut unknown = serde_json::to_value(Envelope::new(
         "x",
-        &Event::from(CaseEvent::Accepted(CaseAccepted { referral_id: Uuid::nil(), link_worker_organisation_id: "lw".into() })),
+        &Event::from(CaseEvent::Accepted(CaseAccepted {
+            referral_id: Uuid::nil(),
+            link_worker_organisation_id: "lw".into(),
+        })),
         Actor::system(),
         Uuid::now_v7(),
         OffsetDateTime::now_utc(),
@@ -245,7 +310,10 @@ async fn a_malformed_event_is_dead_lettered_and_later_events_still_project() {
     .unwrap();
     unknown["type"] = "case.teleported".into();
     let unknown_seq = js
-        .publish(subject.clone(), serde_json::to_vec(&unknown).unwrap().into())
+        .publish(
+            subject.clone(),
+            serde_json::to_vec(&unknown).unwrap().into(),
+        )
         .await
         .unwrap()
         .await
@@ -262,17 +330,34 @@ async fn a_malformed_event_is_dead_lettered_and_later_events_still_project() {
         .sequence;
     let last = append_events(&store, 5).await;
     let (checkpoint, _handle) = start_runner(&db, &store, &env, 0).await;
-    assert!(checkpoint.wait_for(last, Duration::from_secs(20)).await, "later events still project");
+    assert!(
+        checkpoint.wait_for(last, Duration::from_secs(20)).await,
+        "later events still project"
+    );
     let parked = dead_letters(&db).await;
-    assert_eq!(parked.iter().map(|(s, _)| *s as u64).collect::<Vec<_>>(), vec![garbage, unknown_seq, future_seq]);
+    assert_eq!(
+        parked.iter().map(|(s, _)| *s as u64).collect::<Vec<_>>(),
+        vec![garbage, unknown_seq, future_seq]
+    );
     assert!(parked[0].1.contains("envelope"), "{}", parked[0].1);
-    assert!(parked[1].1.contains("unknown event type `case.teleported`"), "{}", parked[1].1);
+    assert!(
+        parked[1].1.contains("unknown event type `case.teleported`"),
+        "{}",
+        parked[1].1
+    );
     assert!(parked[2].1.contains("no version 9"), "{}", parked[2].1);
     let applied = snapshot(&db).await.0;
     assert_eq!(applied.len(), 10);
-    assert!(applied.iter().all(|(s, _)| *s as u64 <= good_before || *s as u64 > future_seq));
+    assert!(
+        applied
+            .iter()
+            .all(|(s, _)| *s as u64 <= good_before || *s as u64 > future_seq)
+    );
     let metrics = linkway_platform::metrics::render();
-    assert!(metrics.contains("linkway_projection_dead_letters_total{projection=\"ledger\"}"), "{metrics}");
+    assert!(
+        metrics.contains("linkway_projection_dead_letters_total{projection=\"ledger\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -288,15 +373,22 @@ async fn a_rebuild_while_the_live_projector_runs_swaps_in_a_complete_model() {
         tokio::spawn(async move { append_events(&store, 200).await })
     };
     let progress = std::sync::Mutex::new(Vec::new());
-    linkway_platform::projection::rebuild(&Ledger { delay_ms: 0 }, &db, &store, RunnerSettings::default(), &|done, total| {
-        progress.lock().unwrap().push((done, total))
-    })
+    linkway_platform::projection::rebuild(
+        &Ledger { delay_ms: 0 },
+        &db,
+        &store,
+        RunnerSettings::default(),
+        &|done, total| progress.lock().unwrap().push((done, total)),
+    )
     .await
     .unwrap();
     let last = writer.await.unwrap();
     assert!(checkpoint.wait_for(last, Duration::from_secs(20)).await);
     let progress = progress.into_inner().unwrap();
-    assert!(progress.len() >= 2 && progress.last().unwrap().0 == progress.last().unwrap().1, "{progress:?}");
+    assert!(
+        progress.len() >= 2 && progress.last().unwrap().0 == progress.last().unwrap().1,
+        "{progress:?}"
+    );
     // Give the live runner a moment past the checkpoint, then compare with a fresh rebuild.
     assert_exactly_once_and_rebuildable(&db, &store, last).await;
 }

@@ -1,0 +1,110 @@
+# Project-local NATS and PostgreSQL for the demo and the checks. Source it; don't run it.
+#
+# Data lives under .linkway/ in the repository; ports default to 14222 (NATS) and 15432
+# (PostgreSQL) so machine-wide servers on 4222/5432 are neither used nor disturbed.
+# Missing servers are installed from Debian's packages.
+
+LINKWAY_HOME="${LINKWAY_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.linkway}"
+NATS_PORT="${LINKWAY_LOCAL_NATS_PORT:-14222}"
+PG_PORT="${LINKWAY_LOCAL_PG_PORT:-15432}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+pg_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_packages() {
+  local missing=()
+  command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+  [ -n "$(pg_bin)" ] || missing+=(postgresql)
+  command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing from Debian: ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo not found: install Rust (rustup, or Debian's cargo) first" >&2
+    exit 1
+  fi
+}
+
+nats_binary() {
+  command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server
+}
+
+# Runs a command as the unprivileged postgres user when we are root (initdb and postgres
+# refuse to run as root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_nats() {
+  mkdir -p "$LINKWAY_HOME/nats"
+  if [ -f "$LINKWAY_HOME/nats.pid" ] && kill -0 "$(cat "$LINKWAY_HOME/nats.pid")" 2>/dev/null; then
+    return 0
+  fi
+  log "starting nats-server (JetStream) on 127.0.0.1:$NATS_PORT, store $LINKWAY_HOME/nats"
+  "$(nats_binary)" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$LINKWAY_HOME/nats" \
+    >"$LINKWAY_HOME/nats.log" 2>&1 &
+  echo $! >"$LINKWAY_HOME/nats.pid"
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nats-server did not start; see $LINKWAY_HOME/nats.log" >&2
+  exit 1
+}
+
+# The PostgreSQL data dir: project-local, unless the postgres user cannot reach the
+# project (a checkout inside a private directory); then a per-project dir under /var/tmp.
+pg_data_dir() {
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$LINKWAY_HOME/.." 2>/dev/null; then
+    echo "/var/tmp/linkway-$(printf '%s' "$LINKWAY_HOME" | md5sum | cut -c1-12)/pg"
+  else
+    echo "$LINKWAY_HOME/pg"
+  fi
+}
+
+start_postgres() {
+  local bin data
+  bin="$(pg_bin)"
+  data="$(pg_data_dir)"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    log "creating a PostgreSQL cluster in $data"
+    mkdir -p "$data"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$data"; chmod 700 "$data"; fi
+    as_pg "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    return 0
+  fi
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  if [ "$(id -u)" = 0 ]; then chown -R postgres "$data"; fi
+  as_pg "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+    -o "-p $PG_PORT -k $data -c listen_addresses=127.0.0.1" start >/dev/null
+}
+
+stop_local() {
+  local bin data
+  bin="$(pg_bin)"
+  data="$(pg_data_dir)"
+  if [ -f "$data/PG_VERSION" ]; then
+    as_pg "$bin/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
+  fi
+  if [ -f "$LINKWAY_HOME/nats.pid" ]; then
+    kill "$(cat "$LINKWAY_HOME/nats.pid")" 2>/dev/null || true
+    rm -f "$LINKWAY_HOME/nats.pid"
+  fi
+}
+
+export_local_env() {
+  export LINKWAY_NATS_URL="nats://127.0.0.1:$NATS_PORT"
+  export LINKWAY_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+}
