@@ -1,1 +1,168 @@
+//! Intake: referrals from any organisation (JSON API, FHIR message, web form), validated,
+//! routed to a link-worker service, and tracked back to the referrer.
+//!
+//! - [`validation`] and [`nhs_number`]: the referral request and every rule it must pass (pure).
+//! - [`routing`]: which link-worker service takes a referral (pure).
+//! - [`command`]: where a referral becomes `referral.*` events on the log.
+//! - [`read_model`]: the `referrals` projection: status and the referrer's timeline, fed by
+//!   `referral.*` and the link-worker's `case.*` events.
+//! - [`api`]: the JSON API handlers and their OpenAPI descriptions.
+//! - [`keys`]: the key behind keyed NHS number lookups.
+//!
+//! **Architecture invariant**: intake writes only `referral.*` events and reads only its own
+//! database (its projections, its copy of the registry); it never calls another service.
 
+pub mod api;
+pub mod command;
+pub mod keys;
+pub mod nhs_number;
+pub mod read_model;
+pub mod routing;
+pub mod validation;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::FromRef;
+use axum::routing::{get, post};
+use linkway_eventstore::EventStore;
+use linkway_platform::registry::Registry;
+use linkway_platform::{Checkpoint, Database, ServiceContext, ops};
+use utoipa::OpenApi;
+
+use crate::keys::NhsNumberKey;
+use crate::read_model::Referrals;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Intake's own database: its projections and its copy of the registry.
+    pub db: Database,
+    /// The event log, where commands append.
+    pub store: EventStore,
+    /// Where the `referrals` projection stands, for read-your-writes.
+    pub referrals: Checkpoint,
+    /// The key for NHS number lookups (duplicates).
+    pub nhs_key: Arc<NhsNumberKey>,
+}
+
+impl FromRef<AppState> for Database {
+    fn from_ref(state: &AppState) -> Database {
+        state.db.clone()
+    }
+}
+
+/// This service's projections, for `linkway rebuild <name>`.
+pub const PROJECTIONS: &[&str] = &[Referrals::NAME, "registry"];
+
+/// Runs migrations, spawns the projections (intake's `referrals` and the registry) and
+/// returns the router: API routes, `/healthz` `/readyz` `/metrics`, and `/openapi.json`.
+pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
+    ctx.db.migrate(embedded::migrations::runner()).await?;
+    let nhs_key = Arc::new(NhsNumberKey::load_or_create(&ctx.db).await?);
+    let registry = ctx.spawn_projection(Registry).await?;
+    let referrals = ctx
+        .spawn_projection(Referrals::new(nhs_key.clone()))
+        .await?;
+    let state = AppState {
+        db: ctx.db.clone(),
+        store: ctx.store.clone(),
+        referrals: referrals.clone(),
+        nhs_key,
+    };
+    let readiness = ops::Readiness {
+        db: ctx.db.clone(),
+        nats: ctx.nats.clone(),
+        projections: vec![("registry", registry), (Referrals::NAME, referrals)],
+    };
+    Ok(router(state)
+        .merge(ops::routes(readiness))
+        .route("/openapi.json", get(|| async { Json(openapi()) })))
+}
+
+/// The API routes over a prepared state.
+pub fn router(state: AppState) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/referrals",
+            post(api::submit_referral).get(api::list_referrals),
+        )
+        .route("/referrals/{referral_id}", get(api::get_referral))
+        .with_state(state)
+}
+
+/// Rebuilds one of intake's projections; `Ok(None)` when the name is not intake's.
+pub async fn rebuild(
+    ctx: &ServiceContext,
+    projection: &str,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> anyhow::Result<Option<u64>> {
+    match projection {
+        Referrals::NAME => {
+            ctx.db.migrate(embedded::migrations::runner()).await?;
+            let key = Arc::new(NhsNumberKey::load_or_create(&ctx.db).await?);
+            Ok(Some(ctx.rebuild(Referrals::new(key), progress).await?))
+        }
+        "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
+        _ => Ok(None),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Linkway intake",
+        description = "Referrals to social prescribing from any organisation: JSON API, FHIR (BaRS-style) messages and a web form; validated, routed to a link-worker service, tracked back to the referrer. Errors are RFC 9457 problem+json naming field and rule; FHIR errors are OperationOutcomes."
+    ),
+    paths(api::submit_referral, api::get_referral, api::list_referrals),
+    components(schemas(
+        linkway_platform::Problem,
+        linkway_platform::FieldError,
+        validation::ReferralRequest,
+        validation::PersonInput,
+        validation::AddressInput,
+        validation::NeedsInput,
+        validation::CodingInput,
+        validation::ConsentInput,
+        validation::PractitionerInput,
+        api::CommandResponse,
+        api::ReferralView,
+        api::ReferralSummary,
+        api::ReferralList,
+        api::TimelineItem,
+        api::CodingView,
+        read_model::Status,
+        read_model::PersonSummary,
+        read_model::OutcomeSummary,
+    )),
+    modifiers(&BearerAuth),
+    tags((name = "referrals", description = "Sending and following referrals"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Linkway token: one organisation, one role"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document of intake.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

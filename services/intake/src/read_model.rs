@@ -1,0 +1,545 @@
+//! Intake's read model: one row per referral (status, routing, what the referrer may see)
+//! and the referrer's timeline, fed by `referral.*` events and the link-worker's `case.*`
+//! events.
+//!
+//! The row is folded in memory by [`ReferralRow::apply`] (pure, unit-tested) and written
+//! set-wise: per batch one read of the touched rows, one upsert of all of them, one insert
+//! of all timeline entries. Where the person did not agree to share details with the
+//! referrer, only codes enter the timeline: the details never land in this database.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use linkway_events::case::{CaseEvent, ClosureReason, DeclineReason};
+use linkway_events::common::Coding;
+use linkway_events::referral::{ReferralEvent, ReferralReceived};
+use linkway_events::{Envelope, Event};
+use linkway_platform::{Projected, Projection};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::keys::NhsNumberKey;
+
+/// Where a referral stands, as the referrer sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Received; routing not yet recorded.
+    Received,
+    /// Sent to a link-worker service, not yet taken on.
+    Routed,
+    /// No rule matched: waiting for an administrator to route it by hand.
+    Unroutable,
+    Accepted,
+    Declined,
+    /// In contact with a link worker / plan agreed.
+    InProgress,
+    Closed,
+    Withdrawn,
+    EnteredInError,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Received => "received",
+            Status::Routed => "routed",
+            Status::Unroutable => "unroutable",
+            Status::Accepted => "accepted",
+            Status::Declined => "declined",
+            Status::InProgress => "in_progress",
+            Status::Closed => "closed",
+            Status::Withdrawn => "withdrawn",
+            Status::EnteredInError => "entered_in_error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub const ALL: [Status; 9] = [
+        Status::Received,
+        Status::Routed,
+        Status::Unroutable,
+        Status::Accepted,
+        Status::Declined,
+        Status::InProgress,
+        Status::Closed,
+        Status::Withdrawn,
+        Status::EnteredInError,
+    ];
+
+    /// The referral is still live: a new one for the same person and service may be a duplicate.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            Status::Declined | Status::Closed | Status::Withdrawn | Status::EnteredInError
+        )
+    }
+
+    /// The statuses [`Status::is_open`] holds for, as SQL text values.
+    pub fn open_values() -> Vec<&'static str> {
+        Status::ALL
+            .into_iter()
+            .filter(|s| s.is_open())
+            .map(Status::as_str)
+            .collect()
+    }
+}
+
+/// The summary of the person shown back to the referrer who sent the referral.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PersonSummary {
+    pub given_name: String,
+    pub family_name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: String,
+}
+
+/// One outcome measure as reported back at closure: numbers and codes only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OutcomeSummary {
+    pub instrument: String,
+    pub timepoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_score: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derived_score: Option<f64>,
+}
+
+/// Intake's state of one referral (stored as JSON beside a few indexed columns).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralRow {
+    pub referral_id: Uuid,
+    pub referrer_organisation_id: String,
+    pub status: Status,
+    pub link_worker_organisation_id: Option<String>,
+    pub routing_rule_id: Option<Uuid>,
+    pub unroutable_reason: Option<String>,
+    pub source_channel: String,
+    pub urgency: String,
+    pub safeguarding_concern: bool,
+    pub needs: Vec<Coding>,
+    pub postcode_district: String,
+    pub age_band: String,
+    /// The person agreed that details, not only codes, go back to the referrer.
+    pub share_details: bool,
+    pub person: PersonSummary,
+    /// Keyed hash (HMAC-SHA256) of the NHS number, hex: finds repeat referrals of the same
+    /// person without keeping the number itself.
+    pub nhs_number_key: Option<String>,
+    pub possible_duplicate_of: Vec<Uuid>,
+    /// Where a FHIR sender wants replies (its MessageHeader.source.endpoint).
+    pub reply_to: Option<String>,
+    pub first_contact_at: Option<OffsetDateTime>,
+    pub outcomes: Vec<OutcomeSummary>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub received_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Stream sequence of the last event applied to this row.
+    pub last_sequence: u64,
+}
+
+/// One entry of the referrer's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub referral_id: Uuid,
+    pub sequence: u64,
+    /// `received`, `routed`, `accepted`, `declined`, `first_contact`, `plan_agreed`, `closed` ...
+    pub kind: &'static str,
+    pub occurred_at: OffsetDateTime,
+    /// Codes, and details only where the person agreed to share them.
+    pub detail: Value,
+}
+
+impl ReferralRow {
+    /// The row a `referral.received` starts.
+    pub fn received(
+        r: &ReferralReceived,
+        envelope: &Envelope,
+        sequence: u64,
+        key: &NhsNumberKey,
+    ) -> ReferralRow {
+        let p = &r.personal.person;
+        ReferralRow {
+            referral_id: r.referral_id,
+            referrer_organisation_id: r.referrer_organisation_id.clone(),
+            status: Status::Received,
+            link_worker_organisation_id: None,
+            routing_rule_id: None,
+            unroutable_reason: None,
+            source_channel: json_str(&r.source_channel),
+            urgency: json_str(&r.urgency),
+            safeguarding_concern: r.safeguarding_concern,
+            needs: r.needs.clone(),
+            postcode_district: r.postcode_district.clone(),
+            age_band: r.age_band.clone(),
+            share_details: r.consent.share_details_with_referrer,
+            person: PersonSummary {
+                given_name: p.given_name.clone(),
+                family_name: p.family_name.clone(),
+                birth_date: format!(
+                    "{:04}-{:02}-{:02}",
+                    p.birth_date.year(),
+                    p.birth_date.month() as u8,
+                    p.birth_date.day()
+                ),
+            },
+            nhs_number_key: p.nhs_number.as_deref().map(|n| key.hash(n)),
+            possible_duplicate_of: r.possible_duplicate_of.clone(),
+            reply_to: None,
+            first_contact_at: None,
+            outcomes: Vec::new(),
+            received_at: envelope.occurred_at,
+            updated_at: envelope.recorded_at,
+            last_sequence: sequence,
+        }
+    }
+
+    /// Applies a later event; returns the timeline entry it adds, if any. Withdrawn and
+    /// entered-in-error are final: the link-worker's late events still show in the timeline
+    /// but no longer change the status.
+    pub fn apply(
+        &mut self,
+        event: &Event,
+        envelope: &Envelope,
+        sequence: u64,
+    ) -> Option<TimelineEntry> {
+        let final_status = matches!(self.status, Status::Withdrawn | Status::EnteredInError);
+        let set = |row: &mut ReferralRow, s: Status| {
+            if !final_status {
+                row.status = s;
+            }
+        };
+        let (kind, detail) = match event {
+            Event::Referral(ReferralEvent::Received(_)) => return None,
+            Event::Referral(ReferralEvent::Routed(r)) => {
+                set(self, Status::Routed);
+                self.link_worker_organisation_id = Some(r.link_worker_organisation_id.clone());
+                self.routing_rule_id = r.rule_id;
+                self.unroutable_reason = None;
+                (
+                    "routed",
+                    json!({"link_worker_organisation_id": r.link_worker_organisation_id, "by_hand": r.rule_id.is_none()}),
+                )
+            }
+            Event::Referral(ReferralEvent::Unroutable(u)) => {
+                set(self, Status::Unroutable);
+                self.unroutable_reason = Some(u.reason.clone());
+                ("unroutable", json!({"reason": u.reason}))
+            }
+            Event::Referral(ReferralEvent::Withdrawn(w)) => {
+                set(self, Status::Withdrawn);
+                ("withdrawn", json!({"reason": w.reason}))
+            }
+            Event::Referral(ReferralEvent::EnteredInError(e)) => {
+                self.status = Status::EnteredInError;
+                ("entered_in_error", json!({"reason": e.reason}))
+            }
+            Event::Case(CaseEvent::Accepted(a)) => {
+                set(self, Status::Accepted);
+                (
+                    "accepted",
+                    json!({"link_worker_organisation_id": a.link_worker_organisation_id}),
+                )
+            }
+            Event::Case(CaseEvent::Declined(d)) => {
+                set(self, Status::Declined);
+                (
+                    "declined",
+                    json!({"reason": json_str(&d.reason), "reason_code": d.reason_code.clone().or_else(|| decline_code(d.reason))}),
+                )
+            }
+            Event::Case(CaseEvent::ContactMade(c)) => {
+                if self.first_contact_at.is_some() {
+                    return None;
+                }
+                self.first_contact_at = Some(envelope.occurred_at);
+                if self.status == Status::Routed || self.status == Status::Accepted {
+                    set(self, Status::InProgress);
+                }
+                ("first_contact", json!({"channel": json_str(&c.channel)}))
+            }
+            Event::Case(CaseEvent::PlanAgreed(p)) => {
+                if matches!(self.status, Status::Routed | Status::Accepted) {
+                    set(self, Status::InProgress);
+                }
+                let mut detail = json!({
+                    "review_date": format!("{:04}-{:02}-{:02}", p.review_date.year(), p.review_date.month() as u8, p.review_date.day()),
+                    "goal_count": p.goal_count,
+                });
+                if self.share_details {
+                    detail["what_matters"] = json!(p.personal.what_matters);
+                    detail["goals"] = json!(p.personal.goals);
+                }
+                ("plan_agreed", detail)
+            }
+            Event::Case(CaseEvent::OutcomeRecorded(o)) => {
+                self.outcomes.push(OutcomeSummary {
+                    instrument: o.instrument.clone(),
+                    timepoint: json_str(&o.timepoint),
+                    raw_score: o.raw_score,
+                    derived_score: o.derived_score,
+                });
+                self.touch(envelope, sequence);
+                return None;
+            }
+            Event::Case(CaseEvent::Closed(c)) => {
+                set(self, Status::Closed);
+                (
+                    "closed",
+                    json!({"reason": json_str(&c.reason), "reason_code": closure_code(c.reason), "outcomes": self.outcomes}),
+                )
+            }
+            // Assignments, attempts and any case event added later say nothing to the referrer.
+            _ => return None,
+        };
+        self.touch(envelope, sequence);
+        Some(TimelineEntry {
+            referral_id: self.referral_id,
+            sequence,
+            kind,
+            occurred_at: envelope.occurred_at,
+            detail,
+        })
+    }
+
+    fn touch(&mut self, envelope: &Envelope, sequence: u64) {
+        self.updated_at = envelope.recorded_at;
+        self.last_sequence = sequence;
+    }
+}
+
+/// The wire name of a unit-like enum value.
+fn json_str<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
+}
+
+/// SNOMED CT 871711000000103 "social prescribing declined" when the person declined.
+fn decline_code(reason: DeclineReason) -> Option<Coding> {
+    (reason == DeclineReason::PersonDeclined).then(|| {
+        Coding::snomed(
+            linkway_events::common::SNOMED_SOCIAL_PRESCRIBING_DECLINED,
+            "Social prescribing declined",
+        )
+    })
+}
+
+/// Closure reasons have no national code set yet; the reason name is the code.
+fn closure_code(_reason: ClosureReason) -> Option<Coding> {
+    None
+}
+
+/// The intake read model.
+pub struct Referrals {
+    key: Arc<NhsNumberKey>,
+}
+
+impl Referrals {
+    pub const NAME: &'static str = "referrals";
+
+    pub fn new(key: Arc<NhsNumberKey>) -> Referrals {
+        Referrals { key }
+    }
+}
+
+impl Projection for Referrals {
+    const NAME: &'static str = "referrals";
+    const VERSION: i32 = 1;
+    const TABLES: &'static str = "
+        CREATE TABLE IF NOT EXISTS referrals (
+            referral_id                 uuid PRIMARY KEY,
+            referrer_organisation_id    text NOT NULL,
+            status                      text NOT NULL,
+            link_worker_organisation_id text,
+            nhs_number_key              text,
+            received_at                 timestamptz NOT NULL,
+            last_sequence               bigint NOT NULL,
+            row                         jsonb NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS referrals_by_referrer
+            ON referrals (referrer_organisation_id, received_at DESC, referral_id);
+        CREATE INDEX IF NOT EXISTS referrals_by_person_and_service
+            ON referrals (nhs_number_key, link_worker_organisation_id) WHERE nhs_number_key IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS referrals_unroutable
+            ON referrals (received_at) WHERE status = 'unroutable';
+        CREATE TABLE IF NOT EXISTS timeline (
+            referral_id uuid NOT NULL,
+            sequence    bigint NOT NULL,
+            kind        text NOT NULL,
+            occurred_at timestamptz NOT NULL,
+            detail      jsonb NOT NULL,
+            PRIMARY KEY (referral_id, sequence)
+        );";
+
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &[Projected],
+    ) -> Result<(), tokio_postgres::Error> {
+        // Referrals this batch touches that began in an earlier batch.
+        let mut earlier: Vec<Uuid> = Vec::new();
+        for p in batch {
+            if let Some(id) = referral_of(&p.event)
+                && !matches!(p.event, Event::Referral(ReferralEvent::Received(_)))
+            {
+                earlier.push(id);
+            }
+        }
+        let mut rows: HashMap<Uuid, ReferralRow> = HashMap::new();
+        if !earlier.is_empty() {
+            earlier.sort();
+            earlier.dedup();
+            for r in tx
+                .query(
+                    "SELECT row FROM referrals WHERE referral_id = ANY($1)",
+                    &[&earlier],
+                )
+                .await?
+            {
+                match serde_json::from_value::<ReferralRow>(r.get(0)) {
+                    Ok(row) => {
+                        rows.insert(row.referral_id, row);
+                    }
+                    Err(e) => return Err(unreadable_row(tx, e).await),
+                }
+            }
+        }
+        let mut touched: Vec<Uuid> = Vec::new();
+        let mut timeline: Vec<TimelineEntry> = Vec::new();
+        for p in batch {
+            let Some(id) = referral_of(&p.event) else {
+                continue;
+            };
+            if let Event::Referral(ReferralEvent::Received(r)) = &p.event {
+                rows.entry(id).or_insert_with(|| {
+                    ReferralRow::received(r, &p.envelope, p.sequence, &self.key)
+                });
+                timeline.push(TimelineEntry {
+                    referral_id: id,
+                    sequence: p.sequence,
+                    kind: "received",
+                    occurred_at: p.envelope.occurred_at,
+                    detail: json!({"source_channel": json_str(&r.source_channel)}),
+                });
+            } else if let Some(row) = rows.get_mut(&id) {
+                // Events for a referral intake never received (another deployment's) are ignored.
+                if row.last_sequence >= p.sequence {
+                    continue;
+                }
+                if let Some(entry) = row.apply(&p.event, &p.envelope, p.sequence) {
+                    timeline.push(entry);
+                }
+            } else {
+                continue;
+            }
+            touched.push(id);
+        }
+        touched.sort();
+        touched.dedup();
+        if !touched.is_empty() {
+            let mut ids = Vec::new();
+            let mut referrers = Vec::new();
+            let mut statuses = Vec::new();
+            let mut services: Vec<Option<String>> = Vec::new();
+            let mut keys: Vec<Option<String>> = Vec::new();
+            let mut received = Vec::new();
+            let mut sequences = Vec::new();
+            let mut json_rows = Vec::new();
+            for id in &touched {
+                let row = &rows[id];
+                ids.push(row.referral_id);
+                referrers.push(row.referrer_organisation_id.clone());
+                statuses.push(row.status.as_str());
+                services.push(row.link_worker_organisation_id.clone());
+                keys.push(row.nhs_number_key.clone());
+                received.push(row.received_at);
+                sequences.push(row.last_sequence as i64);
+                json_rows
+                    .push(serde_json::to_value(row).expect("a referral row always serialises"));
+            }
+            tx.execute(
+                "INSERT INTO referrals (referral_id, referrer_organisation_id, status, link_worker_organisation_id,
+                                        nhs_number_key, received_at, last_sequence, row)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                      $6::timestamptz[], $7::bigint[], $8::jsonb[])
+                 ON CONFLICT (referral_id) DO UPDATE SET
+                    status = EXCLUDED.status,
+                    link_worker_organisation_id = EXCLUDED.link_worker_organisation_id,
+                    last_sequence = EXCLUDED.last_sequence,
+                    row = EXCLUDED.row
+                 WHERE referrals.last_sequence < EXCLUDED.last_sequence",
+                &[&ids, &referrers, &statuses, &services, &keys, &received, &sequences, &json_rows],
+            )
+            .await?;
+        }
+        if !timeline.is_empty() {
+            let ids: Vec<Uuid> = timeline.iter().map(|t| t.referral_id).collect();
+            let seqs: Vec<i64> = timeline.iter().map(|t| t.sequence as i64).collect();
+            let kinds: Vec<&str> = timeline.iter().map(|t| t.kind).collect();
+            let at: Vec<OffsetDateTime> = timeline.iter().map(|t| t.occurred_at).collect();
+            let details: Vec<&Value> = timeline.iter().map(|t| &t.detail).collect();
+            tx.execute(
+                "INSERT INTO timeline (referral_id, sequence, kind, occurred_at, detail)
+                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])
+                 ON CONFLICT DO NOTHING",
+                &[&ids, &seqs, &kinds, &at, &details],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A stored row this code cannot read is a bug (its shape changed without a VERSION bump).
+/// tokio-postgres has no public error constructor, so provoke a data exception (class 22)
+/// in the database: the runner treats that as poison and parks the event, never loops.
+async fn unreadable_row(tx: &Transaction<'_>, e: serde_json::Error) -> tokio_postgres::Error {
+    tracing::error!(error = %e, "intake read-model row unreadable");
+    match tx
+        .query_one("SELECT 'unreadable intake row'::integer", &[])
+        .await
+    {
+        Err(err) => err,
+        Ok(_) => unreachable!("the cast always fails"),
+    }
+}
+
+/// The referral an event is about, for events intake follows.
+fn referral_of(event: &Event) -> Option<Uuid> {
+    match event {
+        Event::Referral(e) => Some(match e {
+            ReferralEvent::Received(r) => r.referral_id,
+            ReferralEvent::Routed(r) => r.referral_id,
+            ReferralEvent::Unroutable(r) => r.referral_id,
+            ReferralEvent::Withdrawn(r) => r.referral_id,
+            ReferralEvent::EnteredInError(r) => r.referral_id,
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        }),
+        Event::Case(c) => Some(match c {
+            CaseEvent::Accepted(e) => e.referral_id,
+            CaseEvent::Declined(e) => e.referral_id,
+            CaseEvent::Assigned(e) => e.referral_id,
+            CaseEvent::ContactAttempted(e) => e.referral_id,
+            CaseEvent::ContactMade(e) => e.referral_id,
+            CaseEvent::PlanAgreed(e) => e.referral_id,
+            CaseEvent::OutcomeRecorded(e) => e.referral_id,
+            CaseEvent::Closed(e) => e.referral_id,
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

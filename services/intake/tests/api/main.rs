@@ -1,0 +1,6 @@
+//! Intake's API tests: the real service (`linkway_intake::start`) over a private
+//! nats-server and PostgreSQL from `linkway-testkit`, one fresh stream and database per test.
+
+mod access;
+mod referrals;
+mod support;
