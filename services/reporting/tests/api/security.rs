@@ -1,0 +1,35 @@
+//! Who may read what.
+
+use reqwest::StatusCode;
+
+use crate::support::{AREA_A, AREA_B, World};
+
+#[tokio::test]
+async fn only_commissioners_and_admins_read_and_only_their_area() {
+    let w = World::new().await;
+    for path in ["/summary", "/feed"] {
+        for token in [&w.referrer, &w.link_worker, &w.service_manager] {
+            let (status, headers, body) = w.get(path, token, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+            assert_eq!(headers["content-type"], "application/problem+json");
+        }
+        let (status, _, _) = w.get(path, "lw_not-a-token", None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // A commissioner naming another area is refused; naming its own is fine.
+        let (status, _, _) = w
+            .get(&format!("{path}?area={AREA_B}"), &w.commissioner_a, None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _, _) = w
+            .get(&format!("{path}?area={AREA_A}"), &w.commissioner_a, None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        // An administrator must name the area.
+        let (status, _, body) = w.get(path, &w.admin, None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(problem["errors"][0]["field"], "area");
+        assert_eq!(problem["errors"][0]["rule"], "required");
+    }
+    w.assert_nothing_personal();
+}

@@ -1,0 +1,351 @@
+//! A reporting service on real NATS and PostgreSQL, organisations and tokens, helpers to
+//! append referral and case events, and a recorder of every response body so a test can
+//! check that none of them holds personal data.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use linkway_events::case::CaseEvent;
+use linkway_events::common::Coding;
+use linkway_events::referral::*;
+use linkway_events::registry::OrganisationKind;
+use linkway_events::{Actor, Envelope, Event, Role};
+use linkway_eventstore::{EventStore, Expected, PendingEvent};
+use linkway_reporting::Settings;
+use linkway_testkit::{TestEnv, serve};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use time::{Date, OffsetDateTime, Time};
+use uuid::Uuid;
+
+pub const AREA_A: &str = "QWO";
+pub const AREA_B: &str = "QHM";
+
+/// A person in the test population: what must never appear in a reporting answer.
+#[derive(Debug, Clone)]
+pub struct TestPerson {
+    pub given_name: String,
+    pub family_name: String,
+    pub nhs_number: String,
+    pub postcode: String,
+}
+
+const GIVEN: [&str; 8] = [
+    "Aurelia",
+    "Bartholomew",
+    "Cordelia",
+    "Desmond",
+    "Evangeline",
+    "Fitzgerald",
+    "Gwendolyn",
+    "Horatio",
+];
+const FAMILY: [&str; 8] = [
+    "Quenby",
+    "Rutherford",
+    "Stavely",
+    "Thistlewood",
+    "Umfreville",
+    "Vavasour",
+    "Wetherell",
+    "Yelverton",
+];
+
+/// A valid (Modulus 11) NHS number made from `n`.
+pub fn nhs_number(n: u32) -> String {
+    let mut seed = 400_000_000 + n * 7919;
+    loop {
+        let digits: Vec<u32> = format!("{seed:09}")
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .collect();
+        let sum: u32 = digits.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
+        let check = 11 - sum % 11;
+        let check = if check == 11 { 0 } else { check };
+        if check != 10 {
+            return format!("{seed:09}{check}");
+        }
+        seed += 1;
+    }
+}
+
+pub fn person(n: u32) -> TestPerson {
+    TestPerson {
+        given_name: format!("{}{}", GIVEN[n as usize % 8], n),
+        family_name: format!("{}{}", FAMILY[(n as usize / 8) % 8], n),
+        nhs_number: nhs_number(n),
+        postcode: format!(
+            "LS{} {}Q{}",
+            1 + n % 9,
+            n % 10,
+            ["X", "Z", "J", "W"][n as usize % 4]
+        ),
+    }
+}
+
+/// What a test says about a referral it appends.
+#[derive(Debug, Clone)]
+pub struct NewReferral {
+    pub referrer: &'static str,
+    pub needs: Vec<&'static str>,
+    pub on: Date,
+}
+
+pub struct World {
+    pub env: TestEnv,
+    pub store: EventStore,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub settings: Settings,
+    pub commissioner_a: String,
+    pub commissioner_b: String,
+    pub admin: String,
+    pub referrer: String,
+    pub link_worker: String,
+    pub service_manager: String,
+    bodies: Mutex<Vec<String>>,
+    people: Mutex<Vec<TestPerson>>,
+    next_person: Mutex<u32>,
+}
+
+pub fn at(day: Date) -> OffsetDateTime {
+    day.with_time(Time::from_hms(10, 0, 0).unwrap())
+        .assume_utc()
+}
+
+impl World {
+    pub async fn new() -> World {
+        World::with_settings(Settings {
+            pseudonym_key: linkway_platform::secret::Secret::new("test-pseudonym-key"),
+            ..Settings::default()
+        })
+        .await
+    }
+
+    /// Registers the organisations, issues tokens, starts reporting and waits for them.
+    pub async fn with_settings(settings: Settings) -> World {
+        let env = TestEnv::shared();
+        use OrganisationKind as K;
+        for (id, kind, area, lw) in [
+            ("icb-a", K::Commissioner, Some(AREA_A), false),
+            ("icb-b", K::Commissioner, Some(AREA_B), false),
+            ("gp-a", K::GpPractice, Some(AREA_A), false),
+            ("council-a", K::Council, Some(AREA_A), false),
+            ("gp-b", K::GpPractice, Some(AREA_B), false),
+            ("lw-a", K::Pcn, Some(AREA_A), true),
+            ("lw-a2", K::Vcse, Some(AREA_A), true),
+            ("lw-b", K::Vcse, Some(AREA_B), true),
+            ("ops", K::Other, None, false),
+        ] {
+            env.register_organisation(id, kind, area, lw).await;
+        }
+        let (commissioner_a, _) = env.issue_token("icb-a", Role::Commissioner).await;
+        let (commissioner_b, _) = env.issue_token("icb-b", Role::Commissioner).await;
+        let (admin, _) = env.issue_token("ops", Role::Admin).await;
+        let (referrer, _) = env.issue_token("gp-a", Role::Referrer).await;
+        let (link_worker, _) = env.issue_token("lw-a", Role::LinkWorker).await;
+        let (service_manager, _) = env.issue_token("lw-a", Role::ServiceManager).await;
+        let ctx = env.context("reporting").await;
+        let router = linkway_reporting::start_with(ctx, settings.clone())
+            .await
+            .expect("reporting starts");
+        let base = serve(router, env.shutdown()).await;
+        let world = World {
+            store: env.store().await,
+            env,
+            base,
+            http: reqwest::Client::new(),
+            settings,
+            commissioner_a,
+            commissioner_b,
+            admin,
+            referrer,
+            link_worker,
+            service_manager,
+            bodies: Mutex::new(Vec::new()),
+            people: Mutex::new(Vec::new()),
+            next_person: Mutex::new(0),
+        };
+        // Every token is usable once the last one issued is.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let (status, _, _) = world.get("/summary", &world.service_manager, None).await;
+            if status != StatusCode::UNAUTHORIZED {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tokens never became usable"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        world
+    }
+
+    /// GET with a bearer token; records the body for the personal-data scan.
+    pub async fn get(
+        &self,
+        path: &str,
+        token: &str,
+        accept: Option<&str>,
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        let response = request.send().await.expect("reporting answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("a body");
+        self.bodies
+            .lock()
+            .unwrap()
+            .push(format!("{headers:?}\n{body}"));
+        (status, headers, body)
+    }
+
+    /// GET that must succeed with JSON.
+    pub async fn json(&self, path: &str, token: &str) -> serde_json::Value {
+        let (status, _, body) = self.get(path, token, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        serde_json::from_str(&body).expect("JSON")
+    }
+
+    /// The last stream sequence, for `min_sequence`.
+    pub async fn last_sequence(&self) -> u64 {
+        self.store.last_sequence().await.expect("log")
+    }
+
+    pub fn new_person(&self) -> TestPerson {
+        let mut n = self.next_person.lock().unwrap();
+        *n += 1;
+        let p = person(*n);
+        self.people.lock().unwrap().push(p.clone());
+        p
+    }
+
+    async fn append(
+        &self,
+        kind: &str,
+        id: Uuid,
+        event: Event,
+        occurred_at: OffsetDateTime,
+        actor: Actor,
+    ) -> u64 {
+        let envelope = Envelope::new(id.to_string(), &event, actor, Uuid::now_v7(), occurred_at);
+        self.store
+            .append(
+                kind,
+                &id.to_string(),
+                Expected::Any,
+                vec![PendingEvent::new(envelope)],
+            )
+            .await
+            .expect("append")
+            .last_sequence()
+    }
+
+    /// Appends `referral.received` for a fresh person with full personal details.
+    pub async fn receive(&self, r: &NewReferral) -> Uuid {
+        let id = Uuid::now_v7();
+        let p = self.new_person();
+        let event = ReferralEvent::Received(ReferralReceived {
+            referral_id: id,
+            referrer_organisation_id: r.referrer.into(),
+            practitioner: Practitioner {
+                name: "Dr Practitioner".into(),
+                role: Some("GP".into()),
+                phone: None,
+                email: None,
+            },
+            source_channel: SourceChannel::Api,
+            needs: r.needs.iter().map(|c| Coding::snomed(*c, "need")).collect(),
+            urgency: Urgency::Routine,
+            safeguarding_concern: false,
+            legal_basis: LegalBasis::PublicTaskHealthCare,
+            consent: Consent {
+                referral_agreed: true,
+                share_details_with_referrer: true,
+            },
+            postcode_district: p.postcode.split(' ').next().unwrap().into(),
+            age_band: "35-44".into(),
+            possible_duplicate_of: vec![],
+            personal: ReferralPersonal {
+                person: event_person(&p),
+                needs_text: Some(format!("{} feels isolated", p.given_name)),
+                notes: Some(format!("Call {} after 5pm", p.family_name)),
+            },
+        });
+        let actor = Actor {
+            organisation_id: r.referrer.into(),
+            user_id: Some("gp-user".into()),
+            role: Role::Referrer,
+        };
+        self.append("referral", id, event.into(), at(r.on), actor)
+            .await;
+        id
+    }
+
+    pub async fn referral_event(&self, id: Uuid, event: ReferralEvent, on: Date) -> u64 {
+        self.append("referral", id, event.into(), at(on), Actor::system())
+            .await
+    }
+
+    pub async fn case_event(&self, id: Uuid, event: CaseEvent, on: Date) -> u64 {
+        let actor = Actor {
+            organisation_id: "lw-a".into(),
+            user_id: Some("lw-user".into()),
+            role: Role::LinkWorker,
+        };
+        self.append("case", id, event.into(), at(on), actor).await
+    }
+
+    /// No recorded response holds a test person's name, NHS number or postcode.
+    pub fn assert_nothing_personal(&self) {
+        let bodies = self.bodies.lock().unwrap();
+        let people = self.people.lock().unwrap();
+        assert!(!bodies.is_empty());
+        for body in bodies.iter() {
+            for p in people.iter() {
+                for needle in [&p.given_name, &p.family_name, &p.nhs_number, &p.postcode] {
+                    assert!(
+                        !body.contains(needle.as_str()),
+                        "{needle} found in a reporting response: {body}"
+                    );
+                }
+                let compact_postcode = p.postcode.replace(' ', "");
+                assert!(!body.contains(&compact_postcode));
+            }
+        }
+    }
+
+    pub fn responses_recorded(&self) -> usize {
+        self.bodies.lock().unwrap().len()
+    }
+}
+
+/// The event's person: everything reporting must never show.
+fn event_person(p: &TestPerson) -> Person {
+    Person {
+        nhs_number: Some(p.nhs_number.clone()),
+        nhs_number_verification: Some("number-present-and-verified".into()),
+        given_name: p.given_name.clone(),
+        family_name: p.family_name.clone(),
+        birth_date: time::macros::date!(1985 - 06 - 15),
+        address: Address {
+            lines: vec!["12 Hyde Park Road".into()],
+            postcode: p.postcode.clone(),
+        },
+        phone: Some("07700900123".into()),
+        email: Some(format!("{}@example.org", p.family_name.to_lowercase())),
+        preferred_contact_method: ContactMethod::Phone,
+        language: Some("en".into()),
+        interpreter_needed: false,
+        accessibility_needs: None,
+        gender: None,
+        ethnicity: None,
+    }
+}
