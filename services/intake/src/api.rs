@@ -493,3 +493,411 @@ pub async fn list_referrals(
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(ReferralList { items, total }))
 }
+
+/// Why a referral is withdrawn or marked entered-in-error.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// Required, at most 500 characters. Say why without describing the person.
+    #[schema(required = true)]
+    pub reason: Option<String>,
+}
+
+/// Which link-worker service an administrator routes a referral to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRequest {
+    /// A registered organisation that runs a link-worker service.
+    #[schema(required = true)]
+    pub link_worker_organisation_id: Option<String>,
+}
+
+/// Appends one correction or routing event to an existing referral after the checks.
+async fn append_to_referral(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    aggregate: &command::Aggregate,
+    event: linkway_events::Event,
+    key: Option<(&IdempotencyKey, &str)>,
+    status: Status,
+) -> Result<CommandResponse, ApiError> {
+    let referral_id = aggregate.received.referral_id;
+    let envelope = linkway_events::Envelope::new(
+        referral_id.to_string(),
+        &event,
+        principal.actor(),
+        correlation_id(headers),
+        OffsetDateTime::now_utc(),
+    );
+    let message_id = match key {
+        Some((k, operation)) => format!("{}:{referral_id}", k.message_id(operation, 0)),
+        None => envelope.event_id.to_string(),
+    };
+    let appended = state
+        .store
+        .append(
+            "referral",
+            &referral_id.to_string(),
+            linkway_eventstore::Expected::LastSequence(aggregate.last_sequence),
+            vec![linkway_eventstore::PendingEvent::with_message_id(
+                envelope, message_id,
+            )],
+        )
+        .await?;
+    Ok(CommandResponse {
+        referral_id,
+        status,
+        sequence: appended.last_sequence(),
+    })
+}
+
+/// Loads a referral the caller may act on; anyone else's is "not found".
+async fn actionable(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+) -> Result<command::Aggregate, ApiError> {
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
+    let aggregate = command::load(&state.store, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !command::may_act_on(principal, &aggregate) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(aggregate)
+}
+
+/// The status the read model knows (it includes the link-worker's events).
+async fn known_status(state: &AppState, id: Uuid) -> Result<Option<Status>, ApiError> {
+    let client = state.db.client().await?;
+    Ok(client
+        .query_opt(
+            "SELECT status FROM referrals.referrals WHERE referral_id = $1",
+            &[&id],
+        )
+        .await?
+        .and_then(|r| Status::parse(r.get(0))))
+}
+
+/// The referrer takes the referral back.
+#[utoipa::path(
+    post,
+    path = "/referrals/{referral_id}/withdraw",
+    operation_id = "withdrawReferral",
+    tag = "referrals",
+    request_body(content = ReasonRequest, content_type = "application/json"),
+    params(
+        ("referral_id" = Uuid, Path, description = "The referral's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"),
+    ),
+    responses(
+        (status = 200, description = "Withdrawn", body = CommandResponse),
+        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not withdraw referrals", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or another organisation's", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already closed, declined, withdrawn or entered in error; or changed concurrently", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing or too long; or Idempotency-Key reused", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn withdraw_referral(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    principal.require(REFERRAL_ROLES)?;
+    let aggregate = actionable(&state, &principal, &id).await?;
+    require_json(&headers)?;
+    let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
+    let operation = "withdrawReferral";
+    // The referral is part of what the key stands for: the same key on another referral is another request.
+    let fingerprint = [id.as_bytes(), b"\n", &body].concat();
+    idempotent(
+        &state,
+        key.as_ref(),
+        operation,
+        &fingerprint,
+        StatusCode::OK,
+        || async {
+            let request: ReasonRequest = parse_body(&body)?;
+            let reason = command::reason(request.reason.as_deref())?;
+            let current = known_status(&state, aggregate.received.referral_id)
+                .await?
+                .unwrap_or(aggregate.status);
+            if !aggregate.status.is_open() || !current.is_open() {
+                return Err(ApiError::Conflict(format!(
+                    "the referral is {} and can no longer be withdrawn",
+                    if aggregate.status.is_open() {
+                        current.as_str()
+                    } else {
+                        aggregate.status.as_str()
+                    }
+                )));
+            }
+            let event = linkway_events::referral::ReferralEvent::Withdrawn(
+                linkway_events::referral::ReferralWithdrawn {
+                    referral_id: aggregate.received.referral_id,
+                    reason,
+                },
+            );
+            append_to_referral(
+                &state,
+                &principal,
+                &headers,
+                &aggregate,
+                event.into(),
+                key.as_ref().map(|k| (k, operation)),
+                Status::Withdrawn,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+/// The referral should never have existed (wrong person, duplicate entry, test data).
+#[utoipa::path(
+    post,
+    path = "/referrals/{referral_id}/entered-in-error",
+    operation_id = "markReferralEnteredInError",
+    tag = "referrals",
+    request_body(content = ReasonRequest, content_type = "application/json"),
+    params(
+        ("referral_id" = Uuid, Path, description = "The referral's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"),
+    ),
+    responses(
+        (status = 200, description = "Marked entered in error", body = CommandResponse),
+        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role may not correct referrals", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral, or another organisation's", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already entered in error, or changed concurrently", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Reason missing or too long; or Idempotency-Key reused", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn mark_entered_in_error(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    principal.require(REFERRAL_ROLES)?;
+    let aggregate = actionable(&state, &principal, &id).await?;
+    require_json(&headers)?;
+    let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
+    let operation = "markReferralEnteredInError";
+    // The referral is part of what the key stands for: the same key on another referral is another request.
+    let fingerprint = [id.as_bytes(), b"\n", &body].concat();
+    idempotent(
+        &state,
+        key.as_ref(),
+        operation,
+        &fingerprint,
+        StatusCode::OK,
+        || async {
+            let request: ReasonRequest = parse_body(&body)?;
+            let reason = command::reason(request.reason.as_deref())?;
+            if aggregate.status == Status::EnteredInError {
+                return Err(ApiError::Conflict(
+                    "the referral is already marked entered in error".into(),
+                ));
+            }
+            let event = linkway_events::referral::ReferralEvent::EnteredInError(
+                linkway_events::referral::ReferralEnteredInError {
+                    referral_id: aggregate.received.referral_id,
+                    reason,
+                },
+            );
+            append_to_referral(
+                &state,
+                &principal,
+                &headers,
+                &aggregate,
+                event.into(),
+                key.as_ref().map(|k| (k, operation)),
+                Status::EnteredInError,
+            )
+            .await
+        },
+    )
+    .await
+}
+
+/// A referral waiting for an administrator to route it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UnroutableItem {
+    pub referral_id: Uuid,
+    pub referrer_organisation_id: String,
+    pub postcode_district: String,
+    pub urgency: String,
+    pub safeguarding_concern: bool,
+    pub reason: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub received_at: OffsetDateTime,
+    pub sequence: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UnroutableList {
+    /// Oldest first: the longest waiting are routed first.
+    pub items: Vec<UnroutableItem>,
+}
+
+/// Referrals no rule matched, oldest first, for an administrator to route by hand.
+#[utoipa::path(
+    get,
+    path = "/admin/unroutable",
+    operation_id = "listUnroutable",
+    tag = "admin",
+    params(ReadQuery),
+    responses(
+        (status = 200, description = "Unroutable referrals, oldest first", body = UnroutableList),
+        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Administrators only", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The read model has not reached min_sequence, or a dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_unroutable(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ReadQuery>,
+) -> Result<Json<UnroutableList>, ApiError> {
+    principal.require(&[Role::Admin])?;
+    wait_for(&state, q.min_sequence).await?;
+    let client = state.db.client().await?;
+    let rows = client
+        .query(
+            "SELECT row FROM referrals.referrals WHERE status = 'unroutable' ORDER BY received_at, referral_id",
+            &[],
+        )
+        .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            serde_json::from_value::<ReferralRow>(r.get(0))
+                .map(|row| UnroutableItem {
+                    referral_id: row.referral_id,
+                    referrer_organisation_id: row.referrer_organisation_id,
+                    postcode_district: row.postcode_district,
+                    urgency: row.urgency,
+                    safeguarding_concern: row.safeguarding_concern,
+                    reason: row.unroutable_reason,
+                    received_at: row.received_at,
+                    sequence: row.last_sequence,
+                })
+                .map_err(|e| ApiError::Internal(e.into()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(UnroutableList { items }))
+}
+
+/// An administrator routes an unroutable referral by hand.
+#[utoipa::path(
+    post,
+    path = "/referrals/{referral_id}/route",
+    operation_id = "routeReferral",
+    tag = "admin",
+    request_body(content = RouteRequest, content_type = "application/json"),
+    params(
+        ("referral_id" = Uuid, Path, description = "The referral's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"),
+    ),
+    responses(
+        (status = 200, description = "Routed", body = CommandResponse),
+        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Administrators only", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such referral", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The referral is not waiting to be routed", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a registered link-worker service; or Idempotency-Key reused", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "A dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn route_referral(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let aggregate = actionable(&state, &principal, &id).await?;
+    require_json(&headers)?;
+    let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
+    let operation = "routeReferral";
+    // The referral is part of what the key stands for: the same key on another referral is another request.
+    let fingerprint = [id.as_bytes(), b"\n", &body].concat();
+    idempotent(
+        &state,
+        key.as_ref(),
+        operation,
+        &fingerprint,
+        StatusCode::OK,
+        || async {
+            let request: RouteRequest = parse_body(&body)?;
+            let Some(service) = request
+                .link_worker_organisation_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            else {
+                return Err(ApiError::field(
+                    "link_worker_organisation_id",
+                    "required",
+                    "is required",
+                ));
+            };
+            let client = state.db.client().await?;
+            match linkway_platform::registry::organisation(&client, service).await? {
+                Some(o) if o.link_worker_service => {}
+                _ => {
+                    return Err(ApiError::field(
+                        "link_worker_organisation_id",
+                        "link_worker_service",
+                        "is not a registered organisation running a link-worker service",
+                    ));
+                }
+            }
+            if aggregate.status != Status::Unroutable {
+                return Err(ApiError::Conflict(format!(
+                    "the referral is {}, not waiting to be routed",
+                    aggregate.status.as_str()
+                )));
+            }
+            let event = linkway_events::referral::ReferralEvent::Routed(
+                linkway_events::referral::ReferralRouted {
+                    referral_id: aggregate.received.referral_id,
+                    link_worker_organisation_id: service.to_owned(),
+                    rule_id: None,
+                },
+            );
+            append_to_referral(
+                &state,
+                &principal,
+                &headers,
+                &aggregate,
+                event.into(),
+                key.as_ref().map(|k| (k, operation)),
+                Status::Routed,
+            )
+            .await
+        },
+    )
+    .await
+}

@@ -92,6 +92,16 @@ pub fn router(state: AppState) -> axum::Router {
             post(api::submit_referral).get(api::list_referrals),
         )
         .route("/referrals/{referral_id}", get(api::get_referral))
+        .route(
+            "/referrals/{referral_id}/withdraw",
+            post(api::withdraw_referral),
+        )
+        .route(
+            "/referrals/{referral_id}/entered-in-error",
+            post(api::mark_entered_in_error),
+        )
+        .route("/referrals/{referral_id}/route", post(api::route_referral))
+        .route("/admin/unroutable", get(api::list_unroutable))
         .with_state(state)
 }
 
@@ -118,7 +128,15 @@ pub async fn rebuild(
         title = "Linkway intake",
         description = "Referrals to social prescribing from any organisation: JSON API, FHIR (BaRS-style) messages and a web form; validated, routed to a link-worker service, tracked back to the referrer. Errors are RFC 9457 problem+json naming field and rule; FHIR errors are OperationOutcomes."
     ),
-    paths(api::submit_referral, api::get_referral, api::list_referrals),
+    paths(
+        api::submit_referral,
+        api::get_referral,
+        api::list_referrals,
+        api::withdraw_referral,
+        api::mark_entered_in_error,
+        api::list_unroutable,
+        api::route_referral,
+    ),
     components(schemas(
         linkway_platform::Problem,
         linkway_platform::FieldError,
@@ -135,12 +153,19 @@ pub async fn rebuild(
         api::ReferralList,
         api::TimelineItem,
         api::CodingView,
+        api::ReasonRequest,
+        api::RouteRequest,
+        api::UnroutableItem,
+        api::UnroutableList,
         read_model::Status,
         read_model::PersonSummary,
         read_model::OutcomeSummary,
     )),
     modifiers(&BearerAuth),
-    tags((name = "referrals", description = "Sending and following referrals"))
+    tags(
+        (name = "referrals", description = "Sending and following referrals"),
+        (name = "admin", description = "Routing referrals no rule matched")
+    )
 )]
 struct ApiDoc;
 

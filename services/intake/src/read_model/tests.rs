@@ -1,1 +1,203 @@
+//! The row state machine: statuses, first contact only once, disclosure by consent.
 
+use linkway_events::referral::ReferralWithdrawn;
+use linkway_events::{Actor, Envelope};
+use serde_json::json;
+use time::macros::datetime;
+
+use super::*;
+
+/// Built from JSON so that fields other services add to the event (with serde defaults)
+/// do not break this test.
+fn received(share: bool) -> ReferralReceived {
+    serde_json::from_value(json!({
+        "referral_id": Uuid::from_u128(1),
+        "referrer_organisation_id": "gp",
+        "practitioner": {"name": "Dr P"},
+        "source_channel": "web",
+        "needs": [],
+        "urgency": "urgent",
+        "safeguarding_concern": true,
+        "legal_basis": "public_task_health_care",
+        "consent": {"referral_agreed": true, "share_details_with_referrer": share},
+        "postcode_district": "LS6",
+        "age_band": "25-34",
+        "personal": {"person": {
+            "nhs_number": "9434765919", "given_name": "A", "family_name": "B",
+            "birth_date": "1995-03-09", "address": {"lines": ["1 Road"], "postcode": "LS6 1AA"},
+            "preferred_contact_method": "letter"
+        }}
+    }))
+    .unwrap()
+}
+
+fn envelope(event: &Event) -> Envelope {
+    Envelope::new(
+        Uuid::from_u128(1).to_string(),
+        event,
+        Actor::system(),
+        Uuid::from_u128(9),
+        datetime!(2026-11-01 10:00 UTC),
+    )
+}
+
+fn row(share: bool) -> ReferralRow {
+    let r = received(share);
+    let e = envelope(&ReferralEvent::Received(r.clone()).into());
+    ReferralRow::received(&r, &e, 1, &NhsNumberKey::from_bytes([7; 32]))
+}
+
+fn case(t: &str, extra: Value) -> Event {
+    let mut data = json!({"referral_id": Uuid::from_u128(1)});
+    data.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    Event::decode(t, 1, data).unwrap()
+}
+
+fn apply(row: &mut ReferralRow, event: Event, seq: u64) -> Option<TimelineEntry> {
+    let e = envelope(&event);
+    row.apply(&event, &e, seq)
+}
+
+#[test]
+fn the_received_row_keeps_no_nhs_number_only_its_keyed_hash() {
+    let r = row(true);
+    let stored = serde_json::to_string(&r).unwrap();
+    assert!(!stored.contains("9434765919"));
+    assert_eq!(r.nhs_number_key.as_ref().unwrap().len(), 64);
+    assert_eq!(r.person.birth_date, "1995-03-09");
+    assert_eq!(
+        (r.source_channel.as_str(), r.urgency.as_str()),
+        ("web", "urgent")
+    );
+}
+
+#[test]
+fn the_link_workers_story_moves_the_status_and_first_contact_counts_once() {
+    let mut r = row(true);
+    let lw = json!({"link_worker_organisation_id": "svc"});
+    assert_eq!(
+        apply(&mut r, case("case.accepted", lw), 2).unwrap().kind,
+        "accepted"
+    );
+    assert_eq!(r.status, Status::Accepted);
+    assert_eq!(
+        apply(
+            &mut r,
+            case(
+                "case.contact_made",
+                json!({"channel": "phone", "minutes": 5})
+            ),
+            3
+        )
+        .unwrap()
+        .kind,
+        "first_contact"
+    );
+    assert_eq!(r.status, Status::InProgress);
+    assert!(
+        apply(
+            &mut r,
+            case(
+                "case.contact_made",
+                json!({"channel": "phone", "minutes": 5})
+            ),
+            4
+        )
+        .is_none()
+    );
+    assert!(
+        apply(
+            &mut r,
+            case("case.assigned", json!({"link_worker_id": "lw-1"})),
+            5
+        )
+        .is_none()
+    );
+    let closed = apply(
+        &mut r,
+        case("case.closed", json!({"reason": "moved_away"})),
+        6,
+    )
+    .unwrap();
+    assert_eq!(closed.detail["reason"], "moved_away");
+    assert_eq!(r.status, Status::Closed);
+    assert_eq!(r.last_sequence, 6);
+    assert!(!r.status.is_open());
+}
+
+#[test]
+fn withdrawn_is_final_but_later_case_events_still_show() {
+    let mut r = row(true);
+    let w: Event = ReferralEvent::Withdrawn(ReferralWithdrawn {
+        referral_id: Uuid::from_u128(1),
+        reason: "x".into(),
+    })
+    .into();
+    apply(&mut r, w, 2);
+    assert_eq!(r.status, Status::Withdrawn);
+    let late = apply(
+        &mut r,
+        case(
+            "case.accepted",
+            json!({"link_worker_organisation_id": "svc"}),
+        ),
+        3,
+    );
+    assert_eq!(late.unwrap().kind, "accepted");
+    assert_eq!(r.status, Status::Withdrawn);
+}
+
+#[test]
+fn plan_details_go_back_only_with_consent() {
+    let plan = || {
+        case(
+            "case.plan_agreed",
+            json!({"review_date": "2027-01-01", "goal_count": 1,
+                   "personal": {"what_matters": "garden", "goals": ["grow beans"], "actions": []}}),
+        )
+    };
+    let mut shared = row(true);
+    let entry = apply(&mut shared, plan(), 2).unwrap();
+    assert_eq!(entry.detail["what_matters"], "garden");
+    let mut private = row(false);
+    let entry = apply(&mut private, plan(), 2).unwrap();
+    assert_eq!(
+        entry.detail,
+        json!({"review_date": "2027-01-01", "goal_count": 1})
+    );
+}
+
+#[test]
+fn a_person_declined_refusal_carries_the_national_code() {
+    let mut r = row(false);
+    let entry = apply(
+        &mut r,
+        case(
+            "case.declined",
+            json!({"link_worker_organisation_id": "svc", "reason": "person_declined"}),
+        ),
+        2,
+    )
+    .unwrap();
+    assert_eq!(entry.detail["reason_code"]["code"], "871711000000103");
+    assert_eq!(r.status, Status::Declined);
+}
+
+#[test]
+fn open_statuses_are_the_live_ones() {
+    assert_eq!(
+        Status::open_values(),
+        [
+            "received",
+            "routed",
+            "unroutable",
+            "accepted",
+            "in_progress"
+        ]
+    );
+    for s in Status::ALL {
+        assert_eq!(Status::parse(s.as_str()), Some(s));
+    }
+}

@@ -2,5 +2,6 @@
 //! nats-server and PostgreSQL from `linkway-testkit`, one fresh stream and database per test.
 
 mod access;
+mod lifecycle;
 mod referrals;
 mod support;
