@@ -41,13 +41,13 @@ fn reachable(domains: &[&Vec<u64>], cap: u64) -> Vec<bool> {
     reach
 }
 
+/// A suppressed figure (the total as `None`, a cell as `Some((breakdown, cell))`) and the
+/// values it could have.
+type Candidates = (Option<(usize, usize)>, Vec<u64>);
+
 /// For each primarily suppressed figure (the total as `None`, cells as `Some((g, c))`),
 /// every value consistent with the shown table.
-fn attack(
-    rules: &Rules,
-    table: &Table,
-    shown: &ProtectedTable,
-) -> Vec<(Option<(usize, usize)>, Vec<u64>)> {
+fn attack(rules: &Rules, table: &Table, shown: &ProtectedTable) -> Vec<Candidates> {
     let cap = table.total + 3 * rules.rounding + rules.threshold + 10;
     let total_domain = domain(rules, shown.total, table.total, cap);
     let domains: Vec<Vec<Vec<u64>>> = table
@@ -148,10 +148,10 @@ fn the_threshold_is_configurable() {
 fn means_and_medians_of_seven_people_or_fewer_are_suppressed() {
     let r = Rules::default();
     assert_eq!(
-        r.statistic(Some(3.14159), 7),
+        r.statistic(Some(4.56789), 7),
         Some(Statistic::Suppressed(Star::Star))
     );
-    assert_eq!(r.statistic(Some(3.14159), 8), Some(Statistic::Value(3.14)));
+    assert_eq!(r.statistic(Some(4.56789), 8), Some(Statistic::Value(4.57)));
     assert_eq!(r.statistic(None, 0), None);
     assert_eq!(r.statistic(Some(1.0), 0), None);
     assert_eq!(r.statistic(Some(f64::NAN), 20), None);
