@@ -19,6 +19,12 @@ event_family! {
         PlanAgreed(PlanAgreed) = "case.plan_agreed" version 1,
         OutcomeRecorded(OutcomeRecorded) = "case.outcome_recorded" version 1,
         Closed(CaseClosed) = "case.closed" version 1,
+        PlanReviewed(PlanReviewed) = "case.plan_reviewed" version 1,
+        ConnectionMade(ConnectionMade) = "case.connection_made" version 1,
+        ConnectionAccepted(ConnectionAccepted) = "case.connection_accepted" version 1,
+        ConnectionDeclined(ConnectionDeclined) = "case.connection_declined" version 1,
+        ConnectionAttended(ConnectionAttended) = "case.connection_attended" version 1,
+        SafeguardingRaised(SafeguardingRaised) = "case.safeguarding_raised" version 1,
     }
 }
 
@@ -82,6 +88,9 @@ pub struct ContactAttempted {
     pub channel: ContactChannel,
     /// Attempts so far, including this one.
     pub attempt_number: u32,
+    /// This attempt reached the service's limit: the case is now "could not contact".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub could_not_contact: bool,
 }
 
 /// The link worker spoke with or met the person.
@@ -165,4 +174,62 @@ pub enum ClosureReason {
 pub struct CaseClosed {
     pub referral_id: Uuid,
     pub reason: ClosureReason,
+}
+
+/// The plan was reviewed with the person: progress discussed, goals and actions updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanReviewed {
+    pub referral_id: Uuid,
+    /// When the plan is next to be reviewed.
+    #[serde(with = "crate::common::calendar_date")]
+    pub next_review_date: Date,
+    pub goal_count: u32,
+    /// The plan as it stands after the review.
+    pub personal: PlanPersonal,
+}
+
+/// An onward referral (connection) to a community service from the directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionMade {
+    pub referral_id: Uuid,
+    /// Identifies this connection within the case; its answers name it.
+    pub connection_id: Uuid,
+    /// The Open Referral UK service id.
+    pub service_id: String,
+    /// The service's name at the time (directories change).
+    pub service_name: String,
+}
+
+/// The community service took the person on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionAccepted {
+    pub referral_id: Uuid,
+    pub connection_id: Uuid,
+}
+
+/// The community service turned the connection down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionDeclined {
+    pub referral_id: Uuid,
+    pub connection_id: Uuid,
+}
+
+/// The person attended the community service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionAttended {
+    pub referral_id: Uuid,
+    pub connection_id: Uuid,
+}
+
+/// A safeguarding concern was raised on the case (and escalated under local procedure).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafeguardingRaised {
+    pub referral_id: Uuid,
+    pub personal: SafeguardingPersonal,
+}
+
+/// What the concern is: personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafeguardingPersonal {
+    pub concern: String,
 }

@@ -493,6 +493,14 @@ fn sample_events() -> Vec<Event> {
             referral_id: referral,
             channel: ContactChannel::Text,
             attempt_number: 2,
+            could_not_contact: false,
+        }
+        .into(),
+        ContactAttempted {
+            referral_id: referral,
+            channel: ContactChannel::Phone,
+            attempt_number: 3,
+            could_not_contact: true,
         }
         .into(),
         ContactMade {
@@ -547,6 +555,49 @@ fn sample_events() -> Vec<Event> {
         CaseClosed {
             referral_id: referral,
             reason: ClosureReason::CouldNotContact,
+        }
+        .into(),
+        crate::case::PlanReviewed {
+            referral_id: referral,
+            next_review_date: date!(2025 - 08 - 01),
+            goal_count: 2,
+            personal: PlanPersonal {
+                what_matters: "Feeling useful again.".into(),
+                goals: vec![
+                    "Volunteer two mornings a week".into(),
+                    "Walk to the shops".into(),
+                ],
+                actions: vec![],
+            },
+        }
+        .into(),
+        crate::case::ConnectionMade {
+            referral_id: referral,
+            connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
+            service_id: "ac148810-d857-441c-9679-408f346de14b".into(),
+            service_name: "Community Counselling".into(),
+        }
+        .into(),
+        crate::case::ConnectionAccepted {
+            referral_id: referral,
+            connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
+        }
+        .into(),
+        crate::case::ConnectionDeclined {
+            referral_id: referral,
+            connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
+        }
+        .into(),
+        crate::case::ConnectionAttended {
+            referral_id: referral,
+            connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
+        }
+        .into(),
+        crate::case::SafeguardingRaised {
+            referral_id: referral,
+            personal: crate::case::SafeguardingPersonal {
+                concern: "Says a relative takes their pension.".into(),
+            },
         }
         .into(),
         OrganisationRegistered {
@@ -1794,6 +1845,7 @@ fn arb_case_event() -> impl Strategy<Value = Event> {
                 referral_id,
                 channel,
                 attempt_number,
+                could_not_contact: attempt_number % 2 == 0,
             })
         ),
         (
@@ -1848,6 +1900,70 @@ fn arb_case_event() -> impl Strategy<Value = Event> {
                 referral_id,
                 reason
             })),
+        arb_case_follow_up(),
+    ]
+}
+
+/// The later steps of a case: plan reviews, onward connections and their answers,
+/// safeguarding concerns.
+fn arb_case_follow_up() -> impl Strategy<Value = Event> {
+    use crate::case::{
+        ConnectionAccepted, ConnectionAttended, ConnectionDeclined, ConnectionMade, PlanReviewed,
+        SafeguardingPersonal, SafeguardingRaised,
+    };
+    prop_oneof![
+        (
+            arb_uuid(),
+            arb_date(2020..2100),
+            any::<u32>(),
+            arb_text(),
+            proptest::collection::vec(arb_text(), 0..5),
+            proptest::collection::vec(arb_text(), 0..5),
+        )
+            .prop_map(
+                |(referral_id, next_review_date, goal_count, what_matters, goals, actions)| {
+                    Event::from(PlanReviewed {
+                        referral_id,
+                        next_review_date,
+                        goal_count,
+                        personal: PlanPersonal {
+                            what_matters,
+                            goals,
+                            actions,
+                        },
+                    })
+                }
+            ),
+        (arb_uuid(), arb_uuid(), "[A-Za-z0-9-]{1,64}", arb_text()).prop_map(
+            |(referral_id, connection_id, service_id, service_name)| Event::from(ConnectionMade {
+                referral_id,
+                connection_id,
+                service_id,
+                service_name,
+            })
+        ),
+        (arb_uuid(), arb_uuid(), 0u8..3).prop_map(
+            |(referral_id, connection_id, which)| match which {
+                0 => Event::from(ConnectionAccepted {
+                    referral_id,
+                    connection_id
+                }),
+                1 => Event::from(ConnectionDeclined {
+                    referral_id,
+                    connection_id
+                }),
+                _ => Event::from(ConnectionAttended {
+                    referral_id,
+                    connection_id
+                }),
+            }
+        ),
+        (arb_uuid(), arb_text()).prop_map(|(referral_id, concern)| Event::from(
+            SafeguardingRaised {
+                referral_id,
+                personal: SafeguardingPersonal { concern },
+            }
+        )),
     ]
 }
 

@@ -1,0 +1,569 @@
+use super::*;
+use crate::outcomes::{self, Instrument};
+use linkway_events::referral::{ReferralRouted, ReferralWithdrawn};
+use time::macros::{date, datetime};
+
+const CONNECTION: Uuid = Uuid::from_u128(0x0195a1c2_7e10_7d3a_9f4b_2c1d0e9f8a7b);
+const AT: OffsetDateTime = datetime!(2025-03-04 10:00 UTC);
+
+/// A case standing in `state`, with what that state normally brings (a link worker, a
+/// contact, a plan, a pending connection), so the state is the only thing that varies.
+fn case_in(state: CaseState) -> Case {
+    let mut case = Case::new(Uuid::from_u128(7));
+    case.state = state;
+    case.received_at = Some(AT);
+    case.organisation_id = Some("north".into());
+    case.link_worker_id = Some("lw-1".into());
+    case.contacts_made = 1;
+    case.plan = Some(Plan {
+        review_date: date!(2025 - 05 - 01),
+        goal_count: 1,
+        agreed_at: AT,
+        reviews: 0,
+        personal: PlanPersonal {
+            what_matters: "People to talk to".into(),
+            goals: vec!["Join the choir".into()],
+            actions: vec![],
+        },
+    });
+    case.connections.push(Connection {
+        connection_id: CONNECTION,
+        service_id: "choir".into(),
+        service_name: "Community choir".into(),
+        status: ConnectionStatus::Pending,
+        made_at: AT,
+        answered_at: None,
+    });
+    if matches!(
+        state,
+        CaseState::Received | CaseState::Routed | CaseState::Accepted
+    ) {
+        case.link_worker_id = None;
+        case.contacts_made = 0;
+        case.plan = None;
+        case.connections.clear();
+    }
+    if matches!(state, CaseState::Assigned | CaseState::CouldNotContact) {
+        case.contacts_made = 0;
+        case.plan = None;
+        case.connections.clear();
+    }
+    case
+}
+
+fn plan_input() -> PlanInput {
+    PlanInput {
+        review_date: date!(2025 - 06 - 01),
+        what_matters: "Getting out of the house".into(),
+        goals: vec!["Walk weekly".into()],
+        actions: vec!["Try the walking group".into()],
+    }
+}
+
+fn service(status: &str) -> ServiceRef {
+    ServiceRef {
+        id: "walking-group".into(),
+        name: "Walking group".into(),
+        status: status.into(),
+    }
+}
+
+/// One instance of every command.
+fn commands() -> Vec<Command> {
+    vec![
+        Command::Accept,
+        Command::Decline {
+            reason: DeclineReason::PersonDeclined,
+        },
+        Command::Assign {
+            link_worker_id: "lw-2".into(),
+        },
+        Command::RecordContact {
+            kind: ContactKind::Attempt,
+            channel: ContactChannel::Phone,
+            minutes: 0,
+            notes: None,
+        },
+        Command::RecordContact {
+            kind: ContactKind::Made,
+            channel: ContactChannel::FaceToFace,
+            minutes: 45,
+            notes: Some("Talked about the garden".into()),
+        },
+        Command::AgreePlan(plan_input()),
+        Command::ReviewPlan(plan_input()),
+        Command::ConnectService {
+            connection_id: Uuid::from_u128(99),
+            service: service("active"),
+        },
+        Command::RecordConnectionResponse {
+            connection_id: CONNECTION,
+            response: ConnectionResponse::Accepted,
+        },
+        Command::RecordOutcome(
+            outcomes::score(Instrument::Ucla3, Timepoint::Baseline, &[2, 2, 3]).unwrap(),
+        ),
+        Command::RaiseSafeguarding {
+            concern: "Bruising".into(),
+        },
+        Command::Close {
+            reason: ClosureReason::GoalsMet,
+        },
+    ]
+}
+
+use CaseState::*;
+
+/// The whole transition table: for each command (by its position in [`commands`]), the
+/// state it leads to from each state where it is legal. Every other state refuses it.
+fn table() -> Vec<(&'static str, Vec<(CaseState, CaseState)>)> {
+    let same = |states: &[CaseState]| states.iter().map(|s| (*s, *s)).collect::<Vec<_>>();
+    vec![
+        ("accept", vec![(Routed, Accepted)]),
+        ("decline", vec![(Routed, Declined)]),
+        (
+            "assign",
+            vec![
+                (Accepted, Assigned),
+                (Assigned, Assigned),
+                (CouldNotContact, CouldNotContact),
+                (Engaged, Engaged),
+                (PlanAgreed, PlanAgreed),
+            ],
+        ),
+        (
+            "contact attempt",
+            same(&[Assigned, CouldNotContact, Engaged, PlanAgreed]),
+        ),
+        (
+            "contact made",
+            vec![
+                (Assigned, Engaged),
+                (CouldNotContact, Engaged),
+                (Engaged, Engaged),
+                (PlanAgreed, PlanAgreed),
+            ],
+        ),
+        ("agree plan", vec![(Engaged, PlanAgreed)]),
+        ("review plan", same(&[PlanAgreed])),
+        ("connect service", same(&[PlanAgreed])),
+        ("connection answer", same(&[Engaged, PlanAgreed])),
+        ("record outcome", same(&[Engaged, PlanAgreed])),
+        (
+            "raise safeguarding",
+            same(&[
+                Routed,
+                Accepted,
+                Assigned,
+                CouldNotContact,
+                Engaged,
+                PlanAgreed,
+                Declined,
+                Closed,
+                Withdrawn,
+            ]),
+        ),
+        (
+            "close",
+            vec![
+                (Accepted, Closed),
+                (Assigned, Closed),
+                (CouldNotContact, Closed),
+                (Engaged, Closed),
+                (PlanAgreed, Closed),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn every_command_in_every_state_is_legal_exactly_where_the_table_says() {
+    let commands = commands();
+    let table = table();
+    assert_eq!(commands.len(), table.len());
+    let policy = Policy::default();
+    let mut checked = 0;
+    for (command, (label, legal)) in commands.iter().zip(&table) {
+        for state in CaseState::ALL {
+            let case = case_in(state);
+            let outcome = decide(&case, command, &policy);
+            match legal.iter().find(|(from, _)| *from == state) {
+                Some((_, to)) => {
+                    let events =
+                        outcome.unwrap_or_else(|r| panic!("{label} from {state:?} refused: {r}"));
+                    assert_eq!(events.len(), 1, "{label} from {state:?}");
+                    let mut after = case.clone();
+                    after.apply(100, AT, &Event::Case(events[0].clone()));
+                    assert_eq!(after.state, *to, "{label} from {state:?}");
+                    assert_eq!(after.last_case_sequence, 100);
+                }
+                None => {
+                    let refusal =
+                        outcome.expect_err(&format!("{label} from {state:?} must be refused"));
+                    assert!(!refusal.rule.is_empty() && !refusal.message.is_empty());
+                    assert!(
+                        refusal.message.contains(command.name())
+                            || refusal.rule == "safeguarding_requires_routed"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 12 * CaseState::ALL.len());
+}
+
+#[test]
+fn refusals_name_the_rule_broken() {
+    let policy = Policy::default();
+    let rule =
+        |state, command: Command| decide(&case_in(state), &command, &policy).unwrap_err().rule;
+    assert_eq!(
+        rule(Accepted, Command::AgreePlan(plan_input())),
+        "plan_requires_contact_made"
+    );
+    assert_eq!(
+        rule(
+            Closed,
+            Command::Close {
+                reason: ClosureReason::GoalsMet
+            }
+        ),
+        "close_requires_active_case"
+    );
+    let outcome = outcomes::score(Instrument::Wemwbs, Timepoint::Exit, &[3; 14]).unwrap();
+    assert_eq!(
+        rule(Declined, Command::RecordOutcome(outcome)),
+        "outcome_requires_engaged_case"
+    );
+    assert_eq!(rule(Accepted, Command::Accept), "accept_requires_routed");
+}
+
+#[test]
+fn a_person_declining_is_coded_with_snomed_871711000000103_and_other_reasons_are_not_coded() {
+    let policy = Policy::default();
+    let reasons = [
+        DeclineReason::PersonDeclined,
+        DeclineReason::OutOfArea,
+        DeclineReason::NotAppropriate,
+        DeclineReason::ReferredElsewhere,
+    ];
+    for reason in reasons {
+        let events = decide(&case_in(Routed), &Command::Decline { reason }, &policy).unwrap();
+        let CaseEvent::Declined(d) = &events[0] else {
+            panic!("not a decline")
+        };
+        assert_eq!(d.reason, reason);
+        assert_eq!(d.link_worker_organisation_id, "north");
+        match reason {
+            DeclineReason::PersonDeclined => {
+                let code = d.reason_code.as_ref().expect("coded");
+                assert_eq!(code.code, "871711000000103");
+                assert_eq!(code.system, "http://snomed.info/sct");
+            }
+            _ => assert_eq!(d.reason_code, None),
+        }
+    }
+}
+
+fn attempt() -> Command {
+    Command::RecordContact {
+        kind: ContactKind::Attempt,
+        channel: ContactChannel::Phone,
+        minutes: 0,
+        notes: None,
+    }
+}
+
+fn run(case: &mut Case, command: &Command, policy: &Policy) -> Result<CaseEvent, Refusal> {
+    let events = decide(case, command, policy)?;
+    let seq = case.last_case_sequence + 1;
+    case.apply(seq, AT, &Event::Case(events[0].clone()));
+    Ok(events[0].clone())
+}
+
+#[test]
+fn the_configured_number_of_failed_attempts_marks_the_case_could_not_contact() {
+    for max in [1, 2, 3, 5] {
+        let policy = Policy {
+            max_contact_attempts: max,
+            ..Policy::default()
+        };
+        let mut case = case_in(Assigned);
+        for n in 1..=max {
+            let event = run(&mut case, &attempt(), &policy).unwrap();
+            let CaseEvent::ContactAttempted(a) = event else {
+                panic!()
+            };
+            assert_eq!(a.attempt_number, n);
+            assert_eq!(a.could_not_contact, n == max, "attempt {n} of {max}");
+            let expected = if n == max { CouldNotContact } else { Assigned };
+            assert_eq!(case.state, expected, "after attempt {n} of {max}");
+        }
+        assert_eq!(case.contact_attempts, max);
+        // Further attempts keep counting but do not flag again.
+        let CaseEvent::ContactAttempted(a) = run(&mut case, &attempt(), &policy).unwrap() else {
+            panic!()
+        };
+        assert!(!a.could_not_contact);
+        assert_eq!(case.state, CouldNotContact);
+    }
+}
+
+#[test]
+fn closing_as_could_not_contact_needs_the_attempts_first() {
+    let policy = Policy::default();
+    let close = Command::Close {
+        reason: ClosureReason::CouldNotContact,
+    };
+    let refusal = decide(&case_in(Assigned), &close, &policy).unwrap_err();
+    assert_eq!(refusal.rule, "could_not_contact_requires_attempts");
+    let mut case = case_in(Assigned);
+    for _ in 0..3 {
+        run(&mut case, &attempt(), &policy).unwrap();
+    }
+    run(&mut case, &close, &policy).unwrap();
+    assert_eq!(case.state, Closed);
+    assert_eq!(case.closure_reason, Some(ClosureReason::CouldNotContact));
+    // Closing twice is refused.
+    assert_eq!(
+        decide(&case, &close, &policy).unwrap_err().rule,
+        "close_requires_active_case"
+    );
+}
+
+#[test]
+fn a_late_contact_after_could_not_contact_engages_the_person() {
+    let policy = Policy::default();
+    let mut case = case_in(Assigned);
+    for _ in 0..3 {
+        run(&mut case, &attempt(), &policy).unwrap();
+    }
+    let made = Command::RecordContact {
+        kind: ContactKind::Made,
+        channel: ContactChannel::Phone,
+        minutes: 30,
+        notes: None,
+    };
+    run(&mut case, &made, &policy).unwrap();
+    assert_eq!(case.state, Engaged);
+    assert_eq!(case.contact_minutes, 30);
+    assert_eq!(case.last_contact_at, Some(AT));
+}
+
+#[test]
+fn inactive_and_defunct_services_take_no_new_connections() {
+    let policy = Policy::default();
+    for (status, ok) in [
+        ("active", true),
+        ("temporarily closed", true),
+        ("inactive", false),
+        ("defunct", false),
+    ] {
+        let command = Command::ConnectService {
+            connection_id: Uuid::from_u128(5),
+            service: service(status),
+        };
+        let outcome = decide(&case_in(PlanAgreed), &command, &policy);
+        match ok {
+            true => assert!(outcome.is_ok(), "{status}"),
+            false => assert_eq!(
+                outcome.unwrap_err().rule,
+                "service_not_accepting_connections",
+                "{status}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn a_second_open_connection_to_the_same_service_or_a_reused_id_is_refused() {
+    let policy = Policy::default();
+    let mut case = case_in(PlanAgreed);
+    let connect = |id: u128| Command::ConnectService {
+        connection_id: Uuid::from_u128(id),
+        service: service("active"),
+    };
+    run(&mut case, &connect(5), &policy).unwrap();
+    assert_eq!(
+        decide(&case, &connect(6), &policy).unwrap_err().rule,
+        "connection_already_open"
+    );
+    assert_eq!(
+        decide(
+            &case,
+            &Command::ConnectService {
+                connection_id: CONNECTION,
+                service: service("active")
+            },
+            &policy
+        )
+        .unwrap_err()
+        .rule,
+        "connection_exists"
+    );
+    // Once the service declined, a fresh connection to it is fine.
+    let decline = Command::RecordConnectionResponse {
+        connection_id: Uuid::from_u128(5),
+        response: ConnectionResponse::Declined,
+    };
+    run(&mut case, &decline, &policy).unwrap();
+    run(&mut case, &connect(6), &policy).unwrap();
+}
+
+#[test]
+fn connection_answers_follow_pending_then_accepted_or_declined_then_attended() {
+    use ConnectionResponse as R;
+    use ConnectionStatus as S;
+    let policy = Policy::default();
+    // (status before, answer, status after or None when refused)
+    let table = [
+        (S::Pending, R::Accepted, Some(S::Accepted)),
+        (S::Pending, R::Declined, Some(S::Declined)),
+        (S::Pending, R::Attended, Some(S::Attended)),
+        (S::Accepted, R::Accepted, None),
+        (S::Accepted, R::Declined, None),
+        (S::Accepted, R::Attended, Some(S::Attended)),
+        (S::Declined, R::Accepted, None),
+        (S::Declined, R::Declined, None),
+        (S::Declined, R::Attended, None),
+        (S::Attended, R::Accepted, None),
+        (S::Attended, R::Declined, None),
+        (S::Attended, R::Attended, None),
+    ];
+    for (before, response, after) in table {
+        let mut case = case_in(PlanAgreed);
+        case.connections[0].status = before;
+        let command = Command::RecordConnectionResponse {
+            connection_id: CONNECTION,
+            response,
+        };
+        match after {
+            Some(after) => {
+                run(&mut case, &command, &policy).unwrap();
+                assert_eq!(
+                    case.connections[0].status, after,
+                    "{before:?} + {response:?}"
+                );
+                assert_eq!(case.connections[0].answered_at, Some(AT));
+            }
+            None => assert_eq!(
+                decide(&case, &command, &policy).unwrap_err().rule,
+                "connection_already_answered",
+                "{before:?} + {response:?}"
+            ),
+        }
+    }
+    let unknown = Command::RecordConnectionResponse {
+        connection_id: Uuid::from_u128(1234),
+        response: R::Accepted,
+    };
+    assert_eq!(
+        decide(&case_in(PlanAgreed), &unknown, &policy)
+            .unwrap_err()
+            .rule,
+        "connection_unknown"
+    );
+}
+
+#[test]
+fn reassigning_to_the_same_link_worker_is_refused() {
+    let command = Command::Assign {
+        link_worker_id: "lw-1".into(),
+    };
+    assert_eq!(
+        decide(&case_in(Engaged), &command, &Policy::default())
+            .unwrap_err()
+            .rule,
+        "already_assigned"
+    );
+}
+
+#[test]
+fn plan_reviews_replace_the_plan_and_count() {
+    let policy = Policy::default();
+    let mut case = case_in(PlanAgreed);
+    let mut review = plan_input();
+    review.goals.push("Cook with friends".into());
+    run(&mut case, &Command::ReviewPlan(review), &policy).unwrap();
+    let plan = case.plan.as_ref().unwrap();
+    assert_eq!((plan.reviews, plan.goal_count), (1, 2));
+    assert_eq!(plan.review_date, date!(2025 - 06 - 01));
+}
+
+#[test]
+fn the_fold_follows_the_referral_withdrawal_and_then_only_safeguarding_is_accepted() {
+    let id = Uuid::from_u128(7);
+    let mut case = case_in(Engaged);
+    let withdrawn = Event::Referral(linkway_events::ReferralEvent::Withdrawn(
+        ReferralWithdrawn {
+            referral_id: id,
+            reason: "moved".into(),
+        },
+    ));
+    case.apply(200, AT, &withdrawn);
+    assert_eq!(case.state, Withdrawn);
+    assert!(!case.state.is_open());
+    assert_eq!(case.last_sequence, 200);
+    assert_eq!(
+        case.last_case_sequence, 0,
+        "a referral event is not a case event"
+    );
+    for command in commands() {
+        let allowed = matches!(command, Command::RaiseSafeguarding { .. });
+        assert_eq!(
+            decide(&case, &command, &Policy::default()).is_ok(),
+            allowed,
+            "{}",
+            command.name()
+        );
+    }
+}
+
+#[test]
+fn routing_moves_a_received_referral_to_the_services_caseload() {
+    let id = Uuid::from_u128(8);
+    let mut case = Case::new(id);
+    assert_eq!(case.state, Received);
+    let routed = Event::Referral(linkway_events::ReferralEvent::Routed(ReferralRouted {
+        referral_id: id,
+        link_worker_organisation_id: "south".into(),
+        rule_id: None,
+    }));
+    case.apply(3, AT, &routed);
+    assert_eq!(case.state, Routed);
+    assert_eq!(case.organisation_id.as_deref(), Some("south"));
+}
+
+#[test]
+fn safeguarding_concerns_flag_the_case() {
+    let mut case = case_in(Assigned);
+    assert!(!case.safeguarding());
+    run(
+        &mut case,
+        &Command::RaiseSafeguarding {
+            concern: "Disclosed a risk".into(),
+        },
+        &Policy::default(),
+    )
+    .unwrap();
+    assert!(case.safeguarding());
+    assert_eq!(case.state, Assigned);
+}
+
+#[test]
+fn a_case_survives_its_json_round_trip_unchanged() {
+    let case = case_in(PlanAgreed);
+    let json = serde_json::to_value(&case).unwrap();
+    let back: Case = serde_json::from_value(json).unwrap();
+    assert_eq!(back, case);
+}
+
+#[test]
+fn states_parse_from_their_names() {
+    for state in CaseState::ALL {
+        assert_eq!(CaseState::parse(state.as_str()), Some(state));
+        assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+    }
+    assert_eq!(CaseState::parse("nope"), None);
+}

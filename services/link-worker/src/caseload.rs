@@ -1,0 +1,161 @@
+//! The caseload read model: every referral routed to a link-worker service, one row per
+//! case, folded from `referral.*` and `case.*` events with the same [`Case::apply`] the
+//! commands use.
+//!
+//! A batch is applied set-wise: one `SELECT` loads the cases the batch touches, the fold
+//! runs in memory, and one `INSERT ... SELECT FROM UNNEST(..) ON CONFLICT DO UPDATE` writes
+//! them back. Columns hold what the caseload filters and sorts on; `record` holds the whole
+//! folded case (including the person's details, shown only to the routed organisation).
+
+use std::collections::HashMap;
+
+use linkway_events::Event;
+use linkway_platform::{Projected, Projection};
+use time::{Date, OffsetDateTime};
+use tokio_postgres::Transaction;
+use uuid::Uuid;
+
+use crate::case::Case;
+
+/// The caseload projection (schema `caseload`).
+pub struct Caseload;
+
+impl Projection for Caseload {
+    const NAME: &'static str = "caseload";
+    const VERSION: i32 = 1;
+    const TABLES: &'static str = "
+        CREATE TABLE IF NOT EXISTS cases (
+            referral_id                  uuid PRIMARY KEY,
+            organisation_id              text,
+            state                        text NOT NULL,
+            open                         boolean NOT NULL,
+            link_worker_id               text,
+            received_at                  timestamptz,
+            last_contact_at              timestamptz,
+            next_review_date             date,
+            safeguarding                 boolean NOT NULL,
+            oldest_pending_connection_at timestamptz,
+            last_case_sequence           bigint NOT NULL,
+            record                       jsonb NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS cases_by_organisation ON cases (organisation_id, state);";
+
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &[Projected],
+    ) -> Result<(), tokio_postgres::Error> {
+        let mut ids: Vec<Uuid> = Vec::new();
+        for p in batch {
+            if let Some(id) = case_id(p)
+                && !ids.contains(&id)
+            {
+                ids.push(id);
+            }
+        }
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut cases: HashMap<Uuid, Case> = HashMap::with_capacity(ids.len());
+        for row in tx
+            .query(
+                "SELECT referral_id, record FROM cases WHERE referral_id = ANY($1)",
+                &[&ids],
+            )
+            .await?
+        {
+            let id: Uuid = row.get(0);
+            let record: serde_json::Value = row.get(1);
+            // A record this code cannot read is rebuilt from the events in this batch only;
+            // bumping VERSION (full rebuild) is the cure if the shape ever changes.
+            if let Ok(case) = serde_json::from_value(record) {
+                cases.insert(id, case);
+            }
+        }
+        for p in batch {
+            if let Some(id) = case_id(p) {
+                cases.entry(id).or_insert_with(|| Case::new(id)).apply(
+                    p.sequence,
+                    p.envelope.occurred_at,
+                    &p.event,
+                );
+            }
+        }
+        let rows: Vec<&Case> = ids.iter().filter_map(|id| cases.get(id)).collect();
+        write(tx, &rows).await
+    }
+}
+
+/// The case an event belongs to: referral and case aggregates share the referral's id.
+fn case_id(p: &Projected) -> Option<Uuid> {
+    match &p.event {
+        Event::Referral(_) | Event::Case(_) => p.envelope.aggregate_id.parse().ok(),
+        Event::Registry(_) => None,
+    }
+}
+
+async fn write(tx: &Transaction<'_>, cases: &[&Case]) -> Result<(), tokio_postgres::Error> {
+    let ids: Vec<Uuid> = cases.iter().map(|c| c.referral_id).collect();
+    let orgs: Vec<Option<&str>> = cases.iter().map(|c| c.organisation_id.as_deref()).collect();
+    let states: Vec<&str> = cases.iter().map(|c| c.state.as_str()).collect();
+    let open: Vec<bool> = cases.iter().map(|c| c.state.is_open()).collect();
+    let workers: Vec<Option<&str>> = cases.iter().map(|c| c.link_worker_id.as_deref()).collect();
+    let received: Vec<Option<OffsetDateTime>> = cases.iter().map(|c| c.received_at).collect();
+    let contact: Vec<Option<OffsetDateTime>> = cases.iter().map(|c| c.last_contact_at).collect();
+    let review: Vec<Option<Date>> = cases
+        .iter()
+        .map(|c| c.plan.as_ref().map(|p| p.review_date))
+        .collect();
+    let safeguarding: Vec<bool> = cases.iter().map(|c| c.safeguarding()).collect();
+    let pending: Vec<Option<OffsetDateTime>> = cases
+        .iter()
+        .map(|c| c.oldest_pending_connection())
+        .collect();
+    let sequences: Vec<i64> = cases.iter().map(|c| c.last_case_sequence as i64).collect();
+    let records: Vec<serde_json::Value> = cases
+        .iter()
+        .map(|c| serde_json::to_value(c).expect("a case always serialises"))
+        .collect();
+    tx.execute(
+        "INSERT INTO cases SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::bool[], $5::text[],
+             $6::timestamptz[], $7::timestamptz[], $8::date[], $9::bool[], $10::timestamptz[], $11::bigint[],
+             $12::jsonb[])
+         ON CONFLICT (referral_id) DO UPDATE SET organisation_id = EXCLUDED.organisation_id,
+             state = EXCLUDED.state, open = EXCLUDED.open, link_worker_id = EXCLUDED.link_worker_id,
+             received_at = EXCLUDED.received_at, last_contact_at = EXCLUDED.last_contact_at,
+             next_review_date = EXCLUDED.next_review_date, safeguarding = EXCLUDED.safeguarding,
+             oldest_pending_connection_at = EXCLUDED.oldest_pending_connection_at,
+             last_case_sequence = EXCLUDED.last_case_sequence, record = EXCLUDED.record",
+        &[
+            &ids,
+            &orgs,
+            &states,
+            &open,
+            &workers,
+            &received,
+            &contact,
+            &review,
+            &safeguarding,
+            &pending,
+            &sequences,
+            &records,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Loads one case from the read model, if it is routed to `organisation_id`.
+pub async fn case_for(
+    client: &tokio_postgres::Client,
+    referral_id: Uuid,
+    organisation_id: &str,
+) -> Result<Option<Case>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT record FROM caseload.cases WHERE referral_id = $1 AND organisation_id = $2",
+            &[&referral_id, &organisation_id],
+        )
+        .await?;
+    Ok(row.and_then(|r| serde_json::from_value(r.get(0)).ok()))
+}

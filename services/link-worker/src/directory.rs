@@ -1,0 +1,469 @@
+//! The directory of community services, from Open Referral UK (HSDS 3 UK profile) JSON.
+//!
+//! Directory entries are reference data that other organisations publish and re-publish;
+//! they are not facts Linkway causes, so they are upserted into a table of this service's
+//! own (`directory_services`, a service migration) instead of the event log. What a case
+//! needs to stay reproducible from the log (the service's id and name at the time) is copied
+//! into `case.connection_made`.
+//!
+//! [`parse_import`] is pure: it accepts one service or a paginated list (`contents`), and
+//! validates the fields the standard requires (`id`, `name`, `status`, `url`).
+
+use linkway_platform::FieldError;
+use serde::Serialize;
+use serde_json::Value;
+
+/// The statuses Open Referral UK allows.
+pub const STATUSES: [&str; 4] = ["active", "inactive", "defunct", "temporarily closed"];
+
+/// One service, ready to upsert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DirectoryService {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub organisation_name: Option<String>,
+    pub categories: Vec<String>,
+    pub areas: String,
+    pub document: Value,
+}
+
+impl DirectoryService {
+    /// Whether the service takes new connections (inactive and defunct ones do not).
+    pub fn accepts_connections(&self) -> bool {
+        accepts_connections(&self.status)
+    }
+}
+
+pub fn accepts_connections(status: &str) -> bool {
+    !matches!(status, "inactive" | "defunct")
+}
+
+/// Turns an import body into services, or every problem found (nothing is imported then).
+pub fn parse_import(body: &Value) -> Result<Vec<DirectoryService>, Vec<FieldError>> {
+    let Some(object) = body.as_object() else {
+        return Err(vec![FieldError::new(
+            "",
+            "type",
+            "expected an Open Referral service or a paginated list of services",
+        )]);
+    };
+    let items: Vec<(String, &Value)> = match object.get("contents") {
+        Some(Value::Array(contents)) => contents
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("contents.{i}."), v))
+            .collect(),
+        Some(_) => {
+            return Err(vec![FieldError::new(
+                "contents",
+                "type",
+                "must be an array of services",
+            )]);
+        }
+        None => vec![(String::new(), body)],
+    };
+    let mut services = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (prefix, item) in items {
+        match parse_service(item, &prefix) {
+            Ok(service) => {
+                if !seen.insert(service.id.clone()) {
+                    errors.push(FieldError::new(
+                        format!("{prefix}id"),
+                        "unique",
+                        "the same service id appears twice in one import",
+                    ));
+                }
+                services.push(service);
+            }
+            Err(mut e) => errors.append(&mut e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(services)
+    } else {
+        Err(errors)
+    }
+}
+
+fn required_text<'v>(
+    item: &'v Value,
+    field: &str,
+    prefix: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<&'v str> {
+    match item.get(field) {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(
+                format!("{prefix}{field}"),
+                "required",
+                format!("{field} is required"),
+            ));
+            None
+        }
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.as_str()),
+        Some(_) => {
+            errors.push(FieldError::new(
+                format!("{prefix}{field}"),
+                "non_empty_string",
+                format!("{field} must be a non-empty string"),
+            ));
+            None
+        }
+    }
+}
+
+fn parse_service(item: &Value, prefix: &str) -> Result<DirectoryService, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    if !item.is_object() {
+        return Err(vec![FieldError::new(
+            prefix.trim_end_matches('.'),
+            "type",
+            "a service must be an object",
+        )]);
+    }
+    let id = required_text(item, "id", prefix, &mut errors);
+    if let Some(id) = id
+        && id.len() > 128
+    {
+        errors.push(FieldError::new(
+            format!("{prefix}id"),
+            "max_length",
+            "id is at most 128 characters",
+        ));
+    }
+    let name = required_text(item, "name", prefix, &mut errors);
+    let status = required_text(item, "status", prefix, &mut errors);
+    if let Some(status) = status
+        && !STATUSES.contains(&status)
+    {
+        errors.push(FieldError::new(
+            format!("{prefix}status"),
+            "status_enum",
+            "status must be one of: active, inactive, defunct, temporarily closed",
+        ));
+    }
+    let url = required_text(item, "url", prefix, &mut errors);
+    if let Some(url) = url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        errors.push(FieldError::new(
+            format!("{prefix}url"),
+            "url",
+            "url must be an http(s) URL",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+    let mut categories = Vec::new();
+    for attribute in item
+        .get("attributes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(term) = attribute.get("taxonomy_term") {
+            for key in ["term", "name", "id"] {
+                if let Some(v) = term.get(key).and_then(Value::as_str) {
+                    let v = v.to_lowercase();
+                    if !categories.contains(&v) {
+                        categories.push(v);
+                    }
+                }
+            }
+        }
+    }
+    let mut areas = Vec::new();
+    for area in item
+        .get("service_areas")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for key in ["name", "service_area"] {
+            if let Some(v) = area.get(key).and_then(Value::as_str) {
+                areas.push(v.to_owned());
+            }
+        }
+    }
+    for sal in item
+        .get("service_at_locations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let addresses = sal.pointer("/location/addresses").and_then(Value::as_array);
+        for address in addresses.into_iter().flatten() {
+            for key in ["city", "region", "postal_code"] {
+                if let Some(v) = address.get(key).and_then(Value::as_str) {
+                    areas.push(v.to_owned());
+                }
+            }
+        }
+    }
+    Ok(DirectoryService {
+        id: id.unwrap_or_default().to_owned(),
+        name: name.unwrap_or_default().to_owned(),
+        status: status.unwrap_or_default().to_owned(),
+        url: url.unwrap_or_default().to_owned(),
+        description: text(item.get("description")),
+        organisation_name: text(item.pointer("/organization/name")),
+        categories,
+        areas: areas.join("\n"),
+        document: item.clone(),
+    })
+}
+
+/// Upserts services in one statement.
+pub async fn upsert(
+    client: &tokio_postgres::Client,
+    services: &[DirectoryService],
+) -> Result<u64, tokio_postgres::Error> {
+    let ids: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
+    let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
+    let statuses: Vec<&str> = services.iter().map(|s| s.status.as_str()).collect();
+    let urls: Vec<&str> = services.iter().map(|s| s.url.as_str()).collect();
+    let descriptions: Vec<Option<&str>> =
+        services.iter().map(|s| s.description.as_deref()).collect();
+    let orgs: Vec<Option<&str>> = services
+        .iter()
+        .map(|s| s.organisation_name.as_deref())
+        .collect();
+    // text[][] cannot be ragged, so categories travel as one JSON array per service.
+    let categories: Vec<Value> = services
+        .iter()
+        .map(|s| serde_json::json!(s.categories))
+        .collect();
+    let areas: Vec<&str> = services.iter().map(|s| s.areas.as_str()).collect();
+    let documents: Vec<&Value> = services.iter().map(|s| &s.document).collect();
+    client
+        .execute(
+            "INSERT INTO directory_services (service_id, name, status, url, description, organisation_name,
+                 categories, areas, document)
+             SELECT i, n, s, u, d, o, ARRAY(SELECT jsonb_array_elements_text(c)), a, doc
+             FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
+                  $8::text[], $9::jsonb[]) AS t(i, n, s, u, d, o, c, a, doc)
+             ON CONFLICT (service_id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status,
+                 url = EXCLUDED.url, description = EXCLUDED.description,
+                 organisation_name = EXCLUDED.organisation_name, categories = EXCLUDED.categories,
+                 areas = EXCLUDED.areas, document = EXCLUDED.document, imported_at = now()",
+            &[&ids, &names, &statuses, &urls, &descriptions, &orgs, &categories, &areas, &documents],
+        )
+        .await
+}
+
+/// A service as `listDirectory` shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DirectoryEntry {
+    pub id: String,
+    pub name: String,
+    /// active | inactive | defunct | temporarily closed
+    pub status: String,
+    pub url: String,
+    pub description: Option<String>,
+    pub organisation_name: Option<String>,
+    pub categories: Vec<String>,
+    /// Whether the service takes new connections.
+    pub accepts_connections: bool,
+}
+
+fn entry(row: &tokio_postgres::Row) -> DirectoryEntry {
+    let status: String = row.get(2);
+    DirectoryEntry {
+        id: row.get(0),
+        name: row.get(1),
+        accepts_connections: accepts_connections(&status),
+        status,
+        url: row.get(3),
+        description: row.get(4),
+        organisation_name: row.get(5),
+        categories: row.get(6),
+    }
+}
+
+const COLUMNS: &str = "service_id, name, status, url, description, organisation_name, categories";
+
+/// Searches the directory: free text (name, description, organisation), category, area.
+pub async fn search(
+    client: &tokio_postgres::Client,
+    text: Option<&str>,
+    category: Option<&str>,
+    area: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<DirectoryEntry>), tokio_postgres::Error> {
+    let like = |s: Option<&str>| {
+        s.map(|s| {
+            format!(
+                "%{}%",
+                s.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        })
+    };
+    let text = like(text);
+    let area = like(area);
+    let category = category.map(str::to_lowercase);
+    let filter =
+        "($1::text IS NULL OR name ILIKE $1 OR description ILIKE $1 OR organisation_name ILIKE $1)
+         AND ($2::text IS NULL OR $2 = ANY(categories))
+         AND ($3::text IS NULL OR areas ILIKE $3)";
+    let total: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM directory_services WHERE {filter}"),
+            &[&text, &category, &area],
+        )
+        .await?
+        .get(0);
+    let rows = client
+        .query(
+            &format!("SELECT {COLUMNS} FROM directory_services WHERE {filter} ORDER BY name, service_id LIMIT $4 OFFSET $5"),
+            &[&text, &category, &area, &limit, &offset],
+        )
+        .await?;
+    Ok((total, rows.iter().map(entry).collect()))
+}
+
+/// One service by id.
+pub async fn get(
+    client: &tokio_postgres::Client,
+    id: &str,
+) -> Result<Option<DirectoryEntry>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            &format!("SELECT {COLUMNS} FROM directory_services WHERE service_id = $1"),
+            &[&id],
+        )
+        .await?;
+    Ok(row.as_ref().map(entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fixture(name: &str) -> Value {
+        let path = format!(
+            "{}/../../../shared/fixtures/openreferral/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+        )
+        .expect("fixture is JSON")
+    }
+
+    #[test]
+    fn the_full_service_fixture_parses_with_categories_and_areas() {
+        let services = parse_import(&fixture("service_full.json")).expect("valid");
+        assert_eq!(services.len(), 1);
+        let s = &services[0];
+        assert_eq!(s.id, "ac148810-d857-441c-9679-408f346de14b");
+        assert_eq!(s.name, "Community Counselling");
+        assert_eq!(s.status, "active");
+        assert_eq!(
+            s.organisation_name.as_deref(),
+            Some("Example Organization Inc.")
+        );
+        assert!(
+            s.categories.contains(&"name".to_owned()),
+            "{:?}",
+            s.categories
+        );
+        assert!(s.areas.contains("MyCity"), "{}", s.areas);
+        assert!(s.accepts_connections());
+    }
+
+    #[test]
+    fn the_paginated_list_fixture_parses() {
+        let services = parse_import(&fixture("service_list.json")).expect("valid");
+        assert_eq!(services.len(), 1);
+        assert_eq!(services[0].name, "Community Counselling");
+    }
+
+    #[test]
+    fn missing_required_fields_are_each_named() {
+        let errors = parse_import(&json!({"description": "x"})).unwrap_err();
+        let fields: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.rule.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("id", "required"),
+                ("name", "required"),
+                ("status", "required"),
+                ("url", "required")
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_status_and_a_bad_url_are_refused_with_their_position_in_a_list() {
+        let mut good = fixture("service_full.json");
+        let mut bad = good.clone();
+        bad["id"] = json!("other");
+        bad["status"] = json!("closed");
+        bad["url"] = json!("example.com");
+        good["id"] = json!("good");
+        let errors = parse_import(&json!({"contents": [good, bad]})).unwrap_err();
+        let fields: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.rule.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("contents.1.status", "status_enum"),
+                ("contents.1.url", "url")
+            ]
+        );
+    }
+
+    #[test]
+    fn every_status_of_the_standard_is_accepted_and_only_inactive_and_defunct_refuse_connections() {
+        for status in STATUSES {
+            let services = parse_import(
+                &json!({"id": "s", "name": "n", "status": status, "url": "https://x.example"}),
+            )
+            .unwrap_or_else(|e| panic!("{status}: {e:?}"));
+            assert_eq!(
+                services[0].accepts_connections(),
+                !matches!(status, "inactive" | "defunct"),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_and_non_objects_are_refused() {
+        let s = json!({"id": "s", "name": "n", "status": "active", "url": "https://x.example"});
+        let errors = parse_import(&json!({"contents": [s.clone(), s]})).unwrap_err();
+        assert_eq!(errors[0].rule, "unique");
+        assert_eq!(parse_import(&json!([1])).unwrap_err()[0].rule, "type");
+        assert_eq!(
+            parse_import(&json!({"contents": [1]})).unwrap_err()[0].field,
+            "contents.0"
+        );
+        assert_eq!(
+            parse_import(&json!({"contents": {}})).unwrap_err()[0].field,
+            "contents"
+        );
+        let blank = json!({"id": " ", "name": 3, "status": "active", "url": "https://x.example"});
+        let rules: Vec<String> = parse_import(&blank)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.rule)
+            .collect();
+        assert_eq!(rules, vec!["non_empty_string", "non_empty_string"]);
+    }
+}
