@@ -1,5 +1,8 @@
 //! Reporting's API against real NATS and PostgreSQL.
 
+mod journeys;
+mod openapi;
+mod population;
 mod security;
 mod summary;
 #[allow(dead_code)] // helpers used as the suite grows

@@ -1,0 +1,491 @@
+//! A synthetic population of referral journeys, the events that tell them, and the figures
+//! a commissioner should see, computed here independently of the service's code.
+
+use linkway_events::case::*;
+use linkway_events::referral::{ReferralEnteredInError, ReferralEvent, ReferralRouted};
+use time::{Date, Duration};
+use uuid::Uuid;
+
+use crate::support::{NewReferral, World};
+
+/// Deterministic pseudo-random numbers (xorshift), so a failing run can be replayed.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Decision {
+    Accept,
+    Decline(DeclineReason),
+}
+
+/// One referral's journey, as the test means it to happen.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub referrer: &'static str,
+    pub referrer_kind: &'static str,
+    pub needs: Vec<&'static str>,
+    pub on: Date,
+    pub routed_to: Option<&'static str>,
+    pub decision: Option<Decision>,
+    pub attempts: u32,
+    /// Days after referral of the first contact made, then further contacts.
+    pub first_contact_after: Option<i64>,
+    pub contacts: u32,
+    pub plan_agreed: bool,
+    pub swemwbs: Option<(u32, u32)>,
+    pub ons4: Option<([u8; 4], [u8; 4])>,
+    pub ucla3: Option<([u8; 3], [u8; 3])>,
+    pub closed: Option<ClosureReason>,
+    pub entered_in_error: bool,
+}
+
+const NEEDS: [&str; 3] = ["1000", "2000", "3000"];
+
+/// `n` journeys in area A over January and February 2026.
+pub fn population(seed: u64, n: usize) -> Vec<Plan> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            let (referrer, referrer_kind) = if rng.chance(70) {
+                ("gp-a", "gp_practice")
+            } else {
+                ("council-a", "council")
+            };
+            let mut needs: Vec<&'static str> =
+                NEEDS.iter().copied().filter(|_| rng.chance(45)).collect();
+            if i % 11 == 0 {
+                needs.clear();
+            }
+            let on = if rng.chance(55) {
+                Date::from_calendar_date(2026, time::Month::January, 1 + rng.below(28) as u8)
+                    .unwrap()
+            } else {
+                Date::from_calendar_date(2026, time::Month::February, 1 + rng.below(28) as u8)
+                    .unwrap()
+            };
+            let routed_to = if rng.chance(92) {
+                Some(if rng.chance(65) { "lw-a" } else { "lw-a2" })
+            } else {
+                None
+            };
+            let decision = routed_to.and_then(|_| {
+                if rng.chance(10) {
+                    None
+                } else if rng.chance(72) {
+                    Some(Decision::Accept)
+                } else {
+                    Some(Decision::Decline(
+                        [
+                            DeclineReason::OutOfArea,
+                            DeclineReason::NotAppropriate,
+                            DeclineReason::PersonDeclined,
+                            DeclineReason::ReferredElsewhere,
+                        ][rng.below(4) as usize],
+                    ))
+                }
+            });
+            let accepted = decision == Some(Decision::Accept);
+            let attempts = if accepted { rng.below(3) as u32 } else { 0 };
+            let contactable = accepted && rng.chance(80);
+            let first_contact_after = contactable.then(|| rng.below(30) as i64);
+            let contacts = if contactable {
+                1 + rng.below(5) as u32
+            } else {
+                0
+            };
+            let plan_agreed = contactable && rng.chance(75);
+            let swemwbs = (plan_agreed && rng.chance(85))
+                .then(|| (7 + rng.below(20) as u32, 7 + rng.below(29) as u32));
+            let ons4 = (plan_agreed && rng.chance(80)).then(|| {
+                let mut item = || rng.below(11) as u8;
+                (
+                    [item(), item(), item(), item()],
+                    [item(), item(), item(), item()],
+                )
+            });
+            let ucla3 = (plan_agreed && rng.chance(70)).then(|| {
+                let mut item = || 1 + rng.below(3) as u8;
+                ([item(), item(), item()], [item(), item(), item()])
+            });
+            let closed = if accepted && !contactable && rng.chance(80) {
+                Some(ClosureReason::CouldNotContact)
+            } else if plan_agreed && rng.chance(60) {
+                Some(
+                    [
+                        ClosureReason::GoalsMet,
+                        ClosureReason::GoalsMet,
+                        ClosureReason::Disengaged,
+                        ClosureReason::MovedAway,
+                    ][rng.below(4) as usize],
+                )
+            } else {
+                None
+            };
+            Plan {
+                referrer,
+                referrer_kind,
+                needs,
+                on,
+                routed_to,
+                decision,
+                attempts,
+                first_contact_after,
+                contacts,
+                plan_agreed,
+                swemwbs,
+                ons4,
+                ucla3,
+                closed,
+                entered_in_error: i % 37 == 5,
+            }
+        })
+        .collect()
+}
+
+fn outcome(
+    id: Uuid,
+    instrument: &str,
+    timepoint: Timepoint,
+    answers: Vec<u8>,
+    raw: Option<u32>,
+) -> CaseEvent {
+    CaseEvent::OutcomeRecorded(OutcomeRecorded {
+        referral_id: id,
+        instrument: instrument.into(),
+        instrument_version: "1".into(),
+        algorithm_version: 1,
+        timepoint,
+        item_answers: answers,
+        raw_score: raw,
+        derived_score: None,
+    })
+}
+
+/// SWEMWBS item answers (1-5 each) adding up to `raw`.
+fn swemwbs_items(raw: u32) -> Vec<u8> {
+    let mut left = raw - 7;
+    (0..7)
+        .map(|_| {
+            let extra = left.min(4);
+            left -= extra;
+            1 + extra as u8
+        })
+        .collect()
+}
+
+/// Appends the events of every journey straight to the log; returns the referral ids.
+pub async fn drive_by_events(w: &World, plans: &[Plan]) -> Vec<Uuid> {
+    let mut ids = Vec::new();
+    for p in plans {
+        let id = w
+            .receive(&NewReferral {
+                referrer: p.referrer,
+                needs: p.needs.clone(),
+                on: p.on,
+            })
+            .await;
+        ids.push(id);
+        if let Some(lw) = p.routed_to {
+            w.referral_event(
+                id,
+                ReferralEvent::Routed(ReferralRouted {
+                    referral_id: id,
+                    link_worker_organisation_id: lw.into(),
+                    rule_id: None,
+                }),
+                p.on,
+            )
+            .await;
+        }
+        let lw = p.routed_to.unwrap_or("lw-a");
+        match p.decision {
+            Some(Decision::Accept) => {
+                w.case_event(
+                    id,
+                    CaseEvent::Accepted(CaseAccepted {
+                        referral_id: id,
+                        link_worker_organisation_id: lw.into(),
+                    }),
+                    p.on + Duration::days(1),
+                )
+                .await;
+            }
+            Some(Decision::Decline(reason)) => {
+                w.case_event(
+                    id,
+                    CaseEvent::Declined(CaseDeclined {
+                        referral_id: id,
+                        link_worker_organisation_id: lw.into(),
+                        reason,
+                        reason_code: None,
+                    }),
+                    p.on + Duration::days(1),
+                )
+                .await;
+            }
+            None => {}
+        }
+        for attempt in 1..=p.attempts {
+            w.case_event(
+                id,
+                // Built from JSON: the payload gains optional fields over time.
+                CaseEvent::ContactAttempted(
+                    serde_json::from_value(serde_json::json!({
+                        "referral_id": id, "channel": "phone", "attempt_number": attempt
+                    }))
+                    .unwrap(),
+                ),
+                p.on + Duration::days(1),
+            )
+            .await;
+        }
+        if let Some(after) = p.first_contact_after {
+            for k in 0..p.contacts {
+                w.case_event(
+                    id,
+                    CaseEvent::ContactMade(ContactMade {
+                        referral_id: id,
+                        channel: ContactChannel::FaceToFace,
+                        minutes: 45,
+                        personal: Some(ContactPersonal {
+                            notes: "Talked about the allotment".into(),
+                        }),
+                    }),
+                    p.on + Duration::days(after + 7 * i64::from(k)),
+                )
+                .await;
+            }
+        }
+        if p.plan_agreed {
+            w.case_event(
+                id,
+                CaseEvent::PlanAgreed(PlanAgreed {
+                    referral_id: id,
+                    review_date: p.on + Duration::days(90),
+                    goal_count: 2,
+                    personal: PlanPersonal {
+                        what_matters: "Getting out of the house".into(),
+                        goals: vec!["Join a walking group".into()],
+                        actions: vec!["Visit the library".into()],
+                    },
+                }),
+                p.on + Duration::days(20),
+            )
+            .await;
+        }
+        let later = p.on + Duration::days(60);
+        if let Some((b, l)) = p.swemwbs {
+            w.case_event(
+                id,
+                outcome(
+                    id,
+                    "swemwbs",
+                    Timepoint::Baseline,
+                    swemwbs_items(b),
+                    Some(b),
+                ),
+                p.on + Duration::days(20),
+            )
+            .await;
+            w.case_event(
+                id,
+                outcome(id, "swemwbs", Timepoint::Review, swemwbs_items(l), Some(l)),
+                later,
+            )
+            .await;
+        }
+        if let Some((b, l)) = p.ons4 {
+            w.case_event(
+                id,
+                outcome(id, "ons4", Timepoint::Baseline, b.to_vec(), None),
+                p.on + Duration::days(20),
+            )
+            .await;
+            w.case_event(
+                id,
+                outcome(id, "ons4", Timepoint::Exit, l.to_vec(), None),
+                later,
+            )
+            .await;
+        }
+        if let Some((b, l)) = p.ucla3 {
+            let raw = |a: [u8; 3]| Some(a.iter().map(|&x| u32::from(x)).sum());
+            w.case_event(
+                id,
+                outcome(id, "ucla3", Timepoint::Baseline, b.to_vec(), raw(b)),
+                p.on + Duration::days(20),
+            )
+            .await;
+            w.case_event(
+                id,
+                outcome(id, "ucla3", Timepoint::Review, l.to_vec(), raw(l)),
+                later,
+            )
+            .await;
+        }
+        if let Some(reason) = p.closed {
+            w.case_event(
+                id,
+                CaseEvent::Closed(CaseClosed {
+                    referral_id: id,
+                    reason,
+                }),
+                later + Duration::days(1),
+            )
+            .await;
+        }
+        if p.entered_in_error {
+            w.referral_event(
+                id,
+                ReferralEvent::EnteredInError(ReferralEnteredInError {
+                    referral_id: id,
+                    reason: "test data".into(),
+                }),
+                p.on,
+            )
+            .await;
+        }
+    }
+    ids
+}
+
+/// SWEMWBS raw -> metric, typed in from the Warwick table (independent of the service).
+pub fn swemwbs_metric(raw: u32) -> f64 {
+    [
+        7.00, 9.51, 11.25, 12.40, 13.33, 14.08, 14.75, 15.32, 15.84, 16.36, 16.88, 17.43, 17.98,
+        18.59, 19.25, 19.98, 20.73, 21.54, 22.35, 23.21, 24.11, 25.03, 26.02, 27.03, 28.13, 29.31,
+        30.70, 32.55, 35.00,
+    ][(raw - 7) as usize]
+}
+
+/// The NHS rule on one count, written out again here.
+pub fn shown(n: u64) -> serde_json::Value {
+    match n {
+        0 => serde_json::json!(0),
+        1..=7 => serde_json::json!("*"),
+        _ => serde_json::json!((n + 2) / 5 * 5),
+    }
+}
+
+/// A figure of a table: primary suppressed, or rounded, or secondarily suppressed.
+pub fn assert_figure(what: &str, figure: &serde_json::Value, truth: u64) {
+    let expected = shown(truth);
+    assert!(
+        *figure == expected || (truth > 7 && figure == "*"),
+        "{what}: shown {figure}, true {truth}, expected {expected}"
+    );
+}
+
+/// Independent expected counts over the plans (entered-in-error ones excluded).
+#[derive(Debug, Default, Clone)]
+pub struct Expected {
+    pub referrals: u64,
+    pub routed: u64,
+    pub accepted: u64,
+    pub declined: u64,
+    pub declined_by_reason: std::collections::BTreeMap<String, u64>,
+    pub first_contact_made: u64,
+    pub first_contact_within_14_days: u64,
+    pub days: Vec<i64>,
+    pub plans_agreed: u64,
+    pub closed: u64,
+    pub not_contactable: u64,
+    pub closed_by_reason: std::collections::BTreeMap<String, u64>,
+    pub swemwbs_changes: Vec<f64>,
+    pub ons4: Vec<([u8; 4], [u8; 4])>,
+    pub ucla3_changes: Vec<f64>,
+}
+
+pub fn expected<'a>(plans: impl Iterator<Item = &'a Plan>) -> Expected {
+    let mut e = Expected::default();
+    for p in plans.filter(|p| !p.entered_in_error) {
+        e.referrals += 1;
+        e.routed += u64::from(p.routed_to.is_some());
+        match p.decision {
+            Some(Decision::Accept) => e.accepted += 1,
+            Some(Decision::Decline(r)) => {
+                e.declined += 1;
+                let name = serde_json::to_value(r)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                *e.declined_by_reason.entry(name).or_default() += 1;
+            }
+            None => {}
+        }
+        if let Some(after) = p.first_contact_after.filter(|_| p.contacts > 0) {
+            e.first_contact_made += 1;
+            e.first_contact_within_14_days += u64::from(after <= 14);
+            e.days.push(after);
+        }
+        e.plans_agreed += u64::from(p.plan_agreed);
+        if let Some(r) = p.closed {
+            e.closed += 1;
+            e.not_contactable += u64::from(r == ClosureReason::CouldNotContact);
+            let name = serde_json::to_value(r)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_owned();
+            *e.closed_by_reason.entry(name).or_default() += 1;
+        }
+        if let Some((b, l)) = p.swemwbs {
+            e.swemwbs_changes
+                .push(swemwbs_metric(l) - swemwbs_metric(b));
+        }
+        if let Some(pair) = p.ons4 {
+            e.ons4.push(pair);
+        }
+        if let Some((b, l)) = p.ucla3 {
+            let sum = |a: [u8; 3]| a.iter().map(|&x| f64::from(x)).sum::<f64>();
+            e.ucla3_changes.push(sum(l) - sum(b));
+        }
+    }
+    e
+}
+
+pub fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+pub fn median(v: &[i64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    let m = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[m - 1] + v[m]) as f64 / 2.0
+    } else {
+        v[m] as f64
+    }
+}
+
+/// A shown statistic is the true one to 2 decimals (or `*` when `people` <= 7).
+pub fn assert_statistic(what: &str, shown: &serde_json::Value, truth: f64, people: usize) {
+    if people <= 7 {
+        assert_eq!(shown, "*", "{what}");
+    } else {
+        let v = shown.as_f64().unwrap_or_else(|| panic!("{what}: {shown}"));
+        assert!((v - truth).abs() < 0.006, "{what}: shown {v}, true {truth}");
+    }
+}
