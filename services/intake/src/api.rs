@@ -395,6 +395,19 @@ pub async fn get_referral(
         })
         .collect();
     let admin = principal.role == Role::Admin;
+    // The FHIR sender's endpoint is in intake's message log (see `messaging`), not the event.
+    let reply_to = if admin {
+        client
+            .query_opt(
+                "SELECT source_endpoint FROM inbound_messages
+                 WHERE referral_id = $1 AND outcome = 'accepted' ORDER BY id LIMIT 1",
+                &[&id],
+            )
+            .await?
+            .and_then(|r| r.get(0))
+    } else {
+        None
+    };
     Ok(Json(ReferralView {
         referral_id: row.referral_id,
         status: row.status,
@@ -409,7 +422,7 @@ pub async fn get_referral(
         age_band: row.age_band,
         person: row.person,
         possible_duplicate_of: admin.then_some(row.possible_duplicate_of),
-        reply_to: if admin { row.reply_to } else { None },
+        reply_to: reply_to.or(if admin { row.reply_to } else { None }),
         outcomes: row.outcomes,
         received_at: row.received_at,
         updated_at: row.updated_at,

@@ -14,7 +14,9 @@
 
 pub mod api;
 pub mod command;
+pub mod fhir;
 pub mod keys;
+pub mod messaging;
 pub mod nhs_number;
 pub mod read_model;
 pub mod routing;
@@ -102,6 +104,9 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .route("/referrals/{referral_id}/route", post(api::route_referral))
         .route("/admin/unroutable", get(api::list_unroutable))
+        // `$` is literal in axum paths; some clients percent-encode it.
+        .route("/fhir/$process-message", post(messaging::process_message))
+        .route("/fhir/%24process-message", post(messaging::process_message))
         .with_state(state)
 }
 
@@ -136,6 +141,7 @@ pub async fn rebuild(
         api::mark_entered_in_error,
         api::list_unroutable,
         api::route_referral,
+        messaging::process_message,
     ),
     components(schemas(
         linkway_platform::Problem,
@@ -164,7 +170,8 @@ pub async fn rebuild(
     modifiers(&BearerAuth),
     tags(
         (name = "referrals", description = "Sending and following referrals"),
-        (name = "admin", description = "Routing referrals no rule matched")
+        (name = "admin", description = "Routing referrals no rule matched"),
+        (name = "fhir", description = "FHIR R4 messaging (BaRS-style); answers are OperationOutcomes")
     )
 )]
 struct ApiDoc;

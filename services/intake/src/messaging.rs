@@ -1,0 +1,360 @@
+//! `processMessage`: the FHIR endpoint. A BaRS-style message bundle is read by
+//! [`crate::fhir`], its sender resolved against intake's copy of the registry, validated like
+//! any referral, and recorded by [`crate::command`]; every answer is FHIR (an
+//! `OperationOutcome`), and every message an authenticated caller sends is kept in
+//! `inbound_messages` with the sender's endpoint.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use linkway_events::Role;
+use linkway_events::referral::SourceChannel;
+use linkway_platform::ApiError;
+use linkway_platform::auth::Principal;
+use linkway_platform::idempotency::{self, IdempotencyKey, Previous};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::api::{CommandResponse, REFERRAL_ROLES, correlation_id, today};
+use crate::command::{self, Submission};
+use crate::fhir::{self, HeaderFacts, Issue, Refusal};
+use crate::validation;
+
+pub const FHIR_JSON: &str = "application/fhir+json";
+const OPERATION: &str = "processMessage";
+
+/// A FHIR answer.
+struct FhirResponse {
+    status: StatusCode,
+    body: Value,
+    location: Option<String>,
+}
+
+impl IntoResponse for FhirResponse {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(self.body)).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+        if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            r.headers_mut().insert(header::LOCATION, l);
+        }
+        r
+    }
+}
+
+fn refused(r: &Refusal) -> FhirResponse {
+    FhirResponse {
+        status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+        body: r.to_operation_outcome(),
+        location: None,
+    }
+}
+
+/// Platform errors (auth, storage) as OperationOutcomes.
+fn from_api_error(e: ApiError) -> Refusal {
+    let status = e.status().as_u16();
+    let code = match &e {
+        ApiError::Unauthenticated => "login",
+        ApiError::Forbidden => "forbidden",
+        ApiError::NotFound => "not-found",
+        ApiError::Conflict(_) => "conflict",
+        ApiError::IdempotencyMismatch(_) => "duplicate",
+        ApiError::Unsupported(_) => "not-supported",
+        ApiError::Validation(errors) => return fhir::validation_refusal(errors),
+        ApiError::Unavailable(_) => "transient",
+        ApiError::Internal(_) => "exception",
+    };
+    if let ApiError::Internal(err) = &e {
+        tracing::error!(error = format!("{err:#}"), "internal error");
+    }
+    let detail = e.to_problem().detail.unwrap_or_else(|| e.to_string());
+    Refusal::new(status, vec![Issue::error(code, detail)])
+}
+
+/// The answer to an accepted message.
+fn accepted(status: StatusCode, answer: &CommandResponse) -> FhirResponse {
+    FhirResponse {
+        status,
+        body: json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{
+                "severity": "information",
+                "code": "informational",
+                "details": {"coding": [
+                    {"system": "https://linkway.example/fhir/CodeSystem/referral-id", "code": answer.referral_id.to_string()},
+                    {"system": "https://linkway.example/fhir/CodeSystem/referral-status", "code": answer.status.as_str()},
+                    {"system": "https://linkway.example/fhir/CodeSystem/event-sequence", "code": answer.sequence.to_string()},
+                ]},
+                "diagnostics": format!("referral {} received: {}", answer.referral_id, answer.status.as_str()),
+            }]
+        }),
+        location: Some(format!("/referrals/{}", answer.referral_id)),
+    }
+}
+
+/// Receives a FHIR message (BaRS-style `Bundle` of type `message`) carrying a referral to
+/// social prescribing.
+#[utoipa::path(
+    post,
+    path = "/fhir/$process-message",
+    operation_id = "processMessage",
+    tag = "fhir",
+    request_body(content = Object, content_type = "application/fhir+json",
+        description = "A FHIR R4 Bundle of type message: MessageHeader first (eventCoding servicerequest-request, reason new, sender, source.endpoint, focus -> ServiceRequest with code SNOMED CT 871731000000106), Patient, Organization, Practitioner(Role), Consent."),
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional; without it the Bundle.id identifies the message, so a resent message is recognised."),
+        ("X-Correlation-ID" = Option<String>, Header, description = "A UUID tying this message to later events."),
+        ("X-Request-ID" = Option<String>, Header, description = "The sender's request id (BaRS), for its own logs."),
+    ),
+    responses(
+        (status = 201, description = "Accepted: an OperationOutcome (information) whose details carry the referral id, status and event sequence; Location names the referral", body = Object, content_type = "application/fhir+json"),
+        (status = 400, description = "Not JSON, not a message Bundle, or no MessageHeader first (OperationOutcome, code structure)", body = Object, content_type = "application/fhir+json"),
+        (status = 401, description = "No or bad bearer token (OperationOutcome, code login)", body = Object, content_type = "application/fhir+json"),
+        (status = 403, description = "Role may not send referrals, or the message's sender is not the caller's organisation (OperationOutcome, code forbidden)", body = Object, content_type = "application/fhir+json"),
+        (status = 409, description = "Concurrent change; resend (OperationOutcome, code conflict)", body = Object, content_type = "application/fhir+json"),
+        (status = 415, description = "Not application/fhir+json (OperationOutcome, code not-supported)", body = Object, content_type = "application/fhir+json"),
+        (status = 422, description = "Not a referral to social prescribing (not-supported); a dangling reference, an invalid NHS number, an unknown sender or any validation rule (issues carry FHIRPath and rule); or the message id was used for another message (duplicate)", body = Object, content_type = "application/fhir+json"),
+        (status = 503, description = "A dependency is down; resend the same message (OperationOutcome, code transient)", body = Object, content_type = "application/fhir+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn process_message(
+    State(state): State<AppState>,
+    principal: Result<Principal, ApiError>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let principal = match principal.and_then(|p| p.require(REFERRAL_ROLES).map(|()| p)) {
+        Ok(p) => p,
+        Err(e) => return refused(&from_api_error(e)).into_response(),
+    };
+    let mut audit = Audit::default();
+    let answer = receive(&state, &principal, &headers, &body, &mut audit).await;
+    let response = match &answer {
+        Ok(r) => r.clone_shallow(),
+        Err(r) => refused(r),
+    };
+    audit.http_status = response.status.as_u16();
+    if let Err(e) = audit.save(&state, &principal).await {
+        // The referral (if any) is safely in the log; a missing audit row is logged loudly.
+        tracing::error!(error = %e, "could not record the inbound message");
+    }
+    response.into_response()
+}
+
+impl FhirResponse {
+    fn clone_shallow(&self) -> FhirResponse {
+        FhirResponse {
+            status: self.status,
+            body: self.body.clone(),
+            location: self.location.clone(),
+        }
+    }
+}
+
+/// What the audit log keeps of one message.
+#[derive(Default)]
+struct Audit {
+    facts: HeaderFacts,
+    sender_identifier: Option<String>,
+    sender_organisation_id: Option<String>,
+    referral_id: Option<Uuid>,
+    outcome: &'static str,
+    http_status: u16,
+}
+
+impl Audit {
+    async fn save(&self, state: &AppState, principal: &Principal) -> Result<(), ApiError> {
+        let client = state.db.client().await?;
+        client
+            .execute(
+                "INSERT INTO inbound_messages (caller_organisation_id, bundle_id, message_header_id, event_code,
+                    sender_identifier, sender_organisation_id, source_endpoint, source_software,
+                    http_status, outcome, referral_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                &[
+                    &principal.organisation_id,
+                    &self.facts.bundle_id,
+                    &self.facts.header_id,
+                    &self.facts.event_code,
+                    &self.sender_identifier,
+                    &self.sender_organisation_id,
+                    &self.facts.source_endpoint,
+                    &self.facts.source_software,
+                    &(self.http_status as i16),
+                    &if self.outcome.is_empty() { "refused" } else { self.outcome },
+                    &self.referral_id,
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+async fn receive(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    body: &[u8],
+    audit: &mut Audit,
+) -> Result<FhirResponse, Refusal> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if media.as_deref() != Some(FHIR_JSON) {
+        return Err(Refusal::new(
+            415,
+            vec![Issue::error("not-supported", format!("send {FHIR_JSON}"))],
+        ));
+    }
+    let bundle: Value = serde_json::from_slice(body).map_err(|e| {
+        Refusal::new(
+            400,
+            vec![Issue::error(
+                "structure",
+                format!("the body is not JSON: {e}"),
+            )],
+        )
+    })?;
+    audit.facts = fhir::header_facts(&bundle);
+    let message = fhir::read_message(&bundle)?;
+    audit.sender_identifier = Some(message.sender.value.clone());
+
+    let sender = sender_organisation(state, &message.sender.value)
+        .await
+        .map_err(from_api_error)?;
+    let Some(sender) = sender else {
+        return Err(Refusal::new(
+            422,
+            vec![
+                Issue::error(
+                    "not-found",
+                    format!(
+                        "the sender '{}' is not an organisation registered with Linkway",
+                        message.sender.value
+                    ),
+                )
+                .at_sender(),
+            ],
+        ));
+    };
+    audit.sender_organisation_id = Some(sender.clone());
+    if principal.role == Role::Referrer && sender != principal.organisation_id {
+        return Err(Refusal::new(
+            403,
+            vec![
+                Issue::error(
+                    "forbidden",
+                    "the message's sender is not the organisation this token belongs to",
+                )
+                .at_sender(),
+            ],
+        ));
+    }
+    let valid = validation::validate(&message.request, today())
+        .map_err(|e| fhir::validation_refusal(&e))?;
+
+    // The message's own id makes a resend recognisable, even without an Idempotency-Key.
+    let key = match IdempotencyKey::from_headers(headers, &principal.organisation_id)
+        .map_err(from_api_error)?
+    {
+        Some(k) => Some(k),
+        None => message.bundle_id.as_ref().map(|id| IdempotencyKey {
+            organisation_id: principal.organisation_id.clone(),
+            key: format!("fhir-bundle:{id}"),
+        }),
+    };
+    if let Some(k) = &key {
+        match idempotency::previous(&state.db, k, OPERATION, body).await {
+            Ok(Previous::Same { status, body }) => {
+                let answer: CommandResponse = serde_json::from_value(body)
+                    .map_err(|e| from_api_error(ApiError::Internal(e.into())))?;
+                audit.referral_id = Some(answer.referral_id);
+                audit.outcome = "repeat";
+                return Ok(accepted(status, &answer));
+            }
+            Ok(Previous::None) => {}
+            Err(ApiError::IdempotencyMismatch(_)) => {
+                return Err(Refusal::new(
+                    422,
+                    vec![
+                        Issue::error(
+                            "duplicate",
+                            "this message id was already used for a different message",
+                        )
+                        .at_bundle_id(),
+                    ],
+                ));
+            }
+            Err(e) => return Err(from_api_error(e)),
+        }
+    }
+    let submitted = command::submit(
+        state,
+        principal,
+        sender,
+        key.as_ref(),
+        OPERATION,
+        Submission {
+            valid,
+            channel: SourceChannel::Fhir,
+            correlation_id: correlation_id(headers),
+        },
+    )
+    .await
+    .map_err(from_api_error)?;
+    let answer = CommandResponse::from(submitted);
+    if let Some(k) = &key {
+        let json = serde_json::to_value(&answer).expect("responses serialise");
+        idempotency::record(&state.db, k, OPERATION, body, StatusCode::CREATED, &json)
+            .await
+            .map_err(from_api_error)?;
+    }
+    audit.referral_id = Some(answer.referral_id);
+    audit.outcome = "accepted";
+    Ok(accepted(StatusCode::CREATED, &answer))
+}
+
+/// The registered organisation an identifier names: by its ODS/charity code, or Linkway id.
+async fn sender_organisation(
+    state: &AppState,
+    identifier: &str,
+) -> Result<Option<String>, ApiError> {
+    let client = state.db.client().await?;
+    let row = client
+        .query_opt(
+            "SELECT organisation_id FROM registry.organisations
+             WHERE code = $1 OR organisation_id = $1
+             ORDER BY (code = $1) DESC LIMIT 1",
+            &[&identifier],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+trait At {
+    fn at_sender(self) -> Issue;
+    fn at_bundle_id(self) -> Issue;
+}
+
+impl At for Issue {
+    fn at_sender(mut self) -> Issue {
+        self.expression = Some("MessageHeader.sender".into());
+        self
+    }
+
+    fn at_bundle_id(mut self) -> Issue {
+        self.expression = Some("Bundle.id".into());
+        self
+    }
+}
