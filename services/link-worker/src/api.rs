@@ -342,12 +342,14 @@ pub async fn get_caseload(
         )
         .await?;
     let now = OffsetDateTime::now_utc();
-    let mut items = Vec::with_capacity(rows.len());
+    let mut items: Vec<CaseSummary> = Vec::with_capacity(rows.len());
     for row in rows {
         let case: Case =
             serde_json::from_value(row.get(0)).map_err(|e| ApiError::Internal(e.into()))?;
         items.push(summary(&case, &state.policy, now));
     }
+    let shown: Vec<Uuid> = items.iter().map(|i| i.referral_id).collect();
+    crate::audit::record_access(&client, &principal, "getCaseload", &shown).await?;
     Ok(Json(CaseloadPage {
         total,
         limit,
@@ -451,7 +453,8 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
     get, path = "/cases/{id}", operation_id = "getCase", tag = "caseload",
     params(("id" = Uuid, Path, description = "The referral id"), Consistency),
     responses(
-        (status = 200, description = "The case", body = CaseDetail),
+        (status = 200, description = "The case; `ETag` is its version, for `If-Match`", body = CaseDetail,
+            headers(("ETag" = String, description = "The case version, e.g. \"42\""))),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
@@ -465,7 +468,10 @@ pub async fn get_case(
     principal: Principal,
     Path(id): Path<Uuid>,
     Query(c): Query<Consistency>,
-) -> Result<Json<CaseDetail>> {
+) -> Result<(
+    [(header::HeaderName, header::HeaderValue); 1],
+    Json<CaseDetail>,
+)> {
     principal.require(CASE_ROLES)?;
     if let Some(n) = c.min_sequence {
         state.caseload.wait_for(n, READ_YOUR_WRITES_WAIT).await;
@@ -474,11 +480,13 @@ pub async fn get_case(
     let case = crate::caseload::case_for(&client, id, &principal.organisation_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(detail(
-        &case,
-        &state.policy,
-        OffsetDateTime::now_utc(),
-    )))
+    crate::audit::record_access(&client, &principal, "getCase", &[id]).await?;
+    let etag = header::HeaderValue::from_str(&format!("\"{}\"", case.last_case_sequence))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((
+        [(header::ETAG, etag)],
+        Json(detail(&case, &state.policy, OffsetDateTime::now_utc())),
+    ))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -542,6 +550,15 @@ async fn execute(
     {
         return Err(ApiError::NotFound.into());
     }
+    if let Some(version) = if_match(headers)?
+        && version != case.last_case_sequence
+    {
+        return Err(ApiError::Conflict(format!(
+            "the case changed since version {version} (now {}); reload and try again",
+            case.last_case_sequence
+        ))
+        .into());
+    }
     let events = case::decide(&case, &command, &state.policy).map_err(Failure::Refused)?;
     let expected = match case.last_case_sequence {
         0 => Expected::NoEvents,
@@ -590,6 +607,28 @@ async fn execute(
     Ok((StatusCode::OK, Json(answer)))
 }
 
+/// The `If-Match` header: the case version (`"N"`, `W/"N"` or `N`) the caller decided on.
+/// A person who read version N and acts on it must not silently overwrite what a colleague
+/// did since; without the header the command is decided on the latest version.
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                "If-Match",
+                "case_version",
+                "If-Match must be a case version, e.g. \"42\"",
+            )
+        })
+}
+
 /// Parses a JSON body into `T`, turning serde's complaint into a 422 naming the field.
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     let body = if body.is_empty() {
@@ -636,7 +675,7 @@ fn check(errors: Vec<FieldError>) -> Result<()> {
 /// Accept a referral routed to the caller's service.
 #[utoipa::path(
     post, path = "/cases/{id}/accept", operation_id = "acceptReferral", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     responses(
         (status = 200, description = "Accepted", body = CommandAccepted),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
@@ -670,7 +709,7 @@ pub struct DeclineRequest {
 /// Decline a referral routed to the caller's service.
 #[utoipa::path(
     post, path = "/cases/{id}/decline", operation_id = "declineReferral", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = DeclineRequest,
     responses(
         (status = 200, description = "Declined", body = CommandAccepted),
@@ -714,7 +753,7 @@ pub struct AssignRequest {
 /// Assign (or reassign) the case to a link worker.
 #[utoipa::path(
     post, path = "/cases/{id}/assignment", operation_id = "assignCase", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = AssignRequest,
     responses(
         (status = 200, description = "Assigned", body = CommandAccepted),
@@ -780,7 +819,7 @@ pub struct ContactRequest {
 /// attempts (default 3) the case becomes `could_not_contact`.
 #[utoipa::path(
     post, path = "/cases/{id}/contacts", operation_id = "recordContact", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = ContactRequest,
     responses(
         (status = 200, description = "Recorded", body = CommandAccepted),
@@ -889,7 +928,7 @@ fn plan_input(req: PlanRequest) -> Result<case::PlanInput> {
 /// Agree the personalised care and support plan (after contact is made).
 #[utoipa::path(
     post, path = "/cases/{id}/plan", operation_id = "agreePlan", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = PlanRequest,
     responses(
         (status = 200, description = "Plan agreed", body = CommandAccepted),
@@ -926,7 +965,7 @@ pub async fn agree_plan(
 /// Review the agreed plan: goals and actions as they now stand, next review date.
 #[utoipa::path(
     post, path = "/cases/{id}/plan/reviews", operation_id = "reviewPlan", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = PlanRequest,
     responses(
         (status = 200, description = "Plan reviewed", body = CommandAccepted),
@@ -971,7 +1010,7 @@ pub struct ConnectRequest {
 /// Inactive and defunct services take no new connections.
 #[utoipa::path(
     post, path = "/cases/{id}/connections", operation_id = "connectService", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe (and fixes the connection id)")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe (and fixes the connection id)"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = ConnectRequest,
     responses(
         (status = 200, description = "Connection made; `connection_id` names it", body = CommandAccepted),
@@ -1034,7 +1073,7 @@ pub struct ConnectionResponseRequest {
     params(
         ("id" = Uuid, Path, description = "The referral id"),
         ("connection_id" = Uuid, Path, description = "The connection, from connectService"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since"),
     ),
     request_body = ConnectionResponseRequest,
     responses(
@@ -1080,7 +1119,7 @@ pub struct OutcomeRequest {
 /// Record an outcome measure; Linkway scores it (raw and derived scores, versions stored).
 #[utoipa::path(
     post, path = "/cases/{id}/outcomes", operation_id = "recordOutcome", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = OutcomeRequest,
     responses(
         (status = 200, description = "Recorded", body = CommandAccepted),
@@ -1126,7 +1165,7 @@ pub struct SafeguardingRequest {
 /// Raise a safeguarding concern on the case. Never refused for the case's state.
 #[utoipa::path(
     post, path = "/cases/{id}/safeguarding", operation_id = "raiseSafeguarding", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = SafeguardingRequest,
     responses(
         (status = 200, description = "Raised", body = CommandAccepted),
@@ -1176,7 +1215,7 @@ pub struct CloseRequest {
 /// Close the case.
 #[utoipa::path(
     post, path = "/cases/{id}/closure", operation_id = "closeCase", tag = "cases",
-    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe")),
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     request_body = CloseRequest,
     responses(
         (status = 200, description = "Closed", body = CommandAccepted),

@@ -7,6 +7,7 @@
 //!   and `case.*` events with the same fold the commands use.
 //! - [`directory`]: the directory of community services (Open Referral UK), reference
 //!   data imported into a table of its own.
+//! - [`audit`]: the access log of who saw which person's record.
 //! - [`api`]: the HTTP operations: caseload queries and case commands. Each command loads
 //!   the aggregate from the log, decides with [`case::decide`], and appends with the
 //!   expected sequence, so two link workers changing one case never lose an update.
@@ -14,6 +15,7 @@
 //! The service appends only `case.*` events and reads only the log and its own database.
 
 pub mod api;
+pub mod audit;
 pub mod case;
 pub mod caseload;
 pub mod directory;

@@ -782,18 +782,86 @@ mod concurrency {
     }
 
     #[tokio::test]
+    async fn two_link_workers_acting_on_the_version_they_read_one_wins_the_other_reloads_and_retries()
+     {
+        let s = Service::start().await;
+        let ann = s.token(NORTH, Role::LinkWorker).await;
+        let bob = s.token(NORTH, Role::LinkWorker).await;
+        let (id, _) = s.refer(NORTH, "Nia").await;
+        engage(&s, &ann, id).await;
+        let agreed = s
+            .ok(&ann, &format!("/cases/{id}/plan"), plan_body(14))
+            .await;
+
+        // Both open the case at the same version.
+        let url = format!("{}/cases/{id}?min_sequence={}", s.base, seq(&agreed));
+        let response = s.http.get(&url).bearer_auth(&ann).send().await.unwrap();
+        let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+        let version: Value = response.json().await.unwrap();
+        assert_eq!(etag, format!("\"{}\"", version["version"]));
+        assert_eq!(version["version"], seq(&agreed));
+
+        let review = |token: &str, days: i64, etag: String| {
+            let request = s
+                .http
+                .post(format!("{}/cases/{id}/plan/reviews", s.base))
+                .bearer_auth(token)
+                .header("If-Match", etag)
+                .json(&plan_body(days));
+            async move {
+                let response = request.send().await.unwrap();
+                (response.status(), response.json::<Value>().await.unwrap())
+            }
+        };
+        let (ann_status, _) = review(&ann, 20, etag.clone()).await;
+        let (bob_status, problem) = review(&bob, 30, etag.clone()).await;
+        assert_eq!(ann_status, StatusCode::OK);
+        assert_eq!(bob_status, StatusCode::CONFLICT);
+        assert_eq!(problem["type"], "https://linkway.example/problems/conflict");
+        assert_eq!(
+            s.case_events(id)
+                .await
+                .iter()
+                .filter(|t| *t == "case.plan_reviewed")
+                .count(),
+            1
+        );
+
+        // Bob reloads, sees Ann's review, and retries on the new version.
+        let case = load_case(&s.store, id).await.unwrap();
+        let (bob_status, answer) =
+            review(&bob, 30, format!("\"{}\"", case.last_case_sequence)).await;
+        assert_eq!(bob_status, StatusCode::OK, "{answer}");
+        let (_, after) = s.case(&ann, id, seq(&answer)).await;
+        assert_eq!(after["plan"]["reviews"], 2);
+        let bad = s
+            .http
+            .post(format!("{}/cases/{id}/plan/reviews", s.base))
+            .bearer_auth(&bob)
+            .header("If-Match", "yesterday")
+            .json(&plan_body(30))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    #[tokio::test]
     async fn concurrent_http_writers_get_retryable_conflicts_and_no_update_is_lost() {
         let s = Service::start().await;
         let lw = s.token(NORTH, Role::LinkWorker).await;
         let (id, _) = s.refer(NORTH, "Jo").await;
         engage(&s, &lw, id).await;
-        let writers = 8;
+        let writers = 12;
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(writers as usize));
         let mut tasks = Vec::new();
         for n in 0..writers {
+            let start = start.clone();
             let http = s.http.clone();
             let url = format!("{}/cases/{id}/contacts", s.base);
             let token = lw.clone();
             tasks.push(tokio::spawn(async move {
+                start.wait().await;
                 let mut conflicts = 0;
                 loop {
                     let response = http
@@ -862,6 +930,47 @@ mod privacy {
         assert_eq!(
             s.case(&north, Uuid::now_v7(), seq).await.0,
             StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn every_read_of_a_persons_record_is_logged_against_the_token() {
+        let s = Service::start().await;
+        let north = s.token(NORTH, Role::LinkWorker).await;
+        let south = s.token(SOUTH, Role::LinkWorker).await;
+        let (id, seq) = s.refer(NORTH, "Ola").await;
+        s.case(&north, id, seq).await;
+        s.caseload(&north, "", seq).await;
+        s.case(&south, id, seq).await;
+        let client = s.ctx.db.client().await.unwrap();
+        let rows = client
+            .query(
+                "SELECT organisation_id, user_id, role, operation FROM case_access WHERE referral_id = $1 ORDER BY accessed_at",
+                &[&id],
+            )
+            .await
+            .unwrap();
+        let seen: Vec<(String, Option<String>, String, String)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+        let who = (
+            NORTH.to_owned(),
+            Some("link_worker-user".to_owned()),
+            "link_worker".to_owned(),
+        );
+        assert_eq!(
+            seen,
+            [
+                (
+                    who.0.clone(),
+                    who.1.clone(),
+                    who.2.clone(),
+                    "getCase".to_owned()
+                ),
+                (who.0, who.1, who.2, "getCaseload".to_owned()),
+            ],
+            "a refused read shows nothing and logs nothing"
         );
     }
 
