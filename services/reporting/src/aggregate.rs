@@ -73,7 +73,7 @@ pub struct Cell {
     pub declined: u64,
     /// Per [`DECLINE_REASONS`], same order.
     pub declined_by_reason: [u64; 4],
-    /// Closed because the person could not be contacted.
+    /// The person could not be contacted (attempts exhausted, or closed for that reason).
     pub not_contactable: u64,
     /// A first contact was made.
     pub contacted: u64,
@@ -128,8 +128,12 @@ impl Cell {
             if let Some(i) = CLOSURE_REASONS.iter().position(|r| r == reason) {
                 self.closed_by_reason[i] += 1;
             }
-            self.not_contactable += u64::from(reason == "could_not_contact");
         }
+        // Not contactable: the service gave up after its attempts (and never reached the
+        // person), or closed the case for that reason.
+        let gave_up = j.could_not_contact && j.first_contact_on.is_none();
+        self.not_contactable +=
+            u64::from(gave_up || j.closed_reason.as_deref() == Some("could_not_contact"));
         self.withdrawn += u64::from(j.withdrawn);
         if let (Some(b), Some(l)) = (j.swemwbs_baseline, j.swemwbs_latest) {
             self.swemwbs_change.push(l - b);

@@ -39,6 +39,9 @@ pub struct Journey {
     pub declined_reason: Option<String>,
     #[serde(default)]
     pub contact_attempts: i32,
+    /// The service gave up reaching the person after its limit of attempts.
+    #[serde(default)]
+    pub could_not_contact: bool,
     #[serde(default)]
     pub contacts: i32,
     /// Day of the first contact made (not attempted).
@@ -170,7 +173,10 @@ impl Journey {
                     .get_or_insert_with(|| d.link_worker_organisation_id.clone());
             }
             CaseEvent::Assigned(_) => return false,
-            CaseEvent::ContactAttempted(_) => self.contact_attempts += 1,
+            CaseEvent::ContactAttempted(a) => {
+                self.contact_attempts += 1;
+                self.could_not_contact |= a.could_not_contact;
+            }
             CaseEvent::ContactMade(_) => {
                 self.contacts += 1;
                 self.first_contact_on = Some(match self.first_contact_on {
@@ -225,23 +231,12 @@ impl Journey {
                 }
             }
             CaseEvent::Closed(c) => self.closed_reason = Some(closure_reason(c.reason).to_owned()),
-            #[allow(unreachable_patterns)]
-            _ => return self.apply_case_extension(event),
-        }
-        true
-    }
-
-    /// Case events added after the first catalogue (connections, plan reviews,
-    /// safeguarding), matched by type name so this crate builds whichever exist.
-    fn apply_case_extension(&mut self, event: &CaseEvent) -> bool {
-        match event.type_name() {
-            "case.plan_reviewed" => self.plan_reviews += 1,
-            "case.connection_made" => self.connections_made += 1,
-            "case.connection_accepted" => self.connections_accepted += 1,
-            "case.connection_declined" => self.connections_declined += 1,
-            "case.connection_attended" => self.connections_attended += 1,
-            "case.safeguarding_raised" => self.safeguarding_raised += 1,
-            _ => return false,
+            CaseEvent::PlanReviewed(_) => self.plan_reviews += 1,
+            CaseEvent::ConnectionMade(_) => self.connections_made += 1,
+            CaseEvent::ConnectionAccepted(_) => self.connections_accepted += 1,
+            CaseEvent::ConnectionDeclined(_) => self.connections_declined += 1,
+            CaseEvent::ConnectionAttended(_) => self.connections_attended += 1,
+            CaseEvent::SafeguardingRaised(_) => self.safeguarding_raised += 1,
         }
         true
     }
@@ -469,6 +464,87 @@ mod tests {
         );
         let back: Journey = serde_json::from_value(serde_json::to_value(&j).unwrap()).unwrap();
         assert_eq!(back, j);
+    }
+
+    #[test]
+    fn connections_reviews_safeguarding_and_giving_up_on_contact_are_counted() {
+        let id = Uuid::now_v7();
+        let connection_id = Uuid::now_v7();
+        let day = date!(2026 - 03 - 01);
+        let mut j = Journey::new("p".into());
+        let events: Vec<Event> = vec![
+            CaseEvent::ContactAttempted(ContactAttempted {
+                referral_id: id,
+                channel: ContactChannel::Phone,
+                attempt_number: 1,
+                could_not_contact: false,
+            })
+            .into(),
+            CaseEvent::ContactAttempted(ContactAttempted {
+                referral_id: id,
+                channel: ContactChannel::Phone,
+                attempt_number: 2,
+                could_not_contact: true,
+            })
+            .into(),
+            CaseEvent::PlanReviewed(PlanReviewed {
+                referral_id: id,
+                next_review_date: day,
+                goal_count: 1,
+                personal: PlanPersonal {
+                    what_matters: "x".into(),
+                    goals: vec![],
+                    actions: vec![],
+                },
+            })
+            .into(),
+            CaseEvent::ConnectionMade(ConnectionMade {
+                referral_id: id,
+                connection_id,
+                service_id: "walking-group".into(),
+                service_name: "Walking group".into(),
+            })
+            .into(),
+            CaseEvent::ConnectionAccepted(ConnectionAccepted {
+                referral_id: id,
+                connection_id,
+            })
+            .into(),
+            CaseEvent::ConnectionAttended(ConnectionAttended {
+                referral_id: id,
+                connection_id,
+            })
+            .into(),
+            CaseEvent::ConnectionDeclined(ConnectionDeclined {
+                referral_id: id,
+                connection_id,
+            })
+            .into(),
+            CaseEvent::SafeguardingRaised(SafeguardingRaised {
+                referral_id: id,
+                personal: SafeguardingPersonal {
+                    concern: "Ada's neighbour".into(),
+                },
+            })
+            .into(),
+        ];
+        for (seq, e) in events.iter().enumerate() {
+            j.apply(e, day, seq as u64 + 1);
+        }
+        assert_eq!((j.contact_attempts, j.could_not_contact), (2, true));
+        assert_eq!(j.plan_reviews, 1);
+        assert_eq!(
+            (
+                j.connections_made,
+                j.connections_accepted,
+                j.connections_attended,
+                j.connections_declined
+            ),
+            (1, 1, 1, 1)
+        );
+        assert_eq!(j.safeguarding_raised, 1);
+        assert_eq!(j.updated_seq, 8);
+        assert!(!serde_json::to_string(&j).unwrap().contains("Ada"));
     }
 
     #[test]

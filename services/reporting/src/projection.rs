@@ -35,6 +35,7 @@ const COLUMNS: &[&str] = &[
     "accepted",
     "declined_reason",
     "contact_attempts",
+    "could_not_contact",
     "contacts",
     "first_contact_on",
     "plan_agreed",
@@ -84,7 +85,7 @@ impl Reporting {
 
 impl Projection for Reporting {
     const NAME: &'static str = "reporting";
-    const VERSION: i32 = 1;
+    const VERSION: i32 = 2;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id   text PRIMARY KEY,
@@ -102,6 +103,7 @@ impl Projection for Reporting {
             accepted             boolean NOT NULL DEFAULT false,
             declined_reason      text,
             contact_attempts     integer NOT NULL DEFAULT 0,
+            could_not_contact    boolean NOT NULL DEFAULT false,
             contacts             integer NOT NULL DEFAULT 0,
             first_contact_on     date,
             plan_agreed          boolean NOT NULL DEFAULT false,

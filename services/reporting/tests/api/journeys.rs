@@ -23,6 +23,9 @@ fn check_summary(s: &serde_json::Value, e: &Expected) {
             e.first_contact_within_14_days,
         ),
         ("plans_agreed", e.plans_agreed),
+        ("connections_made", e.connections_made),
+        ("connections_accepted", e.connections_accepted),
+        ("connections_attended", e.connections_attended),
         ("closed", e.closed),
         ("not_contactable", e.not_contactable),
     ] {

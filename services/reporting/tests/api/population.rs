@@ -52,6 +52,10 @@ pub struct Plan {
     pub first_contact_after: Option<i64>,
     pub contacts: u32,
     pub plan_agreed: bool,
+    /// Onward connections: (accepted, attended).
+    pub connections: Vec<(bool, bool)>,
+    /// The service gave up after its attempts (no contact made).
+    pub gave_up: bool,
     pub swemwbs: Option<(u32, u32)>,
     pub ons4: Option<([u8; 4], [u8; 4])>,
     pub ucla3: Option<([u8; 3], [u8; 3])>,
@@ -114,6 +118,18 @@ pub fn population(seed: u64, n: usize) -> Vec<Plan> {
                 0
             };
             let plan_agreed = contactable && rng.chance(75);
+            let gave_up = accepted && !contactable && rng.chance(50);
+            let attempts = if gave_up { 3 } else { attempts };
+            let connections = if plan_agreed {
+                (0..rng.below(4))
+                    .map(|_| {
+                        let accepted = rng.chance(70);
+                        (accepted, accepted && rng.chance(60))
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let swemwbs = (plan_agreed && rng.chance(85))
                 .then(|| (7 + rng.below(20) as u32, 7 + rng.below(29) as u32));
             let ons4 = (plan_agreed && rng.chance(80)).then(|| {
@@ -152,6 +168,8 @@ pub fn population(seed: u64, n: usize) -> Vec<Plan> {
                 first_contact_after,
                 contacts,
                 plan_agreed,
+                connections,
+                gave_up,
                 swemwbs,
                 ons4,
                 ucla3,
@@ -249,12 +267,12 @@ pub async fn drive_by_events(w: &World, plans: &[Plan]) -> Vec<Uuid> {
             w.case_event(
                 id,
                 // Built from JSON: the payload gains optional fields over time.
-                CaseEvent::ContactAttempted(
-                    serde_json::from_value(serde_json::json!({
-                        "referral_id": id, "channel": "phone", "attempt_number": attempt
-                    }))
-                    .unwrap(),
-                ),
+                CaseEvent::ContactAttempted(ContactAttempted {
+                    referral_id: id,
+                    channel: ContactChannel::Phone,
+                    attempt_number: attempt,
+                    could_not_contact: p.gave_up && attempt == p.attempts,
+                }),
                 p.on + Duration::days(1),
             )
             .await;
@@ -292,6 +310,53 @@ pub async fn drive_by_events(w: &World, plans: &[Plan]) -> Vec<Uuid> {
                 p.on + Duration::days(20),
             )
             .await;
+        }
+        for &(accepted, attended) in &p.connections {
+            let connection_id = Uuid::now_v7();
+            let day = p.on + Duration::days(25);
+            w.case_event(
+                id,
+                CaseEvent::ConnectionMade(ConnectionMade {
+                    referral_id: id,
+                    connection_id,
+                    service_id: "walk-1".into(),
+                    service_name: "Headingley walking group".into(),
+                }),
+                day,
+            )
+            .await;
+            if accepted {
+                w.case_event(
+                    id,
+                    CaseEvent::ConnectionAccepted(ConnectionAccepted {
+                        referral_id: id,
+                        connection_id,
+                    }),
+                    day,
+                )
+                .await;
+            } else {
+                w.case_event(
+                    id,
+                    CaseEvent::ConnectionDeclined(ConnectionDeclined {
+                        referral_id: id,
+                        connection_id,
+                    }),
+                    day,
+                )
+                .await;
+            }
+            if attended {
+                w.case_event(
+                    id,
+                    CaseEvent::ConnectionAttended(ConnectionAttended {
+                        referral_id: id,
+                        connection_id,
+                    }),
+                    day,
+                )
+                .await;
+            }
         }
         let later = p.on + Duration::days(60);
         if let Some((b, l)) = p.swemwbs {
@@ -408,6 +473,9 @@ pub struct Expected {
     pub first_contact_within_14_days: u64,
     pub days: Vec<i64>,
     pub plans_agreed: u64,
+    pub connections_made: u64,
+    pub connections_accepted: u64,
+    pub connections_attended: u64,
     pub closed: u64,
     pub not_contactable: u64,
     pub closed_by_reason: std::collections::BTreeMap<String, u64>,
@@ -440,9 +508,15 @@ pub fn expected<'a>(plans: impl Iterator<Item = &'a Plan>) -> Expected {
             e.days.push(after);
         }
         e.plans_agreed += u64::from(p.plan_agreed);
+        e.connections_made += p.connections.len() as u64;
+        e.connections_accepted += p.connections.iter().filter(|c| c.0).count() as u64;
+        e.connections_attended += p.connections.iter().filter(|c| c.1).count() as u64;
+        let contacted = p.first_contact_after.is_some() && p.contacts > 0;
+        e.not_contactable += u64::from(
+            (p.gave_up && !contacted) || p.closed == Some(ClosureReason::CouldNotContact),
+        );
         if let Some(r) = p.closed {
             e.closed += 1;
-            e.not_contactable += u64::from(r == ClosureReason::CouldNotContact);
             let name = serde_json::to_value(r)
                 .unwrap()
                 .as_str()
