@@ -468,10 +468,7 @@ pub async fn get_case(
     principal: Principal,
     Path(id): Path<Uuid>,
     Query(c): Query<Consistency>,
-) -> Result<(
-    [(header::HeaderName, header::HeaderValue); 1],
-    Json<CaseDetail>,
-)> {
+) -> Result<Response> {
     principal.require(CASE_ROLES)?;
     if let Some(n) = c.min_sequence {
         state.caseload.wait_for(n, READ_YOUR_WRITES_WAIT).await;
@@ -483,10 +480,8 @@ pub async fn get_case(
     crate::audit::record_access(&client, &principal, "getCase", &[id]).await?;
     let etag = header::HeaderValue::from_str(&format!("\"{}\"", case.last_case_sequence))
         .map_err(|e| ApiError::Internal(e.into()))?;
-    Ok((
-        [(header::ETAG, etag)],
-        Json(detail(&case, &state.policy, OffsetDateTime::now_utc())),
-    ))
+    let body = Json(detail(&case, &state.policy, OffsetDateTime::now_utc()));
+    Ok(([(header::ETAG, etag)], body).into_response())
 }
 
 // ------------------------------------------------------------------------------------------
