@@ -504,11 +504,16 @@ pub struct CommandAccepted {
 
 /// Loads a case from the log: the referral's events and the case's own, in log order.
 pub async fn load_case(store: &EventStore, id: Uuid) -> Result<Case> {
+    Ok(fold(id, &load_history(store, id).await?, u64::MAX))
+}
+
+/// The referral's and the case's events, in log order, decoded.
+async fn load_history(store: &EventStore, id: Uuid) -> Result<Vec<(u64, Envelope, Event)>> {
     let key = id.to_string();
     let mut events = store.load("referral", &key).await?;
     events.extend(store.load("case", &key).await?);
     events.sort_by_key(|e| e.sequence);
-    let mut case = Case::new(id);
+    let mut history = Vec::with_capacity(events.len());
     for recorded in events {
         let (envelope, event) = recorded.decode().map_err(|e| {
             ApiError::Internal(anyhow::anyhow!(
@@ -516,9 +521,18 @@ pub async fn load_case(store: &EventStore, id: Uuid) -> Result<Case> {
                 recorded.sequence
             ))
         })?;
-        case.apply(recorded.sequence, envelope.occurred_at, &event);
+        history.push((recorded.sequence, envelope, event));
     }
-    Ok(case)
+    Ok(history)
+}
+
+/// The case as it stood after the event at `up_to` (inclusive).
+fn fold(id: Uuid, history: &[(u64, Envelope, Event)], up_to: u64) -> Case {
+    let mut case = Case::new(id);
+    for (sequence, envelope, event) in history.iter().filter(|(s, _, _)| *s <= up_to) {
+        case.apply(*sequence, envelope.occurred_at, event);
+    }
+    case
 }
 
 /// Runs one command on one case: idempotency, load, authorise, decide, append, answer.
@@ -532,6 +546,9 @@ async fn execute(
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     let operation = command.name();
     let key = IdempotencyKey::from_headers(headers, &principal.organisation_id)?;
+    // The same key on another case is another request, whatever the body.
+    let request = [id.as_bytes().as_slice(), request].concat();
+    let request = request.as_slice();
     if let Some(key) = &key
         && let Previous::Same { status, body } =
             idempotency::previous(&state.db, key, operation, request).await?
@@ -540,10 +557,37 @@ async fn execute(
             serde_json::from_value(body).map_err(|e| ApiError::Internal(e.into()))?;
         return Ok((status, Json(body)));
     }
-    let mut case = load_case(&state.store, id).await?;
+    let history = load_history(&state.store, id).await?;
+    let mut case = fold(id, &history, u64::MAX);
     if !case.exists() || case.organisation_id.as_deref() != Some(principal.organisation_id.as_str())
     {
         return Err(ApiError::NotFound.into());
+    }
+    // With a key, the command's events carry a correlation id derived from it. If they are
+    // already in the log (the answer was lost between the append and its recording), the
+    // retry gets the original answer instead of a decision on the case as it is now.
+    let correlation = match &key {
+        Some(k) => k.derived_id(&format!("{operation}:{id}")),
+        None => Uuid::now_v7(),
+    };
+    if key.is_some()
+        && let Some((sequence, envelope, _)) = history
+            .iter()
+            .rev()
+            .find(|(_, e, _)| e.correlation_id == correlation && e.event_type.starts_with("case."))
+    {
+        let then = fold(id, &history, *sequence);
+        let answer = CommandAccepted {
+            referral_id: id,
+            event_type: envelope.event_type.clone(),
+            sequence: *sequence,
+            state: then.state,
+            connection_id: match &command {
+                Command::ConnectService { connection_id, .. } => Some(*connection_id),
+                _ => None,
+            },
+        };
+        return Ok((StatusCode::OK, Json(answer)));
     }
     if let Some(version) = if_match(headers)?
         && version != case.last_case_sequence
@@ -559,7 +603,6 @@ async fn execute(
         0 => Expected::NoEvents,
         n => Expected::LastSequence(n),
     };
-    let correlation = Uuid::now_v7();
     let now = OffsetDateTime::now_utc();
     let pending: Vec<PendingEvent> = events
         .iter()
@@ -569,7 +612,10 @@ async fn execute(
             let envelope =
                 Envelope::new(id.to_string(), &event, principal.actor(), correlation, now);
             match &key {
-                Some(k) => PendingEvent::with_message_id(envelope, k.message_id(operation, n)),
+                Some(k) => PendingEvent::with_message_id(
+                    envelope,
+                    k.message_id(&format!("{operation}:{id}"), n),
+                ),
                 None => PendingEvent::new(envelope),
             }
         })

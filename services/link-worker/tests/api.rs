@@ -693,6 +693,50 @@ mod journey {
             )
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        // So is the same key on another case.
+        let (other, _) = s.refer(NORTH, "Hew").await;
+        let (status, _) = s
+            .post_with(
+                &lw,
+                &format!("/cases/{other}/accept"),
+                json!({}),
+                Some("accept-1"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(s.case_events(other).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_retry_whose_first_answer_was_lost_gets_the_original_answer() {
+        let s = Service::start().await;
+        let lw = s.token(NORTH, Role::LinkWorker).await;
+        let (id, _) = s.refer(NORTH, "Ike").await;
+        engage(&s, &lw, id).await;
+        let path = format!("/cases/{id}/plan");
+        let (status, first) = s.post_with(&lw, &path, plan_body(9), Some("plan-1")).await;
+        assert_eq!(status, StatusCode::OK);
+        // The process died after the append, before recording the answer.
+        let client = s.ctx.db.client().await.unwrap();
+        let gone = client
+            .execute("DELETE FROM idempotency_keys WHERE key = 'plan-1'", &[])
+            .await
+            .unwrap();
+        assert_eq!(gone, 1);
+        // Deciding again would refuse (the plan exists); the retry is recognised instead.
+        let (status, again) = s.post_with(&lw, &path, plan_body(9), Some("plan-1")).await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(again, first);
+        let plans = s
+            .case_events(id)
+            .await
+            .iter()
+            .filter(|t| *t == "case.plan_agreed")
+            .count();
+        assert_eq!(plans, 1);
+        // Without the key, the same request is a new (here illegal) command.
+        let (status, _) = s.post(&lw, &path, plan_body(9)).await;
+        assert_eq!(status, StatusCode::CONFLICT);
     }
 }
 
