@@ -236,18 +236,35 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<CommandResponse, ApiError>>,
 {
+    let (status, json) = idempotent_answer(state, key, operation, body, success, run).await?;
+    Ok((status, Json(json)).into_response())
+}
+
+/// [`idempotent`] without the rendering: the status and the JSON answer (for other formats).
+pub async fn idempotent_answer<F, Fut>(
+    state: &AppState,
+    key: Option<&IdempotencyKey>,
+    operation: &str,
+    body: &[u8],
+    success: StatusCode,
+    run: F,
+) -> Result<(StatusCode, Value), ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<CommandResponse, ApiError>>,
+{
     if let Some(k) = key
         && let Previous::Same { status, body } =
             idempotency::previous(&state.db, k, operation, body).await?
     {
-        return Ok((status, Json(body)).into_response());
+        return Ok((status, body));
     }
     let answer = run().await?;
     let json = serde_json::to_value(&answer).expect("responses serialise");
     if let Some(k) = key {
         idempotency::record(&state.db, k, operation, body, success, &json).await?;
     }
-    Ok((success, Json(json)).into_response())
+    Ok((success, json))
 }
 
 /// Sends a referral.

@@ -15,6 +15,7 @@
 pub mod api;
 pub mod command;
 pub mod fhir;
+pub mod form;
 pub mod keys;
 pub mod messaging;
 pub mod nhs_number;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> axum::Router {
         )
         .route("/referrals/{referral_id}/route", post(api::route_referral))
         .route("/admin/unroutable", get(api::list_unroutable))
+        .route("/form", get(form::get_form).post(form::post_form))
         // `$` is literal in axum paths; some clients percent-encode it.
         .route("/fhir/$process-message", post(messaging::process_message))
         .route("/fhir/%24process-message", post(messaging::process_message))
@@ -142,6 +144,8 @@ pub async fn rebuild(
         api::list_unroutable,
         api::route_referral,
         messaging::process_message,
+        form::get_form,
+        form::post_form,
     ),
     components(schemas(
         linkway_platform::Problem,
@@ -171,7 +175,8 @@ pub async fn rebuild(
     tags(
         (name = "referrals", description = "Sending and following referrals"),
         (name = "admin", description = "Routing referrals no rule matched"),
-        (name = "fhir", description = "FHIR R4 messaging (BaRS-style); answers are OperationOutcomes")
+        (name = "fhir", description = "FHIR R4 messaging (BaRS-style); answers are OperationOutcomes"),
+        (name = "form", description = "The web form for referrers without an integrated system (HTML, no JavaScript)")
     )
 )]
 struct ApiDoc;

@@ -3,6 +3,8 @@
 
 mod access;
 mod fhir;
+mod form;
 mod lifecycle;
+mod openapi;
 mod referrals;
 mod support;

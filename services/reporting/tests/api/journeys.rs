@@ -10,7 +10,7 @@ use time::macros::date;
 use crate::population::*;
 use crate::support::{AREA_A, World};
 
-fn check_summary(s: &serde_json::Value, e: &Expected) {
+pub fn check_summary(s: &serde_json::Value, e: &Expected) {
     let m = &s["measures"];
     for (name, truth) in [
         ("referrals", e.referrals),

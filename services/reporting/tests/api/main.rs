@@ -1,5 +1,6 @@
 //! Reporting's API against real NATS and PostgreSQL.
 
+mod e2e;
 mod journeys;
 mod openapi;
 mod population;

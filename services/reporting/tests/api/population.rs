@@ -63,7 +63,9 @@ pub struct Plan {
     pub entered_in_error: bool,
 }
 
-const NEEDS: [&str; 3] = ["1000", "2000", "3000"];
+/// Real SNOMED CT concepts (intake checks their Verhoeff digit): social isolation,
+/// depressive disorder, stress.
+pub const NEEDS: [&str; 3] = ["422650009", "35489007", "73595000"];
 
 /// `n` journeys in area A over January and February 2026.
 pub fn population(seed: u64, n: usize) -> Vec<Plan> {
@@ -200,7 +202,7 @@ fn outcome(
 }
 
 /// SWEMWBS item answers (1-5 each) adding up to `raw`.
-fn swemwbs_items(raw: u32) -> Vec<u8> {
+pub fn swemwbs_items(raw: u32) -> Vec<u8> {
     let mut left = raw - 7;
     (0..7)
         .map(|_| {

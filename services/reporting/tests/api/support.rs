@@ -69,10 +69,24 @@ pub fn nhs_number(n: u32) -> String {
     }
 }
 
+/// `n` in letters (a, b, ... z, ba, bb ...), so names stay names.
+fn letters(mut n: u32) -> String {
+    let mut out = Vec::new();
+    loop {
+        out.push(b'a' + (n % 26) as u8);
+        n /= 26;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap()
+}
+
 pub fn person(n: u32) -> TestPerson {
     TestPerson {
-        given_name: format!("{}{}", GIVEN[n as usize % 8], n),
-        family_name: format!("{}{}", FAMILY[(n as usize / 8) % 8], n),
+        given_name: format!("{}{}", GIVEN[n as usize % 8], letters(n)),
+        family_name: format!("{}{}", FAMILY[(n as usize / 8) % 8], letters(n / 8)),
         nhs_number: nhs_number(n),
         postcode: format!(
             "LS{} {}Q{}",
@@ -103,8 +117,8 @@ pub struct World {
     pub referrer: String,
     pub link_worker: String,
     pub service_manager: String,
-    bodies: Mutex<Vec<String>>,
-    people: Mutex<Vec<TestPerson>>,
+    pub bodies: Mutex<Vec<String>>,
+    pub people: Mutex<Vec<TestPerson>>,
     next_person: Mutex<u32>,
 }
 

@@ -1,0 +1,192 @@
+//! The OpenAPI document: every operation with its request, responses and errors, and
+//! nothing documented that is not served.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::*;
+
+/// operationId -> (method, path, the statuses it must document).
+const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
+    (
+        "submitReferral",
+        "post",
+        "/referrals",
+        &[201, 401, 403, 409, 415, 422, 503],
+    ),
+    (
+        "listReferrals",
+        "get",
+        "/referrals",
+        &[200, 401, 403, 422, 503],
+    ),
+    (
+        "getReferral",
+        "get",
+        "/referrals/{referral_id}",
+        &[200, 401, 403, 404, 503],
+    ),
+    (
+        "withdrawReferral",
+        "post",
+        "/referrals/{referral_id}/withdraw",
+        &[200, 401, 403, 404, 409, 415, 422, 503],
+    ),
+    (
+        "markReferralEnteredInError",
+        "post",
+        "/referrals/{referral_id}/entered-in-error",
+        &[200, 401, 403, 404, 409, 415, 422, 503],
+    ),
+    (
+        "listUnroutable",
+        "get",
+        "/admin/unroutable",
+        &[200, 401, 403, 503],
+    ),
+    (
+        "routeReferral",
+        "post",
+        "/referrals/{referral_id}/route",
+        &[200, 401, 403, 404, 409, 415, 422, 503],
+    ),
+    (
+        "processMessage",
+        "post",
+        "/fhir/$process-message",
+        &[201, 400, 401, 403, 409, 415, 422, 503],
+    ),
+    ("getReferralForm", "get", "/form", &[200, 401]),
+    (
+        "submitReferralForm",
+        "post",
+        "/form",
+        &[201, 401, 403, 409, 415, 422, 503],
+    ),
+];
+
+async fn document(intake: &Intake) -> Value {
+    let res = intake
+        .http
+        .get(intake.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_operation_is_documented_with_its_request_responses_and_errors() {
+    let intake = Intake::start().await;
+    let doc = document(&intake).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert!(doc["components"]["schemas"]["FieldError"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let mut documented = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        documented += item.as_object().unwrap().len();
+        let _ = path;
+    }
+    assert_eq!(
+        documented,
+        OPERATIONS.len(),
+        "an operation is documented that the test does not know"
+    );
+    for (id, method, path, statuses) in OPERATIONS {
+        let op = &doc["paths"][*path][*method];
+        assert_eq!(op["operationId"], *id, "{method} {path}");
+        let responses = op["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{id} has no responses"));
+        for status in *statuses {
+            let r = responses
+                .get(&status.to_string())
+                .unwrap_or_else(|| panic!("{id} does not document {status}"));
+            assert!(!r["description"].as_str().unwrap().is_empty());
+            let content = r["content"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{id} {status} has no content"));
+            if *status >= 400 {
+                if let Some(problem) = content.get("application/problem+json") {
+                    assert_eq!(
+                        problem["schema"]["$ref"], "#/components/schemas/Problem",
+                        "{id} {status}"
+                    );
+                } else {
+                    assert!(
+                        content.contains_key("application/fhir+json")
+                            || content.contains_key("text/html"),
+                        "{id} {status} has neither a problem nor a FHIR/HTML body"
+                    );
+                }
+            }
+        }
+        if *method == "post" {
+            assert!(
+                op["requestBody"]["content"]
+                    .as_object()
+                    .is_some_and(|c| !c.is_empty()),
+                "{id} documents no request"
+            );
+        }
+        assert!(op["security"].is_array(), "{id} declares its security");
+    }
+    let submit = &doc["paths"]["/referrals"]["post"];
+    assert_eq!(
+        submit["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ReferralRequest"
+    );
+    let params: Vec<&str> = submit["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(params.contains(&"Idempotency-Key"));
+    let request = &doc["components"]["schemas"]["ReferralRequest"];
+    for required in [
+        "person",
+        "needs_and_concerns",
+        "urgency",
+        "consent",
+        "practitioner",
+    ] {
+        assert!(
+            request["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r == required),
+            "{required} not marked required"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served() {
+    let intake = Intake::start().await;
+    let doc = document(&intake).await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let url =
+            intake.url(&path.replace("{referral_id}", "0195606d-9db4-7445-b4c4-ba2ea74ad4bf"));
+        for method in item.as_object().unwrap().keys() {
+            let res = intake
+                .http
+                .request(method.to_uppercase().parse().unwrap(), &url)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                res.status() != StatusCode::NOT_FOUND
+                    && res.status() != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not served ({})",
+                res.status()
+            );
+        }
+    }
+}
