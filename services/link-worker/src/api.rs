@@ -161,6 +161,9 @@ pub struct CaseloadQuery {
     pub link_worker: Option<String>,
     /// Only cases with (true) or without (false) a safeguarding flag.
     pub safeguarding: Option<bool>,
+    /// Only cases with (true) or without (false) an onward connection unanswered past the
+    /// answer window (default 14 days).
+    pub connection_overdue: Option<bool>,
     /// Include ended cases (declined, closed, withdrawn). Default: open cases only.
     #[serde(default)]
     pub include_closed: bool,
@@ -213,6 +216,8 @@ pub struct CaseloadPage {
     pub offset: i64,
     /// Cases per state, with every filter but `state` applied.
     pub counts_by_state: BTreeMap<String, i64>,
+    /// Cases per link worker (`""` for unassigned), with every filter applied.
+    pub counts_by_link_worker: BTreeMap<String, i64>,
     pub items: Vec<CaseSummary>,
 }
 
@@ -310,16 +315,21 @@ pub async fn get_caseload(
         order.to_owned()
     };
     let common = "organisation_id = $1 AND ($2::text IS NULL OR link_worker_id = $2)
-        AND ($3::bool IS NULL OR safeguarding = $3) AND (open OR $4)";
+        AND ($3::bool IS NULL OR safeguarding = $3) AND (open OR $4)
+        AND ($5::bool IS NULL OR COALESCE(oldest_pending_connection_at < $6, false) = $5)";
     let client = state.db.client().await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] = [
+    let overdue_before =
+        OffsetDateTime::now_utc() - time::Duration::days(state.policy.connection_answer_days);
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
         &principal.organisation_id,
         &link_worker,
         &q.safeguarding,
         &q.include_closed,
+        &q.connection_overdue,
+        &overdue_before,
         &states,
     ];
-    let filtered = format!("{common} AND ($5::text[] IS NULL OR state = ANY($5))");
+    let filtered = format!("{common} AND ($7::text[] IS NULL OR state = ANY($7))");
     let total: i64 = client
         .query_one(
             &format!("SELECT count(*) FROM caseload.cases WHERE {filtered}"),
@@ -327,18 +337,30 @@ pub async fn get_caseload(
         )
         .await?
         .get(0);
+    let mut page_params = params.to_vec();
+    page_params.push(&limit);
+    page_params.push(&offset);
     let rows = client
         .query(
             &format!(
-                "SELECT record FROM caseload.cases WHERE {filtered} ORDER BY {order}, referral_id LIMIT $6 OFFSET $7"
+                "SELECT record FROM caseload.cases WHERE {filtered} ORDER BY {order}, referral_id LIMIT $8 OFFSET $9"
             ),
-            &[params[0], params[1], params[2], params[3], params[4], &limit, &offset],
+            &page_params,
         )
         .await?;
     let counts = client
         .query(
             &format!("SELECT state, count(*) FROM caseload.cases WHERE {common} GROUP BY state"),
-            &params[..4],
+            &params[..6],
+        )
+        .await?;
+    let per_worker = client
+        .query(
+            &format!(
+                "SELECT COALESCE(link_worker_id, ''), count(*) FROM caseload.cases WHERE {filtered}
+                 GROUP BY link_worker_id"
+            ),
+            &params,
         )
         .await?;
     let now = OffsetDateTime::now_utc();
@@ -355,6 +377,7 @@ pub async fn get_caseload(
         limit,
         offset,
         counts_by_state: counts.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        counts_by_link_worker: per_worker.iter().map(|r| (r.get(0), r.get(1))).collect(),
         items,
     }))
 }
@@ -743,7 +766,7 @@ pub async fn accept_referral(
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
     /// out_of_area | not_appropriate | person_declined (SNOMED CT 871711000000103) | referred_elsewhere
-    #[schema(value_type = String, example = "person_declined")]
+    #[schema(value_type = DeclineReasonDoc, example = "person_declined")]
     pub reason: DeclineReason,
 }
 
@@ -847,7 +870,7 @@ pub struct ContactRequest {
     /// attempt (did not reach the person) or made
     pub kind: ContactKind,
     /// phone | face_to_face | video | home_visit | text | email
-    #[schema(value_type = String, example = "phone")]
+    #[schema(value_type = ContactChannelDoc, example = "phone")]
     pub channel: ContactChannel,
     /// Minutes spent (contacts made), 1-600.
     #[serde(default)]
@@ -1151,7 +1174,7 @@ pub struct OutcomeRequest {
     /// ons4 | swemwbs | wemwbs | ucla3
     pub instrument: Instrument,
     /// baseline | review | exit
-    #[schema(value_type = String, example = "baseline")]
+    #[schema(value_type = TimepointDoc, example = "baseline")]
     pub timepoint: Timepoint,
     /// The answers, item by item, in the questionnaire's order.
     pub item_answers: Vec<u8>,
@@ -1249,7 +1272,7 @@ pub async fn raise_safeguarding(
 #[serde(deny_unknown_fields)]
 pub struct CloseRequest {
     /// goals_met | disengaged | could_not_contact | moved_away | referred_elsewhere | died | other
-    #[schema(value_type = String, example = "goals_met")]
+    #[schema(value_type = ClosureReasonDoc, example = "goals_met")]
     pub reason: ClosureReason,
 }
 
@@ -1395,6 +1418,62 @@ pub async fn list_directory(
 // ------------------------------------------------------------------------------------------
 // OpenAPI
 
+/// The event catalogue's enums as the OpenAPI document shows them (the events crate knows
+/// nothing of HTTP). The contract test checks every real variant is listed.
+pub mod docs {
+    use serde::Serialize;
+    use utoipa::ToSchema;
+
+    /// Why a service declines a referral; `person_declined` is SNOMED CT 871711000000103.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = DeclineReason)]
+    #[serde(rename_all = "snake_case")]
+    pub enum DeclineReasonDoc {
+        OutOfArea,
+        NotAppropriate,
+        PersonDeclined,
+        ReferredElsewhere,
+    }
+
+    /// How a contact was made or attempted.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = ContactChannel)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ContactChannelDoc {
+        Phone,
+        FaceToFace,
+        Video,
+        HomeVisit,
+        Text,
+        Email,
+    }
+
+    /// When an outcome measure was taken.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = Timepoint)]
+    #[serde(rename_all = "snake_case")]
+    pub enum TimepointDoc {
+        Baseline,
+        Review,
+        Exit,
+    }
+
+    /// Why a case ended.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = ClosureReason)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ClosureReasonDoc {
+        GoalsMet,
+        Disengaged,
+        CouldNotContact,
+        MovedAway,
+        ReferredElsewhere,
+        Died,
+        Other,
+    }
+}
+use docs::{ClosureReasonDoc, ContactChannelDoc, DeclineReasonDoc, TimepointDoc};
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Linkway link-worker service", description = "Caseload, contacts, plans, onward connections, outcome measures and closure."),
@@ -1407,7 +1486,8 @@ pub async fn list_directory(
         Problem, FieldError, CaseloadPage, CaseSummary, CaseDetail, ConnectionView, CaseState, CaseloadSort,
         CommandAccepted, DeclineRequest, AssignRequest, ContactRequest, ContactKind, PlanRequest, ConnectRequest,
         ConnectionResponseRequest, ConnectionResponse, ConnectionStatus, OutcomeRequest, Instrument,
-        SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry
+        SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry,
+        DeclineReasonDoc, ContactChannelDoc, TimepointDoc, ClosureReasonDoc
     )),
     modifiers(&BearerAuth),
     tags(

@@ -1161,6 +1161,16 @@ mod caseload_views {
             (Some(3), 1)
         );
         assert_eq!(page["items"][0]["person_name"], "Mid Testperson");
+        let page = s.caseload(&lw, "connection_overdue=true", last).await;
+        assert_eq!(page["total"], 1);
+        assert_eq!(page["items"][0]["referral_id"], old.to_string());
+        let page = s.caseload(&lw, "connection_overdue=false", last).await;
+        assert_eq!(page["total"], 2);
+        let page = s.caseload(&lw, "", last).await;
+        assert_eq!(
+            page["counts_by_link_worker"],
+            json!({"": 1, "someone-else": 1, "link_worker-user": 1})
+        );
         let page = s.caseload(&lw, "state=routed,assigned", last).await;
         assert_eq!(page["total"], 2);
         let page = s.caseload(&lw, "link_worker=someone-else", last).await;
@@ -1473,6 +1483,88 @@ mod contract {
             QUERIES.len() + COMMANDS.len(),
             "{:?}",
             found.keys()
+        );
+        // The event enums a request takes are listed in full.
+        use linkway_events::case::{
+            ClosureReason as C, ContactChannel as Ch, DeclineReason as D, Timepoint as T,
+        };
+        let listed = |name: &str, values: Vec<Value>| {
+            let schema = &doc["components"]["schemas"][name]["enum"];
+            assert_eq!(
+                schema.as_array().map(Vec::len),
+                Some(values.len()),
+                "{name}: {schema}"
+            );
+            for v in values {
+                assert!(schema.as_array().unwrap().contains(&v), "{name} lacks {v}");
+            }
+        };
+        // Exhaustive matches: a new variant in the events crate fails to compile here.
+        let declines = |d: D| match d {
+            D::OutOfArea | D::NotAppropriate | D::PersonDeclined | D::ReferredElsewhere => json!(d),
+        };
+        listed(
+            "DeclineReason",
+            [
+                D::OutOfArea,
+                D::NotAppropriate,
+                D::PersonDeclined,
+                D::ReferredElsewhere,
+            ]
+            .map(declines)
+            .to_vec(),
+        );
+        let channels = |c: Ch| match c {
+            Ch::Phone | Ch::FaceToFace | Ch::Video | Ch::HomeVisit | Ch::Text | Ch::Email => {
+                json!(c)
+            }
+        };
+        listed(
+            "ContactChannel",
+            [
+                Ch::Phone,
+                Ch::FaceToFace,
+                Ch::Video,
+                Ch::HomeVisit,
+                Ch::Text,
+                Ch::Email,
+            ]
+            .map(channels)
+            .to_vec(),
+        );
+        let timepoints = |t: T| match t {
+            T::Baseline | T::Review | T::Exit => json!(t),
+        };
+        listed(
+            "Timepoint",
+            [T::Baseline, T::Review, T::Exit].map(timepoints).to_vec(),
+        );
+        let closures = |c: C| match c {
+            C::GoalsMet
+            | C::Disengaged
+            | C::CouldNotContact
+            | C::MovedAway
+            | C::ReferredElsewhere
+            | C::Died
+            | C::Other => json!(c),
+        };
+        listed(
+            "ClosureReason",
+            [
+                C::GoalsMet,
+                C::Disengaged,
+                C::CouldNotContact,
+                C::MovedAway,
+                C::ReferredElsewhere,
+                C::Died,
+                C::Other,
+            ]
+            .map(closures)
+            .to_vec(),
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["DeclineRequest"]["properties"]["reason"]["$ref"],
+            "#/components/schemas/DeclineReason"
         );
         for schema in [
             "Problem",
