@@ -77,7 +77,8 @@ pub struct ListQuery {
 pub struct TimelineItem {
     pub sequence: u64,
     /// `received`, `routed`, `unroutable`, `accepted`, `declined`, `first_contact`,
-    /// `plan_agreed`, `closed`, `withdrawn`, `entered_in_error`.
+    /// `could_not_contact`, `plan_agreed`, `plan_reviewed`, `connection_made`, `closed`,
+    /// `withdrawn`, `entered_in_error`.
     pub kind: String,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -553,6 +554,7 @@ async fn append_to_referral(
     status: Status,
 ) -> Result<CommandResponse, ApiError> {
     let referral_id = aggregate.received.referral_id;
+    let event_type = event.type_name();
     let envelope = linkway_events::Envelope::new(
         referral_id.to_string(),
         &event,
@@ -575,6 +577,7 @@ async fn append_to_referral(
             )],
         )
         .await?;
+    linkway_platform::metrics::event_appended(event_type);
     Ok(CommandResponse {
         referral_id,
         status,

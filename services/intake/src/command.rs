@@ -139,7 +139,10 @@ pub async fn submit(
         )
         .await;
     let received_sequence = match appended {
-        Ok(a) => a.last_sequence(),
+        Ok(a) => {
+            linkway_platform::metrics::event_appended("referral.received");
+            a.last_sequence()
+        }
         // The same idempotency key created it before (the answer was not recorded, or the
         // log's duplicate window has passed): finish that command rather than start another.
         Err(AppendError::Conflict { .. }) if key.is_some() => {
@@ -196,6 +199,7 @@ async fn append_route(
             Status::Unroutable,
         ),
     };
+    let event_type = event.type_name();
     let envelope = Envelope::new(
         referral_id.to_string(),
         &event,
@@ -212,6 +216,7 @@ async fn append_route(
             vec![PendingEvent::with_message_id(envelope, message_id)],
         )
         .await?;
+    linkway_platform::metrics::event_appended(event_type);
     Ok((status, appended.last_sequence()))
 }
 

@@ -150,7 +150,8 @@ pub struct ReferralRow {
 pub struct TimelineEntry {
     pub referral_id: Uuid,
     pub sequence: u64,
-    /// `received`, `routed`, `accepted`, `declined`, `first_contact`, `plan_agreed`, `closed` ...
+    /// `received`, `routed`, `accepted`, `declined`, `first_contact`, `could_not_contact`,
+    /// `plan_agreed`, `plan_reviewed`, `connection_made`, `closed` ...
     pub kind: &'static str,
     pub occurred_at: OffsetDateTime,
     /// Codes, and details only where the person agreed to share them.
@@ -279,6 +280,34 @@ impl ReferralRow {
                 }
                 ("plan_agreed", detail)
             }
+            Event::Case(CaseEvent::ContactAttempted(a)) => {
+                // Single failed attempts are routine; giving up is news for the referrer.
+                if !a.could_not_contact {
+                    return None;
+                }
+                ("could_not_contact", json!({"attempts": a.attempt_number}))
+            }
+            Event::Case(CaseEvent::PlanReviewed(p)) => {
+                let mut detail = json!({
+                    "next_review_date": format!("{:04}-{:02}-{:02}", p.next_review_date.year(), p.next_review_date.month() as u8, p.next_review_date.day()),
+                    "goal_count": p.goal_count,
+                });
+                if self.share_details {
+                    detail["what_matters"] = json!(p.personal.what_matters);
+                    detail["goals"] = json!(p.personal.goals);
+                }
+                ("plan_reviewed", detail)
+            }
+            Event::Case(CaseEvent::ConnectionMade(c)) => {
+                // Which service someone was connected to says something about them (a debt
+                // adviser, a bereavement group): only with consent; otherwise just the fact.
+                let detail = if self.share_details {
+                    json!({"service_id": c.service_id, "service_name": c.service_name})
+                } else {
+                    json!({})
+                };
+                ("connection_made", detail)
+            }
             Event::Case(CaseEvent::OutcomeRecorded(o)) => {
                 self.outcomes.push(OutcomeSummary {
                     instrument: o.instrument.clone(),
@@ -296,7 +325,9 @@ impl ReferralRow {
                     json!({"reason": json_str(&c.reason), "reason_code": closure_code(c.reason), "outcomes": self.outcomes}),
                 )
             }
-            // Assignments, attempts and any case event added later say nothing to the referrer.
+            // Assignments, answers from community services, safeguarding (escalated by the
+            // link-worker service itself, not broadcast) and any case event added later say
+            // nothing to the referrer.
             _ => return None,
         };
         self.touch(envelope, sequence);
@@ -353,7 +384,7 @@ impl Referrals {
 
 impl Projection for Referrals {
     const NAME: &'static str = "referrals";
-    const VERSION: i32 = 1;
+    const VERSION: i32 = 2;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS referrals (
             referral_id                 uuid PRIMARY KEY,
@@ -534,6 +565,12 @@ fn referral_of(event: &Event) -> Option<Uuid> {
             CaseEvent::PlanAgreed(e) => e.referral_id,
             CaseEvent::OutcomeRecorded(e) => e.referral_id,
             CaseEvent::Closed(e) => e.referral_id,
+            CaseEvent::PlanReviewed(e) => e.referral_id,
+            CaseEvent::ConnectionMade(e) => e.referral_id,
+            CaseEvent::ConnectionAccepted(e) => e.referral_id,
+            CaseEvent::ConnectionDeclined(e) => e.referral_id,
+            CaseEvent::ConnectionAttended(e) => e.referral_id,
+            CaseEvent::SafeguardingRaised(e) => e.referral_id,
             #[allow(unreachable_patterns)]
             _ => return None,
         }),

@@ -201,3 +201,76 @@ fn open_statuses_are_the_live_ones() {
         assert_eq!(Status::parse(s.as_str()), Some(s));
     }
 }
+
+#[test]
+fn giving_up_on_contact_reviews_and_connections_reach_the_timeline() {
+    let mut r = row(true);
+    assert!(
+        apply(
+            &mut r,
+            case(
+                "case.contact_attempted",
+                json!({"channel": "phone", "attempt_number": 1})
+            ),
+            2
+        )
+        .is_none()
+    );
+    let gave_up = apply(
+        &mut r,
+        case(
+            "case.contact_attempted",
+            json!({"channel": "phone", "attempt_number": 3, "could_not_contact": true}),
+        ),
+        3,
+    )
+    .unwrap();
+    assert_eq!(
+        (gave_up.kind, gave_up.detail["attempts"].as_u64()),
+        ("could_not_contact", Some(3))
+    );
+    let review = || {
+        case(
+            "case.plan_reviewed",
+            json!({"next_review_date": "2027-03-01", "goal_count": 3,
+                   "personal": {"what_matters": "garden", "goals": [], "actions": []}}),
+        )
+    };
+    let connection = || {
+        case(
+            "case.connection_made",
+            json!({"connection_id": Uuid::from_u128(5), "service_id": "svc-1", "service_name": "Debt advice"}),
+        )
+    };
+    assert_eq!(
+        apply(&mut r, review(), 4).unwrap().detail["what_matters"],
+        "garden"
+    );
+    assert_eq!(
+        apply(&mut r, connection(), 5).unwrap().detail["service_name"],
+        "Debt advice"
+    );
+    let mut private = row(false);
+    assert!(
+        apply(&mut private, review(), 4)
+            .unwrap()
+            .detail
+            .get("what_matters")
+            .is_none()
+    );
+    assert_eq!(
+        apply(&mut private, connection(), 5).unwrap().detail,
+        json!({})
+    );
+    assert!(
+        apply(
+            &mut private,
+            case(
+                "case.safeguarding_raised",
+                json!({"personal": {"concern": "x"}})
+            ),
+            6
+        )
+        .is_none()
+    );
+}

@@ -480,3 +480,139 @@ async fn a_declined_referral_goes_back_with_its_reason_and_code() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn connections_reviews_and_giving_up_on_contact_reach_the_referrer() {
+    let intake = Intake::start().await;
+    intake.add_rule(SERVICE, district("LS6"), 1).await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    let (_, sent) = intake.submit(&gp, &referral()).await;
+    let id = sent["referral_id"].as_str().unwrap();
+    let connection = uuid::Uuid::now_v7();
+    let events = [
+        case_event(
+            "case.accepted",
+            json!({"referral_id": id, "link_worker_organisation_id": SERVICE}),
+        ),
+        case_event(
+            "case.contact_attempted",
+            json!({"referral_id": id, "channel": "phone", "attempt_number": 1}),
+        ),
+        case_event(
+            "case.contact_made",
+            json!({"referral_id": id, "channel": "phone", "minutes": 30}),
+        ),
+        case_event(
+            "case.connection_made",
+            json!({"referral_id": id, "connection_id": connection, "service_id": "oruk-42", "service_name": "Tuesday walking group"}),
+        ),
+        case_event(
+            "case.plan_reviewed",
+            json!({"referral_id": id, "next_review_date": "2027-02-01", "goal_count": 1,
+            "personal": {"what_matters": "Getting out", "goals": ["Walk weekly"], "actions": []}}),
+        ),
+    ];
+    let mut last = 0;
+    for e in events {
+        last = intake.append(id, e).await;
+    }
+    let (_, view) = intake
+        .get(&gp, &format!("/referrals/{id}?min_sequence={last}"))
+        .await;
+    let kinds: Vec<&str> = view["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "received",
+            "routed",
+            "accepted",
+            "first_contact",
+            "connection_made",
+            "plan_reviewed"
+        ]
+    );
+    assert_eq!(
+        view["timeline"][4]["detail"]["service_name"],
+        "Tuesday walking group"
+    );
+    assert_eq!(view["status"], "in_progress");
+
+    let (_, other) = intake.submit(&gp, &referral()).await;
+    let other_id = other["referral_id"].as_str().unwrap();
+    let last = intake
+        .append(
+            other_id,
+            case_event("case.contact_attempted", json!({"referral_id": other_id, "channel": "phone", "attempt_number": 3, "could_not_contact": true})),
+        )
+        .await;
+    let (_, view) = intake
+        .get(&gp, &format!("/referrals/{other_id}?min_sequence={last}"))
+        .await;
+    let gave_up = view["timeline"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            gave_up["kind"].as_str(),
+            gave_up["detail"]["attempts"].as_u64()
+        ),
+        (Some("could_not_contact"), Some(3))
+    );
+}
+
+#[tokio::test]
+async fn rebuilding_the_read_model_gives_the_same_answers() {
+    let intake = Intake::start().await;
+    intake.add_rule(SERVICE, district("LS6"), 1).await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    let admin = intake.token(OPS, Role::Admin).await;
+    let (_, a) = intake.submit(&gp, &referral()).await;
+    let (_, b) = intake.submit(&gp, &referral()).await;
+    let a_id = a["referral_id"].as_str().unwrap().to_owned();
+    let b_id = b["referral_id"].as_str().unwrap().to_owned();
+    let last = case_story(&intake, &a_id).await;
+    let path = |id: &str| format!("/referrals/{id}?min_sequence={last}");
+    let (_, before_a) = intake.get(&admin, &path(&a_id)).await;
+    let (_, before_b) = intake.get(&admin, &path(&b_id)).await;
+    let (_, before_list) = intake.get(&gp, "/referrals").await;
+
+    let ctx = intake.env.context("intake").await;
+    let progress = |_: u64, _: u64| {};
+    let rebuilt = linkway_intake::rebuild(&ctx, "referrals", &progress)
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, Some(intake.log_end().await));
+    assert_eq!(
+        linkway_intake::rebuild(&ctx, "caseload", &progress)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let (_, after_a) = intake.get(&admin, &path(&a_id)).await;
+    let (_, after_b) = intake.get(&admin, &path(&b_id)).await;
+    let (_, after_list) = intake.get(&gp, "/referrals").await;
+    assert_eq!(after_a, before_a);
+    assert_eq!(
+        after_b, before_b,
+        "possible duplicates found by keyed hash survive a rebuild"
+    );
+    assert_eq!(before_b["possible_duplicate_of"], json!([a_id]));
+    assert_eq!(after_list, before_list);
+
+    // Duplicate detection still works against the rebuilt model (the key was kept).
+    let (_, c) = intake.submit(&gp, &referral()).await;
+    let Event::Referral(ReferralEvent::Received(r)) =
+        &intake.events(c["referral_id"].as_str().unwrap()).await[0].1
+    else {
+        panic!()
+    };
+    assert!(
+        r.possible_duplicate_of
+            .iter()
+            .any(|u| u.to_string() == b_id)
+    );
+}

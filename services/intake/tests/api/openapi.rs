@@ -1,6 +1,7 @@
 //! The OpenAPI document: every operation with its request, responses and errors, and
 //! nothing documented that is not served.
 
+use linkway_events::Role;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -189,4 +190,51 @@ async fn every_documented_route_is_served() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_are_served_without_personal_labels() {
+    let intake = Intake::start().await;
+    intake.add_rule(SERVICE, district("LS6"), 1).await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    let (_, sent) = intake.submit(&gp, &referral()).await;
+    let id = sent["referral_id"].as_str().unwrap();
+    intake.get(&gp, &format!("/referrals/{id}")).await;
+
+    let health = intake
+        .http
+        .get(intake.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready: Value = intake
+        .http
+        .get(intake.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert!(
+        ready["projections"]["referrals"].is_object()
+            && ready["projections"]["registry"].is_object()
+    );
+    let metrics = intake
+        .http
+        .get(intake.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"operation="/referrals/{referral_id}""#),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(id), "no ids in metric labels");
+    assert!(!metrics.contains("9434765919"));
 }
