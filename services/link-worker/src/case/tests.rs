@@ -567,3 +567,141 @@ fn states_parse_from_their_names() {
     }
     assert_eq!(CaseState::parse("nope"), None);
 }
+
+mod journeys {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_command() -> impl Strategy<Value = Command> {
+        let connection = (0u128..3).prop_map(|n| Uuid::from_u128(1000 + n));
+        let channel = proptest::sample::select(vec![ContactChannel::Phone, ContactChannel::Video]);
+        prop_oneof![
+            Just(Command::Accept),
+            Just(Command::Decline {
+                reason: DeclineReason::OutOfArea
+            }),
+            proptest::sample::select(vec!["lw-1", "lw-2"]).prop_map(|w| Command::Assign {
+                link_worker_id: w.into()
+            }),
+            (channel, any::<bool>(), 1u32..90).prop_map(|(channel, made, minutes)| {
+                Command::RecordContact {
+                    kind: if made {
+                        ContactKind::Made
+                    } else {
+                        ContactKind::Attempt
+                    },
+                    channel,
+                    minutes: if made { minutes } else { 0 },
+                    notes: None,
+                }
+            }),
+            Just(Command::AgreePlan(plan_input())),
+            Just(Command::ReviewPlan(plan_input())),
+            (
+                connection.clone(),
+                proptest::sample::select(vec!["active", "inactive"])
+            )
+                .prop_map(|(id, status)| {
+                    Command::ConnectService {
+                        connection_id: id,
+                        service: ServiceRef {
+                            id: format!("{status}-{id}"),
+                            name: "A service".into(),
+                            status: status.into(),
+                        },
+                    }
+                }),
+            (
+                connection,
+                proptest::sample::select(vec![
+                    ConnectionResponse::Accepted,
+                    ConnectionResponse::Declined,
+                    ConnectionResponse::Attended
+                ])
+            )
+                .prop_map(|(connection_id, response)| {
+                    Command::RecordConnectionResponse {
+                        connection_id,
+                        response,
+                    }
+                }),
+            Just(Command::RecordOutcome(
+                outcomes::score(Instrument::Swemwbs, Timepoint::Review, &[3; 7]).unwrap()
+            )),
+            Just(Command::RaiseSafeguarding {
+                concern: "x".into()
+            }),
+            proptest::sample::select(vec![
+                ClosureReason::GoalsMet,
+                ClosureReason::CouldNotContact
+            ])
+            .prop_map(|reason| Command::Close { reason }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Whatever link workers try, in whatever order, the events the case accepts tell a
+        /// coherent story, and folding them again from scratch gives the same case.
+        #[test]
+        fn any_sequence_of_commands_keeps_the_journey_coherent(commands in proptest::collection::vec(arb_command(), 1..60)) {
+            let policy = Policy::default();
+            let mut case = case_in(Routed);
+            let start = case.clone();
+            let mut log: Vec<CaseEvent> = Vec::new();
+            for command in &commands {
+                let before = case.clone();
+                match decide(&case, command, &policy) {
+                    Ok(events) => {
+                        for e in events {
+                            let seq = case.last_case_sequence + 1;
+                            case.apply(seq, AT, &Event::Case(e.clone()));
+                            log.push(e);
+                        }
+                    }
+                    Err(_) => prop_assert_eq!(&case, &before),
+                }
+            }
+            let names: Vec<&str> = log.iter().map(CaseEvent::type_name).collect();
+            let count = |t: &str| names.iter().filter(|n| **n == t).count();
+            prop_assert!(count("case.accepted") + count("case.declined") <= 1);
+            prop_assert!(count("case.closed") <= 1);
+            prop_assert!(count("case.plan_agreed") <= 1);
+            if let Some(first) = names.iter().find(|n| **n != "case.safeguarding_raised") {
+                prop_assert!(*first == "case.accepted" || *first == "case.declined", "{names:?}");
+            }
+            // Nothing but safeguarding after the end.
+            if let Some(end) = names.iter().position(|n| *n == "case.closed" || *n == "case.declined") {
+                prop_assert!(names[end + 1..].iter().all(|n| *n == "case.safeguarding_raised"), "{names:?}");
+            }
+            // Plans, outcomes and connections only once the person was reached.
+            let first_contact = names.iter().position(|n| *n == "case.contact_made").unwrap_or(usize::MAX);
+            for (i, n) in names.iter().enumerate() {
+                if matches!(*n, "case.plan_agreed" | "case.outcome_recorded" | "case.connection_made") {
+                    prop_assert!(i > first_contact, "{n} before contact: {names:?}");
+                }
+            }
+            // Every answer names a connection made earlier; nothing goes to an inactive service.
+            let mut made = Vec::new();
+            for e in &log {
+                match e {
+                    CaseEvent::ConnectionMade(c) => {
+                        prop_assert!(c.service_id.starts_with("active-"), "{}", c.service_id);
+                        made.push(c.connection_id);
+                    }
+                    CaseEvent::ConnectionAccepted(c) => prop_assert!(made.contains(&c.connection_id)),
+                    CaseEvent::ConnectionDeclined(c) => prop_assert!(made.contains(&c.connection_id)),
+                    CaseEvent::ConnectionAttended(c) => prop_assert!(made.contains(&c.connection_id)),
+                    _ => {}
+                }
+            }
+            // Replaying the log from the start gives the same case.
+            let mut replayed = start;
+            for (i, e) in log.iter().enumerate() {
+                replayed.apply(i as u64 + 1, AT, &Event::Case(e.clone()));
+            }
+            prop_assert_eq!(replayed, case);
+        }
+    }
+}
