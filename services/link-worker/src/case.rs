@@ -400,6 +400,57 @@ pub struct Policy {
     pub connection_answer_days: i64,
 }
 
+/// A setting that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} must be a whole number from {min} to {max}; got {value:?}")]
+pub struct PolicyError {
+    pub name: &'static str,
+    pub value: String,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Policy {
+    /// Reads `LINKWAY_MAX_CONTACT_ATTEMPTS` (1-20, default 3) and
+    /// `LINKWAY_CONNECTION_ANSWER_DAYS` (1-365, default 14) through `lookup`.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Policy, PolicyError> {
+        let read = |name: &'static str, default: i64, min: i64, max: i64| match lookup(name) {
+            None => Ok(default),
+            Some(value) => value
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|v| (min..=max).contains(v))
+                .ok_or(PolicyError {
+                    name,
+                    value,
+                    min,
+                    max,
+                }),
+        };
+        let defaults = Policy::default();
+        Ok(Policy {
+            max_contact_attempts: read(
+                "LINKWAY_MAX_CONTACT_ATTEMPTS",
+                i64::from(defaults.max_contact_attempts),
+                1,
+                20,
+            )? as u32,
+            connection_answer_days: read(
+                "LINKWAY_CONNECTION_ANSWER_DAYS",
+                defaults.connection_answer_days,
+                1,
+                365,
+            )?,
+        })
+    }
+
+    /// [`Policy::from_lookup`] on the process environment.
+    pub fn from_env() -> Result<Policy, PolicyError> {
+        Policy::from_lookup(|name| std::env::var(name).ok())
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {

@@ -36,8 +36,9 @@ pub const PROJECTIONS: &[&str] = &["caseload", "registry"];
 
 /// Runs migrations, spawns this service's projections (caseload and registry) and returns
 /// its router: API routes, `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
+/// Settings come from `LINKWAY_MAX_CONTACT_ATTEMPTS` and `LINKWAY_CONNECTION_ANSWER_DAYS`.
 pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
-    start_with(ctx, case::Policy::default()).await
+    start_with(ctx, case::Policy::from_env()?).await
 }
 
 /// [`start`] with explicit settings (contact attempts, connection answer window).

@@ -705,3 +705,36 @@ mod journeys {
         }
     }
 }
+
+#[test]
+fn policy_settings_have_defaults_and_refuse_nonsense() {
+    let none = |_: &str| None;
+    assert_eq!(Policy::from_lookup(none), Ok(Policy::default()));
+    assert_eq!(Policy::default().max_contact_attempts, 3);
+    assert_eq!(Policy::default().connection_answer_days, 14);
+    let set = |attempts: &'static str, days: &'static str| {
+        move |name: &str| match name {
+            "LINKWAY_MAX_CONTACT_ATTEMPTS" => Some(attempts.to_owned()),
+            "LINKWAY_CONNECTION_ANSWER_DAYS" => Some(days.to_owned()),
+            _ => None,
+        }
+    };
+    assert_eq!(
+        Policy::from_lookup(set("5", " 21 ")),
+        Ok(Policy {
+            max_contact_attempts: 5,
+            connection_answer_days: 21
+        })
+    );
+    for (attempts, days, bad) in [
+        ("0", "14", "LINKWAY_MAX_CONTACT_ATTEMPTS"),
+        ("three", "14", "LINKWAY_MAX_CONTACT_ATTEMPTS"),
+        ("3", "-1", "LINKWAY_CONNECTION_ANSWER_DAYS"),
+        ("3", "366", "LINKWAY_CONNECTION_ANSWER_DAYS"),
+    ] {
+        assert_eq!(
+            Policy::from_lookup(set(attempts, days)).unwrap_err().name,
+            bad
+        );
+    }
+}
