@@ -417,6 +417,12 @@ pub struct CaseDetail {
     #[schema(value_type = Option<Object>)]
     pub plan: Value,
     pub connections: Vec<ConnectionView>,
+    /// Every contact and attempt (kind, channel, minutes, notes, at), oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub contacts: Value,
+    /// Safeguarding concerns raised on the case (concern, raised_at), oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub safeguarding_concerns: Value,
     /// Outcome measures recorded, with item answers, scores and versions.
     #[schema(value_type = Vec<Object>)]
     pub outcomes: Value,
@@ -458,6 +464,8 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
                 overdue: c.status == ConnectionStatus::Pending && c.made_at < overdue_before,
             })
             .collect(),
+        contacts: serde_json::to_value(&case.contacts).unwrap_or_default(),
+        safeguarding_concerns: serde_json::to_value(&case.concerns).unwrap_or_default(),
         outcomes: serde_json::to_value(&case.outcomes).unwrap_or_default(),
         decline_reason: case
             .decline_reason

@@ -154,6 +154,26 @@ pub struct Outcome {
     pub recorded_at: OffsetDateTime,
 }
 
+/// One contact with (or attempt to reach) the person, for the case's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContactEntry {
+    pub kind: ContactKind,
+    pub channel: ContactChannel,
+    pub minutes: u32,
+    /// What was said (personal).
+    pub notes: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+/// A safeguarding concern raised on the case (personal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Concern {
+    pub concern: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub raised_at: OffsetDateTime,
+}
+
 /// Everything known about one case, folded from the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -183,6 +203,12 @@ pub struct Case {
     pub contact_minutes: u32,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_contact_at: Option<OffsetDateTime>,
+    /// Every contact and attempt, oldest first.
+    #[serde(default)]
+    pub contacts: Vec<ContactEntry>,
+    /// Safeguarding concerns raised on the case, oldest first.
+    #[serde(default)]
+    pub concerns: Vec<Concern>,
     pub plan: Option<Plan>,
     pub connections: Vec<Connection>,
     pub outcomes: Vec<Outcome>,
@@ -218,6 +244,8 @@ impl Case {
             contacts_made: 0,
             contact_minutes: 0,
             last_contact_at: None,
+            contacts: Vec::new(),
+            concerns: Vec::new(),
             plan: None,
             connections: Vec::new(),
             outcomes: Vec::new(),
@@ -304,6 +332,13 @@ impl Case {
                 }
             }
             CaseEvent::ContactAttempted(a) => {
+                self.contacts.push(ContactEntry {
+                    kind: ContactKind::Attempt,
+                    channel: a.channel,
+                    minutes: 0,
+                    notes: None,
+                    at,
+                });
                 if self.contacts_made == 0 {
                     self.contact_attempts = a.attempt_number;
                 }
@@ -312,6 +347,13 @@ impl Case {
                 }
             }
             CaseEvent::ContactMade(c) => {
+                self.contacts.push(ContactEntry {
+                    kind: ContactKind::Made,
+                    channel: c.channel,
+                    minutes: c.minutes,
+                    notes: c.personal.as_ref().map(|p| p.notes.clone()),
+                    at,
+                });
                 self.contacts_made += 1;
                 self.contact_minutes += c.minutes;
                 self.last_contact_at = Some(at);
@@ -364,7 +406,13 @@ impl Case {
                 derived_score: o.derived_score,
                 recorded_at: at,
             }),
-            CaseEvent::SafeguardingRaised(_) => self.safeguarding_raised += 1,
+            CaseEvent::SafeguardingRaised(r) => {
+                self.safeguarding_raised += 1;
+                self.concerns.push(Concern {
+                    concern: r.personal.concern.clone(),
+                    raised_at: at,
+                });
+            }
             CaseEvent::Closed(c) => {
                 self.state = CaseState::Closed;
                 self.closure_reason = Some(c.reason);

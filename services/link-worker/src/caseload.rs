@@ -22,7 +22,8 @@ pub struct Caseload;
 
 impl Projection for Caseload {
     const NAME: &'static str = "caseload";
-    const VERSION: i32 = 1;
+    /// 2: contacts and safeguarding concerns kept in the record.
+    const VERSION: i32 = 2;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS cases (
             referral_id                  uuid PRIMARY KEY,

@@ -423,6 +423,13 @@ mod journey {
         assert_eq!(before_close["contact_attempts"], 1);
         assert_eq!(before_close["contacts_made"], 1);
         assert_eq!(before_close["contact_minutes"], 45);
+        assert_eq!(before_close["contacts"][0]["kind"], "attempt");
+        assert_eq!(before_close["contacts"][1]["notes"], "Met at home");
+        assert_eq!(before_close["contacts"][1]["channel"], "home_visit");
+        assert_eq!(
+            before_close["safeguarding_concerns"][0]["concern"],
+            "Mentioned money going missing"
+        );
         assert_eq!(before_close["days_since_last_contact"], 0);
         assert_eq!(before_close["safeguarding"], true);
         assert_eq!(before_close["plan"]["reviews"], 1);
