@@ -198,6 +198,26 @@ pub struct ConnectionMade {
     pub service_id: String,
     /// The service's name at the time (directories change).
     pub service_name: String,
+    /// The lawful basis for sharing the person's details with the service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<crate::referral::LegalBasis>,
+    /// Which of the person's details went to the service: the minimum it needs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<SharedDetail>,
+}
+
+/// A part of the person's record shared with a community service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedDetail {
+    Name,
+    Phone,
+    Email,
+    Address,
+    /// Needs and concerns (codes and the referrer's words).
+    Needs,
+    /// "What matters to me" and the plan's goals.
+    Plan,
 }
 
 /// The community service took the person on.

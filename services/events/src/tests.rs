@@ -576,6 +576,20 @@ fn sample_events() -> Vec<Event> {
             connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
             service_id: "ac148810-d857-441c-9679-408f346de14b".into(),
             service_name: "Community Counselling".into(),
+            legal_basis: Some(crate::referral::LegalBasis::ExplicitConsent),
+            shared: vec![
+                crate::case::SharedDetail::Name,
+                crate::case::SharedDetail::Phone,
+            ],
+        }
+        .into(),
+        crate::case::ConnectionMade {
+            referral_id: referral,
+            connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7c"),
+            service_id: "walk-1".into(),
+            service_name: "Walking group".into(),
+            legal_basis: None,
+            shared: vec![],
         }
         .into(),
         crate::case::ConnectionAccepted {
@@ -1940,6 +1954,8 @@ fn arb_case_follow_up() -> impl Strategy<Value = Event> {
                 connection_id,
                 service_id,
                 service_name,
+                legal_basis: None,
+                shared: vec![],
             })
         ),
         (arb_uuid(), arb_uuid(), 0u8..3).prop_map(

@@ -17,7 +17,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use linkway_events::case::{CaseEvent, ClosureReason, ContactChannel, DeclineReason, Timepoint};
+use linkway_events::case::{
+    CaseEvent, ClosureReason, ContactChannel, DeclineReason, SharedDetail, Timepoint,
+};
+use linkway_events::referral::LegalBasis;
 use linkway_events::{Envelope, Event, Role};
 use linkway_eventstore::{EventStore, Expected, PendingEvent};
 use linkway_platform::auth::Principal;
@@ -389,6 +392,12 @@ pub struct ConnectionView {
     pub service_id: String,
     pub service_name: String,
     pub status: ConnectionStatus,
+    /// The lawful basis the person's details were shared on.
+    #[schema(value_type = Option<LegalBasisDoc>)]
+    pub legal_basis: Option<LegalBasis>,
+    /// What was shared with the service.
+    #[schema(value_type = Vec<SharedDetailDoc>)]
+    pub shared: Vec<SharedDetail>,
     #[serde(with = "time::serde::rfc3339")]
     pub made_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -459,6 +468,8 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
                 service_id: c.service_id.clone(),
                 service_name: c.service_name.clone(),
                 status: c.status,
+                legal_basis: c.legal_basis,
+                shared: c.shared.clone(),
                 made_at: c.made_at,
                 answered_at: c.answered_at,
                 overdue: c.status == ConnectionStatus::Pending && c.made_at < overdue_before,
@@ -1076,6 +1087,15 @@ pub async fn review_plan(
 pub struct ConnectRequest {
     /// The Open Referral UK service id, from `listDirectory`.
     pub service_id: String,
+    /// The lawful basis for sharing the person's details with the service (explicit
+    /// consent for services beyond health and care).
+    #[schema(value_type = LegalBasisDoc, example = "explicit_consent")]
+    pub legal_basis: LegalBasis,
+    /// The details the service gets: the minimum it needs (a debt service gets name and
+    /// phone, not the medical history). Default: none.
+    #[serde(default)]
+    #[schema(value_type = Vec<SharedDetailDoc>, example = json!(["name", "phone"]))]
+    pub share: Vec<SharedDetail>,
 }
 
 /// Connect the person to a community service from the directory (onward referral).
@@ -1105,6 +1125,14 @@ pub async fn connect_service(
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
     let req: ConnectRequest = parse_body(&body)?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(i) = req.share.iter().position(|d| !seen.insert(*d)) {
+        return Err(invalid(
+            &format!("share.{i}"),
+            "unique",
+            "each detail is shared once",
+        ));
+    }
     let client = state.db.client().await?;
     let service = directory::get(&client, &req.service_id)
         .await?
@@ -1128,6 +1156,8 @@ pub async fn connect_service(
             name: service.name,
             status: service.status,
         },
+        legal_basis: req.legal_basis,
+        shared: req.share,
     };
     execute(&state, &principal, &headers, id, &body, command).await
 }
@@ -1466,6 +1496,29 @@ pub mod docs {
         Exit,
     }
 
+    /// The lawful basis for sharing the person's details.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = LegalBasis)]
+    #[serde(rename_all = "snake_case")]
+    pub enum LegalBasisDoc {
+        PublicTaskHealthCare,
+        ExplicitConsent,
+        VitalInterests,
+    }
+
+    /// A part of the person's record shared with a community service.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = SharedDetail)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SharedDetailDoc {
+        Name,
+        Phone,
+        Email,
+        Address,
+        Needs,
+        Plan,
+    }
+
     /// Why a case ended.
     #[derive(Serialize, ToSchema)]
     #[schema(as = ClosureReason)]
@@ -1480,7 +1533,10 @@ pub mod docs {
         Other,
     }
 }
-use docs::{ClosureReasonDoc, ContactChannelDoc, DeclineReasonDoc, TimepointDoc};
+use docs::{
+    ClosureReasonDoc, ContactChannelDoc, DeclineReasonDoc, LegalBasisDoc, SharedDetailDoc,
+    TimepointDoc,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -1495,7 +1551,8 @@ use docs::{ClosureReasonDoc, ContactChannelDoc, DeclineReasonDoc, TimepointDoc};
         CommandAccepted, DeclineRequest, AssignRequest, ContactRequest, ContactKind, PlanRequest, ConnectRequest,
         ConnectionResponseRequest, ConnectionResponse, ConnectionStatus, OutcomeRequest, Instrument,
         SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry,
-        DeclineReasonDoc, ContactChannelDoc, TimepointDoc, ClosureReasonDoc
+        DeclineReasonDoc, ContactChannelDoc, TimepointDoc, ClosureReasonDoc, LegalBasisDoc,
+        SharedDetailDoc
     )),
     modifiers(&BearerAuth),
     tags(

@@ -20,6 +20,7 @@
 //! one is the hazard "a safeguarding disclosure not escalated").
 
 use linkway_events::Event;
+use linkway_events::case::SharedDetail;
 use linkway_events::case::{
     CaseAccepted, CaseAssigned, CaseClosed, CaseDeclined, CaseEvent, ClosureReason,
     ConnectionAccepted, ConnectionAttended, ConnectionDeclined, ConnectionMade, ContactAttempted,
@@ -27,7 +28,7 @@ use linkway_events::case::{
     PlanPersonal, Timepoint,
 };
 use linkway_events::common::{Coding, SNOMED_SOCIAL_PRESCRIBING_DECLINED};
-use linkway_events::referral::{ReferralEvent, ReferralPersonal, Urgency};
+use linkway_events::referral::{LegalBasis, ReferralEvent, ReferralPersonal, Urgency};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -134,6 +135,12 @@ pub struct Connection {
     pub service_id: String,
     pub service_name: String,
     pub status: ConnectionStatus,
+    /// The lawful basis the person's details were shared on.
+    #[serde(default)]
+    pub legal_basis: Option<LegalBasis>,
+    /// What was shared with the service.
+    #[serde(default)]
+    pub shared: Vec<SharedDetail>,
     #[serde(with = "time::serde::rfc3339")]
     pub made_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
@@ -384,6 +391,8 @@ impl Case {
                 service_id: c.service_id.clone(),
                 service_name: c.service_name.clone(),
                 status: ConnectionStatus::Pending,
+                legal_basis: c.legal_basis,
+                shared: c.shared.clone(),
                 made_at: at,
                 answered_at: None,
             }),
@@ -565,6 +574,10 @@ pub enum Command {
     ConnectService {
         connection_id: Uuid,
         service: ServiceRef,
+        /// The lawful basis for sharing the person's details with the service.
+        legal_basis: LegalBasis,
+        /// The details shared: the minimum the service needs.
+        shared: Vec<SharedDetail>,
     },
     RecordConnectionResponse {
         connection_id: Uuid,
@@ -756,6 +769,8 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
         Command::ConnectService {
             connection_id,
             service,
+            legal_basis,
+            shared,
         } => {
             require(
                 case,
@@ -799,6 +814,8 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                 connection_id: *connection_id,
                 service_id: service.id.clone(),
                 service_name: service.name.clone(),
+                legal_basis: Some(*legal_basis),
+                shared: shared.clone(),
             })
         }
         Command::RecordConnectionResponse {

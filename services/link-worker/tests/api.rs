@@ -379,7 +379,7 @@ mod journey {
             .ok(
                 &lw,
                 &path("/connections"),
-                json!({"service_id": "ac148810-d857-441c-9679-408f346de14b"}),
+                json!({"service_id": "ac148810-d857-441c-9679-408f346de14b", "legal_basis": "explicit_consent", "share": ["name", "phone"]}),
             )
             .await;
         let connection = a["connection_id"]
@@ -439,6 +439,14 @@ mod journey {
         assert_eq!(
             before_close["connections"][0]["service_name"],
             "Community Counselling"
+        );
+        assert_eq!(
+            before_close["connections"][0]["legal_basis"],
+            "explicit_consent"
+        );
+        assert_eq!(
+            before_close["connections"][0]["shared"],
+            json!(["name", "phone"])
         );
         let swemwbs = &before_close["outcomes"][0];
         assert_eq!(
@@ -601,9 +609,21 @@ mod journey {
             ("/decline", json!({}), "reason", "schema"),
             (
                 "/connections",
-                json!({"service_id": "no-such-service"}),
+                json!({"service_id": "no-such-service", "legal_basis": "explicit_consent", "share": ["name", "phone"]}),
                 "service_id",
                 "known_service",
+            ),
+            (
+                "/connections",
+                json!({"service_id": "no-such-service"}),
+                "legal_basis",
+                "schema",
+            ),
+            (
+                "/connections",
+                json!({"service_id": "x", "legal_basis": "public_task_health_care", "share": ["name", "phone", "name"]}),
+                "share.2",
+                "unique",
             ),
             (
                 "/safeguarding",
@@ -1098,6 +1118,8 @@ mod caseload_views {
             connection_id: Uuid::now_v7(),
             service_id: "choir".into(),
             service_name: "Choir".into(),
+            legal_basis: None,
+            shared: vec![],
         })
         .into();
         let env = Envelope::new(
@@ -1404,7 +1426,7 @@ mod directory {
                 .post(
                     &lw,
                     &format!("/cases/{id}/connections"),
-                    json!({"service_id": service}),
+                    json!({"service_id": service, "legal_basis": "explicit_consent", "share": ["name", "phone"]}),
                 )
                 .await;
             if ok {
@@ -1567,6 +1589,37 @@ mod contract {
                 C::Other,
             ]
             .map(closures)
+            .to_vec(),
+        );
+        use linkway_events::case::SharedDetail as Sd;
+        use linkway_events::referral::LegalBasis as Lb;
+        let bases = |b: Lb| match b {
+            Lb::PublicTaskHealthCare | Lb::ExplicitConsent | Lb::VitalInterests => json!(b),
+        };
+        listed(
+            "LegalBasis",
+            [
+                Lb::PublicTaskHealthCare,
+                Lb::ExplicitConsent,
+                Lb::VitalInterests,
+            ]
+            .map(bases)
+            .to_vec(),
+        );
+        let details = |d: Sd| match d {
+            Sd::Name | Sd::Phone | Sd::Email | Sd::Address | Sd::Needs | Sd::Plan => json!(d),
+        };
+        listed(
+            "SharedDetail",
+            [
+                Sd::Name,
+                Sd::Phone,
+                Sd::Email,
+                Sd::Address,
+                Sd::Needs,
+                Sd::Plan,
+            ]
+            .map(details)
             .to_vec(),
         );
         assert_eq!(

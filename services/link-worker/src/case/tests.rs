@@ -1,6 +1,7 @@
 use super::*;
 use crate::outcomes::{self, Instrument};
-use linkway_events::referral::{ReferralRouted, ReferralWithdrawn};
+use linkway_events::case::SharedDetail;
+use linkway_events::referral::{LegalBasis, ReferralRouted, ReferralWithdrawn};
 use time::macros::{date, datetime};
 
 const CONNECTION: Uuid = Uuid::from_u128(0x0195a1c2_7e10_7d3a_9f4b_2c1d0e9f8a7b);
@@ -31,6 +32,8 @@ fn case_in(state: CaseState) -> Case {
         service_id: "choir".into(),
         service_name: "Community choir".into(),
         status: ConnectionStatus::Pending,
+        legal_basis: Some(LegalBasis::PublicTaskHealthCare),
+        shared: vec![SharedDetail::Name],
         made_at: AT,
         answered_at: None,
     });
@@ -95,6 +98,8 @@ fn commands() -> Vec<Command> {
         Command::ConnectService {
             connection_id: Uuid::from_u128(99),
             service: service("active"),
+            legal_basis: LegalBasis::ExplicitConsent,
+            shared: vec![SharedDetail::Name, SharedDetail::Phone],
         },
         Command::RecordConnectionResponse {
             connection_id: CONNECTION,
@@ -363,6 +368,8 @@ fn inactive_and_defunct_services_take_no_new_connections() {
         let command = Command::ConnectService {
             connection_id: Uuid::from_u128(5),
             service: service(status),
+            legal_basis: LegalBasis::ExplicitConsent,
+            shared: vec![SharedDetail::Name, SharedDetail::Phone],
         };
         let outcome = decide(&case_in(PlanAgreed), &command, &policy);
         match ok {
@@ -383,6 +390,8 @@ fn a_second_open_connection_to_the_same_service_or_a_reused_id_is_refused() {
     let connect = |id: u128| Command::ConnectService {
         connection_id: Uuid::from_u128(id),
         service: service("active"),
+        legal_basis: LegalBasis::ExplicitConsent,
+        shared: vec![SharedDetail::Name, SharedDetail::Phone],
     };
     run(&mut case, &connect(5), &policy).unwrap();
     assert_eq!(
@@ -394,7 +403,9 @@ fn a_second_open_connection_to_the_same_service_or_a_reused_id_is_refused() {
             &case,
             &Command::ConnectService {
                 connection_id: CONNECTION,
-                service: service("active")
+                service: service("active"),
+                legal_basis: LegalBasis::ExplicitConsent,
+                shared: vec![],
             },
             &policy
         )
@@ -609,6 +620,8 @@ mod journeys {
                             name: "A service".into(),
                             status: status.into(),
                         },
+                        legal_basis: LegalBasis::PublicTaskHealthCare,
+                        shared: vec![SharedDetail::Name],
                     }
                 }),
             (
