@@ -1403,6 +1403,8 @@ pub struct DirectoryQuery {
     pub category: Option<String>,
     /// A place in the service area or a location's town or postcode.
     pub area: Option<String>,
+    /// Only services that take new connections (true) or only those that do not (false).
+    pub accepting: Option<bool>,
     /// Page size, 1-200 (default 50).
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -1446,6 +1448,7 @@ pub async fn list_directory(
         q.q.as_deref().filter(|s| !s.is_empty()),
         q.category.as_deref().filter(|s| !s.is_empty()),
         q.area.as_deref().filter(|s| !s.is_empty()),
+        q.accepting,
         limit,
         offset,
     )

@@ -67,10 +67,16 @@ impl Projection for Caseload {
         {
             let id: Uuid = row.get(0);
             let record: serde_json::Value = row.get(1);
-            // A record this code cannot read is rebuilt from the events in this batch only;
-            // bumping VERSION (full rebuild) is the cure if the shape ever changes.
-            if let Ok(case) = serde_json::from_value(record) {
-                cases.insert(id, case);
+            // Records are written by this code only, and a change of their shape bumps VERSION
+            // (a full rebuild), so an unreadable one is a bug: say so loudly, then start the
+            // case afresh from this batch rather than stop the whole caseload.
+            match serde_json::from_value(record) {
+                Ok(case) => {
+                    cases.insert(id, case);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "unreadable caseload record; rebuild the caseload")
+                }
             }
         }
         for p in batch {

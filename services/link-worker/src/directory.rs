@@ -295,6 +295,7 @@ pub async fn search(
     text: Option<&str>,
     category: Option<&str>,
     area: Option<&str>,
+    accepting: Option<bool>,
     limit: i64,
     offset: i64,
 ) -> Result<(i64, Vec<DirectoryEntry>), tokio_postgres::Error> {
@@ -314,18 +315,19 @@ pub async fn search(
     let filter =
         "($1::text IS NULL OR name ILIKE $1 OR description ILIKE $1 OR organisation_name ILIKE $1)
          AND ($2::text IS NULL OR $2 = ANY(categories))
-         AND ($3::text IS NULL OR areas ILIKE $3)";
+         AND ($3::text IS NULL OR areas ILIKE $3)
+         AND ($4::bool IS NULL OR (status NOT IN ('inactive', 'defunct')) = $4)";
     let total: i64 = client
         .query_one(
             &format!("SELECT count(*) FROM directory_services WHERE {filter}"),
-            &[&text, &category, &area],
+            &[&text, &category, &area, &accepting],
         )
         .await?
         .get(0);
     let rows = client
         .query(
-            &format!("SELECT {COLUMNS} FROM directory_services WHERE {filter} ORDER BY name, service_id LIMIT $4 OFFSET $5"),
-            &[&text, &category, &area, &limit, &offset],
+            &format!("SELECT {COLUMNS} FROM directory_services WHERE {filter} ORDER BY name, service_id LIMIT $5 OFFSET $6"),
+            &[&text, &category, &area, &accepting, &limit, &offset],
         )
         .await?;
     Ok((total, rows.iter().map(entry).collect()))

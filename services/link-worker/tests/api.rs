@@ -1413,6 +1413,16 @@ mod directory {
             .await;
         let (_, page) = s.get(&lw, "/directory?q=inactive").await;
         assert_eq!(page["items"][0]["accepts_connections"], false);
+        let (_, page) = s.get(&lw, "/directory?accepting=true").await;
+        assert_eq!(page["total"], 2, "active and temporarily closed");
+        let (_, page) = s.get(&lw, "/directory?accepting=false").await;
+        let ids: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["defunct", "inactive"]);
         let (id, _) = s.refer(NORTH, "Max").await;
         engage(&s, &lw, id).await;
         s.ok(&lw, &format!("/cases/{id}/plan"), plan_body(10)).await;
