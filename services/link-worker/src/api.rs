@@ -1362,11 +1362,12 @@ pub struct ImportResult {
     pub ids: Vec<String>,
 }
 
-/// Import Open Referral UK services: one service, or a paginated list (`contents`). All or
-/// nothing: one invalid service refuses the whole import, naming each problem.
+/// Import Open Referral UK services: one service, a paginated list (`contents`), or an
+/// organisation with its `services`. All or nothing: one invalid service refuses the whole
+/// import, naming each problem.
 #[utoipa::path(
     post, path = "/directory/import", operation_id = "importDirectory", tag = "directory",
-    request_body(content = Object, description = "An Open Referral UK service, or a page of them", content_type = "application/json"),
+    request_body(content = Object, description = "An Open Referral UK service, a page of them, or an organisation with its services", content_type = "application/json"),
     responses(
         (status = 200, description = "Imported", body = ImportResult),
         (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),

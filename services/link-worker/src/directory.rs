@@ -6,7 +6,8 @@
 //! needs to stay reproducible from the log (the service's id and name at the time) is copied
 //! into `case.connection_made`.
 //!
-//! [`parse_import`] is pure: it accepts one service or a paginated list (`contents`), and
+//! [`parse_import`] is pure: it accepts one service, a paginated list (`contents`) or an
+//! organisation with its `services`, and
 //! validates the fields the standard requires (`id`, `name`, `status`, `url`).
 
 use linkway_platform::FieldError;
@@ -50,27 +51,42 @@ pub fn parse_import(body: &Value) -> Result<Vec<DirectoryService>, Vec<FieldErro
             "expected an Open Referral service or a paginated list of services",
         )]);
     };
-    let items: Vec<(String, &Value)> = match object.get("contents") {
-        Some(Value::Array(contents)) => contents
+    // An organisation document lists its services under `services` (and has no `status`).
+    let list_field = if object.contains_key("contents") {
+        Some("contents")
+    } else if object.contains_key("services") && !object.contains_key("status") {
+        Some("services")
+    } else {
+        None
+    };
+    let items: Vec<(String, &Value)> = match list_field.map(|f| (f, &object[f])) {
+        Some((field, Value::Array(items))) => items
             .iter()
             .enumerate()
-            .map(|(i, v)| (format!("contents.{i}."), v))
+            .map(|(i, v)| (format!("{field}.{i}."), v))
             .collect(),
-        Some(_) => {
+        Some((field, _)) => {
             return Err(vec![FieldError::new(
-                "contents",
+                field,
                 "type",
                 "must be an array of services",
             )]);
         }
         None => vec![(String::new(), body)],
     };
+    let organisation_name = match list_field {
+        Some("services") => object.get("name").and_then(Value::as_str),
+        _ => None,
+    };
     let mut services = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (prefix, item) in items {
         match parse_service(item, &prefix) {
-            Ok(service) => {
+            Ok(mut service) => {
+                if service.organisation_name.is_none() {
+                    service.organisation_name = organisation_name.map(str::to_owned);
+                }
                 if !seen.insert(service.id.clone()) {
                     errors.push(FieldError::new(
                         format!("{prefix}id"),
@@ -389,6 +405,24 @@ mod tests {
         let services = parse_import(&fixture("service_list.json")).expect("valid");
         assert_eq!(services.len(), 1);
         assert_eq!(services[0].name, "Community Counselling");
+    }
+
+    #[test]
+    fn an_organisation_document_imports_its_services() {
+        let services = parse_import(&fixture("organization_full.json")).expect("valid");
+        assert_eq!(services.len(), 1);
+        assert_eq!(services[0].id, "ac148810-d857-441c-9679-408f346de14b");
+        assert_eq!(
+            services[0].organisation_name.as_deref(),
+            Some("Example Organization Inc.")
+        );
+        let errors = parse_import(&json!({"name": "Org", "services": [{"id": "x"}]})).unwrap_err();
+        assert_eq!(errors[0].field, "services.0.name");
+        let named = parse_import(&json!({"name": "Org", "services": [
+            {"id": "x", "name": "n", "status": "active", "url": "https://x.example"}
+        ]}))
+        .unwrap();
+        assert_eq!(named[0].organisation_name.as_deref(), Some("Org"));
     }
 
     #[test]
