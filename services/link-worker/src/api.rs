@@ -82,7 +82,25 @@ pub fn routes(state: AppState) -> Router {
         .route("/directory", get(list_directory))
         .route("/directory/import", post(import_directory))
         .route("/openapi.json", get(|| async { Json(openapi()) }))
+        .route_layer(axum::middleware::from_fn(count_requests))
         .with_state(state)
+}
+
+/// Counts requests by method, route template (never ids: nothing personal in labels) and
+/// status.
+async fn count_requests(
+    matched: Option<axum::extract::MatchedPath>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = format!(
+        "{} {}",
+        request.method(),
+        matched.as_ref().map_or("unmatched", |m| m.as_str())
+    );
+    let response = next.run(request).await;
+    linkway_platform::metrics::request("link-worker", &route, response.status().as_u16());
+    response
 }
 
 // ------------------------------------------------------------------------------------------
@@ -666,6 +684,11 @@ async fn execute(
         .store
         .append("case", &id.to_string(), expected, pending)
         .await?;
+    if !appended.duplicate {
+        for event in &events {
+            linkway_platform::metrics::event_appended(event.type_name());
+        }
+    }
     for (event, seq) in events.iter().zip(&appended.sequences) {
         case.apply(*seq, now, &Event::Case(event.clone()));
     }

@@ -1670,5 +1670,22 @@ mod contract {
         assert_eq!(ready["status"], "ready");
         assert!(ready["projections"]["caseload"].is_object());
         assert_eq!(linkway_link_worker::PROJECTIONS, ["caseload", "registry"]);
+        let lw = s.token(NORTH, Role::LinkWorker).await;
+        let (id, _) = s.refer(NORTH, "Pip").await;
+        s.ok(&lw, &format!("/cases/{id}/accept"), json!({})).await;
+        let metrics = reqwest::get(format!("{}/metrics", s.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains(
+                r#"service="link-worker",operation="POST /cases/{id}/accept",status="200""#
+            ),
+            "{metrics}"
+        );
+        assert!(metrics.contains(r#"event_type="case.accepted""#));
+        assert!(!metrics.contains(&id.to_string()), "no ids in labels");
     }
 }
