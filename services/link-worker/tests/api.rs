@@ -1215,6 +1215,22 @@ mod caseload_views {
         );
         let page = s.caseload(&lw, "include_closed=true", last).await;
         assert_eq!(page["counts_by_state"]["withdrawn"], 1);
+        // A withdrawn referral takes no more steps (a safeguarding concern still goes through).
+        let (status, problem) = s
+            .post(&lw, &format!("/cases/{gone}/accept"), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(problem["errors"][0]["rule"], "accept_requires_routed");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("withdrawn"),
+            "{problem}"
+        );
+        s.ok(
+            &lw,
+            &format!("/cases/{gone}/safeguarding"),
+            json!({"concern": "Seen at A&E"}),
+        )
+        .await;
         assert_eq!(
             s.get(&lw, "/caseload?state=lost").await.0,
             StatusCode::UNPROCESSABLE_ENTITY
