@@ -46,14 +46,13 @@ impl Projection for Caseload {
         tx: &Transaction<'_>,
         batch: &[Projected],
     ) -> Result<(), tokio_postgres::Error> {
-        let mut ids: Vec<Uuid> = Vec::new();
-        for p in batch {
-            if let Some(id) = case_id(p)
-                && !ids.contains(&id)
-            {
-                ids.push(id);
-            }
-        }
+        // The cases this batch touches, in first-seen order.
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<Uuid> = batch
+            .iter()
+            .filter_map(case_id)
+            .filter(|id| seen.insert(*id))
+            .collect();
         if ids.is_empty() {
             return Ok(());
         }
