@@ -742,14 +742,20 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     } else {
         body
     };
-    serde_json::from_slice(body).map_err(|e| {
-        let message = e.to_string();
-        let field = message
-            .split('`')
-            .nth(1)
-            .filter(|_| message.contains("missing field") || message.contains("unknown field"))
-            .unwrap_or("body")
-            .to_owned();
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let message = e.inner().to_string();
+        // A missing or unknown field is named by serde itself, inside the object it is in.
+        let named = message.split('`').nth(1).filter(|_| {
+            message.starts_with("missing field") || message.starts_with("unknown field")
+        });
+        let path = e.path().to_string().replace('[', ".").replace(']', "");
+        let field = match (path.as_str(), named) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (path, Some(name)) if message.starts_with("missing field") => format!("{path}.{name}"),
+            (path, _) => path.to_owned(),
+        };
         invalid(&field, "schema", &message)
     })
 }

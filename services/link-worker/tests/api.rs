@@ -579,7 +579,7 @@ mod journey {
             (
                 "/outcomes",
                 json!({"instrument": "ons4", "timepoint": "later", "item_answers": [3, 1, 3, 3]}),
-                "body",
+                "timepoint",
                 "schema",
             ),
             (
@@ -591,7 +591,25 @@ mod journey {
             (
                 "/contacts",
                 json!({"kind": "made", "channel": "pigeon", "minutes": 5}),
-                "body",
+                "channel",
+                "schema",
+            ),
+            (
+                "/outcomes",
+                json!({"instrument": "ucla3", "timepoint": "exit", "item_answers": [1, 300, 2]}),
+                "item_answers.1",
+                "schema",
+            ),
+            (
+                "/plan",
+                json!({"what_matters": "x", "goals": ["a", 5], "actions": [], "review_date": "2099-01-01"}),
+                "goals.1",
+                "schema",
+            ),
+            (
+                "/contacts",
+                json!({"kind": "made", "channel": "phone", "minutes": 5, "mood": "good"}),
+                "mood",
                 "schema",
             ),
             (
