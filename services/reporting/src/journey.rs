@@ -498,12 +498,14 @@ mod tests {
                 },
             })
             .into(),
-            CaseEvent::ConnectionMade(ConnectionMade {
-                referral_id: id,
-                connection_id,
-                service_id: "walking-group".into(),
-                service_name: "Walking group".into(),
-            })
+            // From JSON: the payload gains optional fields over time.
+            CaseEvent::ConnectionMade(
+                serde_json::from_value(serde_json::json!({
+                    "referral_id": id, "connection_id": connection_id,
+                    "service_id": "walking-group", "service_name": "Walking group"
+                }))
+                .unwrap(),
+            )
             .into(),
             CaseEvent::ConnectionAccepted(ConnectionAccepted {
                 referral_id: id,

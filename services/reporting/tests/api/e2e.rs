@@ -277,7 +277,7 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
             .await;
             for (k, &(accepted, attended)) in p.connections.iter().enumerate() {
                 let made = apis
-                    .case(lw, id, "/connections", json!({"service_id": DIRECTORY[k]}))
+                    .case(lw, id, "/connections", json!({"service_id": DIRECTORY[k], "legal_basis": "explicit_consent", "share": ["name", "phone"]}))
                     .await;
                 let connection = made["connection_id"]
                     .as_str()
@@ -386,6 +386,12 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
     let (status, _, csv) = w.get("/feed", &w.commissioner_a, Some("text/csv")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(csv.lines().count() > 1);
-    assert!(w.people.lock().unwrap().len() == plans.len());
+    assert!(
+        w.people
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+            == plans.len()
+    );
     w.assert_nothing_personal();
 }

@@ -318,12 +318,14 @@ pub async fn drive_by_events(w: &World, plans: &[Plan]) -> Vec<Uuid> {
             let day = p.on + Duration::days(25);
             w.case_event(
                 id,
-                CaseEvent::ConnectionMade(ConnectionMade {
-                    referral_id: id,
-                    connection_id,
-                    service_id: "walk-1".into(),
-                    service_name: "Headingley walking group".into(),
-                }),
+                // From JSON: the payload gains optional fields over time.
+                CaseEvent::ConnectionMade(
+                    serde_json::from_value(serde_json::json!({
+                        "referral_id": id, "connection_id": connection_id,
+                        "service_id": "walk-1", "service_name": "Headingley walking group"
+                    }))
+                    .unwrap(),
+                ),
                 day,
             )
             .await;

@@ -33,3 +33,36 @@ async fn only_commissioners_and_admins_read_and_only_their_area() {
     }
     w.assert_nothing_personal();
 }
+
+#[tokio::test]
+async fn the_personal_data_scan_finds_what_it_looks_for() {
+    // The scan every test ends with must be able to fail: plant a person's details in a
+    // recorded body and it must object, for each kind of detail.
+    let w = World::new().await;
+    let person = w.new_person();
+    for planted in [
+        person.given_name.clone(),
+        person.family_name.clone(),
+        person.nhs_number.clone(),
+        person.postcode.clone(),
+        person.postcode.replace(' ', ""),
+    ] {
+        w.bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+        w.bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(format!("{{\"x\": \"{planted}\"}}"));
+        let scan =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.assert_nothing_personal()));
+        assert!(scan.is_err(), "the scan missed {planted}");
+    }
+    w.bodies
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clear();
+    w.get("/summary", &w.commissioner_a, None).await;
+    w.assert_nothing_personal();
+}

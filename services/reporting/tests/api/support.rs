@@ -216,7 +216,7 @@ impl World {
         let body = response.text().await.expect("a body");
         self.bodies
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(format!("{headers:?}\n{body}"));
         (status, headers, body)
     }
@@ -234,10 +234,16 @@ impl World {
     }
 
     pub fn new_person(&self) -> TestPerson {
-        let mut n = self.next_person.lock().unwrap();
+        let mut n = self
+            .next_person
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *n += 1;
         let p = person(*n);
-        self.people.lock().unwrap().push(p.clone());
+        self.people
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(p.clone());
         p
     }
 
@@ -319,8 +325,14 @@ impl World {
 
     /// No recorded response holds a test person's name, NHS number or postcode.
     pub fn assert_nothing_personal(&self) {
-        let bodies = self.bodies.lock().unwrap();
-        let people = self.people.lock().unwrap();
+        let bodies = self
+            .bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let people = self
+            .people
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         assert!(!bodies.is_empty());
         for body in bodies.iter() {
             for p in people.iter() {
@@ -337,7 +349,10 @@ impl World {
     }
 
     pub fn responses_recorded(&self) -> usize {
-        self.bodies.lock().unwrap().len()
+        self.bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 }
 
