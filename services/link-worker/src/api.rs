@@ -20,7 +20,8 @@ use axum::{Json, Router};
 use linkway_events::case::{
     CaseEvent, ClosureReason, ContactChannel, DeclineReason, SharedDetail, Timepoint,
 };
-use linkway_events::referral::LegalBasis;
+use linkway_events::common::Coding;
+use linkway_events::referral::{LegalBasis, ReferralPersonal};
 use linkway_events::{Envelope, Event, Role};
 use linkway_eventstore::{EventStore, Expected, PendingEvent};
 use linkway_platform::auth::Principal;
@@ -432,8 +433,8 @@ pub struct CaseDetail {
     pub organisation_id: Option<String>,
     pub referrer_organisation_id: Option<String>,
     /// Needs and concerns as SNOMED CT codings.
-    #[schema(value_type = Vec<Object>)]
-    pub needs: Value,
+    #[schema(value_type = Vec<docs::CodingDoc>)]
+    pub needs: Vec<Coding>,
     pub postcode_district: Option<String>,
     pub age_band: Option<String>,
     /// Safeguarding concerns raised on the case (besides the referrer's flag).
@@ -441,25 +442,21 @@ pub struct CaseDetail {
     pub contacts_made: u32,
     pub contact_minutes: u32,
     /// The agreed plan ("what matters to me", goals, actions, review date, reviews).
-    #[schema(value_type = Option<Object>)]
-    pub plan: Value,
+    pub plan: Option<case::Plan>,
     pub connections: Vec<ConnectionView>,
-    /// Every contact and attempt (kind, channel, minutes, notes, at), oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub contacts: Value,
-    /// Safeguarding concerns raised on the case (concern, raised_at), oldest first.
-    #[schema(value_type = Vec<Object>)]
-    pub safeguarding_concerns: Value,
+    /// Every contact and attempt, oldest first.
+    pub contacts: Vec<case::ContactEntry>,
+    /// Safeguarding concerns raised on the case, oldest first.
+    pub safeguarding_concerns: Vec<case::Concern>,
     /// Outcome measures recorded, with item answers, scores and versions.
-    #[schema(value_type = Vec<Object>)]
-    pub outcomes: Value,
+    pub outcomes: Vec<case::Outcome>,
     pub decline_reason: Option<String>,
     pub closure_reason: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
     /// The person's identity and contact details, from the referral.
-    #[schema(value_type = Option<Object>)]
-    pub personal: Value,
+    #[schema(value_type = Option<docs::PersonalDoc>)]
+    pub personal: Option<ReferralPersonal>,
     /// Stream sequence of the case's last event.
     pub version: u64,
 }
@@ -471,13 +468,13 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
         summary: summary(case, policy, now),
         organisation_id: case.organisation_id.clone(),
         referrer_organisation_id: case.referrer_organisation_id.clone(),
-        needs: serde_json::to_value(&case.needs).unwrap_or_default(),
+        needs: case.needs.clone(),
         postcode_district: case.postcode_district.clone(),
         age_band: case.age_band.clone(),
         safeguarding_concerns_raised: case.safeguarding_raised,
         contacts_made: case.contacts_made,
         contact_minutes: case.contact_minutes,
-        plan: serde_json::to_value(&case.plan).unwrap_or_default(),
+        plan: case.plan.clone(),
         connections: case
             .connections
             .iter()
@@ -493,9 +490,9 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
                 overdue: c.status == ConnectionStatus::Pending && c.made_at < overdue_before,
             })
             .collect(),
-        contacts: serde_json::to_value(&case.contacts).unwrap_or_default(),
-        safeguarding_concerns: serde_json::to_value(&case.concerns).unwrap_or_default(),
-        outcomes: serde_json::to_value(&case.outcomes).unwrap_or_default(),
+        contacts: case.contacts.clone(),
+        safeguarding_concerns: case.concerns.clone(),
+        outcomes: case.outcomes.clone(),
         decline_reason: case
             .decline_reason
             .and_then(|r| snake(serde_json::to_value(r).unwrap_or_default())),
@@ -503,7 +500,7 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
             .closure_reason
             .and_then(|r| snake(serde_json::to_value(r).unwrap_or_default())),
         ended_at: case.ended_at,
-        personal: serde_json::to_value(&case.personal).unwrap_or_default(),
+        personal: case.personal.clone(),
         version: case.last_case_sequence,
     }
 }
@@ -1552,6 +1549,78 @@ pub mod docs {
         Plan,
     }
 
+    /// A coded concept (SNOMED CT unless `system` says otherwise).
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = Coding)]
+    pub struct CodingDoc {
+        /// Code system URI, e.g. `http://snomed.info/sct`.
+        pub system: String,
+        pub code: String,
+        pub display: Option<String>,
+    }
+
+    /// The plan in the person's words (personal).
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = PlanPersonal)]
+    pub struct PlanPersonalDoc {
+        /// "What matters to me".
+        pub what_matters: String,
+        pub goals: Vec<String>,
+        pub actions: Vec<String>,
+    }
+
+    /// How the person prefers to be contacted.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = ContactMethod)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ContactMethodDoc {
+        Phone,
+        Email,
+        Letter,
+        Text,
+    }
+
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = Address)]
+    pub struct AddressDoc {
+        pub lines: Vec<String>,
+        pub postcode: String,
+    }
+
+    /// PRSB minimum dataset part 1: the person's demographics.
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = Person)]
+    pub struct PersonDoc {
+        /// NHS number, 10 digits.
+        pub nhs_number: Option<String>,
+        pub nhs_number_verification: Option<String>,
+        pub given_name: String,
+        pub family_name: String,
+        /// `YYYY-MM-DD`.
+        #[schema(format = Date)]
+        pub birth_date: String,
+        pub address: AddressDoc,
+        pub phone: Option<String>,
+        pub email: Option<String>,
+        pub preferred_contact_method: ContactMethodDoc,
+        /// BCP 47 language tag.
+        pub language: Option<String>,
+        pub interpreter_needed: bool,
+        pub accessibility_needs: Option<String>,
+        pub gender: Option<String>,
+        pub ethnicity: Option<String>,
+    }
+
+    /// The person-identifying part of the referral (the routed service only).
+    #[derive(Serialize, ToSchema)]
+    #[schema(as = ReferralPersonal)]
+    pub struct PersonalDoc {
+        pub person: PersonDoc,
+        /// The referrer's description of needs, in their words.
+        pub needs_text: Option<String>,
+        pub notes: Option<String>,
+    }
+
     /// Why a case ended.
     #[derive(Serialize, ToSchema)]
     #[schema(as = ClosureReason)]
@@ -1585,7 +1654,9 @@ use docs::{
         ConnectionResponseRequest, ConnectionResponse, ConnectionStatus, OutcomeRequest, Instrument,
         SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry,
         DeclineReasonDoc, ContactChannelDoc, TimepointDoc, ClosureReasonDoc, LegalBasisDoc,
-        SharedDetailDoc
+        SharedDetailDoc, docs::CodingDoc, docs::PlanPersonalDoc, docs::ContactMethodDoc,
+        docs::AddressDoc, docs::PersonDoc, docs::PersonalDoc, case::Plan, case::ContactEntry,
+        case::Concern, case::Outcome
     )),
     modifiers(&BearerAuth),
     tags(

@@ -104,7 +104,7 @@ impl CaseState {
 }
 
 /// The agreed plan, latest version.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Plan {
     #[serde(with = "linkway_events::common::calendar_date")]
     pub review_date: Date,
@@ -113,6 +113,8 @@ pub struct Plan {
     pub agreed_at: OffsetDateTime,
     /// Reviews since it was first agreed.
     pub reviews: u32,
+    /// "What matters to me", goals and actions, in the person's words.
+    #[schema(value_type = crate::api::docs::PlanPersonalDoc)]
     pub personal: PlanPersonal,
 }
 
@@ -148,11 +150,12 @@ pub struct Connection {
 }
 
 /// A scored outcome measure on the case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Outcome {
     pub instrument: String,
     pub instrument_version: String,
     pub algorithm_version: u32,
+    #[schema(value_type = crate::api::docs::TimepointDoc)]
     pub timepoint: Timepoint,
     pub item_answers: Vec<u8>,
     pub raw_score: Option<u32>,
@@ -162,9 +165,10 @@ pub struct Outcome {
 }
 
 /// One contact with (or attempt to reach) the person, for the case's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactEntry {
     pub kind: ContactKind,
+    #[schema(value_type = crate::api::docs::ContactChannelDoc)]
     pub channel: ContactChannel,
     pub minutes: u32,
     /// What was said (personal).
@@ -174,7 +178,7 @@ pub struct ContactEntry {
 }
 
 /// A safeguarding concern raised on the case (personal).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Concern {
     pub concern: String,
     #[serde(with = "time::serde::rfc3339")]

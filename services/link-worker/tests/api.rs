@@ -262,6 +262,28 @@ fn received(id: Uuid, given_name: &str) -> ReferralReceived {
     }
 }
 
+/// Checks a response body against its schema in the service's own OpenAPI document.
+fn assert_documented(doc: &Value, schema: &str, instance: &Value) {
+    let errors = schema_errors(doc, schema, instance);
+    assert!(errors.is_empty(), "{schema}: {errors:#?}\n{instance:#}");
+}
+
+fn schema_errors(doc: &Value, schema: &str, instance: &Value) -> Vec<String> {
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{schema}"),
+        "components": doc["components"],
+    });
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("{schema} does not compile: {e}"));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
 fn seq(answer: &Value) -> u64 {
     answer["sequence"].as_u64().expect("sequence")
 }
@@ -463,6 +485,18 @@ mod journey {
             json!([8, 8, 7, 2])
         );
 
+        // What the service answers is what its OpenAPI document says.
+        let doc: Value = s.get(&lw, "/openapi.json").await.1;
+        assert_documented(&doc, "CaseDetail", &before_close);
+        assert_documented(&doc, "CommandAccepted", &a);
+        let mut wrong = before_close.clone();
+        wrong["contacts"][0]["channel"] = json!("pigeon");
+        wrong["personal"]["person"]["birth_date"] = json!("1 March");
+        assert_eq!(
+            schema_errors(&doc, "CaseDetail", &wrong).len(),
+            2,
+            "the check can fail"
+        );
         let (_, closed) = s.case(&lw, id, seq(&a)).await;
         assert_eq!(closed["state"], "closed");
         assert_eq!(closed["closure_reason"], "goals_met");
@@ -490,6 +524,14 @@ mod journey {
         assert_eq!(page["total"], 0);
         let page = s.caseload(&lw, "include_closed=true", seq(&a)).await;
         assert_eq!(page["counts_by_state"]["closed"], 1);
+        assert_documented(&doc, "CaseloadPage", &page);
+        assert_documented(&doc, "CaseDetail", &closed);
+        let (_, directory) = s.get(&lw, "/directory").await;
+        assert_documented(&doc, "DirectoryPage", &directory);
+        let (_, problem) = s
+            .post(&lw, &path("/closure"), json!({"reason": "goals_met"}))
+            .await;
+        assert_documented(&doc, "Problem", &problem);
     }
 
     #[tokio::test]
