@@ -226,6 +226,8 @@ pub struct CaseSummary {
     pub safeguarding: bool,
     /// An onward connection has waited longer than the answer window (default 14 days).
     pub connection_overdue: bool,
+    /// The plan's review date has passed.
+    pub review_overdue: bool,
     pub contact_attempts: u32,
 }
 
@@ -267,6 +269,10 @@ fn summary(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseSummary {
         days_since_last_contact: whole_days(case.last_contact_at, now),
         next_review_date: case.plan.as_ref().map(|p| p.review_date),
         safeguarding: case.safeguarding(),
+        review_overdue: case
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.review_date < now.date()),
         connection_overdue: case
             .oldest_pending_connection()
             .is_some_and(|t| t < overdue_before),
@@ -450,6 +456,9 @@ pub struct CaseDetail {
     pub safeguarding_concerns: Vec<case::Concern>,
     /// Outcome measures recorded, with item answers, scores and versions.
     pub outcomes: Vec<case::Outcome>,
+    /// SWEMWBS metric score change from the baseline to the latest later measure, once
+    /// both exist (a meaningful change is 3 metric points).
+    pub swemwbs_change: Option<outcomes::Change>,
     pub decline_reason: Option<String>,
     pub closure_reason: Option<String>,
     #[serde(with = "time::serde::rfc3339::option")]
@@ -493,6 +502,7 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
         contacts: case.contacts.clone(),
         safeguarding_concerns: case.concerns.clone(),
         outcomes: case.outcomes.clone(),
+        swemwbs_change: swemwbs_change(&case.outcomes),
         decline_reason: case
             .decline_reason
             .and_then(|r| snake(serde_json::to_value(r).unwrap_or_default())),
@@ -503,6 +513,23 @@ fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
         personal: case.personal.clone(),
         version: case.last_case_sequence,
     }
+}
+
+/// SWEMWBS change from the first baseline to the latest review or exit measure.
+fn swemwbs_change(outcomes: &[case::Outcome]) -> Option<outcomes::Change> {
+    let swemwbs = || outcomes.iter().filter(|o| o.instrument == "swemwbs");
+    let baseline = swemwbs()
+        .find(|o| o.timepoint == Timepoint::Baseline)?
+        .derived_score?;
+    let latest = swemwbs()
+        .filter(|o| o.timepoint != Timepoint::Baseline)
+        .last()?
+        .derived_score?;
+    Some(outcomes::swemwbs::change(
+        baseline,
+        latest,
+        outcomes::swemwbs::MEANINGFUL_CHANGE,
+    ))
 }
 
 /// One case, with the person's details, if it was routed to the caller's organisation.
@@ -1656,7 +1683,7 @@ use docs::{
         DeclineReasonDoc, ContactChannelDoc, TimepointDoc, ClosureReasonDoc, LegalBasisDoc,
         SharedDetailDoc, docs::CodingDoc, docs::PlanPersonalDoc, docs::ContactMethodDoc,
         docs::AddressDoc, docs::PersonDoc, docs::PersonalDoc, case::Plan, case::ContactEntry,
-        case::Concern, case::Outcome
+        case::Concern, case::Outcome, outcomes::Change
     )),
     modifiers(&BearerAuth),
     tags(

@@ -261,6 +261,32 @@ pub mod swemwbs {
         let index = raw.checked_sub(7)? as usize;
         METRIC.get(index).copied()
     }
+
+    /// A meaningful individual change in metric score: about 3 points (configurable).
+    pub const MEANINGFUL_CHANGE: f64 = 3.0;
+
+    /// Whether a person's metric score moved by at least `threshold` between two measures.
+    pub fn change(earlier: f64, later: f64, threshold: f64) -> super::Change {
+        let delta = later - earlier;
+        // The table has two decimals; compare in hundredths so 3.00 counts as 3.
+        let (delta, threshold) = ((delta * 100.0).round(), (threshold * 100.0).round());
+        if delta >= threshold {
+            super::Change::Improved
+        } else if delta <= -threshold {
+            super::Change::Worse
+        } else {
+            super::Change::NoMeaningfulChange
+        }
+    }
+}
+
+/// How a person's well-being moved between two measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    Improved,
+    NoMeaningfulChange,
+    Worse,
 }
 
 /// Warwick-Edinburgh Mental Well-being Scale (14 items), a simple sum.

@@ -486,6 +486,12 @@ mod journey {
         );
 
         // What the service answers is what its OpenAPI document says.
+        assert_eq!(
+            before_close["swemwbs_change"],
+            Value::Null,
+            "no later SWEMWBS yet"
+        );
+        assert_eq!(before_close["review_overdue"], false);
         let doc: Value = s.get(&lw, "/openapi.json").await.1;
         assert_documented(&doc, "CaseDetail", &before_close);
         assert_documented(&doc, "CommandAccepted", &a);
@@ -532,6 +538,35 @@ mod journey {
             .post(&lw, &path("/closure"), json!({"reason": "goals_met"}))
             .await;
         assert_documented(&doc, "Problem", &problem);
+    }
+
+    #[tokio::test]
+    async fn swemwbs_change_from_baseline_to_exit_is_shown_on_the_case() {
+        let s = Service::start().await;
+        let lw = s.token(NORTH, Role::LinkWorker).await;
+        let (id, _) = s.refer(NORTH, "Quin").await;
+        engage(&s, &lw, id).await;
+        let outcome = |timepoint: &str, answer: u8| json!({"instrument": "swemwbs", "timepoint": timepoint, "item_answers": vec![answer; 7]});
+        s.ok(
+            &lw,
+            &format!("/cases/{id}/outcomes"),
+            outcome("baseline", 3),
+        )
+        .await;
+        let a = s
+            .ok(&lw, &format!("/cases/{id}/outcomes"), outcome("review", 3))
+            .await;
+        assert_eq!(
+            s.case(&lw, id, seq(&a)).await.1["swemwbs_change"],
+            "no_meaningful_change"
+        );
+        let a = s
+            .ok(&lw, &format!("/cases/{id}/outcomes"), outcome("exit", 4))
+            .await;
+        let (_, case) = s.case(&lw, id, seq(&a)).await;
+        // Raw 21 (19.25) at baseline, raw 28 (25.03) at exit.
+        assert_eq!(case["outcomes"][2]["derived_score"], 25.03);
+        assert_eq!(case["swemwbs_change"], "improved");
     }
 
     #[tokio::test]

@@ -261,3 +261,31 @@ proptest! {
         prop_assert!(refused);
     }
 }
+
+#[test]
+fn swemwbs_change_counts_three_metric_points_as_meaningful() {
+    use swemwbs::{MEANINGFUL_CHANGE, change};
+    // Raw 20 (18.59) to raw 24 (21.54) is 2.95: not meaningful; to raw 25 (22.35) is 3.76.
+    let m = |raw| swemwbs::metric_score(raw).unwrap();
+    assert_eq!(
+        change(m(20), m(24), MEANINGFUL_CHANGE),
+        Change::NoMeaningfulChange
+    );
+    assert_eq!(change(m(20), m(25), MEANINGFUL_CHANGE), Change::Improved);
+    assert_eq!(change(m(25), m(20), MEANINGFUL_CHANGE), Change::Worse);
+    assert_eq!(
+        change(10.0, 13.0, MEANINGFUL_CHANGE),
+        Change::Improved,
+        "exactly 3 counts"
+    );
+    assert_eq!(change(13.0, 10.0, MEANINGFUL_CHANGE), Change::Worse);
+    assert_eq!(
+        change(m(7), m(7), MEANINGFUL_CHANGE),
+        Change::NoMeaningfulChange
+    );
+    assert_eq!(
+        change(m(20), m(22), 1.0),
+        Change::Improved,
+        "threshold is configurable"
+    );
+}
