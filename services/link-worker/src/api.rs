@@ -522,8 +522,7 @@ fn swemwbs_change(outcomes: &[case::Outcome]) -> Option<outcomes::Change> {
         .find(|o| o.timepoint == Timepoint::Baseline)?
         .derived_score?;
     let latest = swemwbs()
-        .filter(|o| o.timepoint != Timepoint::Baseline)
-        .last()?
+        .rfind(|o| o.timepoint != Timepoint::Baseline)?
         .derived_score?;
     Some(outcomes::swemwbs::change(
         baseline,
