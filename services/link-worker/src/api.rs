@@ -61,6 +61,9 @@ const READ_YOUR_WRITES_WAIT: Duration = Duration::from_secs(5);
 
 const CASE_ROLES: &[Role] = &[Role::LinkWorker, Role::ServiceManager];
 
+/// Largest directory import body, in bytes.
+pub const DIRECTORY_IMPORT_LIMIT: usize = 32 * 1024 * 1024;
+
 /// The service's routes (without the operational ones).
 pub fn routes(state: AppState) -> Router {
     Router::new()
@@ -81,7 +84,12 @@ pub fn routes(state: AppState) -> Router {
         .route("/cases/{id}/safeguarding", post(raise_safeguarding))
         .route("/cases/{id}/closure", post(close_case))
         .route("/directory", get(list_directory))
-        .route("/directory/import", post(import_directory))
+        .route(
+            "/directory/import",
+            // A whole region's directory in one page is several megabytes.
+            post(import_directory)
+                .layer(axum::extract::DefaultBodyLimit::max(DIRECTORY_IMPORT_LIMIT)),
+        )
         .route("/openapi.json", get(|| async { Json(openapi()) }))
         .route_layer(axum::middleware::from_fn(count_requests))
         .with_state(state)

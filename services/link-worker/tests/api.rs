@@ -1468,6 +1468,30 @@ mod directory {
     }
 
     #[tokio::test]
+    async fn a_large_directory_imports_in_one_request() {
+        let s = Service::start().await;
+        let manager = s.token(NORTH, Role::ServiceManager).await;
+        let description = "A friendly group that meets weekly. ".repeat(10);
+        let services: Vec<Value> = (0..8000)
+            .map(|i| {
+                json!({"id": format!("svc-{i}"), "name": format!("Service {i}"), "status": "active",
+                "url": "https://s.example", "description": description})
+            })
+            .collect();
+        let body = json!({"contents": services});
+        assert!(
+            body.to_string().len() > 3_000_000,
+            "bigger than axum's default limit"
+        );
+        let a = s.ok(&manager, "/directory/import", body).await;
+        assert_eq!(a["upserted"], 8000);
+        assert_eq!(
+            s.get(&manager, "/directory?q=Service%207999").await.1["total"],
+            1
+        );
+    }
+
+    #[tokio::test]
     async fn an_invalid_service_is_refused_with_each_problem_and_nothing_is_imported() {
         let s = Service::start().await;
         let manager = s.token(NORTH, Role::ServiceManager).await;
