@@ -7,7 +7,7 @@
 //! depends on nothing but the log; aggregates join them at query time, so a referral made
 //! before its organisation was registered is still reported under the right area.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use linkway_events::registry::RegistryEvent;
 use linkway_events::{Event, ReferralEvent};
@@ -85,7 +85,7 @@ impl Reporting {
 
 impl Projection for Reporting {
     const NAME: &'static str = "reporting";
-    const VERSION: i32 = 2;
+    const VERSION: i32 = 3;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id   text PRIMARY KEY,
@@ -124,8 +124,18 @@ impl Projection for Reporting {
             entered_in_error     boolean NOT NULL DEFAULT false,
             updated_seq          bigint NOT NULL DEFAULT 0
         );
-        CREATE INDEX IF NOT EXISTS referrals_updated_seq ON referrals (updated_seq);
-        CREATE INDEX IF NOT EXISTS referrals_referred_on ON referrals (referred_on);";
+        -- Room on each page for updates that touch no indexed column (HOT updates).
+        ALTER TABLE referrals SET (fillfactor = 80);
+        CREATE INDEX IF NOT EXISTS referrals_referred_on ON referrals (referred_on);
+        -- What the outcome feed resumes from: the last change per month and organisations,
+        -- so it never scans the referrals for changes.
+        CREATE TABLE IF NOT EXISTS changes (
+            month           date NOT NULL,
+            referrer_org    text NOT NULL,
+            link_worker_org text NOT NULL,
+            updated_seq     bigint NOT NULL,
+            PRIMARY KEY (month, referrer_org, link_worker_org)
+        );";
 
     async fn apply(
         &self,
@@ -159,16 +169,12 @@ impl Projection for Reporting {
         keys.sort_unstable();
         keys.dedup();
         let mut rows: HashMap<String, Journey> = HashMap::with_capacity(keys.len());
-        for row in tx
-            .query(
-                "SELECT to_jsonb(r) FROM referrals r WHERE pseudonym = ANY($1)",
-                &[&keys],
-            )
-            .await?
-        {
-            let json: serde_json::Value = row.get(0);
-            let journey: Journey = serde_json::from_value(json)
-                .expect("rows of referrals always read back as a Journey");
+        let select = format!(
+            "SELECT {} FROM referrals r WHERE pseudonym = ANY($1)",
+            select_list("r")
+        );
+        for row in tx.query(&select, &[&keys]).await? {
+            let journey = read_journey(&row, 0);
             rows.insert(journey.pseudonym.clone(), journey);
         }
         for (pseudonym, p) in &keyed {
@@ -182,21 +188,210 @@ impl Projection for Reporting {
                 .date();
             journey.apply(&p.event, day, p.sequence);
         }
-        let changed: Vec<&Journey> = rows.values().collect();
-        let json = serde_json::to_value(&changed).expect("journeys serialise");
-        let set = COLUMNS
-            .iter()
-            .map(|c| format!("{c} = EXCLUDED.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        tx.execute(
-            &format!(
-                "INSERT INTO referrals SELECT * FROM jsonb_populate_recordset(NULL::referrals, $1::jsonb)
-                 ON CONFLICT (pseudonym) DO UPDATE SET {set}"
-            ),
-            &[&json],
-        )
-        .await?;
+        write_journeys(tx, rows.values()).await?;
+        write_changes(tx, rows.values()).await?;
         Ok(())
     }
+}
+
+/// `pseudonym` then [`COLUMNS`] of `alias`, in the order [`read_journey`] reads them.
+pub fn select_list(alias: &str) -> String {
+    std::iter::once("pseudonym")
+        .chain(COLUMNS.iter().copied())
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads a [`Journey`] from a row selected with [`select_list`], starting at column `at`.
+pub fn read_journey(row: &tokio_postgres::Row, at: usize) -> Journey {
+    Journey {
+        pseudonym: row.get(at),
+        referred_on: row.get(at + 1),
+        referrer_org: row.get(at + 2),
+        link_worker_org: row.get(at + 3),
+        needs: row.get(at + 4),
+        age_band: row.get(at + 5),
+        routed: row.get(at + 6),
+        accepted: row.get(at + 7),
+        declined_reason: row.get(at + 8),
+        contact_attempts: row.get(at + 9),
+        could_not_contact: row.get(at + 10),
+        contacts: row.get(at + 11),
+        first_contact_on: row.get(at + 12),
+        plan_agreed: row.get(at + 13),
+        plan_reviews: row.get(at + 14),
+        connections_made: row.get(at + 15),
+        connections_accepted: row.get(at + 16),
+        connections_declined: row.get(at + 17),
+        connections_attended: row.get(at + 18),
+        safeguarding_raised: row.get(at + 19),
+        swemwbs_baseline: row.get(at + 20),
+        swemwbs_latest: row.get(at + 21),
+        ons4_baseline: row.get(at + 22),
+        ons4_latest: row.get(at + 23),
+        ucla3_baseline: row.get(at + 24),
+        ucla3_latest: row.get(at + 25),
+        closed_reason: row.get(at + 26),
+        withdrawn: row.get(at + 27),
+        entered_in_error: row.get(at + 28),
+        updated_seq: row.get(at + 29),
+    }
+}
+
+/// Separates need codes inside one text value (codes never contain it).
+const UNIT_SEPARATOR: char = '\u{1f}';
+
+fn joined<T: ToString>(items: &Option<Vec<T>>) -> Option<String> {
+    items.as_ref().map(|v| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    })
+}
+
+/// Upserts journeys with one statement: a typed array per column, unnested.
+async fn write_journeys<'a>(
+    tx: &Transaction<'_>,
+    journeys: impl Iterator<Item = &'a Journey>,
+) -> Result<(), tokio_postgres::Error> {
+    let journeys: Vec<&Journey> = journeys.collect();
+    macro_rules! column {
+        ($f:expr) => {
+            journeys.iter().map($f).collect::<Vec<_>>()
+        };
+    }
+    let pseudonym = column!(|j| j.pseudonym.as_str());
+    let referred_on = column!(|j| j.referred_on);
+    let referrer_org = column!(|j| j.referrer_org.as_deref());
+    let link_worker_org = column!(|j| j.link_worker_org.as_deref());
+    let needs = column!(|j| j.needs.join(&UNIT_SEPARATOR.to_string()));
+    let age_band = column!(|j| j.age_band.as_deref());
+    let routed = column!(|j| j.routed);
+    let accepted = column!(|j| j.accepted);
+    let declined_reason = column!(|j| j.declined_reason.as_deref());
+    let contact_attempts = column!(|j| j.contact_attempts);
+    let could_not_contact = column!(|j| j.could_not_contact);
+    let contacts = column!(|j| j.contacts);
+    let first_contact_on = column!(|j| j.first_contact_on);
+    let plan_agreed = column!(|j| j.plan_agreed);
+    let plan_reviews = column!(|j| j.plan_reviews);
+    let connections_made = column!(|j| j.connections_made);
+    let connections_accepted = column!(|j| j.connections_accepted);
+    let connections_declined = column!(|j| j.connections_declined);
+    let connections_attended = column!(|j| j.connections_attended);
+    let safeguarding_raised = column!(|j| j.safeguarding_raised);
+    let swemwbs_baseline = column!(|j| j.swemwbs_baseline);
+    let swemwbs_latest = column!(|j| j.swemwbs_latest);
+    let ons4_baseline = column!(|j| joined(&j.ons4_baseline));
+    let ons4_latest = column!(|j| joined(&j.ons4_latest));
+    let ucla3_baseline = column!(|j| j.ucla3_baseline);
+    let ucla3_latest = column!(|j| j.ucla3_latest);
+    let closed_reason = column!(|j| j.closed_reason.as_deref());
+    let withdrawn = column!(|j| j.withdrawn);
+    let entered_in_error = column!(|j| j.entered_in_error);
+    let updated_seq = column!(|j| j.updated_seq);
+    let set = COLUMNS
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let statement = format!(
+        "INSERT INTO referrals (pseudonym, {columns})
+         SELECT p, referred_on, referrer_org, link_worker_org,
+                COALESCE(string_to_array(NULLIF(needs, ''), chr(31)), '{{}}'),
+                age_band, routed, accepted, declined_reason, contact_attempts, could_not_contact,
+                contacts, first_contact_on, plan_agreed, plan_reviews, connections_made,
+                connections_accepted, connections_declined, connections_attended,
+                safeguarding_raised, swemwbs_baseline, swemwbs_latest,
+                string_to_array(ons4_baseline, ',')::smallint[],
+                string_to_array(ons4_latest, ',')::smallint[],
+                ucla3_baseline, ucla3_latest, closed_reason, withdrawn, entered_in_error, updated_seq
+         FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::bool[], $8::bool[], $9::text[], $10::int4[], $11::bool[], $12::int4[],
+                     $13::date[], $14::bool[], $15::int4[], $16::int4[], $17::int4[], $18::int4[],
+                     $19::int4[], $20::int4[], $21::float8[], $22::float8[], $23::text[],
+                     $24::text[], $25::int2[], $26::int2[], $27::text[], $28::bool[], $29::bool[],
+                     $30::int8[])
+           AS u(p, referred_on, referrer_org, link_worker_org, needs, age_band, routed, accepted,
+                declined_reason, contact_attempts, could_not_contact, contacts, first_contact_on,
+                plan_agreed, plan_reviews, connections_made, connections_accepted,
+                connections_declined, connections_attended, safeguarding_raised,
+                swemwbs_baseline, swemwbs_latest, ons4_baseline, ons4_latest, ucla3_baseline,
+                ucla3_latest, closed_reason, withdrawn, entered_in_error, updated_seq)
+         ON CONFLICT (pseudonym) DO UPDATE SET {set}",
+        columns = COLUMNS.join(", ")
+    );
+    tx.execute(
+        &statement,
+        &[
+            &pseudonym,
+            &referred_on,
+            &referrer_org,
+            &link_worker_org,
+            &needs,
+            &age_band,
+            &routed,
+            &accepted,
+            &declined_reason,
+            &contact_attempts,
+            &could_not_contact,
+            &contacts,
+            &first_contact_on,
+            &plan_agreed,
+            &plan_reviews,
+            &connections_made,
+            &connections_accepted,
+            &connections_declined,
+            &connections_attended,
+            &safeguarding_raised,
+            &swemwbs_baseline,
+            &swemwbs_latest,
+            &ons4_baseline,
+            &ons4_latest,
+            &ucla3_baseline,
+            &ucla3_latest,
+            &closed_reason,
+            &withdrawn,
+            &entered_in_error,
+            &updated_seq,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Moves the feed's change marks of the months and organisations these journeys are in.
+async fn write_changes<'a>(
+    tx: &Transaction<'_>,
+    journeys: impl Iterator<Item = &'a Journey>,
+) -> Result<(), tokio_postgres::Error> {
+    let mut marks: BTreeMap<(time::Date, &str, &str), i64> = BTreeMap::new();
+    for j in journeys {
+        let Some(on) = j.referred_on else { continue };
+        let month = on.replace_day(1).expect("every month has a first day");
+        let key = (
+            month,
+            j.referrer_org.as_deref().unwrap_or(""),
+            j.link_worker_org.as_deref().unwrap_or(""),
+        );
+        let seq = marks.entry(key).or_default();
+        *seq = (*seq).max(j.updated_seq);
+    }
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let months: Vec<time::Date> = marks.keys().map(|k| k.0).collect();
+    let referrers: Vec<&str> = marks.keys().map(|k| k.1).collect();
+    let services: Vec<&str> = marks.keys().map(|k| k.2).collect();
+    let seqs: Vec<i64> = marks.values().copied().collect();
+    tx.execute(
+        "INSERT INTO changes SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::int8[])
+         ON CONFLICT (month, referrer_org, link_worker_org)
+         DO UPDATE SET updated_seq = GREATEST(changes.updated_seq, EXCLUDED.updated_seq)",
+        &[&months, &referrers, &services, &seqs],
+    )
+    .await?;
+    Ok(())
 }

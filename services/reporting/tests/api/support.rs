@@ -221,11 +221,18 @@ impl World {
         (status, headers, body)
     }
 
-    /// GET that must succeed with JSON.
+    /// GET that must succeed with JSON. A 503 (the read model not yet at `min_sequence`,
+    /// which on a busy machine can take longer than the service's 5 s) is retried.
     pub async fn json(&self, path: &str, token: &str) -> serde_json::Value {
-        let (status, _, body) = self.get(path, token, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-        serde_json::from_str(&body).expect("JSON")
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (status, _, body) = self.get(path, token, None).await;
+            if status == StatusCode::SERVICE_UNAVAILABLE && std::time::Instant::now() < deadline {
+                continue;
+            }
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            return serde_json::from_str(&body).expect("JSON");
+        }
     }
 
     /// The last stream sequence, for `min_sequence`.
