@@ -384,7 +384,7 @@ impl Referrals {
 
 impl Projection for Referrals {
     const NAME: &'static str = "referrals";
-    const VERSION: i32 = 2;
+    const VERSION: i32 = 3;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS referrals (
             referral_id                 uuid PRIMARY KEY,
@@ -394,7 +394,7 @@ impl Projection for Referrals {
             nhs_number_key              text,
             received_at                 timestamptz NOT NULL,
             last_sequence               bigint NOT NULL,
-            row                         jsonb NOT NULL
+            row                         json NOT NULL
         );
         CREATE INDEX IF NOT EXISTS referrals_by_referrer
             ON referrals (referrer_organisation_id, received_at DESC, referral_id);
@@ -407,7 +407,7 @@ impl Projection for Referrals {
             sequence    bigint NOT NULL,
             kind        text NOT NULL,
             occurred_at timestamptz NOT NULL,
-            detail      jsonb NOT NULL,
+            detail      json NOT NULL,
             PRIMARY KEY (referral_id, sequence)
         );";
 
@@ -469,6 +469,9 @@ impl Projection for Referrals {
                 if let Some(entry) = row.apply(&p.event, &p.envelope, p.sequence) {
                     timeline.push(entry);
                 }
+                if row.last_sequence != p.sequence {
+                    continue; // nothing changed (e.g. a second contact)
+                }
             } else {
                 continue;
             }
@@ -484,7 +487,7 @@ impl Projection for Referrals {
             let mut keys: Vec<Option<String>> = Vec::new();
             let mut received = Vec::new();
             let mut sequences = Vec::new();
-            let mut json_rows = Vec::new();
+            let mut json_rows: Vec<String> = Vec::new();
             for id in &touched {
                 let row = &rows[id];
                 ids.push(row.referral_id);
@@ -495,13 +498,13 @@ impl Projection for Referrals {
                 received.push(row.received_at);
                 sequences.push(row.last_sequence as i64);
                 json_rows
-                    .push(serde_json::to_value(row).expect("a referral row always serialises"));
+                    .push(serde_json::to_string(row).expect("a referral row always serialises"));
             }
             tx.execute(
                 "INSERT INTO referrals (referral_id, referrer_organisation_id, status, link_worker_organisation_id,
                                         nhs_number_key, received_at, last_sequence, row)
                  SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
-                                      $6::timestamptz[], $7::bigint[], $8::jsonb[])
+                                      $6::timestamptz[], $7::bigint[], $8::text[]::json[])
                  ON CONFLICT (referral_id) DO UPDATE SET
                     status = EXCLUDED.status,
                     link_worker_organisation_id = EXCLUDED.link_worker_organisation_id,
@@ -520,7 +523,7 @@ impl Projection for Referrals {
             let details: Vec<&Value> = timeline.iter().map(|t| &t.detail).collect();
             tx.execute(
                 "INSERT INTO timeline (referral_id, sequence, kind, occurred_at, detail)
-                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::jsonb[])
+                 SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::text[], $4::timestamptz[], $5::json[])
                  ON CONFLICT DO NOTHING",
                 &[&ids, &seqs, &kinds, &at, &details],
             )
@@ -544,7 +547,9 @@ async fn unreadable_row(tx: &Transaction<'_>, e: serde_json::Error) -> tokio_pos
     }
 }
 
-/// The referral an event is about, for events intake follows.
+/// The referral an event is about, for the events that can change intake's read model.
+/// Events intake never shows (assignments, single contact attempts, community services'
+/// answers, safeguarding) are not even looked up: replay speed matters.
 fn referral_of(event: &Event) -> Option<Uuid> {
     match event {
         Event::Referral(e) => Some(match e {
@@ -556,24 +561,18 @@ fn referral_of(event: &Event) -> Option<Uuid> {
             #[allow(unreachable_patterns)]
             _ => return None,
         }),
-        Event::Case(c) => Some(match c {
-            CaseEvent::Accepted(e) => e.referral_id,
-            CaseEvent::Declined(e) => e.referral_id,
-            CaseEvent::Assigned(e) => e.referral_id,
-            CaseEvent::ContactAttempted(e) => e.referral_id,
-            CaseEvent::ContactMade(e) => e.referral_id,
-            CaseEvent::PlanAgreed(e) => e.referral_id,
-            CaseEvent::OutcomeRecorded(e) => e.referral_id,
-            CaseEvent::Closed(e) => e.referral_id,
-            CaseEvent::PlanReviewed(e) => e.referral_id,
-            CaseEvent::ConnectionMade(e) => e.referral_id,
-            CaseEvent::ConnectionAccepted(e) => e.referral_id,
-            CaseEvent::ConnectionDeclined(e) => e.referral_id,
-            CaseEvent::ConnectionAttended(e) => e.referral_id,
-            CaseEvent::SafeguardingRaised(e) => e.referral_id,
-            #[allow(unreachable_patterns)]
-            _ => return None,
-        }),
+        Event::Case(c) => match c {
+            CaseEvent::Accepted(e) => Some(e.referral_id),
+            CaseEvent::Declined(e) => Some(e.referral_id),
+            CaseEvent::ContactAttempted(e) if e.could_not_contact => Some(e.referral_id),
+            CaseEvent::ContactMade(e) => Some(e.referral_id),
+            CaseEvent::PlanAgreed(e) => Some(e.referral_id),
+            CaseEvent::PlanReviewed(e) => Some(e.referral_id),
+            CaseEvent::ConnectionMade(e) => Some(e.referral_id),
+            CaseEvent::OutcomeRecorded(e) => Some(e.referral_id),
+            CaseEvent::Closed(e) => Some(e.referral_id),
+            _ => None,
+        },
         _ => None,
     }
 }
