@@ -397,3 +397,27 @@ pub fn reason(value: Option<&str>) -> Result<String, ApiError> {
         Some(r) => Ok(r.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_required_trimmed_and_bounded() {
+        let rule = |r: Result<String, ApiError>| match r {
+            Err(ApiError::Validation(e)) => (e[0].field.clone(), e[0].rule.clone()),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(rule(reason(None)), ("reason".into(), "required".into()));
+        assert_eq!(
+            rule(reason(Some(" \n "))),
+            ("reason".into(), "required".into())
+        );
+        assert_eq!(
+            rule(reason(Some(&"x".repeat(501)))),
+            ("reason".into(), "max_length".into())
+        );
+        assert_eq!(reason(Some("  moved away ")).unwrap(), "moved away");
+        assert_eq!(reason(Some(&"é".repeat(500))).unwrap().chars().count(), 500);
+    }
+}

@@ -57,6 +57,18 @@ async fn a_commissioner_or_link_worker_cannot_call_person_level_operations() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} get");
         let (status, _) = intake.get(&token, "/referrals").await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} list");
+        for action in ["withdraw", "entered-in-error", "route"] {
+            let (status, _) = intake
+                .post(
+                    &token,
+                    &format!("/referrals/{id}/{action}"),
+                    &json!({"reason": "x", "link_worker_organisation_id": SERVICE}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} {action}");
+        }
+        let (status, _) = intake.get(&token, "/admin/unroutable").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{role:?} unroutable");
     }
     assert_eq!(intake.log_end().await, before);
 }
@@ -134,4 +146,76 @@ async fn a_referrer_cannot_send_as_another_organisation_but_an_admin_can_on_its_
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(view["referrer_organisation_id"], OTHER_GP);
+}
+
+#[tokio::test]
+async fn list_filters_are_validated_and_applied() {
+    let intake = Intake::start().await;
+    intake.add_rule(SERVICE, district("LS6"), 1).await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    for (query, field, rule) in [
+        ("status=lost", "status", "one_of"),
+        ("limit=0", "limit", "range"),
+        ("limit=201", "limit", "range"),
+        ("offset=-1", "offset", "range"),
+    ] {
+        let (status, p) = intake.get(&gp, &format!("/referrals?{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(
+            (
+                p["errors"][0]["field"].as_str(),
+                p["errors"][0]["rule"].as_str()
+            ),
+            (Some(field), Some(rule))
+        );
+    }
+    let (_, a) = intake.submit(&gp, &referral()).await;
+    let (_, b) = intake.submit(&gp, &referral()).await;
+    let (_, w) = intake
+        .post(
+            &gp,
+            &format!("/referrals/{}/withdraw", a["referral_id"].as_str().unwrap()),
+            &json!({"reason": "x"}),
+        )
+        .await;
+    let seq = w["sequence"].as_u64().unwrap();
+    let (_, routed) = intake
+        .get(&gp, &format!("/referrals?status=routed&min_sequence={seq}"))
+        .await;
+    assert_eq!(routed["total"], 1);
+    assert_eq!(routed["items"][0]["referral_id"], b["referral_id"]);
+    let (_, page) = intake.get(&gp, "/referrals?limit=1&offset=1").await;
+    assert_eq!(
+        (
+            page["total"].as_i64(),
+            page["items"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+    assert_eq!(
+        page["items"][0]["referral_id"], a["referral_id"],
+        "newest first"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_idempotency_key_is_refused() {
+    let intake = Intake::start().await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    let before = intake.log_end().await;
+    let (status, p) = intake
+        .submit_with_key(&gp, &referral(), Some("has space"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["errors"][0]["rule"], "idempotency_key_format");
+    assert_eq!(intake.log_end().await, before);
+}
+
+#[tokio::test]
+async fn a_reading_that_cannot_catch_up_says_so_instead_of_answering_stale() {
+    let intake = Intake::start().await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    let (status, p) = intake.get(&gp, "/referrals?min_sequence=999999").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(p["detail"].as_str().unwrap().contains("999999"));
 }
