@@ -396,6 +396,14 @@ pub async fn get_referral(
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     wait_for(&state, q.min_sequence).await?;
     let row = visible_row(&state, &principal, id).await?;
+    // Every read of a person's record is attributable (ids only: nothing personal in logs).
+    tracing::info!(
+        referral_id = %id,
+        organisation = %principal.organisation_id,
+        role = principal.role.as_str(),
+        token = %principal.token_id,
+        "referral read"
+    );
     let client = state.db.client().await?;
     let timeline = client
         .query(

@@ -129,7 +129,11 @@ pub async fn process_message(
 ) -> Response {
     let principal = match principal.and_then(|p| p.require(REFERRAL_ROLES).map(|()| p)) {
         Ok(p) => p,
-        Err(e) => return refused(&from_api_error(e)).into_response(),
+        Err(e) => {
+            let mut response = refused(&from_api_error(e)).into_response();
+            echo_tracing_headers(&headers, response.headers_mut());
+            return response;
+        }
     };
     let mut audit = Audit::default();
     let answer = receive(&state, &principal, &headers, &body, &mut audit).await;
@@ -142,7 +146,22 @@ pub async fn process_message(
         // The referral (if any) is safely in the log; a missing audit row is logged loudly.
         tracing::error!(error = %e, "could not record the inbound message");
     }
-    response.into_response()
+    let mut response = response.into_response();
+    echo_tracing_headers(&headers, response.headers_mut());
+    response
+}
+
+/// BaRS senders trace a message by `X-Request-ID` and `X-Correlation-ID`: answer with them.
+fn echo_tracing_headers(request: &HeaderMap, response: &mut HeaderMap) {
+    for name in ["x-request-id", "x-correlation-id"] {
+        if let Some(v) = request.get(name).filter(|v| {
+            v.len() <= 128
+                && v.to_str()
+                    .is_ok_and(|s| s.bytes().all(|b| b.is_ascii_graphic()))
+        }) {
+            response.insert(name, v.clone());
+        }
+    }
 }
 
 impl FhirResponse {

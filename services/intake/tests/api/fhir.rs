@@ -38,6 +38,7 @@ async fn send(
         .post(intake.url("/fhir/$process-message"))
         .bearer_auth(token)
         .header("content-type", "application/fhir+json")
+        .header("x-request-id", "req-60f1")
         .body(body.to_string())
         .send()
         .await
@@ -80,6 +81,10 @@ async fn a_social_prescribing_message_is_accepted_and_visible_through_get_referr
     let (status, oo, headers) = send(&intake, &gp, &message()).await;
     assert_eq!(status, StatusCode::CREATED, "{oo}");
     assert_eq!(headers["content-type"], "application/fhir+json");
+    assert_eq!(
+        headers["x-request-id"], "req-60f1",
+        "the sender's request id comes back"
+    );
     assert_eq!(oo["resourceType"], "OperationOutcome");
     assert_eq!(oo["issue"][0]["severity"], "information");
     let (id, state, seq) = accepted(&oo);
