@@ -616,3 +616,89 @@ async fn rebuilding_the_read_model_gives_the_same_answers() {
             .any(|u| u.to_string() == b_id)
     );
 }
+
+#[tokio::test]
+async fn a_create_interrupted_between_its_two_appends_is_finished_by_the_retry() {
+    let intake = Intake::start().await;
+    intake.add_rule(SERVICE, district("LS6"), 1).await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    // A first attempt appended referral.received and then the process died before routing.
+    let key = linkway_platform::idempotency::IdempotencyKey {
+        organisation_id: GP.into(),
+        key: "crash-1".into(),
+    };
+    let id = key.derived_id("submitReferral");
+    let mut data = serde_json::to_value(received_for(&intake, &gp).await).unwrap();
+    data["referral_id"] = json!(id);
+    let received = Event::decode("referral.received", 1, data).unwrap();
+    let envelope = linkway_events::Envelope::new(
+        id.to_string(),
+        &received,
+        linkway_events::Actor::system(),
+        uuid::Uuid::now_v7(),
+        time::OffsetDateTime::now_utc(),
+    );
+    intake
+        .env
+        .store()
+        .await
+        .append(
+            "referral",
+            &id.to_string(),
+            linkway_eventstore::Expected::NoEvents,
+            vec![linkway_eventstore::PendingEvent::with_message_id(
+                envelope,
+                "elsewhere",
+            )],
+        )
+        .await
+        .unwrap();
+
+    let (status, answer) = intake
+        .submit_with_key(&gp, &referral(), Some("crash-1"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{answer}");
+    assert_eq!(answer["referral_id"], id.to_string());
+    assert_eq!(answer["status"], "routed");
+    let events = intake.events(&id.to_string()).await;
+    assert_eq!(events.len(), 2, "not received twice: {events:?}");
+    assert!(matches!(
+        events[1].1,
+        Event::Referral(ReferralEvent::Routed(_))
+    ));
+}
+
+/// The payload of a valid referral.received, taken from a real submission.
+async fn received_for(intake: &Intake, token: &str) -> linkway_events::referral::ReferralReceived {
+    let (_, sent) = intake.submit(token, &referral()).await;
+    let events = intake.events(sent["referral_id"].as_str().unwrap()).await;
+    let Event::Referral(ReferralEvent::Received(r)) = &events[0].1 else {
+        panic!()
+    };
+    r.clone()
+}
+
+#[tokio::test]
+async fn two_simultaneous_withdrawals_append_one_event() {
+    let intake = Intake::start().await;
+    intake.add_rule(SERVICE, district("LS6"), 1).await;
+    let gp = intake.token(GP, Role::Referrer).await;
+    let (_, sent) = intake.submit(&gp, &referral()).await;
+    let id = sent["referral_id"].as_str().unwrap();
+    let path = format!("/referrals/{id}/withdraw");
+    let body = json!({"reason": "sent by mistake"});
+    let (a, b) = tokio::join!(
+        intake.post(&gp, &path, &body),
+        intake.post(&gp, &path, &body)
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    let withdrawn = intake
+        .events(id)
+        .await
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Referral(ReferralEvent::Withdrawn(_))))
+        .count();
+    assert_eq!(withdrawn, 1);
+}
