@@ -7,7 +7,20 @@
 //! - [`read_model`]: the `referrals` projection: status and the referrer's timeline, fed by
 //!   `referral.*` and the link-worker's `case.*` events.
 //! - [`api`]: the JSON API handlers and their OpenAPI descriptions.
+//! - [`fhir`] (pure) and [`messaging`] (the handler): `processMessage`, BaRS-style FHIR
+//!   message bundles in, `OperationOutcome`s out; senders' endpoints kept in
+//!   `inbound_messages`.
+//! - [`form`]: the server-rendered web form (no JavaScript).
 //! - [`keys`]: the key behind keyed NHS number lookups.
+//!
+//! Where a referral enters: `api::submit_referral`, `messaging::process_message`,
+//! `form::post_form`; all three call `command::submit`, the only place `referral.received`
+//! is appended. Where the read model is written: `read_model::Referrals::apply`, only.
+//!
+//! Intake's database holds, besides its projections (`referrals`, `registry`):
+//! `intake_secrets` (the NHS number lookup key), `inbound_messages` (every FHIR message an
+//! authenticated caller sent, with the sender's endpoint) and the platform's
+//! `idempotency_keys`. Those are not rebuilt from the log.
 //!
 //! **Architecture invariant**: intake writes only `referral.*` events and reads only its own
 //! database (its projections, its copy of the registry); it never calls another service.

@@ -262,3 +262,67 @@ fn header_facts_survive_a_refusal() {
     assert_eq!(f.event_code.as_deref(), Some("admin-notify"));
     assert_eq!(f.source_endpoint.as_deref(), Some("13p:54.77.23.13:0494"));
 }
+
+mod robustness {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[ -~]{0,12}".prop_map(Value::String),
+            Just(json!("urn:uuid:d5e6f7a8-b9c0-4d1e-8f2a-4b5c6d7e8f9a")),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(
+                    ("[a-z]{1,8}|reference|coding|code|system|value", inner),
+                    0..4
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    const FIELDS: [&str; 14] = [
+        "resourceType",
+        "id",
+        "identifier",
+        "name",
+        "telecom",
+        "address",
+        "birthDate",
+        "code",
+        "subject",
+        "requester",
+        "reasonCode",
+        "focus",
+        "sender",
+        "extension",
+    ];
+
+    proptest! {
+        /// Untrusted input: whatever is put wherever in a message, reading it answers (a
+        /// message or a refusal with a reason), never panics, and a refusal is never 2xx.
+        #[test]
+        fn reading_any_mangled_message_never_panics(
+            entry in 0usize..8, field in 0usize..FIELDS.len(), value in any_json(),
+        ) {
+            let mut b = message();
+            b["entry"][entry]["resource"][FIELDS[field]] = value;
+            match read_message(&b) {
+                Ok(m) => {
+                    let _ = validate(&m.request, time::macros::date!(2026 - 11 - 22));
+                }
+                Err(r) => {
+                    prop_assert!(r.status == 400 || r.status == 422);
+                    prop_assert!(!r.issues.is_empty());
+                    prop_assert!(r.issues.iter().all(|i| !i.diagnostics.is_empty()));
+                }
+            }
+        }
+    }
+}
