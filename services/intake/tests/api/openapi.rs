@@ -238,3 +238,34 @@ async fn health_readiness_and_metrics_are_served_without_personal_labels() {
     assert!(!metrics.contains(id), "no ids in metric labels");
     assert!(!metrics.contains("9434765919"));
 }
+
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|c| refs(c, out));
+        }
+        Value::Array(a) => a.iter().for_each(|c| refs(c, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_schema_reference_resolves() {
+    let intake = Intake::start().await;
+    let doc = document(&intake).await;
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 20);
+    for r in all {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} does not resolve"
+        );
+    }
+}
