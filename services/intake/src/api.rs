@@ -448,7 +448,7 @@ pub async fn get_referral(
         age_band: row.age_band,
         person: row.person,
         possible_duplicate_of: admin.then_some(row.possible_duplicate_of),
-        reply_to: reply_to.or(if admin { row.reply_to } else { None }),
+        reply_to,
         outcomes: row.outcomes,
         received_at: row.received_at,
         updated_at: row.updated_at,

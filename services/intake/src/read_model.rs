@@ -133,8 +133,6 @@ pub struct ReferralRow {
     /// person without keeping the number itself.
     pub nhs_number_key: Option<String>,
     pub possible_duplicate_of: Vec<Uuid>,
-    /// Where a FHIR sender wants replies (its MessageHeader.source.endpoint).
-    pub reply_to: Option<String>,
     pub first_contact_at: Option<OffsetDateTime>,
     pub outcomes: Vec<OutcomeSummary>,
     #[serde(with = "time::serde::rfc3339")]
@@ -193,7 +191,6 @@ impl ReferralRow {
             },
             nhs_number_key: p.nhs_number.as_deref().map(|n| key.hash(n)),
             possible_duplicate_of: r.possible_duplicate_of.clone(),
-            reply_to: None,
             first_contact_at: None,
             outcomes: Vec::new(),
             received_at: envelope.occurred_at,
