@@ -83,7 +83,8 @@ pub struct Measure {
     /// By reason (declined and closed only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by_reason: Option<BTreeMap<String, Figure>>,
-    /// By need code. Does not add up: a referral with several needs counts under each.
+    /// By need code. A referral with several needs counts under each; when every referral
+    /// has one need, the needs add up to the total and are protected with it.
     pub by_need: BTreeMap<String, Figure>,
 }
 
@@ -392,9 +393,20 @@ pub fn summarise(
     let by_need = aggregate::group_by(facts, within, Fact::needs);
     let mut measures = BTreeMap::new();
     for (index, (name, _)) in all.counts().iter().enumerate() {
-        let table = measure_table(name, index, &all, &[&by_month, &by_kind, &by_service]);
-        let shown = protect_table(rules, &table);
+        let mut table = measure_table(name, index, &all, &[&by_month, &by_kind, &by_service]);
         let need_counts: Vec<u64> = by_need.values().map(|c| c.counts()[index].1).collect();
+        // Needs add up to the total when every referral has exactly one (or none, counted
+        // as `unspecified`): then they are one more breakdown to protect together.
+        let needs_add_up = need_counts.iter().sum::<u64>() == table.total;
+        if needs_add_up {
+            table.breakdowns.push(need_counts.clone());
+        }
+        let shown = protect_table(rules, &table);
+        let need_figures = if needs_add_up {
+            shown.breakdowns.last().cloned().unwrap_or_default()
+        } else {
+            rules.cells(&need_counts)
+        };
         let by_reason = match *name {
             "declined" => Some(reasons(&DECLINE_REASONS, &shown.breakdowns[3])),
             "closed" => Some(reasons(&CLOSURE_REASONS, &shown.breakdowns[3])),
@@ -408,7 +420,7 @@ pub fn summarise(
                 by_referrer_kind: labelled(by_kind.keys().cloned(), &shown.breakdowns[1]),
                 by_link_worker_service: labelled(by_service.keys().cloned(), &shown.breakdowns[2]),
                 by_reason,
-                by_need: labelled(by_need.keys().cloned(), &rules.cells(&need_counts)),
+                by_need: labelled(by_need.keys().cloned(), &need_figures),
             },
         );
     }
@@ -776,4 +788,60 @@ pub fn csv(feed: &Feed) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journey::Journey;
+    use time::macros::date;
+
+    fn fact(need: &str) -> Fact {
+        Fact {
+            journey: Journey {
+                pseudonym: need.into(),
+                referred_on: Some(date!(2026 - 01 - 05)),
+                needs: vec![need.into()],
+                ..Journey::default()
+            },
+            month: date!(2026 - 01 - 01),
+            referrer_kind: "gp_practice".into(),
+            service: "lw-a".into(),
+        }
+    }
+
+    #[test]
+    fn needs_that_add_up_to_the_total_are_protected_against_subtraction() {
+        // 1 + 13 + 8 = 22: shown naively as * + 15 + 10 under a total of 20, the 1 is
+        // recoverable. Every referral has one need, so the needs are a breakdown.
+        let mut facts: Vec<Fact> = Vec::new();
+        for (need, n) in [("a", 1), ("b", 13), ("c", 8)] {
+            facts.extend((0..n).map(|_| fact(need)));
+        }
+        let s = summarise(&Settings::default(), "QWO".into(), None, None, 9, &facts);
+        let needs = &s.measures["referrals"].by_need;
+        assert_eq!(s.measures["referrals"].total, Figure::Count(20));
+        let suppressed = needs.values().filter(|f| f.is_suppressed()).count();
+        assert!(suppressed >= 2, "{needs:?}");
+        // With a second need on one referral they no longer add up: cell by cell.
+        facts[0].journey.needs.push("b".into());
+        let s = summarise(&Settings::default(), "QWO".into(), None, None, 9, &facts);
+        assert_eq!(s.measures["referrals"].by_need["c"], Figure::Count(10));
+    }
+
+    #[test]
+    fn an_area_with_nothing_has_zeros_and_no_statistics() {
+        let s = summarise(&Settings::default(), "QWO".into(), None, None, 0, &[]);
+        assert_eq!(s.measures["referrals"].total, Figure::Count(0));
+        assert!(s.measures["referrals"].by_month.is_empty());
+        assert_eq!(s.first_contact.percent_within_14_days, None);
+        assert_eq!(s.outcomes.swemwbs.mean_change, None);
+    }
+
+    #[test]
+    fn csv_fields_with_commas_or_quotes_are_quoted() {
+        assert_eq!(csv_field("lw-a"), "lw-a");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
 }
