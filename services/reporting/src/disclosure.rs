@@ -28,9 +28,15 @@
 //!    (seven cells of 1 under a suppressed total of at most 7). Then the table is fully
 //!    suppressed and [`ProtectedTable::exposed`] says so; callers show it as it is.
 //!
-//! Breakdowns that do not add up to a total shown in the same answer (needs: a referral
-//! may have several) are protected cell by cell with [`Rules::count`]. Relations that are
-//! inequalities only (accepted <= routed) are not audited.
+//! Breakdowns that do not add up to a total shown in the same answer (needs, when a
+//! referral may have several; the feed's cells, which come without totals) are protected
+//! cell by cell with [`Rules::count`]. When every referral has exactly one need, the needs
+//! do add up and the summary protects them as one more breakdown of the table.
+//!
+//! What the audit does not cover: relations that are only inequalities (accepted <= routed);
+//! differences between *separate* answers (two periods of the summary, successive feed
+//! answers for a month); and an attacker who reasons about *which* shown cell the rule would
+//! have picked as the complementary one (it always takes the smallest).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -194,7 +194,7 @@ impl Projection for Reporting {
     }
 }
 
-/// `pseudonym` then [`COLUMNS`] of `alias`, in the order [`read_journey`] reads them.
+/// `pseudonym` then the other columns of `referrals` (as `alias`), in the order [`read_journey`] reads them.
 pub fn select_list(alias: &str) -> String {
     std::iter::once("pseudonym")
         .chain(COLUMNS.iter().copied())
