@@ -85,7 +85,7 @@ impl Reporting {
 
 impl Projection for Reporting {
     const NAME: &'static str = "reporting";
-    const VERSION: i32 = 3;
+    const VERSION: i32 = 4;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id   text PRIMARY KEY,
@@ -151,6 +151,13 @@ impl Projection for Reporting {
                         "INSERT INTO organisations VALUES ($1, $2, $3)
                          ON CONFLICT (organisation_id) DO UPDATE SET kind = $2, commissioner_area = $3",
                         &[&o.organisation_id, &o.kind.as_str(), &o.commissioner_area],
+                    )
+                    .await?;
+                    // Its kind or area may have changed: the feed re-sends its months.
+                    tx.execute(
+                        "UPDATE changes SET updated_seq = $2
+                         WHERE referrer_org = $1 OR link_worker_org = $1",
+                        &[&o.organisation_id, &(p.sequence as i64)],
                     )
                     .await?;
                 }

@@ -299,6 +299,39 @@ async fn the_feed_resumes_from_its_cursor_in_json_and_csv() {
         next
     );
 
+    // An organisation registered again (its kind or area may have changed): every month
+    // with its referrals comes back.
+    let after_closure = next["next_cursor"].as_str().unwrap().to_owned();
+    let seq = w
+        .env
+        .register_organisation(
+            "council-a",
+            linkway_events::registry::OrganisationKind::Council,
+            Some(AREA_A),
+            false,
+        )
+        .await;
+    let again = w
+        .json(
+            &format!("/feed?cursor={after_closure}&min_sequence={seq}"),
+            &w.commissioner_a,
+        )
+        .await;
+    let mut council_months: Vec<String> = plans
+        .iter()
+        .filter(|p| p.referrer == "council-a")
+        .map(|p| format!("{:04}-{:02}", p.on.year(), u8::from(p.on.month())))
+        .collect();
+    council_months.sort();
+    council_months.dedup();
+    let months: Vec<&str> = again["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["month"].as_str().unwrap())
+        .collect();
+    assert_eq!(months, council_months);
+
     // CSV of the same feed.
     let (status, headers, csv) = w.get("/feed", &w.commissioner_a, Some("text/csv")).await;
     assert_eq!(status, StatusCode::OK);

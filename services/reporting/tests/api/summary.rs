@@ -1,5 +1,6 @@
 //! `getSummary`: counts of referrals appended straight to the log.
 
+use linkway_events::referral::{ReferralEvent, ReferralRouted};
 use time::macros::date;
 
 use crate::support::{AREA_A, NewReferral, World};
@@ -23,15 +24,37 @@ async fn summary_counts_the_referrals_of_the_commissioners_own_area() {
         })
         .await;
     }
+    // A referrer with no commissioner area is reported under its link-worker service's.
+    for _ in 0..9 {
+        let id = w
+            .receive(&NewReferral {
+                referrer: "ops",
+                needs: vec![],
+                on: date!(2026 - 02 - 01),
+            })
+            .await;
+        w.referral_event(
+            id,
+            ReferralEvent::Routed(ReferralRouted {
+                referral_id: id,
+                link_worker_organisation_id: "lw-a".into(),
+                rule_id: None,
+            }),
+            date!(2026 - 02 - 01),
+        )
+        .await;
+    }
     let seq = w.last_sequence().await;
     let a = w
         .json(&format!("/summary?min_sequence={seq}"), &w.commissioner_a)
         .await;
     assert_eq!(a["area"], AREA_A);
     assert_eq!(
-        a["measures"]["referrals"]["total"], 25,
-        "23 rounds to 25: {a}"
+        a["measures"]["referrals"]["total"], 30,
+        "23 + 9 rounds to 30: {a}"
     );
+    assert_eq!(a["measures"]["referrals"]["by_month"]["2026-02"], 10);
+    assert_eq!(a["measures"]["referrals"]["by_referrer_kind"]["other"], 10);
     assert_eq!(a["measures"]["referrals"]["by_month"]["2026-01"], 25);
     assert_eq!(
         a["measures"]["referrals"]["by_referrer_kind"]["gp_practice"], 15,
@@ -54,6 +77,6 @@ async fn summary_counts_the_referrals_of_the_commissioners_own_area() {
             &w.admin,
         )
         .await;
-    assert_eq!(admin["measures"]["referrals"]["total"], 25);
+    assert_eq!(admin["measures"]["referrals"]["total"], 30);
     w.assert_nothing_personal();
 }
