@@ -185,6 +185,7 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
         });
         p.first_contact_after = p.first_contact_after.map(|_| 0);
         p.entered_in_error = false;
+        p.withdrawn = false;
         if p.decision.is_none() && p.closed.is_some() {
             p.closed = None;
         }

@@ -27,6 +27,7 @@ pub fn check_summary(s: &serde_json::Value, e: &Expected) {
         ("connections_accepted", e.connections_accepted),
         ("connections_attended", e.connections_attended),
         ("closed", e.closed),
+        ("withdrawn", e.withdrawn),
         ("not_contactable", e.not_contactable),
     ] {
         // A total may be suppressed too, when its breakdowns would otherwise give a small

@@ -61,6 +61,7 @@ pub struct Plan {
     pub ucla3: Option<([u8; 3], [u8; 3])>,
     pub closed: Option<ClosureReason>,
     pub entered_in_error: bool,
+    pub withdrawn: bool,
 }
 
 /// Real SNOMED CT concepts (intake checks their Verhoeff digit): social isolation,
@@ -177,6 +178,7 @@ pub fn population(seed: u64, n: usize) -> Vec<Plan> {
                 ucla3,
                 closed,
                 entered_in_error: i % 37 == 5,
+                withdrawn: i % 13 == 4,
             }
         })
         .collect()
@@ -423,6 +425,17 @@ pub async fn drive_by_events(w: &World, plans: &[Plan]) -> Vec<Uuid> {
             )
             .await;
         }
+        if p.withdrawn {
+            w.referral_event(
+                id,
+                ReferralEvent::Withdrawn(linkway_events::referral::ReferralWithdrawn {
+                    referral_id: id,
+                    reason: "no longer needed".into(),
+                }),
+                p.on,
+            )
+            .await;
+        }
         if p.entered_in_error {
             w.referral_event(
                 id,
@@ -481,6 +494,7 @@ pub struct Expected {
     pub connections_accepted: u64,
     pub connections_attended: u64,
     pub closed: u64,
+    pub withdrawn: u64,
     pub not_contactable: u64,
     pub closed_by_reason: std::collections::BTreeMap<String, u64>,
     pub swemwbs_changes: Vec<f64>,
@@ -512,6 +526,7 @@ pub fn expected<'a>(plans: impl Iterator<Item = &'a Plan>) -> Expected {
             e.days.push(after);
         }
         e.plans_agreed += u64::from(p.plan_agreed);
+        e.withdrawn += u64::from(p.withdrawn);
         e.connections_made += p.connections.len() as u64;
         e.connections_accepted += p.connections.iter().filter(|c| c.0).count() as u64;
         e.connections_attended += p.connections.iter().filter(|c| c.1).count() as u64;
