@@ -7,4 +7,5 @@ mod form;
 mod lifecycle;
 mod openapi;
 mod referrals;
+mod replay;
 mod support;
