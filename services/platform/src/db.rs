@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
 
 use crate::secret::Secret;
 
@@ -127,18 +128,30 @@ async fn create_if_missing(base: &tokio_postgres::Config, name: &str) -> Result<
         .map_err(DbError::Connect)?
         .is_some();
     if !exists {
-        match client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-        {
-            Ok(()) => tracing::info!(database = name, "database created"),
-            // Another process created it at the same moment.
-            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}
-            Err(source) => {
-                return Err(DbError::Create {
-                    name: name.to_owned(),
-                    source,
-                });
+        // Concurrent CREATE DATABASEs can collide on the template ("being accessed by
+        // other users"); a short retry clears it.
+        let mut attempt = 0;
+        loop {
+            match client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(database = name, "database created");
+                    break;
+                }
+                // Another process created it at the same moment.
+                Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => break,
+                Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+                }
+                Err(source) => {
+                    return Err(DbError::Create {
+                        name: name.to_owned(),
+                        source,
+                    });
+                }
             }
         }
     }

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use linkway_events::{Envelope, Event};
-use linkway_eventstore::{EventStore, RecordedEvent};
-use tokio::sync::watch;
+use linkway_eventstore::{EventStore, LogReader, RecordedEvent};
+use tokio::sync::{mpsc, watch};
 use tokio_postgres::Transaction;
 use tracing::instrument;
 
@@ -62,7 +62,7 @@ pub struct RunnerSettings {
 impl Default for RunnerSettings {
     fn default() -> Self {
         RunnerSettings {
-            batch_size: 1000,
+            batch_size: 5000,
             max_delay: Duration::from_millis(20),
         }
     }
@@ -142,7 +142,7 @@ impl<P: Projection> ProjectionRunner<P> {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
         let start = *self.tx.borrow() + 1;
-        let mut reader = loop {
+        let reader = loop {
             match self.store.read_from(start).await {
                 Ok(r) => break r,
                 Err(e) => {
@@ -158,12 +158,15 @@ impl<P: Projection> ProjectionRunner<P> {
             schema: P::NAME.to_owned(),
             checkpoint_row: P::NAME.to_owned(),
         };
+        let mut batches = prefetch(reader, self.settings);
         loop {
-            let first = tokio::select! {
+            let batch = tokio::select! {
                 _ = &mut shutdown => return,
-                e = reader.next() => e,
+                b = batches.recv() => match b {
+                    Some(b) => b,
+                    None => return,
+                },
             };
-            let batch = fill_batch(&mut reader, first, self.settings).await;
             let mut backoff = Duration::from_millis(100);
             loop {
                 match apply_batch(&*self.projection, &self.db, &target, &batch).await {
@@ -172,7 +175,7 @@ impl<P: Projection> ProjectionRunner<P> {
                         metrics::projection_checkpoint(
                             P::NAME,
                             checkpoint,
-                            batch.last().map_or(0, |e| e.pending),
+                            batch.raw.last().map_or(0, |e| e.pending),
                         );
                         break;
                     }
@@ -190,14 +193,73 @@ impl<P: Projection> ProjectionRunner<P> {
     }
 }
 
+/// A batch read from the log and decoded ahead of its transaction.
+struct Batch {
+    /// Every event as read, in order.
+    raw: Vec<RecordedEvent>,
+    /// The events that decoded, in order.
+    decoded: Vec<Projected>,
+    /// Sequences of the events that did not decode, and why (they will be dead-lettered).
+    undecodable: Vec<(u64, String)>,
+}
+
+impl Batch {
+    fn decode(raw: Vec<RecordedEvent>) -> Batch {
+        let mut decoded = Vec::with_capacity(raw.len());
+        let mut undecodable = Vec::new();
+        for event in &raw {
+            match event.decode() {
+                Ok((envelope, typed)) => decoded.push(Projected {
+                    sequence: event.sequence,
+                    envelope,
+                    event: typed,
+                }),
+                Err(err) => undecodable.push((event.sequence, err.to_string())),
+            }
+        }
+        Batch {
+            raw,
+            decoded,
+            undecodable,
+        }
+    }
+
+    fn raw(&self, sequence: u64) -> &RecordedEvent {
+        let i = self
+            .raw
+            .binary_search_by_key(&sequence, |e| e.sequence)
+            .expect("the sequence is from this batch");
+        &self.raw[i]
+    }
+}
+
+/// Reads and decodes batches in a task of its own, up to two ahead of the batch being
+/// applied, so reading the log and writing PostgreSQL overlap.
+fn prefetch(mut reader: LogReader, settings: RunnerSettings) -> mpsc::Receiver<Batch> {
+    let (tx, rx) = mpsc::channel(2);
+    tokio::spawn(async move {
+        loop {
+            let first = tokio::select! {
+                _ = tx.closed() => return,
+                e = reader.next() => e,
+            };
+            let batch = Batch::decode(fill_batch(&mut reader, first, settings).await);
+            if tx.send(batch).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
 /// Collects up to `batch_size` events. While the log has more pending it keeps reading;
 /// once caught up (`pending == 0`) it applies at once, so live latency stays low.
 async fn fill_batch(
-    reader: &mut linkway_eventstore::LogReader,
+    reader: &mut LogReader,
     first: RecordedEvent,
     settings: RunnerSettings,
 ) -> Vec<RecordedEvent> {
-    let mut batch = Vec::with_capacity(settings.batch_size.min(4096));
+    let mut batch = Vec::with_capacity(settings.batch_size.min(8192));
     let mut more = first.pending > 0;
     batch.push(first);
     while more && batch.len() < settings.batch_size {
@@ -223,12 +285,20 @@ async fn apply_batch<P: Projection>(
     projection: &P,
     db: &Database,
     target: &Target,
-    batch: &[RecordedEvent],
+    batch: &Batch,
 ) -> anyhow::Result<u64> {
+    let started = std::time::Instant::now();
     let mut client = db.client().await?;
     let mut tx = client.transaction().await?;
     let checkpoint = apply_in(projection, &mut tx, target, batch).await?;
     tx.commit().await?;
+    tracing::debug!(
+        projection = P::NAME,
+        events = batch.raw.len(),
+        checkpoint,
+        micros = started.elapsed().as_micros() as u64,
+        "batch applied"
+    );
     Ok(checkpoint)
 }
 
@@ -236,10 +306,13 @@ async fn apply_in<P: Projection>(
     projection: &P,
     tx: &mut Transaction<'_>,
     target: &Target,
-    batch: &[RecordedEvent],
+    batch: &Batch,
 ) -> Result<u64, tokio_postgres::Error> {
+    // A read model need not wait for its commit to reach disk: if PostgreSQL crashes and
+    // loses the last batches, their checkpoint is lost with them (same transaction) and
+    // they are applied again from the log, which is the durable copy.
     tx.batch_execute(&format!(
-        "SET LOCAL search_path TO {}, public",
+        "SET LOCAL search_path TO {}, public; SET LOCAL synchronous_commit TO off",
         target.schema
     ))
     .await?;
@@ -251,38 +324,38 @@ async fn apply_in<P: Projection>(
         .await?
         .get(0);
     let checkpoint = checkpoint as u64;
-    let fresh: Vec<&RecordedEvent> = batch.iter().filter(|e| e.sequence > checkpoint).collect();
-    let Some(last) = fresh.last().map(|e| e.sequence) else {
+    let Some(last) = batch
+        .raw
+        .last()
+        .map(|e| e.sequence)
+        .filter(|l| *l > checkpoint)
+    else {
         return Ok(checkpoint);
     };
-    let mut decoded = Vec::with_capacity(fresh.len());
-    for event in fresh {
-        match event.decode() {
-            Ok((envelope, typed)) => decoded.push(Projected {
-                sequence: event.sequence,
-                envelope,
-                event: typed,
-            }),
-            Err(err) => park(tx, P::NAME, event, &err.to_string()).await?,
-        }
+    for (sequence, reason) in batch.undecodable.iter().filter(|(s, _)| *s > checkpoint) {
+        park(tx, P::NAME, batch.raw(*sequence), reason).await?;
     }
-    if let Err(err) = apply_savepoint(projection, tx, &decoded).await {
+    // Events at or below the checkpoint were applied by an earlier transaction.
+    let decoded = &batch.decoded[batch.decoded.partition_point(|e| e.sequence <= checkpoint)..];
+    if let Err(err) = apply_savepoint(projection, tx, decoded).await {
         if !is_poison(&err) {
             return Err(err);
         }
         // Something in the batch cannot be applied: find it, one event per savepoint, and
         // park it; the rest of the batch still projects.
         tracing::warn!(error = %err, "batch refused; applying event by event to isolate it");
-        for event in &decoded {
+        for event in decoded {
             if let Err(err) = apply_savepoint(projection, tx, std::slice::from_ref(event)).await {
                 if !is_poison(&err) {
                     return Err(err);
                 }
-                let raw = batch
-                    .iter()
-                    .find(|r| r.sequence == event.sequence)
-                    .expect("decoded from this batch");
-                park(tx, P::NAME, raw, &format!("apply failed: {err}")).await?;
+                park(
+                    tx,
+                    P::NAME,
+                    batch.raw(event.sequence),
+                    &format!("apply failed: {err}"),
+                )
+                .await?;
             }
         }
     }
@@ -450,10 +523,12 @@ pub async fn rebuild<P: Projection>(
     let mut done = 0;
     progress(0, end);
     if end > 0 {
-        let mut reader = store.read_from(1).await?;
+        let mut batches = prefetch(store.read_from(1).await?, settings);
         while done < end {
-            let first = reader.next().await;
-            let batch = fill_batch(&mut reader, first, settings).await;
+            let batch = batches
+                .recv()
+                .await
+                .ok_or_else(|| anyhow::anyhow!("the event log reader stopped"))?;
             done = apply_batch(projection, db, &target, &batch).await?;
             progress(done.min(end), end);
         }
@@ -468,8 +543,10 @@ pub async fn rebuild<P: Projection>(
             .await?
             .get(0);
         while done < live as u64 {
-            let first = reader.next().await;
-            let batch = fill_batch(&mut reader, first, settings).await;
+            let batch = batches
+                .recv()
+                .await
+                .ok_or_else(|| anyhow::anyhow!("the event log reader stopped"))?;
             done = apply_in(projection, &mut tx, &target, &batch).await?;
         }
         swap::<P>(&tx, &fresh, done).await?;

@@ -3,4 +3,5 @@
 
 mod event_store;
 mod projection;
+mod skeleton;
 mod support;

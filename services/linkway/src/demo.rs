@@ -1,0 +1,266 @@
+//! `linkway demo`: organisations, tokens and synthetic referrals, sent through the
+//! services' own APIs, so what a person sees is what the services really did.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use linkway_events::Role;
+use linkway_events::registry::OrganisationKind;
+use serde_json::{Value, json};
+
+use crate::admin::{AdminCommand, OrgCommand, RuleCommand, issue_token};
+use crate::config::{Service, Settings};
+use crate::serve::{Running, connect_store};
+use crate::synthetic;
+
+const GP: &str = "gp-a81001";
+const HOUSING: &str = "ha-leeds-homes";
+const LINK_WORKERS: &str = "lw-leeds-north";
+const ICB: &str = "icb-west-yorkshire";
+const AREA: &str = "QWO";
+
+/// The tokens the demo issued, by who holds them.
+pub struct DemoTokens {
+    pub referrer: String,
+    pub housing_referrer: String,
+    pub link_worker: String,
+    pub service_manager: String,
+    pub commissioner: String,
+    pub admin: String,
+}
+
+fn url(running: &[Running], service: Service) -> anyhow::Result<String> {
+    running
+        .iter()
+        .find(|r| r.service == service)
+        .map(|r| format!("http://{}", r.addr))
+        .with_context(|| format!("{} is not running", service.name()))
+}
+
+/// Registers the demo organisations, rules and tokens, sends `referrals` synthetic
+/// referrals and works some of them; returns a guide of where to look.
+pub async fn seed(
+    settings: &Settings,
+    running: &[Running],
+    referrals: u64,
+) -> anyhow::Result<String> {
+    let (_, store) = connect_store(settings).await?;
+    let orgs = [
+        (
+            GP,
+            "Park Surgery (demo)",
+            OrganisationKind::GpPractice,
+            false,
+        ),
+        (
+            HOUSING,
+            "Leeds Homes housing association (demo)",
+            OrganisationKind::HousingAssociation,
+            false,
+        ),
+        (
+            LINK_WORKERS,
+            "Leeds North PCN link workers (demo)",
+            OrganisationKind::Pcn,
+            true,
+        ),
+        (
+            ICB,
+            "West Yorkshire ICB (demo)",
+            OrganisationKind::Commissioner,
+            false,
+        ),
+    ];
+    for (id, name, kind, link_worker_service) in orgs {
+        crate::admin::run(
+            &store,
+            AdminCommand::Org(OrgCommand::Add {
+                id: id.into(),
+                name: name.into(),
+                kind,
+                code: None,
+                area: Some(AREA.into()),
+                link_worker_service,
+            }),
+        )
+        .await?;
+    }
+    crate::admin::run(
+        &store,
+        AdminCommand::Rule(RuleCommand::Add {
+            to: LINK_WORKERS.into(),
+            from_org: Some(GP.into()),
+            postcode_district: None,
+            priority: 10,
+        }),
+    )
+    .await?;
+    for district in synthetic::DISTRICTS {
+        crate::admin::run(
+            &store,
+            AdminCommand::Rule(RuleCommand::Add {
+                to: LINK_WORKERS.into(),
+                from_org: None,
+                postcode_district: Some(district.into()),
+                priority: 50,
+            }),
+        )
+        .await?;
+    }
+    let token = |org: &'static str, role: Role| {
+        let store = store.clone();
+        async move {
+            issue_token(
+                &store,
+                org,
+                role,
+                Some(format!("demo-{}", role.as_str())),
+                Some("demo".into()),
+            )
+            .await
+            .map(|t| t.0)
+        }
+    };
+    let tokens = DemoTokens {
+        referrer: token(GP, Role::Referrer).await?,
+        housing_referrer: token(HOUSING, Role::Referrer).await?,
+        link_worker: token(LINK_WORKERS, Role::LinkWorker).await?,
+        service_manager: token(LINK_WORKERS, Role::ServiceManager).await?,
+        commissioner: token(ICB, Role::Commissioner).await?,
+        admin: token("linkway", Role::Admin).await?,
+    };
+
+    let intake = url(running, Service::Intake)?;
+    let link_worker = url(running, Service::LinkWorker)?;
+    let reporting = url(running, Service::Reporting)?;
+    let http = reqwest::Client::new();
+    wait_until_authorised(&http, &format!("{intake}/referrals"), &tokens.referrer).await?;
+    wait_until_authorised(
+        &http,
+        &format!("{link_worker}/caseload"),
+        &tokens.link_worker,
+    )
+    .await?;
+    wait_until_authorised(&http, &format!("{reporting}/summary"), &tokens.commissioner).await?;
+
+    let mut sent = Vec::new();
+    for i in 0..referrals {
+        let (token, body) = if i % 4 == 3 {
+            (&tokens.housing_referrer, referral_body(i))
+        } else {
+            (&tokens.referrer, referral_body(i))
+        };
+        let response = http
+            .post(format!("{intake}/referrals"))
+            .bearer_auth(token)
+            .header("Idempotency-Key", format!("demo-referral-{i}"))
+            .json(&body)
+            .send()
+            .await?;
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        anyhow::ensure!(
+            status.is_success(),
+            "demo referral {i} refused: {status} {answer}"
+        );
+        if let Some(id) = answer.get("referral_id").and_then(Value::as_str) {
+            sent.push(id.to_owned());
+        }
+    }
+    let worked =
+        crate::demo_journeys::work_cases(&http, &link_worker, &tokens.link_worker, &sent).await;
+
+    Ok(guide(
+        &tokens,
+        &intake,
+        &link_worker,
+        &reporting,
+        sent.len(),
+        worked,
+    ))
+}
+
+/// A referral request as a GP system would send it.
+pub fn referral_body(i: u64) -> Value {
+    let district = synthetic::DISTRICTS[(i % synthetic::DISTRICTS.len() as u64) as usize];
+    let need = synthetic::NEEDS[(i % synthetic::NEEDS.len() as u64) as usize];
+    json!({
+        "person": {
+            "nhs_number": synthetic::nhs_number(i + 1000),
+            "nhs_number_verification": "number-present-and-verified",
+            "given_name": synthetic::GIVEN[(i % 8) as usize],
+            "family_name": synthetic::FAMILY[(i / 8 % 8) as usize],
+            "birth_date": format!("{}-0{}-1{}", 1940 + (i * 7) % 60, 1 + i % 9, i % 10),
+            "address": { "lines": [format!("{} Example Street", i + 1), "Leeds"], "postcode": format!("{district} 9ZZ") },
+            "phone": "07700 900123",
+            "preferred_contact_method": "phone",
+            "language": "en"
+        },
+        "needs_and_concerns": {
+            "codes": [{ "system": "http://snomed.info/sct", "code": need.0, "display": need.1 }],
+            "text": "Feels isolated since a bereavement; would like company and a reason to get out."
+        },
+        "urgency": if i.is_multiple_of(9) { "urgent" } else { "routine" },
+        "safeguarding_concern": i.is_multiple_of(13),
+        "legal_basis": "public_task_health_care",
+        "consent": { "referral_agreed": true, "share_details_with_referrer": !i.is_multiple_of(5) },
+        "practitioner": { "name": "Dr Demo Practitioner", "role": "GP" }
+    })
+}
+
+async fn wait_until_authorised(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = http.get(url).bearer_auth(token).send().await?.status();
+        if status != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "token for {url} not accepted within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn guide(
+    t: &DemoTokens,
+    intake: &str,
+    link_worker: &str,
+    reporting: &str,
+    sent: usize,
+    worked: usize,
+) -> String {
+    format!(
+        "Linkway demo is running: {sent} synthetic referrals sent, {worked} cases worked by the link-worker service.
+
+  intake       {intake}      (referrers; web form: {intake}/form)
+  link-worker  {link_worker}  (link workers)
+  reporting    {reporting}   (commissioners)
+  each serves /healthz /readyz /metrics /openapi.json
+
+Tokens (demo only):
+  GP referrer (gp-a81001)          {referrer}
+  housing referrer (ha-leeds-homes) {housing}
+  link worker (lw-leeds-north)     {lw}
+  service manager (lw-leeds-north) {sm}
+  commissioner (icb-west-yorkshire) {comm}
+  admin                            {admin}
+
+Try:
+  curl -s -H 'Authorization: Bearer {referrer}' {intake}/referrals
+  curl -s -H 'Authorization: Bearer {lw}' {link_worker}/caseload
+  curl -s -H 'Authorization: Bearer {comm}' {reporting}/summary
+  curl -s -H 'Authorization: Bearer {comm}' -H 'Accept: text/csv' {reporting}/feed",
+        referrer = t.referrer,
+        housing = t.housing_referrer,
+        lw = t.link_worker,
+        sm = t.service_manager,
+        comm = t.commissioner,
+        admin = t.admin,
+    )
+}
