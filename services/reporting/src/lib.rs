@@ -198,8 +198,11 @@ pub async fn rebuild_with(
         linkway_platform::Problem,
         linkway_platform::FieldError,
     )),
-    modifiers(&BearerAuth),
-    tags((name = "reporting", description = "Commissioner outcome feed and summary"))
+    modifiers(&BearerAuth, &OperationalRoutes),
+    tags(
+        (name = "reporting", description = "Commissioner outcome feed and summary"),
+        (name = "operations", description = "Health, readiness, metrics and this document")
+    )
 )]
 struct ApiDoc;
 
@@ -213,6 +216,74 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// The platform's routes every service serves, so the document covers every route.
+struct OperationalRoutes;
+
+impl utoipa::Modify for OperationalRoutes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        use utoipa::openapi::{Content, ResponseBuilder};
+        let object = || Content::new(Some(ObjectBuilder::new().schema_type(Type::Object).build()));
+        let text = || Content::new(Some(ObjectBuilder::new().schema_type(Type::String).build()));
+        let routes = [
+            (
+                "/healthz",
+                "getHealth",
+                "The process is alive.",
+                "application/json",
+                object(),
+            ),
+            (
+                "/readyz",
+                "getReadiness",
+                "NATS and PostgreSQL are reachable; each projection's checkpoint and lag.",
+                "application/json",
+                object(),
+            ),
+            (
+                "/metrics",
+                "getMetrics",
+                "Prometheus metrics (OpenMetrics text).",
+                "application/openmetrics-text",
+                text(),
+            ),
+            (
+                "/openapi.json",
+                "getOpenApi",
+                "This document.",
+                "application/json",
+                object(),
+            ),
+        ];
+        for (path, id, description, content_type, content) in routes {
+            let mut operation = OperationBuilder::new()
+                .operation_id(Some(id))
+                .tag("operations")
+                .description(Some(description))
+                .response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(content_type, content)
+                        .build(),
+                );
+            if path == "/readyz" {
+                operation = operation.response(
+                    "503",
+                    ResponseBuilder::new()
+                        .description("Not ready: NATS or PostgreSQL unreachable.")
+                        .content("application/json", object())
+                        .build(),
+                );
+            }
+            openapi
+                .paths
+                .add_path_operation(path, vec![HttpMethod::Get], operation.build());
+        }
     }
 }
 
