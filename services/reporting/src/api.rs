@@ -267,13 +267,13 @@ fn facts_sql(extra: &str) -> String {
     )
 }
 
-fn to_fact(row: &tokio_postgres::Row) -> Result<Fact, ApiError> {
-    Ok(Fact {
+fn to_fact(row: &tokio_postgres::Row) -> Fact {
+    Fact {
         month: row.get(0),
         referrer_kind: row.get(1),
         service: row.get(2),
         journey: projection::read_journey(row, 3),
-    })
+    }
 }
 
 async fn checkpoint_in(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> {
@@ -567,7 +567,7 @@ pub async fn get_summary(
     );
     let rows = tx.query(&sql, &[&area, &from, &to]).await?;
     tx.commit().await?;
-    let facts = rows.iter().map(to_fact).collect::<Result<Vec<_>, _>>()?;
+    let facts: Vec<Fact> = rows.iter().map(to_fact).collect();
     Ok(axum::Json(summarise(
         &state.settings,
         area,
@@ -656,7 +656,7 @@ pub async fn get_outcome_feed(
         tx.query(&sql, &[&area, &months]).await?
     };
     tx.commit().await?;
-    let facts = rows.iter().map(to_fact).collect::<Result<Vec<_>, _>>()?;
+    let facts: Vec<Fact> = rows.iter().map(to_fact).collect();
     let feed = Feed {
         area,
         cursor: cursor.to_string(),

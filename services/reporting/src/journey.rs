@@ -14,8 +14,8 @@ use time::Date;
 
 /// One row of `reporting.referrals`, keyed by the referral's pseudonym.
 ///
-/// Serialised to JSON to move rows in and out of PostgreSQL set-wise
-/// (`jsonb_populate_recordset`), so field names are the column names.
+/// Field names are the column names (see [`crate::projection`], which moves rows in and
+/// out set-wise); the serde form is for tests and debugging.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Journey {
     /// Keyed hash of the referral id (see [`crate::pseudonym`]).

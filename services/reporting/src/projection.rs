@@ -2,7 +2,9 @@
 //! organisations it is reported under.
 //!
 //! Set-wise: a batch loads the rows it touches with one query, folds every event into them
-//! in memory, and writes them back with one `INSERT .. SELECT FROM jsonb_populate_recordset`.
+//! in memory, and writes them back with one `INSERT .. SELECT FROM UNNEST(..)` of typed
+//! arrays, one per column. A small `changes` table keeps, per month and organisations, the
+//! sequence of the last change: the outcome feed's cursor resumes from it.
 //! Organisations are kept here (not read from the `registry` schema) so that a rebuild
 //! depends on nothing but the log; aggregates join them at query time, so a referral made
 //! before its organisation was registered is still reported under the right area.
