@@ -636,13 +636,15 @@ pub async fn get_outcome_feed(
     // month must be replaced without them).
     let months: Vec<Date> = tx
         .query(
-            "SELECT DISTINCT c.month
+            "SELECT c.month
              FROM reporting.changes c
              LEFT JOIN reporting.organisations ro ON ro.organisation_id = c.referrer_org
              LEFT JOIN reporting.organisations lo ON lo.organisation_id = c.link_worker_org
              WHERE c.updated_seq > $2
                AND COALESCE(ro.commissioner_area, lo.commissioner_area) = $1
-             ORDER BY c.month",
+             UNION
+             SELECT month FROM reporting.area_marks WHERE area = $1 AND updated_seq > $2
+             ORDER BY 1",
             &[&area, &(cursor as i64)],
         )
         .await?

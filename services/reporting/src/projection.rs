@@ -87,7 +87,7 @@ impl Reporting {
 
 impl Projection for Reporting {
     const NAME: &'static str = "reporting";
-    const VERSION: i32 = 4;
+    const VERSION: i32 = 5;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id   text PRIMARY KEY,
@@ -137,6 +137,13 @@ impl Projection for Reporting {
             link_worker_org text NOT NULL,
             updated_seq     bigint NOT NULL,
             PRIMARY KEY (month, referrer_org, link_worker_org)
+        );
+        -- Months an area lost referrals from when an organisation moved to another area.
+        CREATE TABLE IF NOT EXISTS area_marks (
+            area        text NOT NULL,
+            month       date NOT NULL,
+            updated_seq bigint NOT NULL,
+            PRIMARY KEY (area, month)
         );";
 
     async fn apply(
@@ -149,6 +156,18 @@ impl Projection for Reporting {
             match &p.event {
                 Event::Registry(RegistryEvent::OrganisationRegistered(o)) => {
                     // Rare: row by row, in order, so the latest registration wins.
+                    // Moving to another area: the old area's feed must re-send the months
+                    // it loses (over-inclusive marks only re-send a month in full).
+                    tx.execute(
+                        "INSERT INTO area_marks
+                         SELECT DISTINCT o.commissioner_area, c.month, $2::bigint FROM organisations o, changes c
+                         WHERE o.organisation_id = $1 AND o.commissioner_area IS NOT NULL
+                           AND o.commissioner_area IS DISTINCT FROM $3::text
+                           AND (c.referrer_org = $1 OR c.link_worker_org = $1)
+                         ON CONFLICT (area, month) DO UPDATE SET updated_seq = EXCLUDED.updated_seq",
+                        &[&o.organisation_id, &(p.sequence as i64), &o.commissioner_area],
+                    )
+                    .await?;
                     tx.execute(
                         "INSERT INTO organisations VALUES ($1, $2, $3)
                          ON CONFLICT (organisation_id) DO UPDATE SET kind = $2, commissioner_area = $3",

@@ -395,4 +395,5 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
             == plans.len()
     );
     w.assert_nothing_personal();
+    w.assert_no_dead_letters().await;
 }

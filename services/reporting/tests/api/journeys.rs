@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use time::macros::date;
 
 use crate::population::*;
-use crate::support::{AREA_A, World};
+use crate::support::{AREA_A, AREA_B, World};
 
 pub fn check_summary(s: &serde_json::Value, e: &Expected) {
     let m = &s["measures"];
@@ -195,6 +195,7 @@ async fn summary_figures_match_an_independent_count_and_survive_a_rebuild() {
         None
     );
     w.assert_nothing_personal();
+    w.assert_no_dead_letters().await;
 }
 
 #[tokio::test]
@@ -333,8 +334,63 @@ async fn the_feed_resumes_from_its_cursor_in_json_and_csv() {
         .collect();
     assert_eq!(months, council_months);
 
+    // The council moves to area B: both areas' feeds re-send its months, A's without it.
+    let before_move = again["next_cursor"].as_str().unwrap().to_owned();
+    let b_cursor = w.json("/feed", &w.commissioner_b).await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seq = w
+        .env
+        .register_organisation(
+            "council-a",
+            linkway_events::registry::OrganisationKind::Council,
+            Some(AREA_B),
+            false,
+        )
+        .await;
+    for (token, cursor) in [
+        (&w.commissioner_a, &before_move),
+        (&w.commissioner_b, &b_cursor),
+    ] {
+        let moved = w
+            .json(&format!("/feed?cursor={cursor}&min_sequence={seq}"), token)
+            .await;
+        let months: Vec<&str> = moved["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["month"].as_str().unwrap())
+            .collect();
+        assert_eq!(months, council_months, "{moved}");
+        let kinds: Vec<&str> = moved["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|m| m["cells"].as_array().unwrap())
+            .map(|c| c["referrer_kind"].as_str().unwrap())
+            .collect();
+        let council_here = kinds.contains(&"council");
+        assert_eq!(council_here, *token == w.commissioner_b, "{kinds:?}");
+    }
+    let back = w
+        .env
+        .register_organisation(
+            "council-a",
+            linkway_events::registry::OrganisationKind::Council,
+            Some(AREA_A),
+            false,
+        )
+        .await;
+
     // CSV of the same feed.
-    let (status, headers, csv) = w.get("/feed", &w.commissioner_a, Some("text/csv")).await;
+    let (status, headers, csv) = w
+        .get(
+            &format!("/feed?min_sequence={back}"),
+            &w.commissioner_a,
+            Some("text/csv"),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         headers["content-type"]
@@ -380,11 +436,20 @@ async fn the_feed_resumes_from_its_cursor_in_json_and_csv() {
             .unwrap_or("*".into())
     );
 
-    // Another area's commissioner sees none of it; a bad cursor is refused.
+    // Another area's commissioner sees none of it (the council's stay in B re-sent B's
+    // months, now empty again); a bad cursor is refused.
     let b = w.json("/feed", &w.commissioner_b).await;
-    assert_eq!(b["months"], serde_json::json!([]));
+    assert!(
+        b["months"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["cells"] == serde_json::json!([])),
+        "{b}"
+    );
     let (status, _, body) = w.get("/feed?cursor=abc", &w.commissioner_a, None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("cursor_format"));
     w.assert_nothing_personal();
+    w.assert_no_dead_letters().await;
 }

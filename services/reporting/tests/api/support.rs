@@ -355,6 +355,21 @@ impl World {
         }
     }
 
+    /// Nothing was parked: every event reporting read, it could apply.
+    pub async fn assert_no_dead_letters(&self) {
+        let db = self.env.database("reporting").await;
+        let client = db.client().await.expect("database");
+        let rows = client
+            .query("SELECT projection, sequence, reason FROM dead_letters", &[])
+            .await
+            .expect("dead letters");
+        let parked: Vec<(String, i64, String)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        assert!(parked.is_empty(), "dead-lettered: {parked:?}");
+    }
+
     pub fn responses_recorded(&self) -> usize {
         self.bodies
             .lock()
