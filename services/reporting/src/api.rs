@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -192,6 +193,17 @@ pub struct Feed {
     pub next_cursor: String,
     pub disclosure: Rules,
     pub months: Vec<FeedMonth>,
+}
+
+/// The query string, or a 422 problem naming what is wrong with it.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(q)| q).map_err(|rejection| {
+        ApiError::Validation(vec![FieldError::new(
+            "query",
+            "schema",
+            rejection.body_text(),
+        )])
+    })
 }
 
 /// The commissioner area the caller may read.
@@ -529,7 +541,7 @@ pub fn feed_months(settings: &Settings, months: &[Date], facts: &[Fact]) -> Vec<
         (status = 200, description = "Disclosure-controlled figures of the area", body = Summary),
         (status = 401, description = "Missing or invalid bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a commissioner or administrator, or another commissioner's area", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad month, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad month or query string, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable, or `min_sequence` not reached within 5 s", body = linkway_platform::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -537,8 +549,9 @@ pub fn feed_months(settings: &Settings, months: &[Date], facts: &[Fact]) -> Vec<
 pub async fn get_summary(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<SummaryQuery>,
+    q: Result<Query<SummaryQuery>, QueryRejection>,
 ) -> Result<axum::Json<Summary>, ApiError> {
+    let q = query(q)?;
     let area = area_for(&state.db, &principal, q.area.as_deref()).await?;
     let mut errors = Vec::new();
     let from = parse_month("from", q.from.as_deref()).unwrap_or_else(|e| {
@@ -579,8 +592,10 @@ pub async fn get_summary(
 }
 
 /// The outcome feed: months of one area that changed since a cursor, in full, as JSON or
-/// CSV (`Accept: text/csv`). The CSV carries the next cursor in `Linkway-Next-Cursor` and
-/// the months it replaces in `Linkway-Months`.
+/// CSV (`Accept: text/csv`). A consumer replaces everything it holds for each month in the
+/// answer (a month may come back with fewer cells, or none, e.g. after a correction or an
+/// organisation moving area) and keeps `next_cursor` for next time. The CSV carries the next
+/// cursor in `Linkway-Next-Cursor` and the months it replaces in `Linkway-Months`.
 #[utoipa::path(
     get,
     path = "/feed",
@@ -601,7 +616,7 @@ pub async fn get_summary(
         ),
         (status = 401, description = "Missing or invalid bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a commissioner or administrator, or another commissioner's area", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad cursor, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad cursor or query string, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable, or `min_sequence` not reached within 5 s", body = linkway_platform::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -610,8 +625,9 @@ pub async fn get_outcome_feed(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    Query(q): Query<FeedQuery>,
+    q: Result<Query<FeedQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let q = query(q)?;
     let area = area_for(&state.db, &principal, q.area.as_deref()).await?;
     let cursor: u64 = match q.cursor.as_deref() {
         None | Some("") => 0,
