@@ -112,7 +112,7 @@ pub fn check_summary(s: &serde_json::Value, e: &Expected) {
 async fn summary_figures_match_an_independent_count_and_survive_a_rebuild() {
     let w = World::new().await;
     let plans = population(7, 150);
-    drive_by_events(&w, &plans).await;
+    let ids = drive_by_events(&w, &plans).await;
     let seq = w.last_sequence().await;
     let summary = w
         .json(&format!("/summary?min_sequence={seq}"), &w.commissioner_a)
@@ -196,6 +196,7 @@ async fn summary_figures_match_an_independent_count_and_survive_a_rebuild() {
     );
     w.assert_nothing_personal();
     w.assert_no_dead_letters().await;
+    w.assert_read_model_holds_nothing_personal(&ids).await;
 }
 
 #[tokio::test]
@@ -452,4 +453,5 @@ async fn the_feed_resumes_from_its_cursor_in_json_and_csv() {
     assert!(body.contains("cursor_format"));
     w.assert_nothing_personal();
     w.assert_no_dead_letters().await;
+    w.assert_read_model_holds_nothing_personal(&ids).await;
 }

@@ -355,6 +355,57 @@ impl World {
         }
     }
 
+    /// The read model itself holds no test person's details, and no referral id: rows are
+    /// keyed by pseudonym only.
+    pub async fn assert_read_model_holds_nothing_personal(&self, referral_ids: &[Uuid]) {
+        let db = self.env.database("reporting").await;
+        let client = db.client().await.expect("database");
+        let mut dump = String::new();
+        for table in ["referrals", "organisations", "changes", "area_marks"] {
+            for row in client
+                .query(&format!("SELECT t::text FROM reporting.{table} t"), &[])
+                .await
+                .expect("read model")
+            {
+                dump.push_str(row.get::<_, &str>(0));
+                dump.push('\n');
+            }
+        }
+        assert!(
+            dump.lines().count() >= referral_ids.len(),
+            "the rows are there"
+        );
+        let people = self
+            .people
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for p in people.iter() {
+            for needle in [&p.given_name, &p.family_name, &p.nhs_number, &p.postcode] {
+                assert!(
+                    !dump.contains(needle.as_str()),
+                    "{needle} in the read model"
+                );
+            }
+        }
+        for id in referral_ids {
+            assert!(
+                !dump.contains(&id.to_string()),
+                "referral id {id} in the read model"
+            );
+            assert!(!dump.contains(&id.simple().to_string()));
+        }
+        for never in [
+            "1985-06-15",
+            "Imaginary",
+            "Hyde Park",
+            "07700",
+            "example.org",
+            "isolated",
+        ] {
+            assert!(!dump.contains(never), "{never} in the read model");
+        }
+    }
+
     /// Nothing was parked: every event reporting read, it could apply.
     pub async fn assert_no_dead_letters(&self) {
         let db = self.env.database("reporting").await;
