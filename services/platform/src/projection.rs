@@ -104,7 +104,7 @@ fn is_poison(err: &tokio_postgres::Error) -> bool {
     match err.code() {
         Some(code) => {
             let class = &code.code()[..2];
-            matches!(class, "22" | "23" | "42" | "P0")
+            matches!(class, "21" | "22" | "23" | "42" | "P0")
         }
         None => false,
     }
