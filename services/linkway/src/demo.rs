@@ -43,7 +43,7 @@ pub async fn seed(
     settings: &Settings,
     running: &[Running],
     referrals: u64,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Seeded> {
     let (_, store) = connect_store(settings).await?;
     let orgs = [
         (
@@ -170,14 +170,28 @@ pub async fn seed(
     let worked =
         crate::demo_journeys::work_cases(&http, &link_worker, &tokens.link_worker, &sent).await;
 
-    Ok(guide(
-        &tokens,
-        &intake,
-        &link_worker,
-        &reporting,
-        sent.len(),
+    Ok(Seeded {
+        sent: sent.len(),
         worked,
-    ))
+        guide: guide(
+            &tokens,
+            &intake,
+            &link_worker,
+            &reporting,
+            sent.len(),
+            worked,
+        ),
+    })
+}
+
+/// What the demo did, and where to look.
+pub struct Seeded {
+    /// Referrals accepted by intake.
+    pub sent: usize,
+    /// Of those, cases the link-worker service worked without an error.
+    pub worked: usize,
+    /// The text printed for the person running the demo.
+    pub guide: String,
 }
 
 /// A referral request as a GP system would send it.

@@ -55,6 +55,7 @@ async fn work_case(
         // Not reached after three attempts.
         4 => {
             post(http, &format!("{case}/accept"), token, json!({})).await?;
+            post(http, &format!("{case}/assignment"), token, json!({})).await?;
             for _ in 0..3 {
                 post(
                     http,

@@ -128,8 +128,8 @@ async fn main() -> anyhow::Result<()> {
             let (trigger, shutdown) = Shutdown::new();
             let running =
                 linkway::serve::serve(&settings, &listen, &Service::ALL, shutdown).await?;
-            let guide = linkway::demo::seed(&settings, &running, referrals).await?;
-            println!("{guide}");
+            let seeded = linkway::demo::seed(&settings, &running, referrals).await?;
+            println!("{}", seeded.guide);
             if !exit {
                 tokio::signal::ctrl_c().await?;
             }

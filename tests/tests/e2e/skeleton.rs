@@ -334,3 +334,21 @@ async fn nats_restarted_mid_stream_the_services_reconnect_and_catch_up_with_no_l
     wait_until(|| async { reported_referrals(&r).await == 10 }).await;
     drop(nats);
 }
+
+#[tokio::test]
+async fn the_demo_sends_its_referrals_through_intake_and_works_every_case() {
+    let env = TestEnv::shared();
+    let running =
+        linkway::serve::serve(&settings(&env), &any_ports(), &Service::ALL, env.shutdown())
+            .await
+            .expect("serve");
+    let seeded = linkway::demo::seed(&settings(&env), &running, 12)
+        .await
+        .expect("demo seed");
+    assert_eq!(seeded.sent, 12, "every demo referral accepted by intake");
+    assert_eq!(
+        seeded.worked, 12,
+        "every demo journey is legal for the link-worker service"
+    );
+    assert!(seeded.guide.contains("/caseload") && seeded.guide.contains("lw_"));
+}
