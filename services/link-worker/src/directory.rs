@@ -370,7 +370,7 @@ mod tests {
 
     fn fixture(name: &str) -> Value {
         let path = format!(
-            "{}/../../../shared/fixtures/openreferral/{name}",
+            "{}/tests/fixtures/openreferral/{name}",
             env!("CARGO_MANIFEST_DIR")
         );
         serde_json::from_str(

@@ -347,7 +347,7 @@ fn plan_body(days_ahead: i64) -> Value {
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../../../shared/fixtures/openreferral/{name}",
+        "{}/tests/fixtures/openreferral/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json")
