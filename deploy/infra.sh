@@ -50,6 +50,10 @@ start_nats() {
   if [ -f "$LINKWAY_HOME/nats.pid" ] && kill -0 "$(cat "$LINKWAY_HOME/nats.pid")" 2>/dev/null; then
     return 0
   fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null; then
+    echo "port $NATS_PORT is taken by another process; set LINKWAY_LOCAL_NATS_PORT" >&2
+    exit 1
+  fi
   log "starting nats-server (JetStream) on 127.0.0.1:$NATS_PORT, store $LINKWAY_HOME/nats"
   "$(nats_binary)" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$LINKWAY_HOME/nats" \
     >"$LINKWAY_HOME/nats.log" 2>&1 &
@@ -84,6 +88,10 @@ start_postgres() {
   fi
   if as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     return 0
+  fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then
+    echo "port $PG_PORT is taken by another process; set LINKWAY_LOCAL_PG_PORT" >&2
+    exit 1
   fi
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
   if [ "$(id -u)" = 0 ]; then chown -R postgres "$data"; fi
