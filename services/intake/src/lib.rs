@@ -36,6 +36,7 @@ pub mod read_model;
 pub mod routing;
 pub mod validation;
 
+use linkway_platform::auth::BearerAuth;
 use std::sync::Arc;
 
 use axum::Json;
@@ -206,24 +207,6 @@ pub async fn rebuild(
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("A Linkway token: one organisation, one role"))
-                    .build(),
-            ),
-        );
-    }
-}
 
 /// The OpenAPI 3.1 document of intake.
 pub fn openapi() -> utoipa::openapi::OpenApi {

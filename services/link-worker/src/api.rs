@@ -9,6 +9,7 @@
 //! A case's details (the person's name, the plan ...) are served only to the link-worker
 //! organisation the referral was routed to; anyone else gets 404, as if it did not exist.
 
+use linkway_platform::auth::BearerAuth;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -1700,19 +1701,6 @@ use docs::{
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 /// The service's OpenAPI 3.1 document.
 pub fn openapi() -> utoipa::openapi::OpenApi {

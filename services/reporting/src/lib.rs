@@ -20,6 +20,7 @@ pub mod journey;
 pub mod projection;
 pub mod pseudonym;
 
+use linkway_platform::auth::BearerAuth;
 use std::sync::Arc;
 
 use axum::Json;
@@ -205,19 +206,6 @@ pub async fn rebuild_with(
     )
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
 
 /// The platform's routes every service serves, so the document covers every route.
 struct OperationalRoutes;
