@@ -652,52 +652,13 @@ pub async fn withdraw_referral(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    principal.require(REFERRAL_ROLES)?;
-    let aggregate = actionable(&state, &principal, &id).await?;
-    require_json(&headers)?;
-    let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
-    let operation = "withdrawReferral";
-    // The referral is part of what the key stands for: the same key on another referral is another request.
-    let fingerprint = [id.as_bytes(), b"\n", &body].concat();
-    idempotent(
+    correct_referral(
         &state,
-        key.as_ref(),
-        operation,
-        &fingerprint,
-        StatusCode::OK,
-        || async {
-            let request: ReasonRequest = parse_body(&body)?;
-            let reason = command::reason(request.reason.as_deref())?;
-            let current = known_status(&state, aggregate.received.referral_id)
-                .await?
-                .unwrap_or(aggregate.status);
-            if !aggregate.status.is_open() || !current.is_open() {
-                return Err(ApiError::Conflict(format!(
-                    "the referral is {} and can no longer be withdrawn",
-                    if aggregate.status.is_open() {
-                        current.as_str()
-                    } else {
-                        aggregate.status.as_str()
-                    }
-                )));
-            }
-            let event = linkway_events::referral::ReferralEvent::Withdrawn(
-                linkway_events::referral::ReferralWithdrawn {
-                    referral_id: aggregate.received.referral_id,
-                    reason,
-                },
-            );
-            append_to_referral(
-                &state,
-                &principal,
-                &headers,
-                &aggregate,
-                event.into(),
-                key.as_ref().map(|k| (k, operation)),
-                Status::Withdrawn,
-            )
-            .await
-        },
+        &principal,
+        &id,
+        &headers,
+        &body,
+        Correction::Withdraw,
     )
     .await
 }
@@ -733,41 +694,99 @@ pub async fn mark_entered_in_error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    principal.require(REFERRAL_ROLES)?;
-    let aggregate = actionable(&state, &principal, &id).await?;
-    require_json(&headers)?;
-    let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
-    let operation = "markReferralEnteredInError";
-    // The referral is part of what the key stands for: the same key on another referral is another request.
-    let fingerprint = [id.as_bytes(), b"\n", &body].concat();
-    idempotent(
+    correct_referral(
         &state,
+        &principal,
+        &id,
+        &headers,
+        &body,
+        Correction::EnteredInError,
+    )
+    .await
+}
+
+/// The two ways a referrer (or an administrator) takes a referral back.
+#[derive(Debug, Clone, Copy)]
+enum Correction {
+    Withdraw,
+    EnteredInError,
+}
+
+/// Withdraws a referral or marks it entered in error: the same checks, idempotency and
+/// append; only the rule for when it is allowed and the event differ.
+async fn correct_referral(
+    state: &AppState,
+    principal: &Principal,
+    id: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+    correction: Correction,
+) -> Result<Response, ApiError> {
+    principal.require(REFERRAL_ROLES)?;
+    let aggregate = actionable(state, principal, id).await?;
+    require_json(headers)?;
+    let key = IdempotencyKey::from_headers(headers, &principal.organisation_id)?;
+    let operation = match correction {
+        Correction::Withdraw => "withdrawReferral",
+        Correction::EnteredInError => "markReferralEnteredInError",
+    };
+    // The referral is part of what the key stands for: the same key on another referral is another request.
+    let fingerprint = [id.as_bytes(), b"\n", body].concat();
+    idempotent(
+        state,
         key.as_ref(),
         operation,
         &fingerprint,
         StatusCode::OK,
         || async {
-            let request: ReasonRequest = parse_body(&body)?;
+            let request: ReasonRequest = parse_body(body)?;
             let reason = command::reason(request.reason.as_deref())?;
-            if aggregate.status == Status::EnteredInError {
-                return Err(ApiError::Conflict(
-                    "the referral is already marked entered in error".into(),
-                ));
-            }
-            let event = linkway_events::referral::ReferralEvent::EnteredInError(
-                linkway_events::referral::ReferralEnteredInError {
-                    referral_id: aggregate.received.referral_id,
-                    reason,
-                },
-            );
+            let referral_id = aggregate.received.referral_id;
+            use linkway_events::referral::{
+                ReferralEnteredInError, ReferralEvent, ReferralWithdrawn,
+            };
+            let (event, status) = match correction {
+                Correction::Withdraw => {
+                    let current = known_status(state, referral_id)
+                        .await?
+                        .unwrap_or(aggregate.status);
+                    if !aggregate.status.is_open() || !current.is_open() {
+                        return Err(ApiError::Conflict(format!(
+                            "the referral is {} and can no longer be withdrawn",
+                            if aggregate.status.is_open() {
+                                current.as_str()
+                            } else {
+                                aggregate.status.as_str()
+                            }
+                        )));
+                    }
+                    let event = ReferralEvent::Withdrawn(ReferralWithdrawn {
+                        referral_id,
+                        reason,
+                    });
+                    (event, Status::Withdrawn)
+                }
+                Correction::EnteredInError => {
+                    if aggregate.status == Status::EnteredInError {
+                        return Err(ApiError::Conflict(
+                            "the referral is already marked entered in error".into(),
+                        ));
+                    }
+                    let event = ReferralEvent::EnteredInError(ReferralEnteredInError {
+                        referral_id,
+                        reason,
+                    });
+                    (event, Status::EnteredInError)
+                }
+            };
             append_to_referral(
-                &state,
-                &principal,
-                &headers,
+                state,
+                principal,
+                headers,
                 &aggregate,
                 event.into(),
                 key.as_ref().map(|k| (k, operation)),
-                Status::EnteredInError,
+                status,
             )
             .await
         },
