@@ -139,6 +139,6 @@ impl Envelope {
 
     /// The typed payload; refuses unknown types and versions.
     pub fn event(&self) -> Result<Event, DecodeError> {
-        Event::decode(&self.event_type, self.version, self.data.clone())
+        Event::decode_ref(&self.event_type, self.version, &self.data)
     }
 }

@@ -96,14 +96,25 @@ impl Event {
         version: u32,
         data: serde_json::Value,
     ) -> Result<Event, DecodeError> {
+        Event::decode_ref(event_type, version, &data)
+    }
+
+    /// Like [`Event::decode`], reading the payload in place (no copy unless an upcaster
+    /// has to rewrite it).
+    pub fn decode_ref(
+        event_type: &str,
+        version: u32,
+        data: &serde_json::Value,
+    ) -> Result<Event, DecodeError> {
         let (version, data) = upcast(event_type, version, data);
-        if let Some(r) = ReferralEvent::decode(event_type, version, &data) {
+        let data = data.as_ref();
+        if let Some(r) = ReferralEvent::decode(event_type, version, data) {
             return r.map(Event::Referral);
         }
-        if let Some(r) = CaseEvent::decode(event_type, version, &data) {
+        if let Some(r) = CaseEvent::decode(event_type, version, data) {
             return r.map(Event::Case);
         }
-        if let Some(r) = RegistryEvent::decode(event_type, version, &data) {
+        if let Some(r) = RegistryEvent::decode(event_type, version, data) {
             return r.map(Event::Registry);
         }
         Err(DecodeError::UnknownType(event_type.to_owned()))
@@ -126,9 +137,13 @@ pub fn aggregate_kind_of(event_type: &str) -> &str {
 
 /// Upcasters turn an older version of a payload into the current one. A breaking change to
 /// an event adds a version and a branch here; consumers then only ever see the newest shape.
-fn upcast(_event_type: &str, version: u32, data: serde_json::Value) -> (u32, serde_json::Value) {
+fn upcast<'a>(
+    _event_type: &str,
+    version: u32,
+    data: &'a serde_json::Value,
+) -> (u32, std::borrow::Cow<'a, serde_json::Value>) {
     // No breaking change yet: v1 is current for every event.
-    (version, data)
+    (version, std::borrow::Cow::Borrowed(data))
 }
 
 #[cfg(test)]

@@ -239,6 +239,44 @@ impl Errors {
         clean(value).and_then(|v| self.bounded(field, v, max))
     }
 
+    /// An optional text that must pass `valid` (blank counts as absent).
+    fn optional_checked(
+        &mut self,
+        field: &str,
+        value: &Option<String>,
+        valid: fn(&str) -> bool,
+        rule: &str,
+        message: &str,
+    ) -> Option<String> {
+        let v = clean(value)?;
+        if valid(&v) {
+            Some(v)
+        } else {
+            self.add(field, rule, message);
+            None
+        }
+    }
+
+    fn optional_phone(&mut self, field: &str, value: &Option<String>) -> Option<String> {
+        self.optional_checked(
+            field,
+            value,
+            is_phone,
+            rule::PHONE_FORMAT,
+            "must be a phone number of 10 to 15 digits",
+        )
+    }
+
+    fn optional_email(&mut self, field: &str, value: &Option<String>) -> Option<String> {
+        self.optional_checked(
+            field,
+            value,
+            is_email,
+            rule::EMAIL_FORMAT,
+            "must be an email address",
+        )
+    }
+
     fn bounded(&mut self, field: &str, v: String, max: usize) -> Option<String> {
         if v.chars().count() > max {
             self.add(
@@ -527,30 +565,8 @@ fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> Option<Valid
             postcode: postcode?,
         })
     });
-    let phone = clean(&p.phone).and_then(|v| {
-        if is_phone(&v) {
-            Some(v)
-        } else {
-            e.add(
-                "person.phone",
-                rule::PHONE_FORMAT,
-                "must be a phone number of 10 to 15 digits",
-            );
-            None
-        }
-    });
-    let email = clean(&p.email).and_then(|v| {
-        if is_email(&v) {
-            Some(v)
-        } else {
-            e.add(
-                "person.email",
-                rule::EMAIL_FORMAT,
-                "must be an email address",
-            );
-            None
-        }
-    });
+    let phone = e.optional_phone("person.phone", &p.phone);
+    let email = e.optional_email("person.email", &p.email);
     let method = e.one_of(
         "person.preferred_contact_method",
         &p.preferred_contact_method,
@@ -693,30 +709,8 @@ fn validate_needs(e: &mut Errors, n: &NeedsInput) -> Option<(Vec<Coding>, Option
 fn validate_practitioner(e: &mut Errors, p: &PractitionerInput) -> Option<Practitioner> {
     let name = e.required_text("practitioner.name", &p.name, NAME_MAX);
     let role = e.optional_text("practitioner.role", &p.role, SHORT_TEXT_MAX);
-    let phone = clean(&p.phone).and_then(|v| {
-        if is_phone(&v) {
-            Some(v)
-        } else {
-            e.add(
-                "practitioner.phone",
-                rule::PHONE_FORMAT,
-                "must be a phone number of 10 to 15 digits",
-            );
-            None
-        }
-    });
-    let email = clean(&p.email).and_then(|v| {
-        if is_email(&v) {
-            Some(v)
-        } else {
-            e.add(
-                "practitioner.email",
-                rule::EMAIL_FORMAT,
-                "must be an email address",
-            );
-            None
-        }
-    });
+    let phone = e.optional_phone("practitioner.phone", &p.phone);
+    let email = e.optional_email("practitioner.email", &p.email);
     Some(Practitioner {
         name: name?,
         role,

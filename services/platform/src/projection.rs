@@ -449,23 +449,31 @@ async fn prepare<P: Projection>(
         }
         None => {
             create_tables::<P>(&client, P::NAME).await?;
-            client
-                .execute(
-                    "INSERT INTO projection_checkpoints (projection, last_sequence, version) \
-                     VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
-                    &[&P::NAME, &P::VERSION],
-                )
-                .await?;
-            let cp: i64 = client
-                .query_one(
-                    "SELECT last_sequence FROM projection_checkpoints WHERE projection = $1",
-                    &[&P::NAME],
-                )
-                .await?
-                .get(0);
-            Ok(cp as u64)
+            Ok(ensure_checkpoint(&client, P::NAME, P::VERSION).await?)
         }
     }
+}
+
+/// Creates a projection's checkpoint row at 0 unless it exists; returns where it stands.
+async fn ensure_checkpoint(
+    client: &tokio_postgres::Client,
+    name: &str,
+    version: i32,
+) -> Result<u64, tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO projection_checkpoints (projection, last_sequence, version) \
+             VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
+            &[&name, &version],
+        )
+        .await?;
+    let row = client
+        .query_one(
+            "SELECT last_sequence FROM projection_checkpoints WHERE projection = $1",
+            &[&name],
+        )
+        .await?;
+    Ok(row.get::<_, i64>(0) as u64)
 }
 
 async fn create_tables<P: Projection>(
@@ -511,13 +519,7 @@ pub async fn rebuild<P: Projection>(
             )
             .await?;
         // The live row must exist for the swap to lock it.
-        client
-            .execute(
-                "INSERT INTO projection_checkpoints (projection, last_sequence, version) \
-                 VALUES ($1, 0, $2) ON CONFLICT DO NOTHING",
-                &[&P::NAME, &P::VERSION],
-            )
-            .await?;
+        ensure_checkpoint(&client, P::NAME, P::VERSION).await?;
     }
     let end = store.last_sequence().await?;
     let mut done = 0;
