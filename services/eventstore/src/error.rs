@@ -17,8 +17,6 @@ pub enum AppendError {
     /// the same message ids is safe.
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
-    #[error("the event log refused the append: {0}")]
-    Nats(String),
 }
 
 /// Failures reading the log or managing the stream.

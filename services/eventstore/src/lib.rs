@@ -328,10 +328,12 @@ fn classify_publish_error(
     use jetstream::context::PublishErrorKind;
     match err.kind() {
         PublishErrorKind::WrongLastSequence => AppendError::Conflict { expected },
-        PublishErrorKind::TimedOut | PublishErrorKind::BrokenPipe => {
-            AppendError::Unavailable(err.to_string())
-        }
-        _ => AppendError::Nats(err.to_string()),
+        // Everything else a publish can meet is the log being briefly out of reach: a
+        // time-out, a broken connection, no responder while a stream leader is elected
+        // ("no stream found" for a stream we made sure of at start), back-pressure, or a
+        // JetStream API error such as "temporarily unavailable". The same message ids make
+        // the retry safe.
+        _ => AppendError::Unavailable(err.to_string()),
     }
 }
 

@@ -5,6 +5,9 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Seconds a client should wait before retrying a 503.
+pub const RETRY_AFTER_SECS: &str = "1";
+
 /// One thing wrong with a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
@@ -131,9 +134,31 @@ impl ApiError {
     }
 }
 
+/// Whether a PostgreSQL failure is worth retrying as it is: the connection or the server
+/// went away (class 08, admin/crash shutdown, cannot connect now), the transaction lost a
+/// race (serialization failure, deadlock) or the server ran short of resources (class 53).
+/// Everything else (constraint violations, bad data, bugs) would fail the same way again.
+pub fn pg_is_transient(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    let Some(code) = e.code() else {
+        // No SQLSTATE: an I/O or protocol failure on the connection itself.
+        return true;
+    };
+    let code = code.code();
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(
+            code,
+            "57P01" | "57P02" | "57P03" | "40001" | "40P01" | "55006"
+        )
+}
+
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
-        if e.is_closed() || e.code().is_none() {
+        if pg_is_transient(&e) {
+            tracing::warn!(error = %e, "database unavailable");
             ApiError::Unavailable("the database".into())
         } else {
             ApiError::Internal(e.into())
@@ -180,6 +205,14 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // Transient by definition: the same request (with the same Idempotency-Key)
+            // is safe to send again shortly.
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_SECS),
+            );
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
