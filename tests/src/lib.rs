@@ -1,8 +1,10 @@
 //! Linkway's test harness: private, real infrastructure for tests.
 //!
-//! - [`Nats`]: a nats-server with JetStream on a free port and a temporary store dir.
+//! - [`Nats`]: a nats-server with JetStream on a free port and a temporary store dir;
+//!   [`NatsCluster`]: three (or more) of them routed into one JetStream cluster.
 //! - [`Postgres`]: a PostgreSQL cluster made with `initdb` in a temporary dir, on a free
 //!   port (as the `postgres` user when the tests run as root).
+//! - [`Linkway`]: the `linkway` binary as a child process (kill -9, SIGTERM, restart).
 //! - [`shared_nats`] / [`shared_postgres`]: one of each per test process, for tests that
 //!   need no faults; every test still gets its own stream and databases ([`Scope`]).
 //!
@@ -12,7 +14,8 @@
 //! inject faults.
 
 mod env;
-mod nats;
+pub mod linkway;
+pub mod nats;
 mod postgres;
 mod process;
 
@@ -20,7 +23,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub use env::{TestEnv, serve};
-pub use nats::Nats;
+pub use linkway::Linkway;
+pub use nats::{Nats, NatsCluster};
 pub use postgres::Postgres;
 pub use process::Server;
 

@@ -2,11 +2,24 @@ use std::path::PathBuf;
 
 use crate::process::{Server, Slot, Watched, wait_for_port};
 
-/// A private nats-server with JetStream.
+/// A private nats-server with JetStream: on its own, or one node of a [`NatsCluster`].
 pub struct Nats {
     port: u16,
     store: tempfile::TempDir,
+    /// Set for a cluster node: its name and how it reaches the others.
+    cluster: Option<ClusterNode>,
     process: Slot,
+}
+
+/// How one node of a cluster is started.
+struct ClusterNode {
+    /// Server name (`n1`, `n2` ...), what stream info names as leader and replicas.
+    name: String,
+    cluster_name: String,
+    /// Port this node listens on for routes from the others.
+    route_port: u16,
+    /// Route ports of every node, this one included (nats-server ignores a route to itself).
+    routes: Vec<u16>,
 }
 
 /// The nats-server to run: `LINKWAY_NATS_SERVER`, else the project-local one that
@@ -25,13 +38,18 @@ pub fn binary() -> PathBuf {
 
 impl Nats {
     pub fn start() -> std::io::Result<Nats> {
-        let nats = Nats {
-            port: crate::free_port(),
-            store: tempfile::Builder::new().prefix("linkway-nats-").tempdir()?,
-            process: Slot::default(),
-        };
+        let nats = Nats::new(None)?;
         nats.run()?;
         Ok(nats)
+    }
+
+    fn new(cluster: Option<ClusterNode>) -> std::io::Result<Nats> {
+        Ok(Nats {
+            port: crate::free_port(),
+            store: tempfile::Builder::new().prefix("linkway-nats-").tempdir()?,
+            cluster,
+            process: Slot::default(),
+        })
     }
 
     /// `nats://127.0.0.1:<port>`.
@@ -42,6 +60,16 @@ impl Nats {
     pub fn port(&self) -> u16 {
         self.port
     }
+
+    /// The server name of a cluster node (`n1` ...); `None` for a lone server.
+    pub fn name(&self) -> Option<&str> {
+        self.cluster.as_ref().map(|c| c.name.as_str())
+    }
+
+    /// The server's log so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.store.path().join("server.log")).unwrap_or_default()
+    }
 }
 
 impl Server for Nats {
@@ -50,18 +78,106 @@ impl Server for Nats {
     }
 
     fn run(&self) -> std::io::Result<()> {
-        let command = format!(
-            "exec {} -a 127.0.0.1 -p {} -js -sd {} >{}/server.log 2>&1",
+        let mut command = format!(
+            "{} -a 127.0.0.1 -p {} -js -sd {}",
             binary().display(),
             self.port,
             self.store.path().display(),
-            self.store.path().display(),
         );
-        // `exec` would replace the watchdog; run the server as a plain child instead.
-        let command = command.trim_start_matches("exec ").to_owned();
+        if let Some(c) = &self.cluster {
+            let routes: Vec<String> = c
+                .routes
+                .iter()
+                .map(|p| format!("nats://127.0.0.1:{p}"))
+                .collect();
+            command.push_str(&format!(
+                " -n {} --cluster_name {} --cluster nats://127.0.0.1:{} --routes {}",
+                c.name,
+                c.cluster_name,
+                c.route_port,
+                routes.join(",")
+            ));
+        }
+        command.push_str(&format!(
+            " >>{}/server.log 2>&1",
+            self.store.path().display()
+        ));
         let watched = Watched::spawn(&command, None, "TERM")?;
         wait_for_port(self.port, "nats-server")?;
         self.process.put(watched);
         Ok(())
+    }
+}
+
+/// A cluster of nats-servers with JetStream, routed to each other on free ports. Each node
+/// is a [`Server`]: stop, kill or restart any of them.
+pub struct NatsCluster {
+    nodes: Vec<Nats>,
+}
+
+impl NatsCluster {
+    /// Starts `size` nodes (3 for R3 streams) and returns once every one accepts clients.
+    /// JetStream needs a moment more to elect its meta leader: see
+    /// [`NatsCluster::wait_for_jetstream`].
+    pub fn start(size: usize) -> std::io::Result<NatsCluster> {
+        let route_ports: Vec<u16> = (0..size).map(|_| crate::free_port()).collect();
+        let cluster_name = format!("linkway-test-{}", std::process::id());
+        let nodes = route_ports
+            .iter()
+            .enumerate()
+            .map(|(i, &route_port)| {
+                Nats::new(Some(ClusterNode {
+                    name: format!("n{}", i + 1),
+                    cluster_name: cluster_name.clone(),
+                    route_port,
+                    routes: route_ports.clone(),
+                }))
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        for node in &nodes {
+            node.run()?;
+        }
+        Ok(NatsCluster { nodes })
+    }
+
+    pub fn nodes(&self) -> &[Nats] {
+        &self.nodes
+    }
+
+    pub fn node(&self, i: usize) -> &Nats {
+        &self.nodes[i]
+    }
+
+    /// The node with this server name (as stream info names leaders and replicas).
+    pub fn node_named(&self, name: &str) -> Option<&Nats> {
+        self.nodes.iter().find(|n| n.name() == Some(name))
+    }
+
+    /// Every node's client URL, in node order: the seed list for `LINKWAY_NATS_URL`.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(Nats::url).collect()
+    }
+
+    /// Waits until JetStream answers API requests (its meta leader is elected), at most
+    /// 30 s, through a client connected to every node.
+    pub async fn wait_for_jetstream(&self) -> std::io::Result<()> {
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connect(self.urls())
+            .await
+            .map_err(std::io::Error::other)?;
+        let js = async_nats::jetstream::new(client);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match js.query_account().await {
+                Ok(_) => return Ok(()),
+                Err(e) if std::time::Instant::now() > deadline => {
+                    return Err(std::io::Error::other(format!(
+                        "JetStream in the cluster did not answer within 30 s: {e}"
+                    )));
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`case`]: the link-worker service's events (`case.*`).
 //! - [`registry`]: organisations, routing rules and access tokens.
 //! - [`Event`]: the typed union, with [`Event::decode`] refusing unknown types and versions.
+//! - [`upcast`]: older versions still in logs, turned into the current ones before decoding
+//!   (today `referral.received` v1 -> v2).
 //!
 //! Personal data about the person referred lives only under a field named `personal` in a
 //! payload, so it can be encrypted per person (and erased by destroying the key) without
@@ -21,6 +23,7 @@ pub mod envelope;
 mod family;
 pub mod referral;
 pub mod registry;
+pub mod upcast;
 
 pub use case::CaseEvent;
 pub use envelope::{Actor, Envelope, Role};
@@ -106,7 +109,7 @@ impl Event {
         version: u32,
         data: &serde_json::Value,
     ) -> Result<Event, DecodeError> {
-        let (version, data) = upcast(event_type, version, data);
+        let (version, data) = upcast::upcast(event_type, version, data);
         let data = data.as_ref();
         if let Some(r) = ReferralEvent::decode(event_type, version, data) {
             return r.map(Event::Referral);
@@ -121,6 +124,7 @@ impl Event {
     }
 
     /// Every `(type, version)` this code writes, for schema and AsyncAPI checks.
+    /// Older versions it still reads are in [`Event::superseded`].
     pub fn catalogue() -> Vec<(&'static str, u32)> {
         let mut all = Vec::new();
         all.extend_from_slice(ReferralEvent::CATALOGUE);
@@ -128,22 +132,17 @@ impl Event {
         all.extend_from_slice(RegistryEvent::CATALOGUE);
         all
     }
+
+    /// Every older `(type, version)` this code reads by upcasting it to the current version.
+    /// Each keeps its schema and example in `schemas/`: logs hold such events for ever.
+    pub fn superseded() -> Vec<(&'static str, u32)> {
+        upcast::superseded()
+    }
 }
 
 /// The aggregate kind of an event type: `referral.received` -> `referral`.
 pub fn aggregate_kind_of(event_type: &str) -> &str {
     event_type.split('.').next().unwrap_or(event_type)
-}
-
-/// Upcasters turn an older version of a payload into the current one. A breaking change to
-/// an event adds a version and a branch here; consumers then only ever see the newest shape.
-fn upcast<'a>(
-    _event_type: &str,
-    version: u32,
-    data: &'a serde_json::Value,
-) -> (u32, std::borrow::Cow<'a, serde_json::Value>) {
-    // No breaking change yet: v1 is current for every event.
-    (version, std::borrow::Cow::Borrowed(data))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ event_family! {
         reason = "events are short-lived values; boxing `Received` would burden every match for no gain"
     )]
     ReferralEvent {
-        Received(ReferralReceived) = "referral.received" version 1,
+        Received(ReferralReceived) = "referral.received" version 2,
         Routed(ReferralRouted) = "referral.routed" version 1,
         Unroutable(ReferralUnroutable) = "referral.unroutable" version 1,
         Withdrawn(ReferralWithdrawn) = "referral.withdrawn" version 1,
@@ -79,6 +79,11 @@ pub struct Practitioner {
 }
 
 /// A referral arrived and passed validation.
+///
+/// Version 2. Version 1 also carried `possible_duplicate_of` (the referrals still open for
+/// the same person at the same service), which intake's command computed from its own read
+/// model; that is a finding, not a fact of the arrival, so intake's read model now makes it
+/// from the log. A v1 event reads as v2 with the field dropped (see [`crate::upcast`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReferralReceived {
     pub referral_id: Uuid,
@@ -95,9 +100,6 @@ pub struct ReferralReceived {
     pub postcode_district: String,
     /// Age band at referral (e.g. `25-34`), so reporting never needs the date of birth.
     pub age_band: String,
-    /// Referrals still open for the same person at the same service when this one arrived.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub possible_duplicate_of: Vec<Uuid>,
     /// Everything that identifies or describes the person. Encryptable, erasable.
     pub personal: ReferralPersonal,
 }

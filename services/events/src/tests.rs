@@ -8,7 +8,9 @@
 //! - Rust-built events (hand-written samples and proptest-generated ones) validate;
 //! - a field is required by a schema exactly when serde requires it;
 //! - the decoder refuses unknown types, unknown versions and bad data;
-//! - the AsyncAPI document names every event and all its references resolve.
+//! - the AsyncAPI document names every event and all its references resolve;
+//! - superseded versions keep their schemas and examples, and upcast to valid current ones
+//!   (`upcasting`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -38,6 +40,8 @@ use crate::registry::{
     RoutingRuleRemoved, TokenIssued, TokenRevoked,
 };
 use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of};
+
+mod upcasting;
 
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 const SCHEMA_BASE: &str = "https://schemas.linkway.example/";
@@ -89,7 +93,7 @@ fn contract() -> &'static Contract {
     static CONTRACT: OnceLock<Contract> = OnceLock::new();
     CONTRACT.get_or_init(|| Contract {
         envelope: compile(&read_json(&schemas_dir().join("envelope.v1.json"))),
-        events: Event::catalogue()
+        events: all_versions()
             .into_iter()
             .map(|(t, v)| {
                 (
@@ -163,8 +167,29 @@ fn aggregate_id_of(event_type: &str, data: &Value) -> String {
         .to_owned()
 }
 
-fn catalogue_files() -> BTreeSet<String> {
+/// Every `(type, version)` with a schema: what this code writes, and the superseded versions
+/// it still reads from old logs.
+fn all_versions() -> Vec<(&'static str, u32)> {
+    let mut all = Event::catalogue();
+    all.extend(Event::superseded());
+    all
+}
+
+/// The version this code writes for `event_type`.
+fn current_version(event_type: &str) -> u32 {
     Event::catalogue()
+        .into_iter()
+        .find(|(t, _)| *t == event_type)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("{event_type} is not in the catalogue"))
+}
+
+fn is_superseded(event_type: &str, version: u32) -> bool {
+    Event::superseded().contains(&(event_type, version))
+}
+
+fn catalogue_files() -> BTreeSet<String> {
+    all_versions()
         .into_iter()
         .map(|(t, v)| file_name(t, v))
         .collect()
@@ -368,7 +393,6 @@ fn sample_referral_received() -> ReferralReceived {
         },
         postcode_district: "LS6".into(),
         age_band: "75-84".into(),
-        possible_duplicate_of: vec![uuid("01955b4c-2a10-7d3e-8f21-6a9b0c1d2e3f")],
         personal: ReferralPersonal {
             person: sample_person(),
             needs_text: Some("Recently bereaved, not eating well.".into()),
@@ -399,7 +423,6 @@ fn minimal_referral_received() -> ReferralReceived {
         },
         postcode_district: "BD23".into(),
         age_band: "85+".into(),
-        possible_duplicate_of: vec![],
         personal: ReferralPersonal {
             person: Person {
                 nhs_number: None,
@@ -703,7 +726,7 @@ fn catalogue_entries_are_unique_and_well_named() {
 
 #[test]
 fn every_catalogue_entry_has_a_schema_and_an_example() {
-    for (t, v) in Event::catalogue() {
+    for (t, v) in all_versions() {
         assert!(event_schema_path(t, v).is_file(), "no schema for {t} v{v}");
         assert!(example_path(t, v).is_file(), "no example for {t} v{v}");
     }
@@ -815,7 +838,7 @@ fn resolved<'s>(root: &'s Value, node: &'s Value) -> &'s Value {
 #[test]
 fn personal_parts_are_described_as_encryptable_and_erasable() {
     let mut with_personal = BTreeSet::new();
-    for (t, v) in Event::catalogue() {
+    for (t, v) in all_versions() {
         let schema = read_json(&event_schema_path(t, v));
         let Some(personal) = schema["properties"].get("personal") else {
             continue;
@@ -845,19 +868,25 @@ fn personal_parts_are_described_as_encryptable_and_erasable() {
 
 #[test]
 fn schemas_declare_no_field_the_rust_types_never_write() {
-    let mut written: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut written: BTreeMap<(&str, u32), BTreeSet<String>> = BTreeMap::new();
     for event in sample_events() {
         instance_paths(
             &event.to_data(),
             "",
-            written.entry(event.type_name()).or_default(),
+            written
+                .entry((event.type_name(), event.version()))
+                .or_default(),
         );
     }
-    for (t, v) in Event::catalogue() {
+    // Superseded versions: what older Linkway wrote, as the upcasting tests rebuild it.
+    for (t, v, data) in upcasting::superseded_samples() {
+        instance_paths(&data, "", written.entry((t, v)).or_default());
+    }
+    for (t, v) in all_versions() {
         let schema = read_json(&event_schema_path(t, v));
         let mut declared = BTreeSet::new();
         schema_paths(&schema, &schema, "", &mut declared);
-        let written = written.get(t).cloned().unwrap_or_default();
+        let written = written.get(&(t, v)).cloned().unwrap_or_default();
         let unknown: Vec<_> = declared.difference(&written).collect();
         assert!(
             unknown.is_empty(),
@@ -871,8 +900,9 @@ fn schemas_declare_no_field_the_rust_types_never_write() {
 // ------------------------------------------------------------------------------------------
 // Examples
 
+/// Every example: current versions and superseded ones.
 fn examples() -> Vec<(&'static str, u32, Value)> {
-    Event::catalogue()
+    all_versions()
         .into_iter()
         .map(|(t, v)| (t, v, read_json(&example_path(t, v))))
         .collect()
@@ -897,10 +927,15 @@ fn examples_validate_decode_and_round_trip() {
         let event = envelope
             .event()
             .unwrap_or_else(|e| panic!("{what}: does not decode: {e}"));
-        assert_eq!((event.type_name(), event.version()), (t, v), "{what}");
+        // A superseded version decodes as the current one, its data upcast; a current
+        // version's data round-trips unchanged.
+        let current = current_version(t);
+        assert!(v == current || is_superseded(t, v), "{what}: version");
+        assert_eq!((event.type_name(), event.version()), (t, current), "{what}");
+        let (_, upcast) = crate::upcast::upcast(t, v, &example["data"]);
         assert_eq!(
-            event.to_data(),
-            example["data"],
+            &event.to_data(),
+            upcast.as_ref(),
             "{what}: data does not round-trip"
         );
 
@@ -1093,21 +1128,22 @@ fn schemas_require_exactly_what_serde_requires() {
 // ------------------------------------------------------------------------------------------
 // Negative cases
 
+/// The example data of the version this code writes.
 fn example_data(event_type: &str) -> Value {
-    read_json(&example_path(event_type, 1))["data"].clone()
+    read_json(&example_path(event_type, current_version(event_type)))["data"].clone()
 }
 
 #[track_caller]
 fn assert_refused(event_type: &str, data: &Value, why: &str) {
     assert!(
-        !event_validator(event_type, 1).is_valid(data),
+        !event_validator(event_type, current_version(event_type)).is_valid(data),
         "{event_type}: the schema should refuse {why}:\n{data:#}"
     );
 }
 
 #[test]
 fn every_schema_refuses_a_missing_required_field_and_an_unknown_field() {
-    for (t, v) in Event::catalogue() {
+    for (t, v) in all_versions() {
         let schema = read_json(&event_schema_path(t, v));
         let data = read_json(&example_path(t, v))["data"].clone();
         let required = schema["required"].as_array().expect("required fields");
@@ -1253,12 +1289,6 @@ fn schemas_refuse_values_out_of_contract() {
             "/needs/0/code",
             json!("12345"),
             "a too short SNOMED code",
-        ),
-        (
-            "referral.received",
-            "/possible_duplicate_of",
-            json!(["x"]),
-            "a duplicate that is no UUID",
         ),
         (
             "case.outcome_recorded",
@@ -1706,7 +1736,6 @@ fn arb_referral_received() -> impl Strategy<Value = ReferralReceived> {
             (any::<bool>(), any::<bool>()),
             "[A-Z]{1,2}[0-9][A-Z0-9]?",
             "[0-9]{1,2}-[0-9]{1,3}|[0-9]{2}\\+",
-            proptest::collection::btree_set(arb_uuid(), 0..3),
             arb_person(),
             proptest::option::of(arb_text()),
             proptest::option::of(arb_text()),
@@ -1728,7 +1757,6 @@ fn arb_referral_received() -> impl Strategy<Value = ReferralReceived> {
                     (referral_agreed, share_details_with_referrer),
                     postcode_district,
                     age_band,
-                    duplicates,
                     person,
                     needs_text,
                     notes,
@@ -1753,7 +1781,6 @@ fn arb_referral_received() -> impl Strategy<Value = ReferralReceived> {
                 },
                 postcode_district,
                 age_band,
-                possible_duplicate_of: duplicates.into_iter().collect(),
                 personal: ReferralPersonal {
                     person,
                     needs_text,
@@ -2236,20 +2263,31 @@ fn asyncapi_has_a_channel_per_aggregate_kind() {
     );
 }
 
+/// The AsyncAPI message of a version: `<type>` for the version Linkway writes,
+/// `<type>.v<version>` for a superseded one.
+fn message_key(event_type: &str, version: u32) -> String {
+    if is_superseded(event_type, version) {
+        format!("{event_type}.v{version}")
+    } else {
+        event_type.to_owned()
+    }
+}
+
 #[test]
 fn asyncapi_names_a_message_for_every_catalogue_entry() {
     let doc = asyncapi();
     let messages = doc["components"]["messages"].as_object().expect("messages");
-    let catalogue = Event::catalogue();
+    let versions = all_versions();
     assert_eq!(
         messages.len(),
-        catalogue.len(),
-        "one message per catalogue entry"
+        versions.len(),
+        "one message per catalogue entry and superseded version"
     );
-    for (t, v) in catalogue {
+    for (t, v) in versions {
+        let key = message_key(t, v);
         let message = messages
-            .get(t)
-            .unwrap_or_else(|| panic!("no message for {t}"));
+            .get(&key)
+            .unwrap_or_else(|| panic!("no message {key}"));
         assert_eq!(message["name"], t);
         let payload = message["payload"].to_string();
         let schema_ref = format!("\"./events/{}\"", file_name(t, v));
@@ -2276,7 +2314,7 @@ fn asyncapi_names_a_message_for_every_catalogue_entry() {
             .find(|(_, c)| c["address"] == format!("linkway.{kind}.{{aggregateId}}"))
             .map(|(name, _)| name.clone())
             .expect("channel of the kind");
-        let in_channel = format!("#/channels/{channel}/messages/{t}");
+        let in_channel = format!("#/channels/{channel}/messages/{key}");
         for action in ["send", "receive"] {
             let found = doc["operations"]
                 .as_object()
@@ -2291,7 +2329,12 @@ fn asyncapi_names_a_message_for_every_catalogue_entry() {
                         .flatten()
                         .any(|m| m["$ref"] == in_channel)
                 });
-            assert!(found, "{t}: no `{action}` operation on {channel}");
+            // Consumers still receive a superseded version from old logs; nobody sends it.
+            let expected = action == "receive" || !is_superseded(t, v);
+            assert_eq!(
+                found, expected,
+                "{key}: `{action}` operation on {channel}: {found}"
+            );
         }
     }
 }
@@ -2368,7 +2411,7 @@ fn asyncapi_payloads_validate_the_examples() {
     let registry = registry.prepare().expect("registry");
     let doc = asyncapi();
     for (t, v, example) in examples() {
-        let payload = &doc["components"]["messages"][t]["payload"];
+        let payload = &doc["components"]["messages"][message_key(t, v)]["payload"];
         assert_eq!(
             payload["schemaFormat"],
             "application/schema+json;version=draft-2020-12"

@@ -116,7 +116,6 @@ pub async fn submit(
         consent: v.consent,
         postcode_district: v.postcode_district,
         age_band: v.age_band,
-        possible_duplicate_of,
         personal: v.personal,
     };
     let now = OffsetDateTime::now_utc();

@@ -132,6 +132,8 @@ pub struct ReferralRow {
     /// Keyed hash (HMAC-SHA256) of the NHS number, hex: finds repeat referrals of the same
     /// person without keeping the number itself.
     pub nhs_number_key: Option<String>,
+    /// Other open referrals of the same person at the same service when this one was routed,
+    /// in log order: found by this projection (see `duplicates`), never by a command.
     pub possible_duplicate_of: Vec<Uuid>,
     pub first_contact_at: Option<OffsetDateTime>,
     pub outcomes: Vec<OutcomeSummary>,
@@ -139,6 +141,8 @@ pub struct ReferralRow {
     pub received_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+    /// Stream sequence of the `referral.received`: orders possible duplicates as the log does.
+    pub received_sequence: u64,
     /// Stream sequence of the last event applied to this row.
     pub last_sequence: u64,
 }
@@ -190,11 +194,12 @@ impl ReferralRow {
                 ),
             },
             nhs_number_key: p.nhs_number.as_deref().map(|n| key.hash(n)),
-            possible_duplicate_of: r.possible_duplicate_of.clone(),
+            possible_duplicate_of: Vec::new(),
             first_contact_at: None,
             outcomes: Vec::new(),
             received_at: envelope.occurred_at,
             updated_at: envelope.recorded_at,
+            received_sequence: sequence,
             last_sequence: sequence,
         }
     }
@@ -381,7 +386,8 @@ impl Referrals {
 
 impl Projection for Referrals {
     const NAME: &'static str = "referrals";
-    const VERSION: i32 = 3;
+    // 4: possible duplicates found here at routing time, not copied from `referral.received`.
+    const VERSION: i32 = 4;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS referrals (
             referral_id                 uuid PRIMARY KEY,
@@ -426,21 +432,22 @@ impl Projection for Referrals {
         if !earlier.is_empty() {
             earlier.sort();
             earlier.dedup();
-            for r in tx
+            let found = tx
                 .query(
                     "SELECT row FROM referrals WHERE referral_id = ANY($1)",
                     &[&earlier],
                 )
-                .await?
-            {
-                match serde_json::from_value::<ReferralRow>(r.get(0)) {
-                    Ok(row) => {
-                        rows.insert(row.referral_id, row);
-                    }
-                    Err(e) => return Err(unreadable_row(tx, e).await),
-                }
+                .await?;
+            if let Err(e) = read_rows(found, &mut rows) {
+                return Err(unreadable_row(tx, e).await);
             }
         }
+        // Open referrals of the people this batch routes someone for: possible duplicates.
+        let found = duplicates::load_candidates(tx, batch, &rows, &self.key).await?;
+        if let Err(e) = read_rows(found, &mut rows) {
+            return Err(unreadable_row(tx, e).await);
+        }
+        let mut people = duplicates::People::index(&rows);
         let mut touched: Vec<Uuid> = Vec::new();
         let mut timeline: Vec<TimelineEntry> = Vec::new();
         for p in batch {
@@ -448,9 +455,10 @@ impl Projection for Referrals {
                 continue;
             };
             if let Event::Referral(ReferralEvent::Received(r)) = &p.event {
-                rows.entry(id).or_insert_with(|| {
+                let row = rows.entry(id).or_insert_with(|| {
                     ReferralRow::received(r, &p.envelope, p.sequence, &self.key)
                 });
+                people.add(row);
                 timeline.push(TimelineEntry {
                     referral_id: id,
                     sequence: p.sequence,
@@ -458,18 +466,29 @@ impl Projection for Referrals {
                     occurred_at: p.envelope.occurred_at,
                     detail: json!({"source_channel": json_str(&r.source_channel)}),
                 });
-            } else if let Some(row) = rows.get_mut(&id) {
-                // Events for a referral intake never received (another deployment's) are ignored.
-                if row.last_sequence >= p.sequence {
-                    continue;
-                }
+            } else if rows
+                .get(&id)
+                .is_some_and(|row| row.last_sequence < p.sequence)
+            {
+                // Found before the row moves on, so that it sees the others as they stand.
+                let duplicates = match &p.event {
+                    Event::Referral(ReferralEvent::Routed(r)) => {
+                        Some(people.possible_duplicates(&rows, id, &r.link_worker_organisation_id))
+                    }
+                    _ => None,
+                };
+                let row = rows.get_mut(&id).expect("the row was just found");
                 if let Some(entry) = row.apply(&p.event, &p.envelope, p.sequence) {
                     timeline.push(entry);
+                }
+                if let Some(duplicates) = duplicates {
+                    row.possible_duplicate_of = duplicates;
                 }
                 if row.last_sequence != p.sequence {
                     continue; // nothing changed (e.g. a second contact)
                 }
             } else {
+                // Already applied, or a referral intake never received (another deployment's).
                 continue;
             }
             touched.push(id);
@@ -530,6 +549,19 @@ impl Projection for Referrals {
     }
 }
 
+/// Adds the rows of a query's answer (one `row` column) to those in memory; a row already
+/// in memory is newer than the stored one and stays.
+fn read_rows(
+    found: Vec<tokio_postgres::Row>,
+    rows: &mut HashMap<Uuid, ReferralRow>,
+) -> Result<(), serde_json::Error> {
+    for r in found {
+        let row = serde_json::from_value::<ReferralRow>(r.get(0))?;
+        rows.entry(row.referral_id).or_insert(row);
+    }
+    Ok(())
+}
+
 /// A stored row this code cannot read is a bug (its shape changed without a VERSION bump).
 /// tokio-postgres has no public error constructor, so provoke a data exception (class 22)
 /// in the database: the runner treats that as poison and parks the event, never loops.
@@ -573,6 +605,8 @@ fn referral_of(event: &Event) -> Option<Uuid> {
         _ => None,
     }
 }
+
+mod duplicates;
 
 #[cfg(test)]
 mod tests;

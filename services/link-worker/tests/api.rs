@@ -235,7 +235,6 @@ fn received(id: Uuid, given_name: &str) -> ReferralReceived {
         },
         postcode_district: "LS6".into(),
         age_band: "65-74".into(),
-        possible_duplicate_of: vec![],
         personal: ReferralPersonal {
             person: Person {
                 nhs_number: Some("9434765919".into()),

@@ -78,7 +78,6 @@ pub fn referral_received(i: u64, referral_id: Uuid, referrer: &str) -> ReferralR
         postcode_district: district.into(),
         age_band: ["18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+"][(i % 7) as usize]
             .into(),
-        possible_duplicate_of: Vec::new(),
         personal: ReferralPersonal {
             person: Person {
                 nhs_number: Some(nhs_number(i)),

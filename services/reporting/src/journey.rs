@@ -276,7 +276,6 @@ mod tests {
             },
             postcode_district: "LS6".into(),
             age_band: "25-34".into(),
-            possible_duplicate_of: vec![],
             personal: ReferralPersonal {
                 person: Person {
                     nhs_number: Some("9434765919".into()),

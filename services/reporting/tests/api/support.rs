@@ -299,7 +299,6 @@ impl World {
             },
             postcode_district: p.postcode.split(' ').next().unwrap().into(),
             age_band: "35-44".into(),
-            possible_duplicate_of: vec![],
             personal: ReferralPersonal {
                 person: event_person(&p),
                 needs_text: Some(format!("{} feels isolated", p.given_name)),

@@ -1,0 +1,220 @@
+//! Superseded versions and their upcasters: `referral.received` v1 (which carried
+//! `possible_duplicate_of`) reads as v2.
+//!
+//! - every superseded version is older than the one written, and upcasts to it;
+//! - the v1 example upcasts to exactly the v2 example's data;
+//! - any valid v1 (proptest) upcasts to a valid v2 that decodes to the same referral;
+//! - current versions pass through untouched and unborrowed-from; unknown versions are
+//!   still refused.
+
+use std::borrow::Cow;
+
+use super::*;
+use crate::upcast::upcast;
+
+/// `referral.received` v1 data as an older Linkway wrote it: the v2 payload plus the open
+/// referrals it found for the same person at the same service (absent when none).
+fn v1_referral_received(received: &ReferralReceived, duplicates: &[Uuid]) -> Value {
+    let mut data = Event::from(received.clone()).to_data();
+    if !duplicates.is_empty() {
+        data["possible_duplicate_of"] = json!(duplicates);
+    }
+    data
+}
+
+/// Samples of every superseded version, with every field set in at least one.
+pub(super) fn superseded_samples() -> Vec<(&'static str, u32, Value)> {
+    vec![
+        (
+            "referral.received",
+            1,
+            v1_referral_received(
+                &sample_referral_received(),
+                &[uuid("01955b4c-2a10-7d3e-8f21-6a9b0c1d2e3f")],
+            ),
+        ),
+        (
+            "referral.received",
+            1,
+            v1_referral_received(&minimal_referral_received(), &[]),
+        ),
+    ]
+}
+
+#[test]
+fn superseded_versions_are_older_than_the_written_ones_and_upcast_to_them() {
+    let superseded = Event::superseded();
+    assert!(
+        superseded.contains(&("referral.received", 1)),
+        "v1 is superseded"
+    );
+    assert_eq!(current_version("referral.received"), 2);
+    for (t, v) in superseded {
+        assert!(
+            !Event::catalogue().contains(&(t, v)),
+            "{t} v{v} is both written and superseded"
+        );
+        let current = current_version(t);
+        assert!(v < current, "{t} v{v} is not older than v{current}");
+        let example = read_json(&example_path(t, v));
+        let (reached, _) = upcast(t, v, &example["data"]);
+        assert_eq!(reached, current, "{t} v{v} does not upcast to v{current}");
+    }
+    let samples: BTreeSet<_> = superseded_samples()
+        .into_iter()
+        .map(|(t, v, _)| (t, v))
+        .collect();
+    let superseded: BTreeSet<_> = Event::superseded().into_iter().collect();
+    assert_eq!(samples, superseded, "a sample of every superseded version");
+}
+
+#[test]
+fn the_v1_example_upcasts_to_the_v2_example() {
+    let v1 = read_json(&example_path("referral.received", 1));
+    let v2 = read_json(&example_path("referral.received", 2));
+    assert!(
+        v1["data"]["possible_duplicate_of"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty()),
+        "the v1 example shows what v2 drops"
+    );
+    assert!(v2["data"].get("possible_duplicate_of").is_none());
+
+    let (version, data) = upcast("referral.received", 1, &v1["data"]);
+    assert_eq!(version, 2);
+    assert!(matches!(data, Cow::Owned(_)), "the field was dropped");
+    assert_eq!(data.as_ref(), &v2["data"]);
+
+    let from_v1 = Envelope::from_slice(v1.to_string().as_bytes())
+        .expect("v1 envelope")
+        .event()
+        .expect("v1 decodes");
+    let from_v2 = Envelope::from_slice(v2.to_string().as_bytes())
+        .expect("v2 envelope")
+        .event()
+        .expect("v2 decodes");
+    assert_eq!(from_v1, from_v2);
+    assert_eq!(from_v1.version(), 2, "consumers only see the newest shape");
+}
+
+#[test]
+fn a_v1_without_duplicates_is_read_in_place() {
+    let data = v1_referral_received(&minimal_referral_received(), &[]);
+    let (version, upcast_data) = upcast("referral.received", 1, &data);
+    assert_eq!(version, 2);
+    assert!(
+        matches!(upcast_data, Cow::Borrowed(_)),
+        "nothing to drop, nothing copied"
+    );
+    assert_valid(
+        event_validator("referral.received", 2),
+        &upcast_data,
+        "upcast v1",
+    );
+}
+
+#[test]
+fn current_versions_pass_through_untouched() {
+    for (t, v, example) in examples() {
+        if is_superseded(t, v) {
+            continue;
+        }
+        let (version, data) = upcast(t, v, &example["data"]);
+        assert_eq!(version, v, "{t} v{v}");
+        assert!(matches!(data, Cow::Borrowed(_)), "{t} v{v} was copied");
+        assert_eq!(data.as_ref(), &example["data"]);
+    }
+    // v2 data carrying the v1 field is not upcast (only v1 is): the tolerant decoder
+    // ignores the unknown field, and the closed v2 schema refuses it.
+    let mut data = example_data("referral.received");
+    data["possible_duplicate_of"] = json!([uuid(REFERRAL_ID)]);
+    assert!(matches!(
+        upcast("referral.received", 2, &data),
+        (2, Cow::Borrowed(_))
+    ));
+    assert_refused("referral.received", &data, "the v1-only field in v2");
+    assert!(Event::decode("referral.received", 2, data).is_ok());
+}
+
+#[test]
+fn versions_with_no_upcaster_are_still_refused() {
+    let data = read_json(&example_path("referral.received", 1))["data"].clone();
+    for version in [0, 3, 7] {
+        assert_eq!(upcast("referral.received", version, &data).0, version);
+        match Event::decode("referral.received", version, data.clone()) {
+            Err(DecodeError::UnsupportedVersion {
+                event_type,
+                version: refused,
+            }) => assert_eq!(
+                (event_type.as_str(), refused),
+                ("referral.received", version)
+            ),
+            other => panic!("v{version}: expected UnsupportedVersion, got {other:?}"),
+        }
+    }
+    // A v1 that is bad apart from the dropped field is refused as bad data.
+    let mut bad = data.clone();
+    bad.as_object_mut().expect("object").remove("referral_id");
+    assert!(matches!(
+        Event::decode("referral.received", 1, bad),
+        Err(DecodeError::InvalidData { .. })
+    ));
+}
+
+#[test]
+fn the_v1_schema_keeps_its_own_contract() {
+    let v1 = event_validator("referral.received", 1);
+    let mut data = read_json(&example_path("referral.received", 1))["data"].clone();
+    data["possible_duplicate_of"] = json!(["x"]);
+    assert!(!v1.is_valid(&data), "a duplicate that is no UUID");
+    let id = uuid(REFERRAL_ID);
+    data["possible_duplicate_of"] = json!([id, id]);
+    assert!(!v1.is_valid(&data), "the same duplicate twice");
+    data["possible_duplicate_of"] = json!([id]);
+    assert_valid(v1, &data, "v1 with one duplicate");
+    // Every v2 payload was also a valid v1 (v2 only removed an optional field).
+    for event in sample_events() {
+        if let Event::Referral(crate::ReferralEvent::Received(_)) = event {
+            assert_valid(v1, &event.to_data(), "v2 data as v1");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    /// Any valid v1 upcasts to a valid v2 that decodes to the referral it was written from,
+    /// directly and through an envelope as a consumer reads it from the log.
+    #[test]
+    fn any_valid_v1_upcasts_to_a_valid_v2(
+        received in arb_referral_received(),
+        duplicates in proptest::collection::btree_set(arb_uuid(), 0..4),
+    ) {
+        let duplicates: Vec<Uuid> = duplicates.into_iter().collect();
+        let v1 = v1_referral_received(&received, &duplicates);
+        assert_valid(event_validator("referral.received", 1), &v1, "generated v1");
+
+        let (version, v2) = upcast("referral.received", 1, &v1);
+        prop_assert_eq!(version, 2);
+        assert_valid(event_validator("referral.received", 2), &v2, "upcast v1");
+        prop_assert!(v2.get("possible_duplicate_of").is_none());
+        let expected = Event::from(received);
+        prop_assert_eq!(v2.as_ref(), &expected.to_data());
+        prop_assert_eq!(&Event::decode("referral.received", 1, v1.clone()).expect("decodes"), &expected);
+
+        let mut envelope = Envelope::new(
+            aggregate_id_of("referral.received", &v1),
+            &expected,
+            Actor::system(),
+            Uuid::now_v7(),
+            OffsetDateTime::now_utc(),
+        );
+        envelope.version = 1;
+        envelope.data = v1;
+        let json: Value = serde_json::from_slice(&envelope.to_vec()).expect("JSON");
+        assert_valid(&contract().envelope, &json, "v1 envelope");
+        let read = Envelope::from_slice(&envelope.to_vec()).expect("parses");
+        prop_assert_eq!(read.version, 1, "the log keeps what was written");
+        prop_assert_eq!(read.event().expect("decodes"), expected);
+    }
+}
