@@ -1,14 +1,33 @@
 //! Reading the log: one aggregate (direct gets), or everything from a sequence on (an
 //! ordered consumer that is recreated after any failure, resuming where it stopped).
+//!
+//! How fast a reader notices a lost consumer (a nats-server restart, a stream leader
+//! change) is set here. async-nats's ordered consumer pulls with a 30 s expiry and a 15 s
+//! idle heartbeat and recreates itself after two missed heartbeats, which left projections
+//! standing still for 16 s and more after NATS came back. Capping the pull expiry at
+//! [`PULL_EXPIRES`] brings the heartbeat down to 1 s; and a reader that has had nothing for
+//! [`IDLE_CHECK`] asks the stream for its last sequence and recreates the consumer itself
+//! when the log holds events it was not given.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer, stream::DirectGetErrorKind};
 use bytes::Bytes;
 use futures::StreamExt;
 use linkway_events::{DecodeError, Envelope, Event};
 
-use crate::StoreError;
+use crate::{EventStore, StoreError};
+
+/// Longest pull request of a reader's consumer. async-nats sets the idle heartbeat to half
+/// of it (1 s), so a dead consumer is noticed within about two seconds.
+const PULL_EXPIRES: Duration = Duration::from_secs(2);
+
+/// After this long without a message, a reader checks the stream's last sequence and
+/// recreates its consumer if the log holds events beyond its position.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// Longest wait for the stream's last sequence during an idle check.
+const IDLE_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// An event as read from the log, not yet decoded.
 #[derive(Debug, Clone)]
@@ -66,6 +85,10 @@ pub struct LogReader {
     /// The next sequence we want; everything before it has been handed out.
     next_sequence: u64,
     messages: Option<consumer::pull::Ordered>,
+    /// When the reader last received a message or checked the log end: the idle check
+    /// runs [`IDLE_CHECK`] after it. A field, not a local, because callers cancel
+    /// [`LogReader::next`] (see [`LogReader::next_within`]).
+    last_activity: Instant,
 }
 
 impl LogReader {
@@ -81,6 +104,7 @@ impl LogReader {
             filter,
             next_sequence: from_sequence,
             messages: None,
+            last_activity: Instant::now(),
         };
         reader.open().await?;
         Ok(reader)
@@ -98,6 +122,7 @@ impl LogReader {
                 deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                     start_sequence: self.next_sequence,
                 },
+                max_expires: PULL_EXPIRES,
                 ..Default::default()
             })
             .await
@@ -107,7 +132,23 @@ impl LogReader {
             .await
             .map_err(StoreError::nats("consume"))?;
         self.messages = Some(messages);
+        self.last_activity = Instant::now();
         Ok(())
+    }
+
+    /// Whether the log holds events beyond the reader's position (its consumer has not
+    /// delivered them). An unanswered question counts as no: the consumer's own heartbeat
+    /// handles a server that does not answer.
+    /// (Borrows no `self`: the consumer held there is not `Sync`.)
+    async fn log_is_ahead(js: &jetstream::Context, stream: &str, next_sequence: u64) -> bool {
+        let end = async {
+            let stream = js.get_stream_no_info(stream).await.ok()?;
+            stream.get_info().await.ok().map(|i| i.state.last_sequence)
+        };
+        matches!(
+            tokio::time::timeout(IDLE_CHECK_TIMEOUT, end).await,
+            Ok(Some(last)) if last >= next_sequence
+        )
     }
 
     /// The next event, waiting for one if the reader is caught up. Failures of the server
@@ -125,8 +166,21 @@ impl LogReader {
                 continue;
             }
             let messages = self.messages.as_mut().expect("opened above");
-            match messages.next().await {
+            let idle_check = tokio::time::Instant::from_std(self.last_activity + IDLE_CHECK);
+            let Ok(delivered) = tokio::time::timeout_at(idle_check, messages.next()).await else {
+                self.last_activity = Instant::now();
+                if Self::log_is_ahead(&self.js, &self.stream, self.next_sequence).await {
+                    tracing::info!(
+                        position = self.next_sequence,
+                        "event log reader got nothing while the log is ahead; recreating its consumer"
+                    );
+                    self.messages = None;
+                }
+                continue;
+            };
+            match delivered {
                 Some(Ok(message)) => {
+                    self.last_activity = Instant::now();
                     let Ok(info) = message.info() else {
                         continue;
                     };
@@ -163,5 +217,26 @@ impl LogReader {
     /// The sequence the reader will hand out next.
     pub fn position(&self) -> u64 {
         self.next_sequence
+    }
+}
+
+impl EventStore {
+    /// When the event at `sequence` was appended (the server's clock), or `None` if the
+    /// log holds no such event. Readiness uses it for the age of the oldest event a
+    /// projection has not applied.
+    pub async fn appended_at(
+        &self,
+        sequence: u64,
+    ) -> Result<Option<time::OffsetDateTime>, StoreError> {
+        let stream = self
+            .js
+            .get_stream_no_info(&self.config.stream)
+            .await
+            .map_err(StoreError::nats("get stream"))?;
+        match stream.direct_get(sequence).await {
+            Ok(message) => Ok(Some(message.time)),
+            Err(err) if err.kind() == DirectGetErrorKind::NotFound => Ok(None),
+            Err(err) => Err(StoreError::nats("get event by sequence")(err)),
+        }
     }
 }

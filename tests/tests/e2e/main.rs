@@ -3,5 +3,6 @@
 
 mod event_store;
 mod projection;
+mod recovery;
 mod skeleton;
 mod support;
