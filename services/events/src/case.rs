@@ -41,7 +41,9 @@ pub struct CaseAccepted {
     pub link_worker_organisation_id: String,
 }
 
+/// Why a service declines a referral; `person_declined` is SNOMED CT 871711000000103.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeclineReason {
     OutOfArea,
@@ -70,7 +72,9 @@ pub struct CaseAssigned {
     pub link_worker_id: String,
 }
 
+/// How a contact was made or attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContactChannel {
     Phone,
@@ -105,6 +109,7 @@ pub struct ContactMade {
 
 /// What was said: personal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContactPersonal {
     pub notes: String,
 }
@@ -121,6 +126,7 @@ pub struct PlanAgreed {
 
 /// The plan in the person's words: personal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanPersonal {
     /// "What matters to me".
     pub what_matters: String,
@@ -128,7 +134,9 @@ pub struct PlanPersonal {
     pub actions: Vec<String>,
 }
 
+/// When an outcome measure was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Timepoint {
     Baseline,
@@ -157,7 +165,9 @@ pub struct OutcomeRecorded {
     pub derived_score: Option<f64>,
 }
 
+/// Why a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClosureReason {
     GoalsMet,
@@ -208,6 +218,7 @@ pub struct ConnectionMade {
 
 /// A part of the person's record shared with a community service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SharedDetail {
     Name,

@@ -12,6 +12,7 @@ pub const SNOMED_SOCIAL_PRESCRIBING_DECLINED: &str = "871711000000103";
 
 /// A coded concept, e.g. a need from SNOMED CT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Coding {
     /// Code system URI; SNOMED CT unless said otherwise.
     #[serde(default = "snomed")]

@@ -31,6 +31,7 @@ impl From<ReferralEvent> for crate::Event {
 
 /// How the referral reached Linkway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SourceChannel {
     Api,
@@ -38,7 +39,9 @@ pub enum SourceChannel {
     Web,
 }
 
+/// How soon the referral needs attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Urgency {
     Routine,
@@ -47,6 +50,7 @@ pub enum Urgency {
 
 /// The lawful basis for sharing the person's data with the link-worker service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LegalBasis {
     /// UK GDPR 6(1)(e) + 9(2)(h): public task, health and social care (direct care).
@@ -59,6 +63,7 @@ pub enum LegalBasis {
 
 /// What the person agreed to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consent {
     /// The person agreed to be referred.
     pub referral_agreed: bool,
@@ -68,6 +73,7 @@ pub struct Consent {
 
 /// The referring practitioner (staff, not the person referred).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Practitioner {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +112,7 @@ pub struct ReferralReceived {
 
 /// The person-identifying part of a referral.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferralPersonal {
     pub person: Person,
     /// The referrer's description of needs and concerns, in their words.
@@ -118,6 +125,7 @@ pub struct ReferralPersonal {
 
 /// PRSB minimum dataset part 1: person demographics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Person {
     /// NHS number, 10 digits, Modulus 11 valid. Absent for some self-referrals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -148,13 +156,17 @@ pub struct Person {
     pub ethnicity: Option<String>,
 }
 
+/// The person's postal address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     pub lines: Vec<String>,
     pub postcode: String,
 }
 
+/// How the person prefers to be contacted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContactMethod {
     Phone,

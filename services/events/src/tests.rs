@@ -41,6 +41,8 @@ use crate::registry::{
 };
 use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of};
 
+#[cfg(feature = "openapi")]
+mod openapi;
 mod upcasting;
 
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
