@@ -39,12 +39,12 @@ pub mod validation;
 use linkway_platform::auth::BearerAuth;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
 use linkway_eventstore::EventStore;
 use linkway_platform::registry::Registry;
-use linkway_platform::{Checkpoint, Database, ServiceContext, ops};
+use linkway_platform::service::{self, BoxFuture, Progress, Service, Started};
+use linkway_platform::{Checkpoint, Database, ServiceContext};
 use utoipa::OpenApi;
 
 use crate::keys::NhsNumberKey;
@@ -120,40 +120,10 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/referrals/{referral_id}/route", post(api::route_referral))
         .route("/admin/unroutable", get(api::list_unroutable))
         .route("/form", get(form::get_form).post(form::post_form))
-        .route_layer(axum::middleware::from_fn(count_requests))
         // `$` is literal in axum paths; some clients percent-encode it.
         .route("/fhir/$process-message", post(messaging::process_message))
         .route("/fhir/%24process-message", post(messaging::process_message))
         .with_state(state)
-}
-
-/// Counts requests by route template (never ids: nothing personal in labels) and status.
-async fn count_requests(
-    matched: Option<axum::extract::MatchedPath>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let route = matched.map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
-    let response = next.run(request).await;
-    linkway_platform::metrics::request("intake", &route, response.status().as_u16());
-    response
-}
-
-/// Rebuilds one of intake's projections; `Ok(None)` when the name is not intake's.
-pub async fn rebuild(
-    ctx: &ServiceContext,
-    projection: &str,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> anyhow::Result<Option<u64>> {
-    match projection {
-        Referrals::NAME => {
-            ctx.db.migrate(embedded::migrations::runner()).await?;
-            let key = Arc::new(NhsNumberKey::load_or_create(&ctx.db).await?);
-            Ok(Some(ctx.rebuild(Referrals::new(key), progress).await?))
-        }
-        "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
-        _ => Ok(None),
-    }
 }
 
 #[derive(OpenApi)]

@@ -21,9 +21,9 @@ pub mod caseload;
 pub mod directory;
 pub mod outcomes;
 
-use linkway_platform::ServiceContext;
-use linkway_platform::ops::{self, Readiness};
 use linkway_platform::registry::Registry;
+use linkway_platform::service::{self, BoxFuture, Progress, Service, Started};
+use linkway_platform::{Database, ServiceContext};
 
 pub use api::openapi;
 
@@ -34,41 +34,72 @@ mod embedded {
 /// Names of this service's projections, for `linkway rebuild <name>`.
 pub const PROJECTIONS: &[&str] = &["caseload", "registry"];
 
-/// Runs migrations, spawns this service's projections (caseload and registry) and returns
-/// its router: API routes, `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
-/// Settings come from `LINKWAY_MAX_CONTACT_ATTEMPTS` and `LINKWAY_CONNECTION_ANSWER_DAYS`.
+/// The link-worker service as the `linkway` binary runs it, with the settings its
+/// decisions depend on (`LINKWAY_MAX_CONTACT_ATTEMPTS`, `LINKWAY_CONNECTION_ANSWER_DAYS`,
+/// read by the binary's settings, not here).
+pub struct LinkWorkerService {
+    pub policy: case::Policy,
+}
+
+impl Service for LinkWorkerService {
+    fn name(&self) -> &'static str {
+        "link-worker"
+    }
+
+    fn projections(&self) -> &'static [&'static str] {
+        PROJECTIONS
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        openapi()
+    }
+
+    fn migrate<'a>(&'a self, db: &'a Database) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { Ok(db.migrate(embedded::migrations::runner()).await?) })
+    }
+
+    /// Spawns the caseload and the registry; the API routes over their checkpoints.
+    fn start<'a>(&'a self, ctx: &'a ServiceContext) -> BoxFuture<'a, anyhow::Result<Started>> {
+        Box::pin(async move {
+            self.migrate(&ctx.db).await?;
+            let registry = ctx.spawn_projection(Registry).await?;
+            let caseload = ctx.spawn_projection(caseload::Caseload).await?;
+            let state = api::AppState {
+                db: ctx.db.clone(),
+                store: ctx.store.clone(),
+                caseload: caseload.clone(),
+                policy: self.policy,
+            };
+            Ok(Started {
+                routes: api::routes(state),
+                projections: vec![("caseload", caseload), ("registry", registry)],
+            })
+        })
+    }
+
+    fn rebuild<'a>(
+        &'a self,
+        ctx: &'a ServiceContext,
+        projection: &'a str,
+        progress: &'a Progress<'a>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+        Box::pin(async move {
+            match projection {
+                "caseload" => Ok(Some(ctx.rebuild(caseload::Caseload, progress).await?)),
+                "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
+                _ => Ok(None),
+            }
+        })
+    }
+}
+
+/// Starts the service with the default [`case::Policy`] and returns its whole router:
+/// API routes, `/healthz`, `/readyz`, `/metrics`, `/openapi.json`, under the request layer.
 pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
-    start_with(ctx, case::Policy::from_env()?).await
+    start_with(ctx, case::Policy::default()).await
 }
 
 /// [`start`] with explicit settings (contact attempts, connection answer window).
 pub async fn start_with(ctx: ServiceContext, policy: case::Policy) -> anyhow::Result<axum::Router> {
-    ctx.db.migrate(embedded::migrations::runner()).await?;
-    let registry = ctx.spawn_projection(Registry).await?;
-    let caseload = ctx.spawn_projection(caseload::Caseload).await?;
-    let state = api::AppState {
-        db: ctx.db.clone(),
-        store: ctx.store.clone(),
-        caseload: caseload.clone(),
-        policy,
-    };
-    let readiness = Readiness {
-        db: ctx.db.clone(),
-        nats: ctx.nats.clone(),
-        projections: vec![("caseload", caseload), ("registry", registry)],
-    };
-    Ok(api::routes(state).merge(ops::routes(readiness)))
-}
-
-/// Rebuilds one projection by name; `Ok(None)` if the name is not this service's.
-pub async fn rebuild(
-    ctx: &ServiceContext,
-    projection: &str,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> anyhow::Result<Option<u64>> {
-    match projection {
-        "caseload" => Ok(Some(ctx.rebuild(caseload::Caseload, progress).await?)),
-        "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
-        _ => Ok(None),
-    }
+    service::router(&LinkWorkerService { policy }, &ctx).await
 }

@@ -6,3 +6,4 @@ mod projection;
 mod recovery;
 mod skeleton;
 mod support;
+mod upcasting;
