@@ -76,29 +76,73 @@ impl FromRef<AppState> for Database {
 /// This service's projections, for `linkway rebuild <name>`.
 pub const PROJECTIONS: &[&str] = &[Referrals::NAME, "registry"];
 
-/// Runs migrations, spawns the projections (intake's `referrals` and the registry) and
-/// returns the router: API routes, `/healthz` `/readyz` `/metrics`, and `/openapi.json`.
+/// Intake as the `linkway` binary runs it (no settings of its own: its NHS number lookup
+/// key lives in its database).
+pub struct IntakeService;
+
+impl Service for IntakeService {
+    fn name(&self) -> &'static str {
+        "intake"
+    }
+
+    fn projections(&self) -> &'static [&'static str] {
+        PROJECTIONS
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        openapi()
+    }
+
+    fn migrate<'a>(&'a self, db: &'a Database) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move { Ok(db.migrate(embedded::migrations::runner()).await?) })
+    }
+
+    /// Spawns intake's `referrals` and the registry; the API routes over their checkpoints.
+    fn start<'a>(&'a self, ctx: &'a ServiceContext) -> BoxFuture<'a, anyhow::Result<Started>> {
+        Box::pin(async move {
+            self.migrate(&ctx.db).await?;
+            let nhs_key = Arc::new(NhsNumberKey::load_or_create(&ctx.db).await?);
+            let registry = ctx.spawn_projection(Registry).await?;
+            let referrals = ctx
+                .spawn_projection(Referrals::new(nhs_key.clone()))
+                .await?;
+            let state = AppState {
+                db: ctx.db.clone(),
+                store: ctx.store.clone(),
+                referrals: referrals.clone(),
+                nhs_key,
+            };
+            Ok(Started {
+                routes: router(state),
+                projections: vec![("registry", registry), (Referrals::NAME, referrals)],
+            })
+        })
+    }
+
+    fn rebuild<'a>(
+        &'a self,
+        ctx: &'a ServiceContext,
+        projection: &'a str,
+        progress: &'a Progress<'a>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+        Box::pin(async move {
+            match projection {
+                Referrals::NAME => {
+                    self.migrate(&ctx.db).await?;
+                    let key = Arc::new(NhsNumberKey::load_or_create(&ctx.db).await?);
+                    Ok(Some(ctx.rebuild(Referrals::new(key), progress).await?))
+                }
+                "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
+                _ => Ok(None),
+            }
+        })
+    }
+}
+
+/// Starts intake (as [`IntakeService`]) and returns its whole router: API routes,
+/// `/healthz` `/readyz` `/metrics`, `/openapi.json`, under the platform's request layer.
 pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
-    ctx.db.migrate(embedded::migrations::runner()).await?;
-    let nhs_key = Arc::new(NhsNumberKey::load_or_create(&ctx.db).await?);
-    let registry = ctx.spawn_projection(Registry).await?;
-    let referrals = ctx
-        .spawn_projection(Referrals::new(nhs_key.clone()))
-        .await?;
-    let state = AppState {
-        db: ctx.db.clone(),
-        store: ctx.store.clone(),
-        referrals: referrals.clone(),
-        nhs_key,
-    };
-    let readiness = ops::Readiness {
-        db: ctx.db.clone(),
-        nats: ctx.nats.clone(),
-        projections: vec![("registry", registry), (Referrals::NAME, referrals)],
-    };
-    Ok(router(state)
-        .merge(ops::routes(readiness))
-        .route("/openapi.json", get(|| async { Json(openapi()) })))
+    service::router(&IntakeService, &ctx).await
 }
 
 /// The API routes over a prepared state.

@@ -505,11 +505,6 @@ impl Policy {
             )?,
         })
     }
-
-    /// [`Policy::from_lookup`] on the process environment.
-    pub fn from_env() -> Result<Policy, PolicyError> {
-        Policy::from_lookup(|name| std::env::var(name).ok())
-    }
 }
 
 impl Default for Policy {

@@ -15,7 +15,8 @@ use linkway_platform::{Database, ServiceContext, Shutdown};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::config::{Service, Settings};
+use crate::catalogue::{self, ServiceName as Service};
+use crate::config::Settings;
 use crate::synthetic;
 
 /// Events in one synthetic journey (see [`synthetic::journey`]).
@@ -262,15 +263,13 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
             runner: settings.runner(),
             shutdown: shutdown.clone(),
         };
-        let _router = crate::serve::start(service, ctx.clone()).await?;
+        // Private data, thrown away afterwards: a random key will do.
+        let key =
+            linkway_platform::secret::Secret::new(linkway_platform::auth::mint_token().secret);
+        let service = catalogue::build(service, settings, Some(&key))?;
+        let _started = service.start(&ctx).await?;
         let start = Instant::now();
-        let reached = match service {
-            Service::LinkWorker => {
-                linkway_link_worker::rebuild(&ctx, projection, &|_, _| {}).await?
-            }
-            Service::Reporting => linkway_reporting::rebuild(&ctx, projection, &|_, _| {}).await?,
-            Service::Intake => linkway_intake::rebuild(&ctx, projection, &|_, _| {}).await?,
-        };
+        let reached = service.rebuild(&ctx, projection, &|_, _| {}).await?;
         if let Some(reached) = reached {
             replay.push(Figure {
                 name: figure_name,
@@ -280,7 +279,8 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
         }
     }
 
-    // Clean up: the private stream and databases.
+    // Clean up: the (already stopped) projection tasks, the private stream and databases.
+    let _ = trigger.stop(std::time::Duration::from_secs(5)).await;
     store.jetstream().delete_stream(tag.to_uppercase()).await?;
     drop(db);
     for name in databases {

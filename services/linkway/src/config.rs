@@ -1,54 +1,306 @@
-//! Configuration: environment variables with the `LINKWAY_` prefix (or flags).
+//! Settings: every `LINKWAY_*` variable, in one typed struct.
+//!
+//! Each setting is a `--flag`, an environment variable and (optionally) a key of a TOML
+//! settings file named by `--config` / `LINKWAY_CONFIG`; a flag beats the environment,
+//! which beats the file, which beats the built-in default ([`file`]). Nothing else in
+//! Linkway reads `LINKWAY_*` variables: the binary builds each service's own settings
+//! from these and passes them down. Secrets (the database URL, the pseudonym key) are
+//! [`Secret`]s, which print as `[redacted]`, and their values never appear in `--help`.
+//! The README's "Configuration" table is checked against these definitions by a test.
 
+pub mod file;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use linkway_eventstore::StoreConfig;
 use linkway_platform::RunnerSettings;
+use linkway_platform::projection::ReadinessLimits;
 use linkway_platform::secret::Secret;
 
-/// Where Linkway finds NATS and PostgreSQL, and how it names things there.
+use crate::catalogue::ServiceName;
+
+fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
+}
+
+fn pseudonym_key(value: &str) -> Result<Secret, String> {
+    if value.chars().count() < MIN_PSEUDONYM_KEY_CHARS {
+        return Err(format!(
+            "must be at least {MIN_PSEUDONYM_KEY_CHARS} characters (a random secret)"
+        ));
+    }
+    Ok(Secret::new(value))
+}
+
+/// Shortest pseudonym key accepted: a key that short can be guessed.
+pub const MIN_PSEUDONYM_KEY_CHARS: usize = 16;
+
+/// Every setting of a Linkway process. Flags may come before or after the sub-command.
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
-    /// NATS server URL.
+    /// TOML file of settings (keys are the flag names with `_`, e.g. `nats_url`); the
+    /// environment and flags override it.
+    #[arg(long, global = true, env = "LINKWAY_CONFIG", help_heading = "Settings")]
+    pub config: Option<PathBuf>,
+
+    /// NATS seed URLs, comma-separated; Linkway starts while any one of them is up.
     #[arg(
         long,
+        global = true,
         env = "LINKWAY_NATS_URL",
-        default_value = "nats://127.0.0.1:4222"
+        default_value = "nats://127.0.0.1:4222",
+        value_delimiter = ',',
+        help_heading = "Event log"
     )]
-    pub nats_url: String,
+    pub nats_url: Vec<String>,
+    /// JetStream stream holding the event log.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_STREAM",
+        default_value = "LINKWAY",
+        help_heading = "Event log"
+    )]
+    pub stream: String,
+    /// First token of every subject.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_SUBJECT_PREFIX",
+        default_value = "linkway",
+        help_heading = "Event log"
+    )]
+    pub subject_prefix: String,
+    /// How long JetStream remembers message ids (seconds): retries within it are deduplicated.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_DUPLICATE_WINDOW_SECS",
+        default_value_t = 86_400,
+        help_heading = "Event log"
+    )]
+    pub duplicate_window_secs: u64,
+    /// Stream replicas: 1 on one machine, 3 in a cluster.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_REPLICAS",
+        default_value_t = 1,
+        help_heading = "Event log"
+    )]
+    pub replicas: usize,
+
     /// PostgreSQL server URL; each service uses its own database there (created if missing).
     #[arg(
         long,
+        global = true,
         env = "LINKWAY_DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/postgres",
-        hide_env_values = true
+        value_parser = secret,
+        hide_env_values = true,
+        hide_default_value = true,
+        help_heading = "Databases"
     )]
-    pub database_url: String,
+    pub database_url: Secret,
     /// Prefix of the service databases: `<prefix>_intake`, `<prefix>_link_worker`, `<prefix>_reporting`.
-    #[arg(long, env = "LINKWAY_DATABASE_PREFIX", default_value = "linkway")]
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_DATABASE_PREFIX",
+        default_value = "linkway",
+        help_heading = "Databases"
+    )]
     pub database_prefix: String,
-    /// JetStream stream holding the event log.
-    #[arg(long, env = "LINKWAY_STREAM", default_value = "LINKWAY")]
-    pub stream: String,
-    /// First token of every subject.
-    #[arg(long, env = "LINKWAY_SUBJECT_PREFIX", default_value = "linkway")]
-    pub subject_prefix: String,
-    /// How long JetStream remembers message ids (seconds): retries within it are deduplicated.
-    #[arg(long, env = "LINKWAY_DUPLICATE_WINDOW_SECS", default_value_t = 86_400)]
-    pub duplicate_window_secs: u64,
-    /// Stream replicas: 1 on one machine, 3 in a cluster.
-    #[arg(long, env = "LINKWAY_REPLICAS", default_value_t = 1)]
-    pub replicas: usize,
+
     /// Most events a projection applies per transaction.
-    #[arg(long, env = "LINKWAY_BATCH_SIZE", default_value_t = 5000)]
-    pub batch_size: usize,
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_BATCH_SIZE",
+        default_value_t = 5000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Projections"
+    )]
+    pub batch_size: u64,
     /// Longest wait (ms) for more events before a projection applies a partial batch.
-    #[arg(long, env = "LINKWAY_BATCH_DELAY_MS", default_value_t = 20)]
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_BATCH_DELAY_MS",
+        default_value_t = 20,
+        help_heading = "Projections"
+    )]
     pub batch_delay_ms: u64,
+    /// `/readyz` is not ready while a projection is more than this many events behind the log.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_READY_MAX_LAG_EVENTS",
+        default_value_t = 1000,
+        help_heading = "Projections"
+    )]
+    pub ready_max_lag_events: u64,
+    /// `/readyz` is not ready while a projection is more than this many seconds behind the log.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_READY_MAX_LAG_SECS",
+        default_value_t = 10,
+        help_heading = "Projections"
+    )]
+    pub ready_max_lag_secs: u64,
+
+    /// Address the services listen on.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_BIND",
+        default_value = "127.0.0.1",
+        help_heading = "HTTP"
+    )]
+    pub bind: IpAddr,
+    /// Port of intake (0: any free port).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_INTAKE_PORT",
+        default_value_t = 8081,
+        help_heading = "HTTP"
+    )]
+    pub intake_port: u16,
+    /// Port of link-worker (0: any free port).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_LINK_WORKER_PORT",
+        default_value_t = 8082,
+        help_heading = "HTTP"
+    )]
+    pub link_worker_port: u16,
+    /// Port of reporting (0: any free port).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_REPORTING_PORT",
+        default_value_t = 8083,
+        help_heading = "HTTP"
+    )]
+    pub reporting_port: u16,
+    /// On SIGTERM or Ctrl-C: seconds to drain requests and finish projection batches
+    /// before what is left is aborted (and the exit code is 1).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10,
+        help_heading = "HTTP"
+    )]
+    pub shutdown_grace_secs: u64,
+
+    /// Reporting's secret key for pseudonyms (keyed hashes). Required by `serve` and
+    /// `rebuild reporting`; `linkway demo` alone runs on a built-in key.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_PSEUDONYM_KEY",
+        value_parser = pseudonym_key,
+        hide_env_values = true,
+        help_heading = "Reporting"
+    )]
+    pub pseudonym_key: Option<Secret>,
+    /// Counts from 1 to this are shown as `*`.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_DISCLOSURE_THRESHOLD",
+        default_value_t = 7,
+        help_heading = "Reporting"
+    )]
+    pub disclosure_threshold: u64,
+    /// Other counts are rounded to a multiple of this.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_DISCLOSURE_ROUNDING",
+        default_value_t = 5,
+        help_heading = "Reporting"
+    )]
+    pub disclosure_rounding: u64,
+    /// A hidden cell must stay among at least this many possible values (secondary suppression).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_DISCLOSURE_MIN_CANDIDATES",
+        default_value_t = 3,
+        help_heading = "Reporting"
+    )]
+    pub disclosure_min_candidates: u64,
+    /// SWEMWBS metric points that count as a meaningful improvement.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_SWEMWBS_MEANINGFUL_CHANGE",
+        default_value_t = 3.0,
+        help_heading = "Reporting"
+    )]
+    pub swemwbs_meaningful_change: f64,
+
+    /// Failed contact attempts before a case becomes could-not-contact (1-20).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_MAX_CONTACT_ATTEMPTS",
+        default_value_t = 3,
+        value_parser = clap::value_parser!(u32).range(1..=20),
+        help_heading = "Link-worker"
+    )]
+    pub max_contact_attempts: u32,
+    /// Days an onward connection may wait for an answer before it is flagged (1-365).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_CONNECTION_ANSWER_DAYS",
+        default_value_t = 14,
+        value_parser = clap::value_parser!(i64).range(1..=365),
+        help_heading = "Link-worker"
+    )]
+    pub connection_answer_days: i64,
+
+    /// Log filter (tracing `EnvFilter` syntax).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_LOG",
+        default_value = "info,async_nats=warn",
+        help_heading = "Logging"
+    )]
+    pub log: String,
+}
+
+/// Settings parsed on their own, for [`Settings::defaults`].
+#[derive(Debug, clap::Parser)]
+struct Only {
+    #[command(flatten)]
+    settings: Settings,
 }
 
 impl Settings {
+    /// The built-in defaults, ignoring the environment and any file (for tests and tools
+    /// that set what they need on top).
+    pub fn defaults() -> Settings {
+        use clap::{CommandFactory, FromArgMatches};
+        let command = Only::command().mut_args(|a| a.env(None));
+        let matches = command
+            .try_get_matches_from(["linkway"])
+            .expect("the defaults parse");
+        Only::from_arg_matches(&matches)
+            .expect("the defaults parse")
+            .settings
+    }
+
     pub fn store_config(&self) -> StoreConfig {
         StoreConfig {
             stream: self.stream.clone(),
@@ -61,65 +313,84 @@ impl Settings {
 
     pub fn runner(&self) -> RunnerSettings {
         RunnerSettings {
-            batch_size: self.batch_size.max(1),
+            batch_size: usize::try_from(self.batch_size).unwrap_or(usize::MAX),
             max_delay: Duration::from_millis(self.batch_delay_ms),
+            ready: ReadinessLimits {
+                max_lag_events: self.ready_max_lag_events,
+                max_lag: Duration::from_secs(self.ready_max_lag_secs),
+            },
         }
     }
 
     pub fn database_url(&self) -> Secret {
-        Secret::new(self.database_url.clone())
+        self.database_url.clone()
     }
 
     /// The database of one service, e.g. `linkway_link_worker`.
-    pub fn database_name(&self, service: Service) -> String {
-        format!(
-            "{}_{}",
-            self.database_prefix,
-            service.name().replace('-', "_")
-        )
+    pub fn database_name(&self, service: &str) -> String {
+        format!("{}_{}", self.database_prefix, service.replace('-', "_"))
+    }
+
+    /// Where a service listens.
+    pub fn listen_addr(&self, service: ServiceName) -> std::net::SocketAddr {
+        let port = match service {
+            ServiceName::Intake => self.intake_port,
+            ServiceName::LinkWorker => self.link_worker_port,
+            ServiceName::Reporting => self.reporting_port,
+        };
+        std::net::SocketAddr::new(self.bind, port)
+    }
+
+    /// How long a stop may take before what is left is aborted.
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Link-worker's decision settings.
+    pub fn link_worker_policy(&self) -> linkway_link_worker::case::Policy {
+        linkway_link_worker::case::Policy {
+            max_contact_attempts: self.max_contact_attempts,
+            connection_answer_days: self.connection_answer_days,
+        }
+    }
+
+    /// Reporting's settings with `key` as the pseudonym key (the configured one, or the
+    /// demo's).
+    pub fn reporting(&self, key: Secret) -> anyhow::Result<linkway_reporting::Settings> {
+        let disclosure = linkway_reporting::disclosure::Rules::new(
+            self.disclosure_threshold,
+            self.disclosure_rounding,
+            self.disclosure_min_candidates,
+        )?;
+        Ok(linkway_reporting::Settings {
+            disclosure,
+            meaningful_swemwbs_change: self.swemwbs_meaningful_change,
+            ..linkway_reporting::Settings::new(key)
+        })
     }
 }
 
-/// The services one `linkway` process can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Service {
-    Intake,
-    LinkWorker,
-    Reporting,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Service {
-    pub const ALL: [Service; 3] = [Service::Intake, Service::LinkWorker, Service::Reporting];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Service::Intake => "intake",
-            Service::LinkWorker => "link-worker",
-            Service::Reporting => "reporting",
-        }
+    #[test]
+    fn defaults_ignore_the_environment_and_keep_secrets_out_of_debug() {
+        let s = Settings::defaults();
+        assert_eq!(s.nats_url, ["nats://127.0.0.1:4222"]);
+        assert_eq!(s.batch_size, 5000);
+        assert!(s.pseudonym_key.is_none());
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("postgres://"), "{printed}");
+        assert!(printed.contains("[redacted]"));
     }
-}
 
-/// Where each service listens.
-#[derive(Debug, Clone, Args)]
-pub struct Listen {
-    /// Address to bind.
-    #[arg(long, env = "LINKWAY_BIND", default_value = "127.0.0.1")]
-    pub bind: String,
-    #[arg(long, env = "LINKWAY_INTAKE_PORT", default_value_t = 8081)]
-    pub intake_port: u16,
-    #[arg(long, env = "LINKWAY_LINK_WORKER_PORT", default_value_t = 8082)]
-    pub link_worker_port: u16,
-    #[arg(long, env = "LINKWAY_REPORTING_PORT", default_value_t = 8083)]
-    pub reporting_port: u16,
-}
-
-impl Listen {
-    pub fn port(&self, service: Service) -> u16 {
-        match service {
-            Service::Intake => self.intake_port,
-            Service::LinkWorker => self.link_worker_port,
-            Service::Reporting => self.reporting_port,
-        }
+    #[test]
+    fn reporting_rules_are_checked_when_built() {
+        let s = Settings {
+            disclosure_rounding: 0,
+            ..Settings::defaults()
+        };
+        assert!(s.reporting(Secret::new("0123456789abcdef")).is_err());
     }
 }

@@ -9,7 +9,8 @@ use linkway_events::registry::OrganisationKind;
 use serde_json::{Value, json};
 
 use crate::admin::{AdminCommand, OrgCommand, RuleCommand, issue_token};
-use crate::config::{Service, Settings};
+use crate::catalogue::ServiceName as Service;
+use crate::config::Settings;
 use crate::serve::{Running, connect_store};
 use crate::synthetic;
 
@@ -18,6 +19,10 @@ const HOUSING: &str = "ha-leeds-homes";
 const LINK_WORKERS: &str = "lw-leeds-north";
 const ICB: &str = "icb-west-yorkshire";
 const AREA: &str = "QWO";
+
+/// The pseudonym key of `linkway demo` when none is configured. It is in the source, so
+/// public: pseudonyms made with it protect nothing, which is why only the demo uses it.
+pub const PSEUDONYM_KEY: &str = "linkway-demo-only-public-pseudonym-key";
 
 /// The tokens the demo issued, by who holds them.
 pub struct DemoTokens {

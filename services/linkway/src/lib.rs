@@ -1,6 +1,11 @@
 //! The `linkway` binary's library: everything the sub-commands do, callable from tests.
 //!
-//! - [`serve`]: runs any subset of the services in one process.
+//! - [`cli`]: the command line; [`config`]: every `LINKWAY_*` setting, typed, from flags,
+//!   the environment and an optional TOML file.
+//! - [`catalogue`]: the one place that names the services and builds each from the
+//!   settings; everything else runs them through `linkway_platform::Service`.
+//! - [`serve`]: runs any subset of the services in one process, and stops them cleanly.
+//! - [`migrate`]: brings the databases up to date, starting nothing.
 //! - [`admin`]: organisations, routing rules and tokens (registry events).
 //! - [`rebuild`]: rebuilds a projection from the log with a progress bar.
 //! - [`demo`]: realistic synthetic data through the services' APIs.
@@ -8,11 +13,15 @@
 
 pub mod admin;
 pub mod bench;
+pub mod catalogue;
+pub mod cli;
 pub mod config;
 pub mod demo;
 mod demo_journeys;
+pub mod migrate;
 pub mod rebuild;
 pub mod serve;
 pub mod synthetic;
 
-pub use config::{Listen, Service, Settings};
+pub use catalogue::ServiceName;
+pub use config::Settings;

@@ -1,36 +1,24 @@
 //! `linkway rebuild <projection>`: rebuild a read model from the log, then swap it in.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use linkway_platform::{Projection, Shutdown};
+use linkway_platform::Shutdown;
 
-use crate::config::{Service, Settings};
+use crate::catalogue::{self, ServiceName};
+use crate::config::Settings;
 use crate::serve::{connect_store, context};
 
 /// Every projection name, with the services that keep one by that name.
-pub fn projections() -> Vec<(&'static str, Vec<Service>)> {
-    // Every service keeps its own copy of the registry.
-    let mut all: Vec<(&'static str, Vec<Service>)> = vec![(
-        linkway_platform::registry::Registry::NAME,
-        Service::ALL.to_vec(),
-    )];
-    for service in Service::ALL {
-        for &name in projections_of(service) {
-            match all.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, services)) if services.contains(&service) => {}
-                Some((_, services)) => services.push(service),
-                None => all.push((name, vec![service])),
+pub fn projections(settings: &Settings) -> anyhow::Result<Vec<(&'static str, Vec<ServiceName>)>> {
+    let mut all: Vec<(&'static str, Vec<ServiceName>)> = Vec::new();
+    for name in ServiceName::ALL {
+        for &projection in catalogue::build(name, settings, None)?.projections() {
+            match all.iter_mut().find(|(n, _)| *n == projection) {
+                Some((_, services)) => services.push(name),
+                None => all.push((projection, vec![name])),
             }
         }
     }
-    all
-}
-
-fn projections_of(service: Service) -> &'static [&'static str] {
-    match service {
-        Service::Intake => linkway_intake::PROJECTIONS,
-        Service::LinkWorker => linkway_link_worker::PROJECTIONS,
-        Service::Reporting => linkway_reporting::PROJECTIONS,
-    }
+    Ok(all)
 }
 
 /// Rebuilds `projection` in every service that has it; returns the checkpoints reached.
@@ -38,13 +26,14 @@ pub async fn rebuild(
     settings: &Settings,
     projection: &str,
     show_progress: bool,
-) -> anyhow::Result<Vec<(Service, u64)>> {
-    let owners = projections()
-        .into_iter()
+) -> anyhow::Result<Vec<(ServiceName, u64)>> {
+    let all = projections(settings)?;
+    let owners = all
+        .iter()
         .find(|(n, _)| *n == projection)
-        .map(|(_, s)| s)
+        .map(|(_, s)| s.clone())
         .ok_or_else(|| {
-            let names: Vec<&str> = projections().iter().map(|(n, _)| *n).collect();
+            let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
             anyhow::anyhow!(
                 "no projection named {projection:?}; known: {}",
                 names.join(", ")
@@ -53,8 +42,10 @@ pub async fn rebuild(
     let (nats, store) = connect_store(settings).await?;
     let (_trigger, shutdown) = Shutdown::new();
     let mut done = Vec::new();
-    for service in owners {
-        let ctx = context(settings, service, &nats, &store, &shutdown).await?;
+    for name in owners {
+        let service = catalogue::build(name, settings, settings.pseudonym_key.as_ref())?;
+        let ctx = context(settings, &*service, &nats, &store, &shutdown).await?;
+        service.migrate(&ctx.db).await?;
         let bar = if show_progress {
             ProgressBar::new(0)
         } else {
@@ -67,25 +58,17 @@ pub async fn rebuild(
             .expect("valid template")
             .progress_chars("=> "),
         );
-        bar.set_message(format!("{} {projection}", service.name()));
+        bar.set_message(format!("{} {projection}", name.name()));
         let progress = |applied: u64, total: u64| {
             bar.set_length(total);
             bar.set_position(applied);
         };
-        let checkpoint = match service {
-            _ if projection == linkway_platform::registry::Registry::NAME => Some(
-                ctx.rebuild(linkway_platform::registry::Registry, &progress)
-                    .await?,
-            ),
-            Service::Intake => linkway_intake::rebuild(&ctx, projection, &progress).await?,
-            Service::LinkWorker => {
-                linkway_link_worker::rebuild(&ctx, projection, &progress).await?
-            }
-            Service::Reporting => linkway_reporting::rebuild(&ctx, projection, &progress).await?,
-        }
-        .ok_or_else(|| anyhow::anyhow!("{} does not know {projection:?}", service.name()))?;
+        let checkpoint = service
+            .rebuild(&ctx, projection, &progress)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("{} does not know {projection:?}", name.name()))?;
         bar.finish();
-        done.push((service, checkpoint));
+        done.push((name, checkpoint));
     }
     Ok(done)
 }

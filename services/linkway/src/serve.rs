@@ -1,43 +1,68 @@
-//! `linkway serve`: one process, any subset of the services.
+//! `linkway serve`: one process, any subset of the services, and a clean stop.
+//!
+//! Stopping (SIGTERM, Ctrl-C, or [`Server::stop`]) is two phases within one grace period:
+//! the servers stop accepting and drain the requests in flight (which may still need the
+//! log, the databases and the projections), then the projection runners finish the batch
+//! they are applying; every task is joined. What is still running at the end of the grace
+//! period is aborted and named, and the stop is an error.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
+use async_nats::ServerAddr;
 use linkway_eventstore::EventStore;
-use linkway_platform::{Database, ServiceContext, Shutdown};
+use linkway_platform::secret::Secret;
+use linkway_platform::service::{self, Unfinished};
+use linkway_platform::{Database, Service, ServiceContext, Shutdown, ShutdownTrigger};
 
-use crate::config::{Listen, Service, Settings};
+use crate::catalogue::{self, ServiceName};
+use crate::config::Settings;
 
-/// Connects to NATS (retrying until it answers) and opens the event store.
+/// Connects to NATS (any of the seeds; retrying until one answers) and opens the event
+/// store.
 pub async fn connect_store(
     settings: &Settings,
 ) -> anyhow::Result<(async_nats::Client, EventStore)> {
+    let seeds = settings
+        .nats_url
+        .iter()
+        .map(|s| {
+            s.trim()
+                .parse::<ServerAddr>()
+                .with_context(|| format!("LINKWAY_NATS_URL: {s:?} is not a NATS URL"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let client = async_nats::ConnectOptions::new()
         .name("linkway")
         .retry_on_initial_connect()
-        .connect(&settings.nats_url)
+        .connect(seeds)
         .await
         .with_context(|| "connecting to NATS (LINKWAY_NATS_URL)")?;
     let store = EventStore::connect(client.clone(), settings.store_config()).await?;
     Ok((client, store))
 }
 
-/// Builds one service's context: its own database, the shared log.
+/// Builds one service's context: its own database, the shared log, and `shutdown` for
+/// its background tasks.
 pub async fn context(
     settings: &Settings,
-    service: Service,
+    service: &dyn Service,
     nats: &async_nats::Client,
     store: &EventStore,
     shutdown: &Shutdown,
 ) -> anyhow::Result<ServiceContext> {
-    let db = Database::open(&settings.database_url(), &settings.database_name(service))
-        .await
-        .with_context(|| {
-            format!(
-                "opening the {} database (LINKWAY_DATABASE_URL)",
-                service.name()
-            )
-        })?;
+    let db = Database::open(
+        &settings.database_url(),
+        &settings.database_name(service.name()),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "opening the {} database (LINKWAY_DATABASE_URL)",
+            service.name()
+        )
+    })?;
     Ok(ServiceContext {
         nats: nats.clone(),
         store: store.clone(),
@@ -47,50 +72,113 @@ pub async fn context(
     })
 }
 
-/// Starts one service and returns its router.
-pub async fn start(service: Service, ctx: ServiceContext) -> anyhow::Result<axum::Router> {
-    match service {
-        Service::Intake => linkway_intake::start(ctx).await,
-        Service::LinkWorker => linkway_link_worker::start(ctx).await,
-        Service::Reporting => linkway_reporting::start(ctx).await,
-    }
-}
-
 /// A running service: where it listens.
 #[derive(Debug, Clone)]
 pub struct Running {
-    pub service: Service,
+    pub service: ServiceName,
     pub addr: SocketAddr,
 }
 
-/// Starts `services` and serves them until `shutdown` fires. Returns once all listen.
-pub async fn serve(
+/// A running `linkway serve`: where each service listens, and how to stop it.
+pub struct Server {
+    pub running: Vec<Running>,
+    /// Stops the HTTP servers (first).
+    servers: ShutdownTrigger,
+    /// Stops the projection runners (after the servers have drained).
+    background: ShutdownTrigger,
+    grace: Duration,
+}
+
+/// Starts `services` (each migrated, its projections running, its server listening).
+/// Reporting runs on `pseudonym_key`; without one, starting it fails.
+pub async fn start(
     settings: &Settings,
-    listen: &Listen,
-    services: &[Service],
-    shutdown: Shutdown,
-) -> anyhow::Result<Vec<Running>> {
+    services: &[ServiceName],
+    pseudonym_key: Option<&Secret>,
+) -> anyhow::Result<Server> {
+    let (servers, servers_stop) = Shutdown::new();
+    let (background, background_stop) = Shutdown::new();
+    let mut server = Server {
+        running: Vec::new(),
+        servers,
+        background,
+        grace: settings.shutdown_grace(),
+    };
+    if services.contains(&ServiceName::Reporting) && pseudonym_key.is_none() {
+        anyhow::bail!(linkway_reporting::NO_PSEUDONYM_KEY);
+    }
+    // Build them all first: a setting that is wrong fails before anything starts.
+    let built = services
+        .iter()
+        .map(|&name| Ok((name, catalogue::build(name, settings, pseudonym_key)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let (nats, store) = connect_store(settings).await?;
-    let mut running = Vec::new();
-    for &service in services {
-        let ctx = context(settings, service, &nats, &store, &shutdown).await?;
-        let router = start(service, ctx).await?;
-        let addr = format!("{}:{}", listen.bind, listen.port(service));
-        let listener = tokio::net::TcpListener::bind(&addr)
+    for (name, service) in built {
+        let ctx = context(settings, &*service, &nats, &store, &background_stop).await?;
+        let router = service::router(&*service, &ctx).await?;
+        let addr = settings.listen_addr(name);
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .with_context(|| format!("binding {} to {addr}", service.name()))?;
+            .with_context(|| format!("binding {} to {addr}", name.name()))?;
         let addr = listener.local_addr()?;
-        tracing::info!(service = service.name(), %addr, "listening");
-        let stop = shutdown.clone();
-        tokio::spawn(async move {
+        tracing::info!(service = name.name(), %addr, "listening");
+        let stop = servers_stop.clone().wait();
+        servers_stop.spawn(format!("{} server", name.name()), async move {
             if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(stop.wait())
+                .with_graceful_shutdown(stop)
                 .await
             {
                 tracing::error!(error = %e, "server stopped");
             }
         });
-        running.push(Running { service, addr });
+        server.running.push(Running {
+            service: name,
+            addr,
+        });
     }
+    Ok(server)
+}
+
+impl Server {
+    /// Stops accepting, drains in-flight requests, lets every projection finish its batch,
+    /// and joins every task, all within the grace period.
+    pub async fn stop(self) -> Result<(), Unfinished> {
+        let deadline = tokio::time::Instant::now() + self.grace;
+        let servers = self.servers.stop(self.grace).await;
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let background = self.background.stop(left).await;
+        match (servers, background) {
+            (Ok(()), Ok(())) => Ok(()),
+            (Err(Unfinished(mut a)), Err(Unfinished(b))) => {
+                a.extend(b);
+                Err(Unfinished(a))
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        }
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then stops.
+    pub async fn run_until_signal(self) -> Result<(), Unfinished> {
+        let signal = service::terminate_signal().await;
+        tracing::info!(signal, grace_secs = self.grace.as_secs(), "stopping");
+        self.stop().await
+    }
+}
+
+/// Starts `services` with the configured pseudonym key and serves them until `shutdown`
+/// fires, then stops them (in the background). Returns once all listen.
+pub async fn serve(
+    settings: &Settings,
+    services: &[ServiceName],
+    shutdown: Shutdown,
+) -> anyhow::Result<Vec<Running>> {
+    let server = start(settings, services, settings.pseudonym_key.as_ref()).await?;
+    let running = server.running.clone();
+    tokio::spawn(async move {
+        shutdown.wait().await;
+        if let Err(e) = server.stop().await {
+            tracing::error!(error = %e, "stopping");
+        }
+    });
     Ok(running)
 }

@@ -68,14 +68,18 @@ pub async fn authenticate(db: &Database, secret: &str) -> Result<Option<Principa
             &[&sha256_hex(secret.as_bytes())],
         )
         .await?;
-    Ok(row.and_then(|r| {
+    let principal = row.and_then(|r| {
         Some(Principal {
             token_id: r.get(0),
             organisation_id: r.get(1),
             role: Role::parse(r.get::<_, &str>(2))?,
             user_id: r.get(3),
         })
-    }))
+    });
+    if let Some(p) = &principal {
+        crate::http::record_caller(p);
+    }
+    Ok(principal)
 }
 
 impl<S> FromRequestParts<S> for Principal

@@ -10,9 +10,14 @@
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
 //! - [`idempotency`]: `Idempotency-Key` handling for commands.
 //! - [`metrics`]: the process's Prometheus registry.
+//! - [`http`]: the request layer on every route (span, log line, metrics by operationId,
+//!   correlation id).
+//! - [`service`]: the [`Service`] trait the binary runs every service through, its
+//!   context, and shutdown (signal, task set, joins within a grace period).
 
 pub mod auth;
 pub mod db;
+pub mod http;
 pub mod idempotency;
 pub mod metrics;
 pub mod ops;

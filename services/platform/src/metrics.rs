@@ -2,11 +2,14 @@
 //! never identifiers of people or referrals.
 
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -26,14 +29,27 @@ struct RequestLabel {
     status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabel {
+    service: String,
+    operation: String,
+}
+
+/// Latency buckets from 1 ms to about 16 s.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
 struct Metrics {
     registry: Registry,
     applied: Family<ProjectionLabel, Counter>,
     dead_lettered: Family<ProjectionLabel, Counter>,
     checkpoint: Family<ProjectionLabel, Gauge>,
     lag: Family<ProjectionLabel, Gauge>,
+    lag_seconds: Family<ProjectionLabel, Gauge<f64, AtomicU64>>,
     appended: Family<EventTypeLabel, Counter>,
     requests: Family<RequestLabel, Counter>,
+    latency: Family<OperationLabel, Histogram, fn() -> Histogram>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -45,8 +61,10 @@ fn metrics() -> &'static Metrics {
             dead_lettered: Family::default(),
             checkpoint: Family::default(),
             lag: Family::default(),
+            lag_seconds: Family::default(),
             appended: Family::default(),
             requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             registry: Registry::default(),
         };
         registry.register(
@@ -70,6 +88,11 @@ fn metrics() -> &'static Metrics {
             m.lag.clone(),
         );
         registry.register(
+            "projection_lag_seconds",
+            "Age of the oldest event in the log the read model has not applied, as last seen",
+            m.lag_seconds.clone(),
+        );
+        registry.register(
             "events_appended",
             "Events appended to the log by this process",
             m.appended.clone(),
@@ -78,6 +101,11 @@ fn metrics() -> &'static Metrics {
             "http_requests",
             "HTTP requests answered, by operation and status",
             m.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by operation",
+            m.latency.clone(),
         );
         Metrics { registry, ..m }
     })
@@ -112,6 +140,19 @@ pub fn projection_checkpoint(projection: &str, checkpoint: u64, pending: u64) {
     metrics().lag.get_or_create(&label).set(pending as i64);
 }
 
+/// How far behind the log a projection is: events it has not applied, and the age of the
+/// oldest of them.
+pub fn projection_behind(projection: &str, events: u64, lag: std::time::Duration) {
+    let label = ProjectionLabel {
+        projection: projection.to_owned(),
+    };
+    metrics().lag.get_or_create(&label).set(events as i64);
+    metrics()
+        .lag_seconds
+        .get_or_create(&label)
+        .set(lag.as_secs_f64());
+}
+
 /// The lag last reported for a projection, if it has reported.
 pub fn projection_lag(projection: &str) -> Option<i64> {
     let label = ProjectionLabel {
@@ -132,7 +173,8 @@ pub fn event_appended(event_type: &str) {
         .inc();
 }
 
-pub fn request(service: &str, operation: &str, status: u16) {
+/// One answered request: `operation` is its operationId (never a path with ids in it).
+pub fn request(service: &str, operation: &str, status: u16, latency: Duration) {
     metrics()
         .requests
         .get_or_create(&RequestLabel {
@@ -141,6 +183,13 @@ pub fn request(service: &str, operation: &str, status: u16) {
             status,
         })
         .inc();
+    metrics()
+        .latency
+        .get_or_create(&OperationLabel {
+            service: service.to_owned(),
+            operation: operation.to_owned(),
+        })
+        .observe(latency.as_secs_f64());
 }
 
 /// Prometheus text exposition of every metric.

@@ -814,6 +814,10 @@ mod tests {
     use crate::journey::Journey;
     use time::macros::date;
 
+    fn test_settings() -> Settings {
+        Settings::new(linkway_platform::secret::Secret::new("test-pseudonym-key"))
+    }
+
     fn fact(need: &str) -> Fact {
         Fact {
             journey: Journey {
@@ -836,20 +840,20 @@ mod tests {
         for (need, n) in [("a", 1), ("b", 13), ("c", 8)] {
             facts.extend((0..n).map(|_| fact(need)));
         }
-        let s = summarise(&Settings::default(), "QWO".into(), None, None, 9, &facts);
+        let s = summarise(&test_settings(), "QWO".into(), None, None, 9, &facts);
         let needs = &s.measures["referrals"].by_need;
         assert_eq!(s.measures["referrals"].total, Figure::Count(20));
         let suppressed = needs.values().filter(|f| f.is_suppressed()).count();
         assert!(suppressed >= 2, "{needs:?}");
         // With a second need on one referral they no longer add up: cell by cell.
         facts[0].journey.needs.push("b".into());
-        let s = summarise(&Settings::default(), "QWO".into(), None, None, 9, &facts);
+        let s = summarise(&test_settings(), "QWO".into(), None, None, 9, &facts);
         assert_eq!(s.measures["referrals"].by_need["c"], Figure::Count(10));
     }
 
     #[test]
     fn an_area_with_nothing_has_zeros_and_no_statistics() {
-        let s = summarise(&Settings::default(), "QWO".into(), None, None, 0, &[]);
+        let s = summarise(&test_settings(), "QWO".into(), None, None, 0, &[]);
         assert_eq!(s.measures["referrals"].total, Figure::Count(0));
         assert!(s.measures["referrals"].by_month.is_empty());
         assert_eq!(s.first_contact.percent_within_14_days, None);

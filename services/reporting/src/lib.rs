@@ -23,12 +23,11 @@ pub mod pseudonym;
 use linkway_platform::auth::BearerAuth;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::routing::get;
-use linkway_platform::ServiceContext;
-use linkway_platform::ops::{self, Readiness};
 use linkway_platform::registry::Registry;
 use linkway_platform::secret::Secret;
+use linkway_platform::service::{self, BoxFuture, Progress, Service, Started};
+use linkway_platform::{Database, ServiceContext};
 use utoipa::OpenApi;
 
 use crate::disclosure::Rules;
@@ -41,12 +40,11 @@ pub const PROJECTIONS: &[&str] = &["reporting", "registry"];
 /// Least number of events per transaction when rebuilding the reporting projection.
 const REBUILD_BATCH: usize = 10_000;
 
-/// The development key used when `LINKWAY_PSEUDONYM_KEY` is not set. Public, so insecure.
-const DEV_PSEUDONYM_KEY: &str = "linkway-insecure-development-pseudonym-key";
-
-/// How reporting is configured (environment: `LINKWAY_PSEUDONYM_KEY`,
+/// How reporting is configured. The binary fills it from `LINKWAY_PSEUDONYM_KEY`,
 /// `LINKWAY_DISCLOSURE_THRESHOLD`, `LINKWAY_DISCLOSURE_ROUNDING`,
-/// `LINKWAY_DISCLOSURE_MIN_CANDIDATES`, `LINKWAY_SWEMWBS_MEANINGFUL_CHANGE`).
+/// `LINKWAY_DISCLOSURE_MIN_CANDIDATES` and `LINKWAY_SWEMWBS_MEANINGFUL_CHANGE`; this crate
+/// reads no environment. There is no default key: a key in the source is public, and
+/// anyone holding it could recompute pseudonyms.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Key of the pseudonyms; changing it changes every pseudonym (rebuild after).
@@ -58,55 +56,15 @@ pub struct Settings {
     pub first_contact_days: i64,
 }
 
-impl Default for Settings {
-    fn default() -> Self {
+impl Settings {
+    /// The default rules with the given pseudonym key.
+    pub fn new(pseudonym_key: Secret) -> Settings {
         Settings {
-            pseudonym_key: Secret::new(DEV_PSEUDONYM_KEY),
+            pseudonym_key,
             disclosure: Rules::default(),
             meaningful_swemwbs_change: 3.0,
             first_contact_days: 14,
         }
-    }
-}
-
-fn env_number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name} must be a number, not {v:?}")),
-        Err(_) => Ok(default),
-    }
-}
-
-impl Settings {
-    /// Reads the environment; warns loudly when the pseudonym key is the development one.
-    pub fn from_env() -> anyhow::Result<Settings> {
-        let defaults = Settings::default();
-        let pseudonym_key = match std::env::var("LINKWAY_PSEUDONYM_KEY") {
-            Ok(k) if !k.is_empty() => Secret::new(k),
-            _ => {
-                tracing::warn!(
-                    "LINKWAY_PSEUDONYM_KEY is not set: using the built-in development key. \
-                     INSECURE: anyone with the source can recompute pseudonyms. Set a secret key in production."
-                );
-                defaults.pseudonym_key
-            }
-        };
-        let d = defaults.disclosure;
-        let disclosure = Rules::new(
-            env_number("LINKWAY_DISCLOSURE_THRESHOLD", d.threshold)?,
-            env_number("LINKWAY_DISCLOSURE_ROUNDING", d.rounding)?,
-            env_number("LINKWAY_DISCLOSURE_MIN_CANDIDATES", d.min_candidates)?,
-        )?;
-        Ok(Settings {
-            pseudonym_key,
-            disclosure,
-            meaningful_swemwbs_change: env_number(
-                "LINKWAY_SWEMWBS_MEANINGFUL_CHANGE",
-                defaults.meaningful_swemwbs_change,
-            )?,
-            first_contact_days: defaults.first_contact_days,
-        })
     }
 
     fn projection(&self) -> Reporting {
@@ -116,61 +74,111 @@ impl Settings {
     }
 }
 
-/// Spawns this service's projections (registry, reporting) and returns its router:
-/// API routes, `/healthz`, `/readyz`, `/metrics` and `/openapi.json`. Settings from the
-/// environment.
-pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
-    start_with(ctx, Settings::from_env()?).await
+/// Reporting as the `linkway` binary runs it. Without settings (no pseudonym key) it can
+/// migrate and rebuild its registry, and refuses to start or rebuild `reporting`.
+pub struct ReportingService {
+    pub settings: Option<Settings>,
 }
 
-/// [`start`] with explicit settings (tests).
+impl ReportingService {
+    fn settings(&self) -> anyhow::Result<&Settings> {
+        self.settings
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!(NO_PSEUDONYM_KEY))
+    }
+}
+
+/// Why reporting will not run without a pseudonym key.
+pub const NO_PSEUDONYM_KEY: &str = "reporting refuses to run without LINKWAY_PSEUDONYM_KEY \
+     (--pseudonym-key): its pseudonyms are keyed hashes, and with a key anyone knows, anyone \
+     can recompute them. Set a secret key, the same one every time (changing it needs \
+     `linkway rebuild reporting`); only `linkway demo` runs on a built-in key";
+
+impl Service for ReportingService {
+    fn name(&self) -> &'static str {
+        "reporting"
+    }
+
+    fn projections(&self) -> &'static [&'static str] {
+        PROJECTIONS
+    }
+
+    fn openapi(&self) -> utoipa::openapi::OpenApi {
+        openapi()
+    }
+
+    /// Reporting's database holds projections only.
+    fn migrate<'a>(&'a self, _db: &'a Database) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Spawns the registry and reporting projections; the API over the latter.
+    fn start<'a>(&'a self, ctx: &'a ServiceContext) -> BoxFuture<'a, anyhow::Result<Started>> {
+        Box::pin(async move {
+            let settings = self.settings()?.clone();
+            let registry = ctx.spawn_projection(Registry).await?;
+            let reporting = ctx.spawn_projection(settings.projection()).await?;
+            let state = api::AppState {
+                db: ctx.db.clone(),
+                checkpoint: reporting.clone(),
+                settings: Arc::new(settings),
+            };
+            let routes = axum::Router::new()
+                .route("/summary", get(api::get_summary))
+                .route("/feed", get(api::get_outcome_feed))
+                .with_state(state);
+            Ok(Started {
+                routes,
+                projections: vec![("registry", registry), ("reporting", reporting)],
+            })
+        })
+    }
+
+    fn rebuild<'a>(
+        &'a self,
+        ctx: &'a ServiceContext,
+        projection: &'a str,
+        progress: &'a Progress<'a>,
+    ) -> BoxFuture<'a, anyhow::Result<Option<u64>>> {
+        Box::pin(async move {
+            match projection {
+                "reporting" => {
+                    let projection = self.settings()?.projection();
+                    // A rebuild has no reader waiting on each event: bigger transactions
+                    // amortise the per-batch cost (read, commit, checkpoint), which
+                    // dominates replay.
+                    let mut ctx = ctx.clone();
+                    ctx.runner.batch_size = ctx.runner.batch_size.max(REBUILD_BATCH);
+                    Ok(Some(ctx.rebuild(projection, progress).await?))
+                }
+                "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
+                _ => Ok(None),
+            }
+        })
+    }
+}
+
+/// Starts reporting with explicit settings and returns its whole router: API routes,
+/// `/healthz`, `/readyz`, `/metrics` and `/openapi.json`, under the request layer.
 pub async fn start_with(ctx: ServiceContext, settings: Settings) -> anyhow::Result<axum::Router> {
-    let registry = ctx.spawn_projection(Registry).await?;
-    let reporting = ctx.spawn_projection(settings.projection()).await?;
-    let state = api::AppState {
-        db: ctx.db.clone(),
-        checkpoint: reporting.clone(),
-        settings: Arc::new(settings),
+    let service = ReportingService {
+        settings: Some(settings),
     };
-    let api = axum::Router::new()
-        .route("/summary", get(api::get_summary))
-        .route("/feed", get(api::get_outcome_feed))
-        .route("/openapi.json", get(|| async { Json(openapi()) }))
-        .with_state(state);
-    Ok(api.merge(ops::routes(Readiness {
-        db: ctx.db.clone(),
-        nats: ctx.nats.clone(),
-        projections: vec![("registry", registry), ("reporting", reporting)],
-    })))
+    service::router(&service, &ctx).await
 }
 
-/// Rebuilds one projection by name; `Ok(None)` if the name is not this service's.
-pub async fn rebuild(
-    ctx: &ServiceContext,
-    projection: &str,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> anyhow::Result<Option<u64>> {
-    rebuild_with(ctx, &Settings::from_env()?, projection, progress).await
-}
-
-/// [`rebuild`] with explicit settings (tests).
+/// Rebuilds one projection by name with explicit settings; `Ok(None)` if the name is not
+/// this service's.
 pub async fn rebuild_with(
     ctx: &ServiceContext,
     settings: &Settings,
     projection: &str,
-    progress: &(dyn Fn(u64, u64) + Sync),
+    progress: &Progress<'_>,
 ) -> anyhow::Result<Option<u64>> {
-    match projection {
-        "reporting" => {
-            // A rebuild has no reader waiting on each event: bigger transactions amortise
-            // the per-batch cost (read, commit, checkpoint), which dominates replay.
-            let mut ctx = ctx.clone();
-            ctx.runner.batch_size = ctx.runner.batch_size.max(REBUILD_BATCH);
-            Ok(Some(ctx.rebuild(settings.projection(), progress).await?))
-        }
-        "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
-        _ => Ok(None),
-    }
+    let service = ReportingService {
+        settings: Some(settings.clone()),
+    };
+    service.rebuild(ctx, projection, progress).await
 }
 
 #[derive(OpenApi)]

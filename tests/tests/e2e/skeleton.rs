@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use linkway::{Listen, Service, Settings};
+use linkway::{ServiceName as Service, Settings};
 use linkway_events::Role;
 use linkway_events::registry::OrganisationKind;
+use linkway_platform::secret::Secret;
 use linkway_testkit::{Nats, Server, TestEnv};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -16,24 +17,20 @@ const ICB: &str = "icb-skeleton";
 
 fn settings(env: &TestEnv) -> Settings {
     Settings {
-        nats_url: env.nats_url.clone(),
-        database_url: env.postgres_url.clone(),
+        nats_url: vec![env.nats_url.clone()],
+        database_url: Secret::new(env.postgres_url.clone()),
         database_prefix: env.scope.database_prefix.clone(),
         stream: env.scope.stream.clone(),
         subject_prefix: env.scope.subject_prefix.clone(),
         duplicate_window_secs: 3600,
-        replicas: 1,
         batch_size: 500,
         batch_delay_ms: 5,
-    }
-}
-
-fn any_ports() -> Listen {
-    Listen {
-        bind: "127.0.0.1".into(),
+        // Any free ports.
         intake_port: 0,
         link_worker_port: 0,
         reporting_port: 0,
+        pseudonym_key: Some(Secret::new("skeleton-test-pseudonym-key")),
+        ..Settings::defaults()
     }
 }
 
@@ -58,7 +55,7 @@ impl Running {
 /// Serves `services`, registers a GP, a link-worker service and a commissioner in one
 /// area, routes the GP's referrals to the service, and waits until the tokens work.
 async fn start(env: &TestEnv, services: &[Service]) -> Running {
-    let running = linkway::serve::serve(&settings(env), &any_ports(), services, env.shutdown())
+    let running = linkway::serve::serve(&settings(env), services, env.shutdown())
         .await
         .expect("serve");
     let urls: Vec<(Service, String)> = running
@@ -338,10 +335,9 @@ async fn nats_restarted_mid_stream_the_services_reconnect_and_catch_up_with_no_l
 #[tokio::test]
 async fn the_demo_sends_its_referrals_through_intake_and_works_every_case() {
     let env = TestEnv::shared();
-    let running =
-        linkway::serve::serve(&settings(&env), &any_ports(), &Service::ALL, env.shutdown())
-            .await
-            .expect("serve");
+    let running = linkway::serve::serve(&settings(&env), &Service::ALL, env.shutdown())
+        .await
+        .expect("serve");
     let seeded = linkway::demo::seed(&settings(&env), &running, 12)
         .await
         .expect("demo seed");

@@ -129,10 +129,9 @@ pub fn at(day: Date) -> OffsetDateTime {
 
 impl World {
     pub async fn new() -> World {
-        World::with_settings(Settings {
-            pseudonym_key: linkway_platform::secret::Secret::new("test-pseudonym-key"),
-            ..Settings::default()
-        })
+        World::with_settings(Settings::new(linkway_platform::secret::Secret::new(
+            "test-pseudonym-key",
+        )))
         .await
     }
 

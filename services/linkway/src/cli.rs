@@ -1,0 +1,99 @@
+//! The command line: sub-commands, and the settings every one of them shares.
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::admin::AdminCommand;
+use crate::catalogue::ServiceName;
+use crate::config::{Settings, file};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "linkway",
+    version,
+    about = "Social prescribing referral exchange",
+    after_help = "Every setting is a flag, a LINKWAY_* variable, or a key of the --config file; \
+                  a flag beats the environment, which beats the file."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs services (all three unless --services says otherwise) until SIGTERM or Ctrl-C.
+    Serve {
+        /// Comma-separated subset: intake, link-worker, reporting.
+        #[arg(long, value_delimiter = ',', default_values = ["intake", "link-worker", "reporting"])]
+        services: Vec<ServiceName>,
+    },
+    /// Creates the service databases and brings their tables up to date, then exits.
+    /// Starts no projection and no server.
+    Migrate,
+    /// Rebuilds a projection from the start of the log and swaps it in.
+    Rebuild {
+        /// registry, referrals, caseload, reporting ...
+        projection: String,
+        /// No progress bar (for scripts).
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Organisations, routing rules and tokens.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Runs all services with realistic synthetic data and prints where to look.
+    Demo {
+        /// How many synthetic referrals to send.
+        #[arg(long, default_value_t = 40)]
+        referrals: u64,
+        /// Seed the data, print where to look, and exit instead of serving.
+        #[arg(long)]
+        exit: bool,
+    },
+    /// Measures append and replay rates against raw JetStream and PostgreSQL.
+    Bench {
+        /// About how many events to append and replay.
+        #[arg(long, default_value_t = 200_000)]
+        events: u64,
+        /// Appends (and raw publishes) in flight at once.
+        #[arg(long, default_value_t = 1000)]
+        in_flight: usize,
+    },
+    /// Prints every setting, where its value came from, and exits (secrets redacted).
+    Settings,
+}
+
+/// A parsed command line, with where each setting came from.
+pub struct Parsed {
+    pub cli: Cli,
+    /// One line per setting (for `linkway settings`).
+    pub sources: String,
+}
+
+/// The command line as clap sees it (for `--help` and the README check).
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Parses `args` (the first is the program name) over the environment and the settings
+/// file (if `--config` or `LINKWAY_CONFIG` names one). Exits on `--help`/`--version`.
+pub fn parse(args: Vec<OsString>) -> anyhow::Result<Parsed> {
+    let mut command = command();
+    let mut from_file = Default::default();
+    if let Some(path) = file::named(&args) {
+        (command, from_file) = file::apply(command, &path)?;
+    }
+    let matches = match command.clone().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => e.exit(),
+    };
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok(Parsed {
+        sources: file::describe(&command, &matches, &from_file),
+        cli,
+    })
+}

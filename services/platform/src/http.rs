@@ -1,0 +1,11 @@
+//! HTTP that every service shares.
+//!
+//! - [`request`]: the request layer on every route of every service: a span per request
+//!   (operationId, organisation and role once authenticated, correlation id, method,
+//!   status; never a path, query string or body), one log line per request, request
+//!   counts by operationId and status and latency by operationId, and the request's
+//!   [`CorrelationId`] for handlers.
+
+pub mod request;
+
+pub use request::{CorrelationId, OperationIds, layer, record_caller};
