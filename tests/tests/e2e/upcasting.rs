@@ -152,7 +152,7 @@ fn referral_story(r: u64) -> Vec<(&'static str, Event)> {
     let id = Uuid::now_v7();
     let referrer = if r % 4 == 3 { COUNCIL } else { GP };
     // Most people only ever go to service A; some are referred to both.
-    let service = if person % 3 == 0 && r % 2 == 1 {
+    let service = if person.is_multiple_of(3) && r % 2 == 1 {
         SERVICE_B
     } else {
         SERVICE_A
