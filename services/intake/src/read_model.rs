@@ -14,6 +14,7 @@ use linkway_events::case::{CaseEvent, ClosureReason, DeclineReason};
 use linkway_events::common::Coding;
 use linkway_events::referral::{ReferralEvent, ReferralReceived};
 use linkway_events::{Envelope, Event};
+use linkway_platform::projection::ProjectionError;
 use linkway_platform::{Projected, Projection};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -418,7 +419,7 @@ impl Projection for Referrals {
         &self,
         tx: &Transaction<'_>,
         batch: &[Projected],
-    ) -> Result<(), tokio_postgres::Error> {
+    ) -> Result<(), ProjectionError> {
         // Referrals this batch touches that began in an earlier batch.
         let mut earlier: Vec<Uuid> = Vec::new();
         for p in batch {
@@ -439,13 +440,13 @@ impl Projection for Referrals {
                 )
                 .await?;
             if let Err(e) = read_rows(found, &mut rows) {
-                return Err(unreadable_row(tx, e).await);
+                return Err(unreadable_row(e));
             }
         }
         // Open referrals of the people this batch routes someone for: possible duplicates.
         let found = duplicates::load_candidates(tx, batch, &rows, &self.key).await?;
         if let Err(e) = read_rows(found, &mut rows) {
-            return Err(unreadable_row(tx, e).await);
+            return Err(unreadable_row(e));
         }
         let mut people = duplicates::People::index(&rows);
         let mut touched: Vec<Uuid> = Vec::new();
@@ -562,18 +563,18 @@ fn read_rows(
     Ok(())
 }
 
-/// A stored row this code cannot read is a bug (its shape changed without a VERSION bump).
-/// tokio-postgres has no public error constructor, so provoke a data exception (class 22)
-/// in the database: the runner treats that as poison and parks the event, never loops.
-async fn unreadable_row(tx: &Transaction<'_>, e: serde_json::Error) -> tokio_postgres::Error {
-    tracing::error!(error = %e, "intake read-model row unreadable");
-    match tx
-        .query_one("SELECT 'unreadable intake row'::integer", &[])
-        .await
-    {
-        Err(err) => err,
-        Ok(_) => unreachable!("the cast always fails"),
-    }
+/// A stored row this code cannot read is a bug (its shape changed without a VERSION bump):
+/// the event is parked and the row left as it was. The reason names where the row broke,
+/// not the value there (a serde message can quote it, and rows hold personal details).
+fn unreadable_row(e: serde_json::Error) -> ProjectionError {
+    let reason = format!(
+        "unreadable intake read-model row ({:?} error at line {} column {})",
+        e.classify(),
+        e.line(),
+        e.column()
+    );
+    tracing::error!(%reason, "intake read-model row unreadable");
+    ProjectionError::Park(reason)
 }
 
 /// The referral an event is about, for the events that can change intake's read model.

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use linkway_events::Event;
+use linkway_platform::projection::ProjectionError;
 use linkway_platform::{Projected, Projection};
 use time::{Date, OffsetDateTime};
 use tokio_postgres::Transaction;
@@ -45,7 +46,7 @@ impl Projection for Caseload {
         &self,
         tx: &Transaction<'_>,
         batch: &[Projected],
-    ) -> Result<(), tokio_postgres::Error> {
+    ) -> Result<(), ProjectionError> {
         // The cases this batch touches, in first-seen order.
         let mut seen = std::collections::HashSet::new();
         let ids: Vec<Uuid> = batch
@@ -67,14 +68,26 @@ impl Projection for Caseload {
             let id: Uuid = row.get(0);
             let record: serde_json::Value = row.get(1);
             // Records are written by this code only, and a change of their shape bumps VERSION
-            // (a full rebuild), so an unreadable one is a bug: say so loudly, then start the
-            // case afresh from this batch rather than stop the whole caseload.
+            // (a full rebuild), so an unreadable one is a bug. Starting the case afresh would
+            // lose it: park the event (the runner isolates it from the rest of the batch) and
+            // leave the row as it is for a rebuild to mend. The reason names the case and
+            // where the record broke, never its content (personal details).
             match serde_json::from_value(record) {
                 Ok(case) => {
                     cases.insert(id, case);
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "unreadable caseload record; rebuild the caseload")
+                    let reason = format!(
+                        "unreadable caseload record for case {id} ({:?} error: {}); rebuild the caseload",
+                        e.classify(),
+                        if e.is_data() {
+                            "a field of the wrong shape"
+                        } else {
+                            "bad JSON"
+                        }
+                    );
+                    tracing::error!(%reason, "caseload record unreadable");
+                    return Err(ProjectionError::Park(reason));
                 }
             }
         }
@@ -88,7 +101,7 @@ impl Projection for Caseload {
             }
         }
         let rows: Vec<&Case> = ids.iter().filter_map(|id| cases.get(id)).collect();
-        write(tx, &rows).await
+        Ok(write(tx, &rows).await?)
     }
 }
 

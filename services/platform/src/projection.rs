@@ -8,10 +8,17 @@
 //!
 //! Each projection's tables live in a PostgreSQL schema named after it. A rebuild fills a
 //! fresh schema from sequence 1 and swaps it in, so readers never see a half-built model.
+//!
+//! A projection fails an event in one of two ways ([`ProjectionError`]): `Retry` (the
+//! database went away, a serialization failure) is retried with backoff for as long as it
+//! takes, nothing skipped; `Park` (this event cannot be applied: bad data, an unreadable
+//! read-model row) puts the event in `dead_letters` with the reason and the projection
+//! goes on. [`Checkpoint::status`] says how far behind the log a projection is, for
+//! `/readyz` and the lag metrics.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use linkway_events::{Envelope, Event};
 use linkway_eventstore::{EventStore, LogReader, RecordedEvent};
@@ -21,6 +28,7 @@ use tracing::instrument;
 
 use crate::Database;
 use crate::metrics;
+use crate::problem::pg_is_transient;
 
 /// An event the runner decoded, handed to a projection.
 #[derive(Debug, Clone)]
@@ -43,20 +51,49 @@ pub trait Projection: Send + Sync + 'static {
     /// Applies a batch of events, in order, inside the runner's transaction. `search_path`
     /// is set to the projection's schema first. Write set-wise where you can: many events
     /// per statement is what makes replay fast.
+    ///
+    /// A PostgreSQL error converts with `?` (transient ones retry, the rest park); an
+    /// unreadable row of the projection's own tables is [`ProjectionError::Park`], never a
+    /// reason to reset the row.
     fn apply(
         &self,
         tx: &Transaction<'_>,
         batch: &[Projected],
-    ) -> impl Future<Output = Result<(), tokio_postgres::Error>> + Send;
+    ) -> impl Future<Output = Result<(), ProjectionError>> + Send;
 }
 
-/// Batching knobs.
+/// Why a projection could not apply a batch, and so what the runner does about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// Worth trying again as it is (the database went away, a serialization failure): the
+    /// runner retries the batch with backoff, forever; nothing is skipped.
+    #[error("transient failure, retried: {0:#}")]
+    Retry(anyhow::Error),
+    /// This event cannot be applied, now or later (bad data, an unreadable read-model
+    /// row): the runner parks it in `dead_letters` with this reason and goes on.
+    #[error("cannot apply: {0}")]
+    Park(String),
+}
+
+impl From<tokio_postgres::Error> for ProjectionError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        if pg_is_transient(&e) {
+            ProjectionError::Retry(e.into())
+        } else {
+            ProjectionError::Park(format!("apply failed: {e}"))
+        }
+    }
+}
+
+/// Batching knobs, and when `/readyz` calls a projection too far behind.
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerSettings {
     /// Most events per transaction.
     pub batch_size: usize,
     /// Longest wait for more events before applying a partial batch while replaying.
     pub max_delay: Duration,
+    /// How far behind the log a projection may be and still count as ready.
+    pub ready: ReadinessLimits,
 }
 
 impl Default for RunnerSettings {
@@ -64,28 +101,164 @@ impl Default for RunnerSettings {
         RunnerSettings {
             batch_size: 5000,
             max_delay: Duration::from_millis(20),
+            ready: ReadinessLimits::default(),
         }
     }
 }
 
-/// Where a projection stands, shared with request handlers for read-your-writes.
+/// How far behind the log a projection may fall before `/readyz` answers 503
+/// (`LINKWAY_READY_MAX_LAG_EVENTS`, `LINKWAY_READY_MAX_LAG_SECS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadinessLimits {
+    /// Most events in the log the projection has not applied.
+    pub max_lag_events: u64,
+    /// Oldest age of an event the projection has not applied.
+    pub max_lag: Duration,
+}
+
+impl Default for ReadinessLimits {
+    fn default() -> Self {
+        ReadinessLimits {
+            max_lag_events: 1000,
+            max_lag: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A projection behind the log whose checkpoint has not moved for this long is stalled
+/// (and `/readyz` says so), however small its lag.
+pub const STALLED_AFTER: Duration = Duration::from_secs(2);
+
+/// Longest wait for the log's answers when working out a projection's status.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The checkpoint, and when it last moved.
+#[derive(Debug, Clone, Copy)]
+struct Advance {
+    sequence: u64,
+    at: Instant,
+}
+
+/// Where a projection stands, shared with request handlers for read-your-writes and with
+/// `/readyz`.
 #[derive(Clone)]
 pub struct Checkpoint {
-    rx: watch::Receiver<u64>,
+    name: &'static str,
+    rx: watch::Receiver<Advance>,
+    store: EventStore,
+    limits: ReadinessLimits,
+}
+
+/// A projection against the log, as [`Checkpoint::status`] found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionStatus {
+    /// Last sequence the read model includes.
+    pub checkpoint: u64,
+    /// Last sequence in the log; `None` when the log did not answer.
+    pub log_end: Option<u64>,
+    /// Events in the log the read model has not applied.
+    pub lag_events: Option<u64>,
+    /// Age of the oldest event the read model has not applied (zero when caught up), by
+    /// the NATS server's clock against ours.
+    pub lag: Option<Duration>,
+    /// How long the projection has been behind without its checkpoint moving.
+    pub stalled_for: Option<Duration>,
+}
+
+impl ProjectionStatus {
+    /// Why this projection makes the service not ready, if it does.
+    pub fn problems(&self, name: &str, limits: ReadinessLimits) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.log_end.is_none() {
+            problems.push(format!(
+                "projection {name}: the event log does not answer (checkpoint {})",
+                self.checkpoint
+            ));
+            return problems;
+        }
+        if let Some(stalled) = self.stalled_for.filter(|s| *s >= STALLED_AFTER) {
+            problems.push(format!(
+                "projection {name} stalled for {} s (checkpoint {}, log end {})",
+                stalled.as_secs(),
+                self.checkpoint,
+                self.log_end.unwrap_or_default()
+            ));
+        }
+        if let Some(events) = self.lag_events.filter(|n| *n > limits.max_lag_events) {
+            problems.push(format!("projection {name} behind by {events} events"));
+        }
+        if let Some(lag) = self.lag.filter(|l| *l > limits.max_lag) {
+            problems.push(format!("projection {name} behind by {} s", lag.as_secs()));
+        }
+        problems
+    }
 }
 
 impl Checkpoint {
     pub fn current(&self) -> u64 {
-        *self.rx.borrow()
+        self.rx.borrow().sequence
+    }
+
+    /// The projection's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The limits `/readyz` holds this projection to.
+    pub fn limits(&self) -> ReadinessLimits {
+        self.limits
     }
 
     /// Waits until the read model includes `sequence`, at most `timeout`. True if it does.
     pub async fn wait_for(&self, sequence: u64, timeout: Duration) -> bool {
         let mut rx = self.rx.clone();
-        tokio::time::timeout(timeout, rx.wait_for(|seen| *seen >= sequence))
+        tokio::time::timeout(timeout, rx.wait_for(|seen| seen.sequence >= sequence))
             .await
             .map(|r| r.is_ok())
             .unwrap_or(false)
+    }
+
+    /// Asks the log how far ahead of this projection it is (at most two requests to NATS,
+    /// each given [`STATUS_TIMEOUT`]) and updates the lag metrics.
+    pub async fn status(&self) -> ProjectionStatus {
+        let advance = *self.rx.borrow();
+        let log_end = tokio::time::timeout(STATUS_TIMEOUT, self.store.last_sequence())
+            .await
+            .ok()
+            .and_then(Result::ok);
+        let mut status = ProjectionStatus {
+            checkpoint: advance.sequence,
+            log_end,
+            lag_events: log_end.map(|end| end.saturating_sub(advance.sequence)),
+            lag: None,
+            stalled_for: None,
+        };
+        match log_end {
+            Some(end) if end > advance.sequence => {
+                let oldest = tokio::time::timeout(
+                    STATUS_TIMEOUT,
+                    self.store.appended_at(advance.sequence + 1),
+                )
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+                let age = oldest.map(|t| {
+                    Duration::try_from(time::OffsetDateTime::now_utc() - t).unwrap_or_default()
+                });
+                status.lag = age;
+                // Behind no longer than the oldest unapplied event is old, and not moving
+                // since the checkpoint last moved.
+                let still = advance.at.elapsed();
+                status.stalled_for = Some(age.map_or(still, |a| a.min(still)));
+            }
+            Some(_) => status.lag = Some(Duration::ZERO),
+            None => {}
+        }
+        if let (Some(events), Some(lag)) = (status.lag_events, status.lag) {
+            metrics::projection_behind(self.name, events, lag);
+        }
+        status
     }
 }
 
@@ -95,19 +268,7 @@ pub struct ProjectionRunner<P: Projection> {
     db: Database,
     store: EventStore,
     settings: RunnerSettings,
-    tx: watch::Sender<u64>,
-}
-
-/// Class of a PostgreSQL error that a retry will not cure: the event is poison for this
-/// projection (bad data, constraint, bug) and must be parked, not retried forever.
-fn is_poison(err: &tokio_postgres::Error) -> bool {
-    match err.code() {
-        Some(code) => {
-            let class = &code.code()[..2];
-            matches!(class, "21" | "22" | "23" | "42" | "P0")
-        }
-        None => false,
-    }
+    tx: watch::Sender<Advance>,
 }
 
 impl<P: Projection> ProjectionRunner<P> {
@@ -120,7 +281,10 @@ impl<P: Projection> ProjectionRunner<P> {
     ) -> anyhow::Result<ProjectionRunner<P>> {
         let projection = Arc::new(projection);
         let checkpoint = prepare(&*projection, &db, &store, settings).await?;
-        let (tx, _) = watch::channel(checkpoint);
+        let (tx, _) = watch::channel(Advance {
+            sequence: checkpoint,
+            at: Instant::now(),
+        });
         Ok(ProjectionRunner {
             projection,
             db,
@@ -132,7 +296,10 @@ impl<P: Projection> ProjectionRunner<P> {
 
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint {
+            name: P::NAME,
             rx: self.tx.subscribe(),
+            store: self.store.clone(),
+            limits: self.settings.ready,
         }
     }
 
@@ -141,7 +308,7 @@ impl<P: Projection> ProjectionRunner<P> {
     #[instrument(skip_all, fields(projection = P::NAME))]
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send) {
         tokio::pin!(shutdown);
-        let start = *self.tx.borrow() + 1;
+        let start = self.tx.borrow().sequence + 1;
         let reader = loop {
             match self.store.read_from(start).await {
                 Ok(r) => break r,
@@ -171,7 +338,16 @@ impl<P: Projection> ProjectionRunner<P> {
             loop {
                 match apply_batch(&*self.projection, &self.db, &target, &batch).await {
                     Ok(checkpoint) => {
-                        self.tx.send_replace(checkpoint);
+                        self.tx.send_if_modified(|seen| {
+                            let moved = checkpoint > seen.sequence;
+                            if moved {
+                                *seen = Advance {
+                                    sequence: checkpoint,
+                                    at: Instant::now(),
+                                };
+                            }
+                            moved
+                        });
                         metrics::projection_checkpoint(
                             P::NAME,
                             checkpoint,
@@ -180,7 +356,10 @@ impl<P: Projection> ProjectionRunner<P> {
                         break;
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "applying a batch failed; retrying");
+                        tracing::warn!(
+                            error = format!("{e:#}"),
+                            "applying a batch failed; retrying"
+                        );
                         tokio::select! {
                             _ = &mut shutdown => return,
                             _ = tokio::time::sleep(backoff) => {}
@@ -302,12 +481,14 @@ async fn apply_batch<P: Projection>(
     Ok(checkpoint)
 }
 
+/// Applies a batch inside `tx`. Every error it returns is to be retried: events that
+/// cannot be applied are parked here, not returned.
 async fn apply_in<P: Projection>(
     projection: &P,
     tx: &mut Transaction<'_>,
     target: &Target,
     batch: &Batch,
-) -> Result<u64, tokio_postgres::Error> {
+) -> anyhow::Result<u64> {
     // A read model need not wait for its commit to reach disk: if PostgreSQL crashes and
     // loses the last batches, their checkpoint is lost with them (same transaction) and
     // they are applied again from the log, which is the durable copy.
@@ -337,25 +518,21 @@ async fn apply_in<P: Projection>(
     }
     // Events at or below the checkpoint were applied by an earlier transaction.
     let decoded = &batch.decoded[batch.decoded.partition_point(|e| e.sequence <= checkpoint)..];
-    if let Err(err) = apply_savepoint(projection, tx, decoded).await {
-        if !is_poison(&err) {
-            return Err(err);
-        }
-        // Something in the batch cannot be applied: find it, one event per savepoint, and
-        // park it; the rest of the batch still projects.
-        tracing::warn!(error = %err, "batch refused; applying event by event to isolate it");
-        for event in decoded {
-            if let Err(err) = apply_savepoint(projection, tx, std::slice::from_ref(event)).await {
-                if !is_poison(&err) {
-                    return Err(err);
+    match apply_savepoint(projection, tx, decoded).await {
+        Ok(()) => {}
+        Err(ProjectionError::Retry(err)) => return Err(err),
+        Err(ProjectionError::Park(reason)) => {
+            // Something in the batch cannot be applied: find it, one event per savepoint,
+            // and park it; the rest of the batch still projects.
+            tracing::warn!(%reason, "batch refused; applying event by event to isolate it");
+            for event in decoded {
+                match apply_savepoint(projection, tx, std::slice::from_ref(event)).await {
+                    Ok(()) => {}
+                    Err(ProjectionError::Retry(err)) => return Err(err),
+                    Err(ProjectionError::Park(reason)) => {
+                        park(tx, P::NAME, batch.raw(event.sequence), &reason).await?;
+                    }
                 }
-                park(
-                    tx,
-                    P::NAME,
-                    batch.raw(event.sequence),
-                    &format!("apply failed: {err}"),
-                )
-                .await?;
             }
         }
     }
@@ -368,16 +545,19 @@ async fn apply_in<P: Projection>(
     Ok(last)
 }
 
+/// Applies events in a savepoint, rolled back if the projection fails. The savepoint's own
+/// statements failing is the runner's trouble, not the events': those retry.
 async fn apply_savepoint<P: Projection>(
     projection: &P,
     tx: &mut Transaction<'_>,
     events: &[Projected],
-) -> Result<(), tokio_postgres::Error> {
-    let savepoint = tx.savepoint("apply").await?;
+) -> Result<(), ProjectionError> {
+    let retry = |e: tokio_postgres::Error| ProjectionError::Retry(e.into());
+    let savepoint = tx.savepoint("apply").await.map_err(retry)?;
     match projection.apply(&savepoint, events).await {
-        Ok(()) => savepoint.commit().await,
+        Ok(()) => savepoint.commit().await.map_err(retry),
         Err(err) => {
-            savepoint.rollback().await?;
+            savepoint.rollback().await.map_err(retry)?;
             Err(err)
         }
     }
@@ -593,4 +773,59 @@ async fn swap<P: Projection>(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(lag_events: u64, lag_secs: u64, stalled_secs: Option<u64>) -> ProjectionStatus {
+        ProjectionStatus {
+            checkpoint: 100,
+            log_end: Some(100 + lag_events),
+            lag_events: Some(lag_events),
+            lag: Some(Duration::from_secs(lag_secs)),
+            stalled_for: stalled_secs.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn readiness_problems_name_each_limit_broken() {
+        let limits = ReadinessLimits::default();
+        assert!(status(0, 0, None).problems("caseload", limits).is_empty());
+        assert!(
+            status(1000, 10, Some(1))
+                .problems("caseload", limits)
+                .is_empty()
+        );
+        assert_eq!(
+            status(1001, 11, Some(1)).problems("caseload", limits),
+            vec![
+                "projection caseload behind by 1001 events".to_owned(),
+                "projection caseload behind by 11 s".to_owned(),
+            ]
+        );
+        assert_eq!(
+            status(3, 1, Some(2)).problems("caseload", limits),
+            vec!["projection caseload stalled for 2 s (checkpoint 100, log end 103)".to_owned()]
+        );
+        let unanswered = ProjectionStatus {
+            log_end: None,
+            lag_events: None,
+            lag: None,
+            ..status(0, 0, None)
+        };
+        assert_eq!(
+            unanswered.problems("caseload", limits),
+            vec!["projection caseload: the event log does not answer (checkpoint 100)".to_owned()]
+        );
+    }
+
+    #[test]
+    fn only_transient_database_errors_retry() {
+        // The classification itself is `pg_is_transient`'s (tested there); what matters
+        // here is that parking carries the database's reason.
+        let park = ProjectionError::Park("apply failed: bad".into());
+        assert_eq!(park.to_string(), "cannot apply: apply failed: bad");
+    }
 }

@@ -5,7 +5,7 @@ use linkway_events::Event;
 use linkway_events::registry::{RegistryEvent, RoutingCriterion};
 use tokio_postgres::Transaction;
 
-use crate::projection::{Projected, Projection};
+use crate::projection::{Projected, Projection, ProjectionError};
 
 /// The registry projection. Registry events are rare, so it writes row by row.
 pub struct Registry;
@@ -43,7 +43,7 @@ impl Projection for Registry {
         &self,
         tx: &Transaction<'_>,
         batch: &[Projected],
-    ) -> Result<(), tokio_postgres::Error> {
+    ) -> Result<(), ProjectionError> {
         for projected in batch {
             let Event::Registry(event) = &projected.event else {
                 continue;

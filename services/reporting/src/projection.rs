@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use linkway_events::registry::RegistryEvent;
 use linkway_events::{Event, ReferralEvent};
+use linkway_platform::projection::ProjectionError;
 use linkway_platform::{Projected, Projection};
 use tokio_postgres::Transaction;
 use uuid::Uuid;
@@ -150,7 +151,7 @@ impl Projection for Reporting {
         &self,
         tx: &Transaction<'_>,
         batch: &[Projected],
-    ) -> Result<(), tokio_postgres::Error> {
+    ) -> Result<(), ProjectionError> {
         let mut keyed: Vec<(String, &Projected)> = Vec::with_capacity(batch.len());
         for p in batch {
             match &p.event {

@@ -6,7 +6,9 @@ use std::time::Duration;
 use linkway_events::case::{CaseAccepted, CaseEvent};
 use linkway_events::{Actor, Envelope, Event};
 use linkway_eventstore::{EventStore, Expected, PendingEvent};
-use linkway_platform::projection::{Projected, Projection, ProjectionRunner, RunnerSettings};
+use linkway_platform::projection::{
+    Projected, Projection, ProjectionError, ProjectionRunner, RunnerSettings,
+};
 use linkway_platform::{Checkpoint, Database};
 use linkway_testkit::{Nats, Postgres, Server, TestEnv};
 use time::OffsetDateTime;
@@ -31,7 +33,7 @@ impl Projection for Ledger {
         &self,
         tx: &Transaction<'_>,
         batch: &[Projected],
-    ) -> Result<(), tokio_postgres::Error> {
+    ) -> Result<(), ProjectionError> {
         if self.delay_ms > 0 {
             tx.execute(
                 "SELECT pg_sleep($1::float8 / 1000)",
@@ -107,6 +109,7 @@ async fn start_runner(
         RunnerSettings {
             batch_size: 50,
             max_delay: Duration::from_millis(5),
+            ..RunnerSettings::default()
         },
     )
     .await

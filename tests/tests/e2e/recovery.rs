@@ -79,3 +79,90 @@ async fn the_reader_moves_again_within_seconds_of_a_nats_restart() {
     );
     drop(nats);
 }
+
+/// `/readyz` answers 503 naming the database and the stalled projection while PostgreSQL
+/// is down and the log grows, and 200 again once the projection has caught up.
+#[tokio::test]
+async fn readyz_names_a_stalled_projection_and_recovers() {
+    use linkway_events::registry::OrganisationKind;
+    use linkway_platform::ops::{self, Readiness};
+    use linkway_platform::registry::Registry;
+    use linkway_testkit::{Postgres, TestEnv, serve, shared_nats};
+
+    let pg = Postgres::start().expect("private PostgreSQL");
+    let env = TestEnv::on(shared_nats().url(), pg.url());
+    let ctx = env.context("ready").await;
+    let checkpoint = ctx.spawn_projection(Registry).await.expect("registry");
+    let first = env
+        .register_organisation("org-a", OrganisationKind::GpPractice, None, false)
+        .await;
+    assert!(checkpoint.wait_for(first, Duration::from_secs(20)).await);
+    let router = ops::routes(Readiness {
+        db: ctx.db.clone(),
+        nats: ctx.nats.clone(),
+        projections: vec![("registry", checkpoint.clone())],
+    });
+    let url = format!("{}/readyz", serve(router, env.shutdown()).await);
+    let http = reqwest::Client::new();
+    let readyz = || async {
+        let answer = http.get(&url).send().await.expect("readyz answers");
+        let status = answer.status().as_u16();
+        let body: serde_json::Value = answer.json().await.expect("json");
+        (status, body)
+    };
+    assert_eq!(readyz().await.0, 200);
+
+    let pg = tokio::task::spawn_blocking(move || {
+        pg.stop();
+        pg
+    })
+    .await
+    .unwrap();
+    let behind = env
+        .register_organisation("org-b", OrganisationKind::GpPractice, None, false)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let body = loop {
+        let (status, body) = readyz().await;
+        let reasons = body["reasons"].to_string();
+        if status == 503 && reasons.contains("projection registry stalled") {
+            break body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not reported stalled within 10 s: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        body["reasons"].to_string().contains("database unreachable"),
+        "{body}"
+    );
+    assert_eq!(body["projections"]["registry"]["lag_events"], 1, "{body}");
+
+    let pg = tokio::task::spawn_blocking(move || {
+        pg.start_again().expect("start PostgreSQL again");
+        pg
+    })
+    .await
+    .unwrap();
+    assert!(
+        checkpoint.wait_for(behind, Duration::from_secs(10)).await,
+        "the projection moves again"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = readyz().await;
+        if status == 200 {
+            assert_eq!(body["projections"]["registry"]["lag_events"], 0, "{body}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready again: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    env.stop();
+    drop(pg);
+}
