@@ -145,6 +145,15 @@ pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
     service::router(&IntakeService, &ctx).await
 }
 
+/// Rebuilds one of intake's projections; `Ok(None)` when the name is not intake's.
+pub async fn rebuild(
+    ctx: &ServiceContext,
+    projection: &str,
+    progress: &Progress<'_>,
+) -> anyhow::Result<Option<u64>> {
+    IntakeService.rebuild(ctx, projection, progress).await
+}
+
 /// The API routes over a prepared state.
 pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()

@@ -103,3 +103,15 @@ pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
 pub async fn start_with(ctx: ServiceContext, policy: case::Policy) -> anyhow::Result<axum::Router> {
     service::router(&LinkWorkerService { policy }, &ctx).await
 }
+
+/// Rebuilds one projection by name; `Ok(None)` if the name is not this service's.
+pub async fn rebuild(
+    ctx: &ServiceContext,
+    projection: &str,
+    progress: &Progress<'_>,
+) -> anyhow::Result<Option<u64>> {
+    let service = LinkWorkerService {
+        policy: case::Policy::default(),
+    };
+    service.rebuild(ctx, projection, progress).await
+}

@@ -1814,9 +1814,7 @@ mod contract {
             .await
             .unwrap();
         assert!(
-            metrics.contains(
-                r#"service="link-worker",operation="POST /cases/{id}/accept",status="200""#
-            ),
+            metrics.contains(r#"service="link-worker",operation="acceptReferral",status="200""#),
             "{metrics}"
         );
         assert!(metrics.contains(r#"event_type="case.accepted""#));
