@@ -12,6 +12,7 @@
 //! personal data. Headers carry only the message id, the expected sequence, and the event
 //! type and version.
 
+mod aggregate;
 mod config;
 mod error;
 mod reader;
@@ -24,6 +25,7 @@ use bytes::Bytes;
 use linkway_events::Envelope;
 use tracing::instrument;
 
+pub use aggregate::StoredEvent;
 pub use config::StoreConfig;
 pub use error::{AppendError, StoreError};
 pub use reader::{LogReader, RecordedEvent};
@@ -42,7 +44,15 @@ pub enum Expected {
     LastSequence(u64),
     /// Append whatever is there (only for events with no invariant to protect).
     Any,
+    /// No event on any subject of the aggregate's id (`<prefix>.*.<id>`: the referral and
+    /// its case alike) may be later than this sequence; 0 means none may exist yet. A
+    /// decision that read every subject of the id is guarded on all of them at once
+    /// (`Nats-Expected-Last-Subject-Sequence-Subject`, nats-server 2.11 and later).
+    WholeAggregate(u64),
 }
+
+/// Header that widens the expected subject sequence to a subject filter.
+const EXPECTED_FILTER_HEADER: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
 
 /// One event to append and the id that makes its append idempotent.
 #[derive(Debug, Clone)]
@@ -226,6 +236,7 @@ impl EventStore {
             sequences.push(ack.sequence);
             expected = match expected {
                 Expected::Any => Expected::Any,
+                Expected::WholeAggregate(_) => Expected::WholeAggregate(ack.sequence),
                 _ => Expected::LastSequence(ack.sequence),
             };
         }
@@ -253,6 +264,9 @@ impl EventStore {
         publish = match expected {
             Expected::NoEvents => publish.expected_last_subject_sequence(0),
             Expected::LastSequence(seq) => publish.expected_last_subject_sequence(seq),
+            Expected::WholeAggregate(seq) => publish
+                .expected_last_subject_sequence(seq)
+                .header(EXPECTED_FILTER_HEADER, aggregate_filter(subject).as_str()),
             Expected::Any => publish,
         };
         self.js
@@ -276,6 +290,20 @@ impl EventStore {
             &self.js,
             &self.config.stream,
             &self.subject(aggregate_kind, aggregate_id),
+        )
+        .await
+    }
+
+    /// Every event of every subject of one aggregate id (`<prefix>.*.<id>`), in log order,
+    /// with the message id each was appended under: what a decision reads, and how a
+    /// command recognises its own events after a lost answer.
+    #[instrument(skip_all)]
+    pub async fn load_aggregate(&self, aggregate_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+        check_subject_token(aggregate_id).map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        aggregate::load_with_ids(
+            &self.js,
+            &self.config.stream,
+            &format!("{}.*.{aggregate_id}", self.config.subject_prefix),
         )
         .await
     }
@@ -304,6 +332,17 @@ impl EventStore {
             from_sequence.max(1),
         )
         .await
+    }
+}
+
+/// `<prefix>.*.<id>` for the subject `<prefix>.<kind>.<id>`.
+fn aggregate_filter(subject: &str) -> String {
+    match subject
+        .rsplit_once('.')
+        .and_then(|(rest, id)| Some((rest.rsplit_once('.')?.0, id)))
+    {
+        Some((prefix, id)) => format!("{prefix}.*.{id}"),
+        None => subject.to_owned(),
     }
 }
 
@@ -340,6 +379,15 @@ fn classify_publish_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_aggregate_filter_spans_every_kind_of_one_id() {
+        assert_eq!(aggregate_filter("linkway.case.abc"), "linkway.*.abc");
+        assert_eq!(
+            aggregate_filter("a.b.linkway.referral.x-1"),
+            "a.b.linkway.*.x-1"
+        );
+    }
 
     #[test]
     fn subject_tokens_refuse_separators_and_wildcards() {

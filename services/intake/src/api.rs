@@ -2,8 +2,6 @@
 //! descriptions. Handlers authenticate ([`Principal`]), authorise by role and organisation,
 //! validate (pure, in [`crate::validation`]), and hand over to [`crate::command`].
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -13,7 +11,7 @@ use linkway_events::Role;
 use linkway_events::common::Coding;
 use linkway_events::referral::SourceChannel;
 use linkway_platform::auth::Principal;
-use linkway_platform::idempotency::{self, IdempotencyKey, Previous};
+use linkway_platform::idempotency::IdempotencyKey;
 use linkway_platform::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,33 +20,14 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::command::{self, Submission, Submitted};
+use crate::command::{self, Correction};
 use crate::read_model::{OutcomeSummary, PersonSummary, ReferralRow, Status};
 use crate::validation::{self, ReferralRequest};
 
 /// Roles that send and follow referrals.
 pub const REFERRAL_ROLES: &[Role] = &[Role::Referrer, Role::Admin];
-/// Longest a read waits for the read model to reach `min_sequence`.
-const READ_WAIT: Duration = Duration::from_secs(5);
 
-/// The answer to a command that changed a referral.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct CommandResponse {
-    pub referral_id: Uuid,
-    pub status: Status,
-    /// Stream sequence of the last event appended: pass it as `min_sequence` to read your write.
-    pub sequence: u64,
-}
-
-impl From<Submitted> for CommandResponse {
-    fn from(s: Submitted) -> Self {
-        CommandResponse {
-            referral_id: s.referral_id,
-            status: s.status,
-            sequence: s.sequence,
-        }
-    }
-}
+pub use crate::command::CommandResponse;
 
 /// `?min_sequence=N`: wait (at most 5 s) until the read model includes event N.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -223,51 +202,6 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
     })
 }
 
-/// Runs a command under an optional `Idempotency-Key`: the same key and body get the
-/// original answer; the same key with another body is refused (422).
-pub async fn idempotent<F, Fut>(
-    state: &AppState,
-    key: Option<&IdempotencyKey>,
-    operation: &str,
-    body: &[u8],
-    success: StatusCode,
-    run: F,
-) -> Result<Response, ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<CommandResponse, ApiError>>,
-{
-    let (status, json) = idempotent_answer(state, key, operation, body, success, run).await?;
-    Ok((status, Json(json)).into_response())
-}
-
-/// [`idempotent`] without the rendering: the status and the JSON answer (for other formats).
-pub async fn idempotent_answer<F, Fut>(
-    state: &AppState,
-    key: Option<&IdempotencyKey>,
-    operation: &str,
-    body: &[u8],
-    success: StatusCode,
-    run: F,
-) -> Result<(StatusCode, Value), ApiError>
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<CommandResponse, ApiError>>,
-{
-    if let Some(k) = key
-        && let Previous::Same { status, body } =
-            idempotency::previous(&state.db, k, operation, body).await?
-    {
-        return Ok((status, body));
-    }
-    let answer = run().await?;
-    let json = serde_json::to_value(&answer).expect("responses serialise");
-    if let Some(k) = key {
-        idempotency::record(&state.db, k, operation, body, success, &json).await?;
-    }
-    Ok((success, json))
-}
-
 /// Sends a referral.
 #[utoipa::path(
     post,
@@ -301,50 +235,32 @@ pub async fn submit_referral(
     require_json(&headers)?;
     let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
     let operation = "submitReferral";
-    idempotent(
+    let request: ReferralRequest = parse_body(&body)?;
+    let valid = validation::validate(&request, today()).map_err(ApiError::Validation)?;
+    let referrer = command::referring_organisation(
         &state,
-        key.as_ref(),
-        operation,
-        &body,
-        StatusCode::CREATED,
-        || async {
-            let request: ReferralRequest = parse_body(&body)?;
-            let valid = validation::validate(&request, today()).map_err(ApiError::Validation)?;
-            let referrer = command::referring_organisation(
-                &state,
-                &principal,
-                valid.referrer_organisation_id.as_deref(),
-            )
-            .await?;
-            let submitted = command::submit(
-                &state,
-                &principal,
-                referrer,
-                key.as_ref(),
-                operation,
-                Submission {
-                    valid,
-                    channel: SourceChannel::Api,
-                    correlation_id: correlation_id(&headers),
-                },
-            )
-            .await?;
-            Ok(submitted.into())
-        },
+        &principal,
+        valid.referrer_organisation_id.as_deref(),
     )
-    .await
+    .await?;
+    let done = command::submit(
+        &state,
+        &principal,
+        referrer,
+        key,
+        operation,
+        valid,
+        SourceChannel::Api,
+        &headers,
+        &body,
+    )
+    .await?;
+    Ok((done.status, Json(done.answer)).into_response())
 }
 
 /// Waits for the read model to include `min_sequence`.
 pub async fn wait_for(state: &AppState, min_sequence: Option<u64>) -> Result<(), ApiError> {
-    if let Some(n) = min_sequence
-        && !state.referrals.wait_for(n, READ_WAIT).await
-    {
-        return Err(ApiError::Unavailable(format!(
-            "the read model has not reached sequence {n} yet; retry"
-        )));
-    }
-    Ok(())
+    linkway_platform::read_your_writes::reach(&state.referrals, min_sequence).await
 }
 
 /// Loads a referral row the caller may see; another organisation's is "not found".
@@ -551,74 +467,9 @@ pub struct RouteRequest {
     pub link_worker_organisation_id: Option<String>,
 }
 
-/// Appends one correction or routing event to an existing referral after the checks.
-async fn append_to_referral(
-    state: &AppState,
-    principal: &Principal,
-    headers: &HeaderMap,
-    aggregate: &command::Aggregate,
-    event: linkway_events::Event,
-    key: Option<(&IdempotencyKey, &str)>,
-    status: Status,
-) -> Result<CommandResponse, ApiError> {
-    let referral_id = aggregate.received.referral_id;
-    let event_type = event.type_name();
-    let envelope = linkway_events::Envelope::new(
-        referral_id.to_string(),
-        &event,
-        principal.actor(),
-        correlation_id(headers),
-        OffsetDateTime::now_utc(),
-    );
-    let message_id = match key {
-        Some((k, operation)) => format!("{}:{referral_id}", k.message_id(operation, 0)),
-        None => envelope.event_id.to_string(),
-    };
-    let appended = state
-        .store
-        .append(
-            "referral",
-            &referral_id.to_string(),
-            linkway_eventstore::Expected::LastSequence(aggregate.last_sequence),
-            vec![linkway_eventstore::PendingEvent::with_message_id(
-                envelope, message_id,
-            )],
-        )
-        .await?;
-    linkway_platform::metrics::event_appended(event_type);
-    Ok(CommandResponse {
-        referral_id,
-        status,
-        sequence: appended.last_sequence(),
-    })
-}
-
-/// Loads a referral the caller may act on; anyone else's is "not found".
-async fn actionable(
-    state: &AppState,
-    principal: &Principal,
-    id: &str,
-) -> Result<command::Aggregate, ApiError> {
-    let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
-    let aggregate = command::load(&state.store, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if !command::may_act_on(principal, &aggregate) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(aggregate)
-}
-
-/// The status the read model knows (it includes the link-worker's events).
-async fn known_status(state: &AppState, id: Uuid) -> Result<Option<Status>, ApiError> {
-    let client = state.db.client().await?;
-    Ok(client
-        .query_opt(
-            "SELECT status FROM referrals.referrals WHERE referral_id = $1",
-            &[&id],
-        )
-        .await?
-        .and_then(|r| Status::parse(r.get(0))))
+/// The path's referral id; one that is not a UUID names no referral.
+fn referral_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|_| ApiError::NotFound)
 }
 
 /// The referrer takes the referral back.
@@ -705,15 +556,7 @@ pub async fn mark_entered_in_error(
     .await
 }
 
-/// The two ways a referrer (or an administrator) takes a referral back.
-#[derive(Debug, Clone, Copy)]
-enum Correction {
-    Withdraw,
-    EnteredInError,
-}
-
-/// Withdraws a referral or marks it entered in error: the same checks, idempotency and
-/// append; only the rule for when it is allowed and the event differ.
+/// Withdraws a referral or marks it entered in error: one decision, [`command::Correct`].
 async fn correct_referral(
     state: &AppState,
     principal: &Principal,
@@ -723,75 +566,29 @@ async fn correct_referral(
     correction: Correction,
 ) -> Result<Response, ApiError> {
     principal.require(REFERRAL_ROLES)?;
-    let aggregate = actionable(state, principal, id).await?;
+    let referral_id = referral_id(id)?;
     require_json(headers)?;
     let key = IdempotencyKey::from_headers(headers, &principal.organisation_id)?;
     let operation = match correction {
         Correction::Withdraw => "withdrawReferral",
         Correction::EnteredInError => "markReferralEnteredInError",
     };
-    // The referral is part of what the key stands for: the same key on another referral is another request.
-    let fingerprint = [id.as_bytes(), b"\n", body].concat();
-    idempotent(
+    let request: ReasonRequest = parse_body(body)?;
+    let reason = command::reason(request.reason.as_deref())?;
+    let decision = command::Correct { correction, reason };
+    let done = command::run(
         state,
-        key.as_ref(),
+        principal,
         operation,
-        &fingerprint,
+        referral_id,
+        key,
+        headers,
+        body,
         StatusCode::OK,
-        || async {
-            let request: ReasonRequest = parse_body(body)?;
-            let reason = command::reason(request.reason.as_deref())?;
-            let referral_id = aggregate.received.referral_id;
-            use linkway_events::referral::{
-                ReferralEnteredInError, ReferralEvent, ReferralWithdrawn,
-            };
-            let (event, status) = match correction {
-                Correction::Withdraw => {
-                    let current = known_status(state, referral_id)
-                        .await?
-                        .unwrap_or(aggregate.status);
-                    if !aggregate.status.is_open() || !current.is_open() {
-                        return Err(ApiError::Conflict(format!(
-                            "the referral is {} and can no longer be withdrawn",
-                            if aggregate.status.is_open() {
-                                current.as_str()
-                            } else {
-                                aggregate.status.as_str()
-                            }
-                        )));
-                    }
-                    let event = ReferralEvent::Withdrawn(ReferralWithdrawn {
-                        referral_id,
-                        reason,
-                    });
-                    (event, Status::Withdrawn)
-                }
-                Correction::EnteredInError => {
-                    if aggregate.status == Status::EnteredInError {
-                        return Err(ApiError::Conflict(
-                            "the referral is already marked entered in error".into(),
-                        ));
-                    }
-                    let event = ReferralEvent::EnteredInError(ReferralEnteredInError {
-                        referral_id,
-                        reason,
-                    });
-                    (event, Status::EnteredInError)
-                }
-            };
-            append_to_referral(
-                state,
-                principal,
-                headers,
-                &aggregate,
-                event.into(),
-                key.as_ref().map(|k| (k, operation)),
-                status,
-            )
-            .await
-        },
+        &decision,
     )
-    .await
+    .await?;
+    Ok((done.status, Json(done.answer)).into_response())
 }
 
 /// A referral waiting for an administrator to route it.
@@ -897,67 +694,48 @@ pub async fn route_referral(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
-    let aggregate = actionable(&state, &principal, &id).await?;
+    let referral_id = referral_id(&id)?;
     require_json(&headers)?;
     let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
-    let operation = "routeReferral";
-    // The referral is part of what the key stands for: the same key on another referral is another request.
-    let fingerprint = [id.as_bytes(), b"\n", &body].concat();
-    idempotent(
+    let request: RouteRequest = parse_body(&body)?;
+    let Some(service) = request
+        .link_worker_organisation_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(ApiError::field(
+            "link_worker_organisation_id",
+            "required",
+            "is required",
+        ));
+    };
+    let client = state.db.client().await?;
+    match linkway_platform::registry::organisation(&client, service).await? {
+        Some(o) if o.link_worker_service => {}
+        _ => {
+            return Err(ApiError::field(
+                "link_worker_organisation_id",
+                "link_worker_service",
+                "is not a registered organisation running a link-worker service",
+            ));
+        }
+    }
+    drop(client);
+    let decision = command::RouteByHand {
+        link_worker_organisation_id: service.to_owned(),
+    };
+    let done = command::run(
         &state,
-        key.as_ref(),
-        operation,
-        &fingerprint,
+        &principal,
+        "routeReferral",
+        referral_id,
+        key,
+        &headers,
+        &body,
         StatusCode::OK,
-        || async {
-            let request: RouteRequest = parse_body(&body)?;
-            let Some(service) = request
-                .link_worker_organisation_id
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-            else {
-                return Err(ApiError::field(
-                    "link_worker_organisation_id",
-                    "required",
-                    "is required",
-                ));
-            };
-            let client = state.db.client().await?;
-            match linkway_platform::registry::organisation(&client, service).await? {
-                Some(o) if o.link_worker_service => {}
-                _ => {
-                    return Err(ApiError::field(
-                        "link_worker_organisation_id",
-                        "link_worker_service",
-                        "is not a registered organisation running a link-worker service",
-                    ));
-                }
-            }
-            if aggregate.status != Status::Unroutable {
-                return Err(ApiError::Conflict(format!(
-                    "the referral is {}, not waiting to be routed",
-                    aggregate.status.as_str()
-                )));
-            }
-            let event = linkway_events::referral::ReferralEvent::Routed(
-                linkway_events::referral::ReferralRouted {
-                    referral_id: aggregate.received.referral_id,
-                    link_worker_organisation_id: service.to_owned(),
-                    rule_id: None,
-                },
-            );
-            append_to_referral(
-                &state,
-                &principal,
-                &headers,
-                &aggregate,
-                event.into(),
-                key.as_ref().map(|k| (k, operation)),
-                Status::Routed,
-            )
-            .await
-        },
+        &decision,
     )
-    .await
+    .await?;
+    Ok((done.status, Json(done.answer)).into_response())
 }

@@ -1,42 +1,337 @@
-//! Where a referral becomes events. Every channel (JSON API, FHIR message, web form) ends
-//! here: `referral.received` on a new aggregate (`Expected::NoEvents`), then routing to
-//! one link-worker service (`referral.routed`) or to an administrator (`referral.unroutable`)
-//! with the received event's sequence expected. Message ids are deterministic, so a retry
-//! of the same command cannot append twice, and a retry after a crash between the two
-//! appends finishes the routing instead of starting over.
+//! Where referrals become events. Every intake command is a [`Decision`] run by the
+//! platform's one command path ([`linkway_platform::command::execute`]):
+//! - [`Submit`] (JSON API, FHIR message and web form alike): `referral.received` on a new
+//!   aggregate, then `referral.routed` or `referral.unroutable`. The id derives from the
+//!   `Idempotency-Key`, so a retry lands on the same referral, and a retry after a crash
+//!   between the two appends finishes the routing instead of starting over.
+//! - [`Correct`]: withdraw, or mark entered in error.
+//! - [`RouteByHand`]: an administrator routes an unroutable referral.
+//!
+//! Each decides on the referral's and its case's events together, and its append is
+//! guarded on both: a case accepted while a withdrawal is decided makes one of them
+//! decide again.
 
-use std::time::Duration;
-
+use axum::http::{HeaderMap, StatusCode};
 use linkway_events::referral::{
-    ReferralEvent, ReferralReceived, ReferralRouted, ReferralUnroutable, SourceChannel,
+    ReferralEnteredInError, ReferralEvent, ReferralReceived, ReferralRouted, ReferralUnroutable,
+    ReferralWithdrawn, SourceChannel,
 };
-use linkway_events::{Actor, Envelope, Event};
-use linkway_eventstore::{AppendError, EventStore, Expected, PendingEvent};
+use linkway_events::{Actor, Event, Role};
 use linkway_platform::auth::Principal;
+use linkway_platform::command::{self, Call, Decision, Executed, Recorded, Stores};
 use linkway_platform::idempotency::IdempotencyKey;
 use linkway_platform::{ApiError, FieldError};
-use time::OffsetDateTime;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::read_model::Status;
+use crate::referral::Referral;
 use crate::routing::{self, Route};
 use crate::validation::ValidReferral;
 
-/// A referral ready to be recorded.
-pub struct Submission {
-    pub valid: ValidReferral,
-    pub channel: SourceChannel,
-    pub correlation_id: Uuid,
-}
-
-/// What a create answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submitted {
+/// The answer to every command that changed a referral.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CommandResponse {
     pub referral_id: Uuid,
     pub status: Status,
-    /// Stream sequence of the last event the command appended (for `min_sequence`).
+    /// Stream sequence of the last event appended: pass it as `min_sequence` to read your write.
     pub sequence: u64,
+}
+
+fn answer(after: &Referral, events: &[Recorded]) -> CommandResponse {
+    CommandResponse {
+        referral_id: after
+            .received
+            .as_ref()
+            .map_or_else(Uuid::nil, |r| r.referral_id),
+        status: after.status(),
+        sequence: events.last().map_or(after.version, |e| e.sequence),
+    }
+}
+
+/// Runs an intake command on one referral through the platform's command path.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call's parts, named at each call site"
+)]
+pub async fn run<D: Decision<Answer = CommandResponse>>(
+    state: &AppState,
+    principal: &Principal,
+    operation: &'static str,
+    referral_id: Uuid,
+    key: Option<IdempotencyKey>,
+    headers: &HeaderMap,
+    body: &[u8],
+    success: StatusCode,
+    decision: &D,
+) -> Result<Executed<CommandResponse>, ApiError> {
+    let call = Call {
+        operation,
+        principal,
+        aggregate_id: referral_id.to_string(),
+        key,
+        body,
+        if_match: None,
+        correlation_id: crate::api::correlation_id(headers),
+        success,
+    };
+    let stores = Stores {
+        store: &state.store,
+        db: &state.db,
+    };
+    command::execute(stores, &call, decision).await
+}
+
+/// The id of a new referral: derived from the key (a retry names the same referral), or
+/// fresh without one.
+pub fn new_referral_id(key: Option<&IdempotencyKey>, operation: &str) -> Uuid {
+    key.map_or_else(Uuid::now_v7, |k| k.derived_id(operation))
+}
+
+/// Submits a validated referral from any channel: picks the route from intake's copy of
+/// the routing rules (configuration, read without waiting), then runs [`Submit`].
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call's parts, named at each call site"
+)]
+pub async fn submit(
+    state: &AppState,
+    principal: &Principal,
+    referrer: String,
+    key: Option<IdempotencyKey>,
+    operation: &'static str,
+    valid: ValidReferral,
+    channel: SourceChannel,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Executed<CommandResponse>, ApiError> {
+    let referral_id = new_referral_id(key.as_ref(), operation);
+    let route = choose_route(state, &referrer, &valid.postcode_district).await?;
+    let received = ReferralReceived {
+        referral_id,
+        referrer_organisation_id: referrer,
+        practitioner: valid.practitioner,
+        source_channel: channel,
+        needs: valid.needs,
+        urgency: valid.urgency,
+        safeguarding_concern: valid.safeguarding_concern,
+        legal_basis: valid.legal_basis,
+        consent: valid.consent,
+        postcode_district: valid.postcode_district,
+        age_band: valid.age_band,
+        personal: valid.personal,
+    };
+    let decision = Submit { received, route };
+    run(
+        state,
+        principal,
+        operation,
+        referral_id,
+        key,
+        headers,
+        body,
+        StatusCode::CREATED,
+        &decision,
+    )
+    .await
+}
+
+/// Record a referral: received, then routed (or unroutable).
+pub struct Submit {
+    pub received: ReferralReceived,
+    /// Chosen from intake's copy of the routing rules before deciding.
+    pub route: Route,
+}
+
+impl Decision for Submit {
+    type State = Referral;
+    type Answer = CommandResponse;
+
+    fn fold(&self, history: &[Recorded]) -> Referral {
+        Referral::fold(history)
+    }
+
+    fn authorise(&self, _: &Principal, _: &Referral) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    fn version(&self, state: &Referral) -> u64 {
+        state.version
+    }
+
+    fn decide(&self, state: &Referral) -> Result<Vec<Event>, ApiError> {
+        if state.exists() {
+            return Err(ApiError::conflict(
+                "Idempotency-Key",
+                "new_referral",
+                "a referral with this Idempotency-Key exists already; use a new key for a new referral",
+            ));
+        }
+        let referral_id = self.received.referral_id;
+        let routing = match &self.route {
+            Route::To {
+                link_worker_organisation_id,
+                rule_id,
+            } => ReferralEvent::Routed(ReferralRouted {
+                referral_id,
+                link_worker_organisation_id: link_worker_organisation_id.clone(),
+                rule_id: Some(*rule_id),
+            }),
+            Route::Unroutable { reason } => ReferralEvent::Unroutable(ReferralUnroutable {
+                referral_id,
+                reason: reason.clone(),
+            }),
+        };
+        Ok(vec![
+            ReferralEvent::Received(self.received.clone()).into(),
+            routing.into(),
+        ])
+    }
+
+    fn answer(&self, after: &Referral, events: &[Recorded]) -> CommandResponse {
+        answer(after, events)
+    }
+
+    /// Routing by rule is the system's doing, not the referrer's.
+    fn actor(&self, principal: &Principal, event: &Event) -> Actor {
+        match event {
+            Event::Referral(ReferralEvent::Received(_)) => principal.actor(),
+            _ => Actor::system(),
+        }
+    }
+}
+
+/// The two ways a referrer (or an administrator) takes a referral back.
+#[derive(Debug, Clone, Copy)]
+pub enum Correction {
+    Withdraw,
+    EnteredInError,
+}
+
+/// Withdraw a referral, or mark it entered in error.
+pub struct Correct {
+    pub correction: Correction,
+    pub reason: String,
+}
+
+/// Who may act on a referral after it was sent: an administrator, or the organisation that
+/// sent it. Anyone else is told it does not exist.
+fn sender_or_admin(principal: &Principal, state: &Referral) -> Result<(), ApiError> {
+    let Some(received) = &state.received else {
+        return Err(ApiError::NotFound);
+    };
+    let allowed = principal.role == Role::Admin
+        || (principal.role == Role::Referrer
+            && principal.organisation_id == received.referrer_organisation_id);
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+impl Decision for Correct {
+    type State = Referral;
+    type Answer = CommandResponse;
+
+    fn fold(&self, history: &[Recorded]) -> Referral {
+        Referral::fold(history)
+    }
+
+    fn authorise(&self, principal: &Principal, state: &Referral) -> Result<(), ApiError> {
+        sender_or_admin(principal, state)
+    }
+
+    fn version(&self, state: &Referral) -> u64 {
+        state.version
+    }
+
+    fn decide(&self, state: &Referral) -> Result<Vec<Event>, ApiError> {
+        let referral_id = state.received.as_ref().map(|r| r.referral_id);
+        let referral_id = referral_id.ok_or(ApiError::NotFound)?;
+        let status = state.status();
+        let reason = self.reason.clone();
+        let event = match self.correction {
+            Correction::Withdraw if !status.is_open() => {
+                return Err(ApiError::refused(
+                    "open_referral",
+                    format!(
+                        "the referral is {} and can no longer be withdrawn",
+                        status.as_str()
+                    ),
+                ));
+            }
+            Correction::Withdraw => ReferralEvent::Withdrawn(ReferralWithdrawn {
+                referral_id,
+                reason,
+            }),
+            Correction::EnteredInError if status == Status::EnteredInError => {
+                return Err(ApiError::refused(
+                    "not_entered_in_error",
+                    "the referral is already marked entered in error",
+                ));
+            }
+            Correction::EnteredInError => ReferralEvent::EnteredInError(ReferralEnteredInError {
+                referral_id,
+                reason,
+            }),
+        };
+        Ok(vec![event.into()])
+    }
+
+    fn answer(&self, after: &Referral, events: &[Recorded]) -> CommandResponse {
+        answer(after, events)
+    }
+}
+
+/// An administrator routes an unroutable referral to a link-worker service by hand.
+pub struct RouteByHand {
+    pub link_worker_organisation_id: String,
+}
+
+impl Decision for RouteByHand {
+    type State = Referral;
+    type Answer = CommandResponse;
+
+    fn fold(&self, history: &[Recorded]) -> Referral {
+        Referral::fold(history)
+    }
+
+    fn authorise(&self, principal: &Principal, state: &Referral) -> Result<(), ApiError> {
+        sender_or_admin(principal, state)
+    }
+
+    fn version(&self, state: &Referral) -> u64 {
+        state.version
+    }
+
+    fn decide(&self, state: &Referral) -> Result<Vec<Event>, ApiError> {
+        let referral_id = state.received.as_ref().map(|r| r.referral_id);
+        let referral_id = referral_id.ok_or(ApiError::NotFound)?;
+        if state.status() != Status::Unroutable {
+            return Err(ApiError::refused(
+                "unroutable",
+                format!(
+                    "the referral is {}, not waiting to be routed",
+                    state.status().as_str()
+                ),
+            ));
+        }
+        Ok(vec![
+            ReferralEvent::Routed(ReferralRouted {
+                referral_id,
+                link_worker_organisation_id: self.link_worker_organisation_id.clone(),
+                rule_id: None,
+            })
+            .into(),
+        ])
+    }
+
+    fn answer(&self, after: &Referral, events: &[Recorded]) -> CommandResponse {
+        answer(after, events)
+    }
 }
 
 /// Decides which organisation the referral is from: a referrer's own (it may not name
@@ -78,186 +373,6 @@ pub async fn referring_organisation(
     }
 }
 
-/// Records a referral: received, then routed or unroutable.
-pub async fn submit(
-    state: &AppState,
-    principal: &Principal,
-    referrer: String,
-    key: Option<&IdempotencyKey>,
-    operation: &str,
-    submission: Submission,
-) -> Result<Submitted, ApiError> {
-    let referral_id = key.map_or_else(Uuid::now_v7, |k| k.derived_id(operation));
-    let message_id = |n: usize| match key {
-        Some(k) => k.message_id(operation, n),
-        None => format!("{}:{n}", referral_id.simple()),
-    };
-    let v = submission.valid;
-    let route = choose_route(state, &referrer, &v.postcode_district).await?;
-    let possible_duplicate_of = match (&route, v.personal.person.nhs_number.as_deref()) {
-        (
-            Route::To {
-                link_worker_organisation_id,
-                ..
-            },
-            Some(nhs),
-        ) => open_referrals_for(state, nhs, link_worker_organisation_id, referral_id).await?,
-        _ => Vec::new(),
-    };
-    let received = ReferralReceived {
-        referral_id,
-        referrer_organisation_id: referrer,
-        practitioner: v.practitioner,
-        source_channel: submission.channel,
-        needs: v.needs,
-        urgency: v.urgency,
-        safeguarding_concern: v.safeguarding_concern,
-        legal_basis: v.legal_basis,
-        consent: v.consent,
-        postcode_district: v.postcode_district,
-        age_band: v.age_band,
-        personal: v.personal,
-    };
-    let now = OffsetDateTime::now_utc();
-    let event: Event = ReferralEvent::Received(received).into();
-    let envelope = Envelope::new(
-        referral_id.to_string(),
-        &event,
-        principal.actor(),
-        submission.correlation_id,
-        now,
-    );
-    let received_event_id = envelope.event_id;
-    let appended = state
-        .store
-        .append(
-            "referral",
-            &referral_id.to_string(),
-            Expected::NoEvents,
-            vec![PendingEvent::with_message_id(envelope, message_id(0))],
-        )
-        .await;
-    let received_sequence = match appended {
-        Ok(a) => {
-            linkway_platform::metrics::event_appended("referral.received");
-            a.last_sequence()
-        }
-        // The same idempotency key created it before (the answer was not recorded, or the
-        // log's duplicate window has passed): finish that command rather than start another.
-        Err(AppendError::Conflict { .. }) if key.is_some() => {
-            return resume(state, referral_id, submission.correlation_id).await;
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let (status, sequence) = append_route(
-        &state.store,
-        referral_id,
-        route,
-        received_sequence,
-        submission.correlation_id,
-        received_event_id,
-        message_id(1),
-    )
-    .await?;
-    Ok(Submitted {
-        referral_id,
-        status,
-        sequence,
-    })
-}
-
-/// Appends the routing decision after the received event.
-async fn append_route(
-    store: &EventStore,
-    referral_id: Uuid,
-    route: Route,
-    after: u64,
-    correlation_id: Uuid,
-    causation_id: Uuid,
-    message_id: String,
-) -> Result<(Status, u64), ApiError> {
-    let (event, status): (Event, Status) = match route {
-        Route::To {
-            link_worker_organisation_id,
-            rule_id,
-        } => (
-            ReferralEvent::Routed(ReferralRouted {
-                referral_id,
-                link_worker_organisation_id,
-                rule_id: Some(rule_id),
-            })
-            .into(),
-            Status::Routed,
-        ),
-        Route::Unroutable { reason } => (
-            ReferralEvent::Unroutable(ReferralUnroutable {
-                referral_id,
-                reason,
-            })
-            .into(),
-            Status::Unroutable,
-        ),
-    };
-    let event_type = event.type_name();
-    let envelope = Envelope::new(
-        referral_id.to_string(),
-        &event,
-        Actor::system(),
-        correlation_id,
-        OffsetDateTime::now_utc(),
-    )
-    .with_causation(causation_id);
-    let appended = store
-        .append(
-            "referral",
-            &referral_id.to_string(),
-            Expected::LastSequence(after),
-            vec![PendingEvent::with_message_id(envelope, message_id)],
-        )
-        .await?;
-    linkway_platform::metrics::event_appended(event_type);
-    Ok((status, appended.last_sequence()))
-}
-
-/// Answers (and if need be completes) a create that already happened.
-async fn resume(
-    state: &AppState,
-    referral_id: Uuid,
-    correlation_id: Uuid,
-) -> Result<Submitted, ApiError> {
-    let aggregate = load(&state.store, referral_id).await?.ok_or_else(|| {
-        ApiError::Conflict("the referral is being created by another request; retry shortly".into())
-    })?;
-    if aggregate.routing_known {
-        return Ok(Submitted {
-            referral_id,
-            status: aggregate.status,
-            sequence: aggregate.last_sequence,
-        });
-    }
-    let route = choose_route(
-        state,
-        &aggregate.received.referrer_organisation_id,
-        &aggregate.received.postcode_district,
-    )
-    .await?;
-    let (status, sequence) = append_route(
-        &state.store,
-        referral_id,
-        route,
-        aggregate.last_sequence,
-        correlation_id,
-        aggregate.received_event_id,
-        format!("{}:resume-route", referral_id.simple()),
-    )
-    .await?;
-    Ok(Submitted {
-        referral_id,
-        status,
-        sequence,
-    })
-}
-
 /// Reads the routing rules from intake's copy of the registry and picks one.
 pub async fn choose_route(
     state: &AppState,
@@ -287,97 +402,6 @@ pub async fn choose_route(
         })
         .collect();
     Ok(routing::choose(&rules, referrer, district))
-}
-
-/// Open referrals of the same person at the same service. Waits (briefly) for the read
-/// model to include everything already in the log, so a referral sent a moment ago counts.
-async fn open_referrals_for(
-    state: &AppState,
-    nhs_number: &str,
-    service: &str,
-    this: Uuid,
-) -> Result<Vec<Uuid>, ApiError> {
-    if let Ok(end) = state.store.last_sequence().await {
-        state.referrals.wait_for(end, Duration::from_secs(2)).await;
-    }
-    let client = state.db.client().await?;
-    let open = Status::open_values();
-    let rows = client
-        .query(
-            "SELECT referral_id FROM referrals.referrals
-             WHERE nhs_number_key = $1 AND link_worker_organisation_id = $2
-               AND status = ANY($3) AND referral_id <> $4
-             ORDER BY received_at, referral_id",
-            &[&state.nhs_key.hash(nhs_number), &service, &open, &this],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
-
-/// A referral aggregate as its own events tell it (authoritative, unlike the read model).
-pub struct Aggregate {
-    pub received: ReferralReceived,
-    pub received_event_id: Uuid,
-    /// Status from the referral's own events (case events are not part of this aggregate).
-    pub status: Status,
-    /// A routed or unroutable event exists.
-    pub routing_known: bool,
-    pub link_worker_organisation_id: Option<String>,
-    pub last_sequence: u64,
-}
-
-/// Loads a referral from the log; `None` when there is no such referral.
-pub async fn load(store: &EventStore, referral_id: Uuid) -> Result<Option<Aggregate>, ApiError> {
-    let events = store.load("referral", &referral_id.to_string()).await?;
-    let mut aggregate: Option<Aggregate> = None;
-    for recorded in events {
-        let (envelope, event) = recorded.decode().map_err(|e| {
-            ApiError::Internal(anyhow::anyhow!("referral {referral_id} unreadable: {e}"))
-        })?;
-        match (event, aggregate.as_mut()) {
-            (Event::Referral(ReferralEvent::Received(r)), None) => {
-                aggregate = Some(Aggregate {
-                    received: r,
-                    received_event_id: envelope.event_id,
-                    status: Status::Received,
-                    routing_known: false,
-                    link_worker_organisation_id: None,
-                    last_sequence: recorded.sequence,
-                });
-            }
-            (Event::Referral(e), Some(a)) => {
-                a.last_sequence = recorded.sequence;
-                match e {
-                    ReferralEvent::Routed(r) => {
-                        a.routing_known = true;
-                        a.link_worker_organisation_id = Some(r.link_worker_organisation_id);
-                        if a.status.is_open() {
-                            a.status = Status::Routed;
-                        }
-                    }
-                    ReferralEvent::Unroutable(_) => {
-                        a.routing_known = true;
-                        if a.status.is_open() {
-                            a.status = Status::Unroutable;
-                        }
-                    }
-                    ReferralEvent::Withdrawn(_) => a.status = Status::Withdrawn,
-                    ReferralEvent::EnteredInError(_) => a.status = Status::EnteredInError,
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(aggregate)
-}
-
-/// Who may act on a referral after it was sent: an administrator, or the organisation that
-/// sent it. Anyone else is told it does not exist.
-pub fn may_act_on(principal: &Principal, aggregate: &Aggregate) -> bool {
-    principal.role == linkway_events::Role::Admin
-        || (principal.role == linkway_events::Role::Referrer
-            && principal.organisation_id == aggregate.received.referrer_organisation_id)
 }
 
 /// A reason given for a correction: required, bounded.

@@ -26,8 +26,8 @@ use linkway_platform::{ApiError, FieldError};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::{CommandResponse, REFERRAL_ROLES, correlation_id, idempotent_answer, today};
-use crate::command::{self, Submission};
+use crate::api::{CommandResponse, REFERRAL_ROLES, today};
+use crate::command;
 use crate::read_model::Status;
 use crate::validation::{
     self, AddressInput, CodingInput, ConsentInput, NeedsInput, PersonInput, PractitionerInput,
@@ -796,40 +796,26 @@ async fn submit(
         organisation_id: principal.organisation_id.clone(),
         key: format!("form:{}", k.trim()),
     });
-    let (status, json) = idempotent_answer(
+    let valid = validation::validate(&request, today()).map_err(ApiError::Validation)?;
+    let referrer = command::referring_organisation(
         state,
-        key.as_ref(),
-        OPERATION,
-        &fingerprint,
-        StatusCode::CREATED,
-        || async {
-            let valid = validation::validate(&request, today()).map_err(ApiError::Validation)?;
-            let referrer = command::referring_organisation(
-                state,
-                principal,
-                valid.referrer_organisation_id.as_deref(),
-            )
-            .await?;
-            let submitted = command::submit(
-                state,
-                principal,
-                referrer,
-                key.as_ref(),
-                OPERATION,
-                Submission {
-                    valid,
-                    channel: SourceChannel::Web,
-                    correlation_id: correlation_id(headers),
-                },
-            )
-            .await?;
-            Ok(submitted.into())
-        },
+        principal,
+        valid.referrer_organisation_id.as_deref(),
     )
     .await?;
-    let answer: CommandResponse =
-        serde_json::from_value(json).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok((status, answer))
+    let done = command::submit(
+        state,
+        principal,
+        referrer,
+        key,
+        OPERATION,
+        valid,
+        SourceChannel::Web,
+        headers,
+        &fingerprint,
+    )
+    .await?;
+    Ok((done.status, done.answer))
 }
 
 fn confirmation(answer: &CommandResponse) -> String {

@@ -3,7 +3,9 @@
 //!
 //! - [`validation`] and [`nhs_number`]: the referral request and every rule it must pass (pure).
 //! - [`routing`]: which link-worker service takes a referral (pure).
-//! - [`command`]: where a referral becomes `referral.*` events on the log.
+//! - [`referral`]: a referral and its case folded from the log (pure): what commands decide on.
+//! - [`command`]: where a referral becomes `referral.*` events on the log: intake's
+//!   decisions, run by the platform's one command path.
 //! - [`read_model`]: the `referrals` projection: status and the referrer's timeline, fed by
 //!   `referral.*` and the link-worker's `case.*` events.
 //! - [`api`]: the JSON API handlers and their OpenAPI descriptions.
@@ -15,7 +17,7 @@
 //!
 //! Where a referral enters: `api::submit_referral`, `messaging::process_message`,
 //! `form::post_form`; all three call `command::submit`, the only place `referral.received`
-//! is appended. Where the read model is written: `read_model::Referrals::apply`, only.
+//! is decided. Where the read model is written: `read_model::Referrals::apply`, only.
 //!
 //! Intake's database holds, besides its projections (`referrals`, `registry`):
 //! `intake_secrets` (the NHS number lookup key), `inbound_messages` (every FHIR message an
@@ -33,6 +35,7 @@ pub mod keys;
 pub mod messaging;
 pub mod nhs_number;
 pub mod read_model;
+pub mod referral;
 pub mod routing;
 pub mod validation;
 

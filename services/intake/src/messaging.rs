@@ -12,13 +12,13 @@ use linkway_events::Role;
 use linkway_events::referral::SourceChannel;
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
-use linkway_platform::idempotency::{self, IdempotencyKey, Previous};
+use linkway_platform::idempotency::IdempotencyKey;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::{CommandResponse, REFERRAL_ROLES, correlation_id, today};
-use crate::command::{self, Submission};
+use crate::api::{CommandResponse, REFERRAL_ROLES, today};
+use crate::command;
 use crate::fhir::{self, HeaderFacts, Issue, Refusal};
 use crate::validation;
 
@@ -40,6 +40,12 @@ impl IntoResponse for FhirResponse {
         if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             r.headers_mut().insert(header::LOCATION, l);
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(linkway_platform::problem::RETRY_AFTER_SECS),
+            );
+        }
         r
     }
 }
@@ -60,6 +66,7 @@ fn from_api_error(e: ApiError) -> Refusal {
         ApiError::Forbidden => "forbidden",
         ApiError::NotFound => "not-found",
         ApiError::Conflict(_) => "conflict",
+        ApiError::Refused(_) => "business-rule",
         ApiError::IdempotencyMismatch(_) => "duplicate",
         ApiError::Unsupported(_) => "not-supported",
         ApiError::Validation(errors) => return fhir::validation_refusal(errors),
@@ -293,55 +300,34 @@ async fn receive(
             key: format!("fhir-bundle:{id}"),
         }),
     };
-    if let Some(k) = &key {
-        match idempotency::previous(&state.db, k, OPERATION, body).await {
-            Ok(Previous::Same { status, body }) => {
-                let answer: CommandResponse = serde_json::from_value(body)
-                    .map_err(|e| from_api_error(ApiError::Internal(e.into())))?;
-                audit.referral_id = Some(answer.referral_id);
-                audit.outcome = "repeat";
-                return Ok(accepted(status, &answer));
-            }
-            Ok(Previous::None) => {}
-            Err(ApiError::IdempotencyMismatch(_)) => {
-                return Err(Refusal::new(
-                    422,
-                    vec![
-                        Issue::error(
-                            "duplicate",
-                            "this message id was already used for a different message",
-                        )
-                        .at_bundle_id(),
-                    ],
-                ));
-            }
-            Err(e) => return Err(from_api_error(e)),
-        }
-    }
-    let submitted = command::submit(
+    let done = command::submit(
         state,
         principal,
         sender,
-        key.as_ref(),
+        key,
         OPERATION,
-        Submission {
-            valid,
-            channel: SourceChannel::Fhir,
-            correlation_id: correlation_id(headers),
-        },
+        valid,
+        SourceChannel::Fhir,
+        headers,
+        body,
     )
     .await
-    .map_err(from_api_error)?;
-    let answer = CommandResponse::from(submitted);
-    if let Some(k) = &key {
-        let json = serde_json::to_value(&answer).expect("responses serialise");
-        idempotency::record(&state.db, k, OPERATION, body, StatusCode::CREATED, &json)
-            .await
-            .map_err(from_api_error)?;
-    }
-    audit.referral_id = Some(answer.referral_id);
-    audit.outcome = "accepted";
-    Ok(accepted(StatusCode::CREATED, &answer))
+    .map_err(|e| match e {
+        ApiError::IdempotencyMismatch(_) => Refusal::new(
+            422,
+            vec![
+                Issue::error(
+                    "duplicate",
+                    "this message id was already used for a different message",
+                )
+                .at_bundle_id(),
+            ],
+        ),
+        e => from_api_error(e),
+    })?;
+    audit.referral_id = Some(done.answer.referral_id);
+    audit.outcome = if done.replayed { "repeat" } else { "accepted" };
+    Ok(accepted(done.status, &done.answer))
 }
 
 /// The registered organisation an identifier names: by its ODS/charity code, or Linkway id.

@@ -8,9 +8,12 @@
 //! - [`directory`]: the directory of community services (Open Referral UK), reference
 //!   data imported into a table of its own.
 //! - [`audit`]: the access log of who saw which person's record.
-//! - [`api`]: the HTTP operations: caseload queries and case commands. Each command loads
-//!   the aggregate from the log, decides with [`case::decide`], and appends with the
-//!   expected sequence, so two link workers changing one case never lose an update.
+//! - [`commands`]: every case command as a decision of the platform's one command path:
+//!   folded from the referral's and the case's events, decided by [`case::decide`], and
+//!   appended guarded on both subjects, so two link workers changing one case never lose
+//!   an update and a withdrawal landing mid-decision is never overlooked.
+//! - [`api`]: the HTTP operations: caseload queries, and handlers that hand commands to
+//!   [`commands`].
 //!
 //! The service appends only `case.*` events and reads only the log and its own database.
 
@@ -18,6 +21,7 @@ pub mod api;
 pub mod audit;
 pub mod case;
 pub mod caseload;
+pub mod commands;
 pub mod directory;
 pub mod outcomes;
 

@@ -14,6 +14,7 @@ use linkway_events::registry::OrganisationKind;
 use linkway_events::{Actor, Envelope, Event, Role};
 use linkway_eventstore::{EventStore, Expected, PendingEvent};
 use linkway_platform::ServiceContext;
+use linkway_platform::service::Service as _;
 use linkway_testkit::TestEnv;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -282,6 +283,9 @@ fn schema_errors(doc: &Value, schema: &str, instance: &Value) -> Vec<String> {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect()
 }
+
+#[path = "api/command_path.rs"]
+mod command_path;
 
 fn seq(answer: &Value) -> u64 {
     answer["sequence"].as_u64().expect("sequence")
@@ -1383,14 +1387,20 @@ mod caseload_views {
                 .1,
             );
         }
-        let rebuilt = linkway_link_worker::rebuild(&s.ctx, "caseload", &|_, _| {})
-            .await
-            .unwrap();
+        let rebuilt = linkway_link_worker::LinkWorkerService {
+            policy: linkway_link_worker::case::Policy::default(),
+        }
+        .rebuild(&s.ctx, "caseload", &|_, _| {})
+        .await
+        .unwrap();
         assert!(rebuilt.unwrap() >= last);
         assert_eq!(
-            linkway_link_worker::rebuild(&s.ctx, "nonsense", &|_, _| {})
-                .await
-                .unwrap(),
+            linkway_link_worker::LinkWorkerService {
+                policy: linkway_link_worker::case::Policy::default()
+            }
+            .rebuild(&s.ctx, "nonsense", &|_, _| {})
+            .await
+            .unwrap(),
             None
         );
         let after = (

@@ -58,9 +58,18 @@ impl IdempotencyKey {
         uuid::Builder::from_custom_bytes(bytes).into_uuid()
     }
 
-    /// The message id of the `n`th event a command with this key appends.
-    pub fn message_id(&self, operation: &str, n: usize) -> String {
-        format!("{}:{n}", self.derived_id(operation).simple())
+    /// What every message id of the command with this key on this aggregate starts
+    /// with; the `n`th event it appends is `<prefix><n>`. One formula for every command
+    /// of every service: organisation, operation, aggregate and key.
+    pub fn message_id_prefix(&self, operation: &str, aggregate_id: &str) -> String {
+        let digest = sha256_hex(
+            format!(
+                "{}\n{operation}\n{aggregate_id}\n{}",
+                self.organisation_id, self.key
+            )
+            .as_bytes(),
+        );
+        format!("{}:", &digest[..32])
     }
 }
 

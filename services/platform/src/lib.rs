@@ -8,18 +8,22 @@
 //! - [`auth`]: bearer tokens to a [`auth::Principal`] (organisation + role).
 //! - [`problem`]: RFC 9457 problem+json errors that name the offending field.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
+//! - [`command`]: the one command path (idempotency, load, decide, guarded append).
 //! - [`idempotency`]: `Idempotency-Key` handling for commands.
 //! - [`metrics`]: the process's Prometheus registry.
+//! - [`nats`]: connecting to any of a cluster's seeds, refusing servers Linkway cannot use.
 //! - [`http`]: the request layer on every route (span, log line, metrics by operationId,
 //!   correlation id).
 //! - [`service`]: the [`Service`] trait the binary runs every service through, its
 //!   context, and shutdown (signal, task set, joins within a grace period).
 
 pub mod auth;
+pub mod command;
 pub mod db;
 pub mod http;
 pub mod idempotency;
 pub mod metrics;
+pub mod nats;
 pub mod ops;
 pub mod problem;
 pub mod projection;

@@ -59,9 +59,13 @@ pub enum ApiError {
     Forbidden,
     #[error("not found")]
     NotFound,
-    /// The state changed under the caller (optimistic concurrency) or the step is illegal now.
-    #[error("{0}")]
-    Conflict(String),
+    /// The record changed under the caller (optimistic concurrency, a stale `If-Match`):
+    /// reload and decide again.
+    #[error("the record changed since it was read")]
+    Conflict(FieldError),
+    /// The record's state does not allow this step (withdrawing a closed referral).
+    #[error("the record's state does not allow this step")]
+    Refused(FieldError),
     /// Idempotency key reused with a different request.
     #[error("{0}")]
     IdempotencyMismatch(String),
@@ -78,13 +82,23 @@ impl ApiError {
         ApiError::Validation(vec![FieldError::new(field, rule, message)])
     }
 
+    /// 409 `conflict`: what changed (`field`), the rule, and what to do.
+    pub fn conflict(field: &str, rule: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Conflict(FieldError::new(field, rule, message))
+    }
+
+    /// 409 `illegal-transition`: the rule of the record's state that forbids the step.
+    pub fn refused(rule: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Refused(FieldError::new("state", rule, message))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::Refused(_) => StatusCode::CONFLICT,
             ApiError::IdempotencyMismatch(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unsupported(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -99,6 +113,7 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not-found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Refused(_) => "illegal-transition",
             ApiError::IdempotencyMismatch(_) => "idempotency-key-reused",
             ApiError::Unsupported(_) => "unsupported-media-type",
             ApiError::Unavailable(_) => "unavailable",
@@ -108,8 +123,8 @@ impl ApiError {
 
     pub fn to_problem(&self) -> Problem {
         let detail = match self {
-            ApiError::Conflict(d)
-            | ApiError::IdempotencyMismatch(d)
+            ApiError::Conflict(e) | ApiError::Refused(e) => Some(e.message.clone()),
+            ApiError::IdempotencyMismatch(d)
             | ApiError::Unsupported(d)
             | ApiError::Unavailable(d) => Some(d.clone()),
             ApiError::Validation(errors) => Some(
@@ -128,6 +143,7 @@ impl ApiError {
             detail,
             errors: match self {
                 ApiError::Validation(errors) => errors.clone(),
+                ApiError::Conflict(e) | ApiError::Refused(e) => vec![e.clone()],
                 _ => Vec::new(),
             },
         }
@@ -177,8 +193,10 @@ impl From<linkway_eventstore::AppendError> for ApiError {
     fn from(e: linkway_eventstore::AppendError) -> Self {
         use linkway_eventstore::AppendError as E;
         match e {
-            E::Conflict { .. } => ApiError::Conflict(
-                "the record changed since it was read; reload and try again".into(),
+            E::Conflict { .. } => ApiError::conflict(
+                "aggregate",
+                "concurrent_change",
+                "the record changed since it was read; reload and try again",
             ),
             E::Unavailable(_) => ApiError::Unavailable("the event log".into()),
             other => ApiError::Internal(other.into()),

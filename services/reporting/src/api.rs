@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Query, State};
@@ -23,9 +22,6 @@ use crate::Settings;
 use crate::aggregate::{self, CLOSURE_REASONS, Cell, DECLINE_REASONS, Fact};
 use crate::disclosure::{Figure, Rules, Statistic, Table, percentage, protect_table};
 use crate::projection;
-
-/// Longest a read waits for `min_sequence`.
-const MAX_WAIT: Duration = Duration::from_secs(5);
 
 /// Shared by the handlers.
 #[derive(Clone)]
@@ -237,14 +233,7 @@ async fn area_for(
 }
 
 async fn wait_for(checkpoint: &Checkpoint, min_sequence: Option<u64>) -> Result<(), ApiError> {
-    if let Some(seq) = min_sequence
-        && !checkpoint.wait_for(seq, MAX_WAIT).await
-    {
-        return Err(ApiError::Unavailable(format!(
-            "the reporting read model has not reached sequence {seq} yet"
-        )));
-    }
-    Ok(())
+    linkway_platform::read_your_writes::reach(checkpoint, min_sequence).await
 }
 
 fn parse_month(field: &str, value: Option<&str>) -> Result<Option<Date>, FieldError> {

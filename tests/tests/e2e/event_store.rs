@@ -1,6 +1,7 @@
 //! The event log's guarantees against a real nats-server.
 
 use linkway_events::case::{CaseAccepted, CaseEvent};
+use linkway_events::referral::{ReferralEvent, ReferralWithdrawn};
 use linkway_events::{Actor, Envelope, Event};
 use linkway_eventstore::{AppendError, Expected, PendingEvent};
 use linkway_testkit::{Scope, shared_nats};
@@ -259,5 +260,94 @@ async fn read_from_follows_the_log_in_order_from_any_sequence() {
     assert_eq!(
         store.last_sequence().await.unwrap(),
         *sequences.last().unwrap()
+    );
+}
+
+fn withdrawn(referral: Uuid) -> Envelope {
+    let event: Event = ReferralEvent::Withdrawn(ReferralWithdrawn {
+        referral_id: referral,
+        reason: "moved away".into(),
+    })
+    .into();
+    Envelope::new(
+        referral.to_string(),
+        &event,
+        Actor::system(),
+        Uuid::now_v7(),
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// A decision that read the referral and its case is guarded on both subjects: an event
+/// on either one since the load fails the append.
+#[tokio::test]
+async fn an_append_guarded_on_the_whole_aggregate_fails_after_a_change_on_any_of_its_subjects() {
+    let scope = Scope::new();
+    let store = store(&shared_nats().url(), &scope).await;
+    let id = Uuid::now_v7();
+    let key = id.to_string();
+    // Nothing on any subject yet: a guarded create succeeds once.
+    let first = store
+        .append(
+            "case",
+            &key,
+            Expected::WholeAggregate(0),
+            vec![PendingEvent::new(accepted(id))],
+        )
+        .await
+        .unwrap();
+    let read_at = first.last_sequence();
+    // Another writer changes the *referral* subject of the same id.
+    store
+        .append(
+            "referral",
+            &key,
+            Expected::Any,
+            vec![PendingEvent::new(withdrawn(id))],
+        )
+        .await
+        .unwrap();
+    let stale = store
+        .append(
+            "case",
+            &key,
+            Expected::WholeAggregate(read_at),
+            vec![PendingEvent::new(accepted(id))],
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(AppendError::Conflict { .. })),
+        "{stale:?}"
+    );
+    // A case guarded only on its own subject would not have noticed.
+    assert!(
+        store
+            .append(
+                "case",
+                &key,
+                Expected::LastSequence(read_at),
+                vec![PendingEvent::new(accepted(id))],
+            )
+            .await
+            .is_ok()
+    );
+    // Loading the aggregate returns both subjects in log order, with message ids.
+    let loaded = store.load_aggregate(&key).await.unwrap();
+    let subjects: Vec<_> = loaded.iter().map(|e| e.event.subject.clone()).collect();
+    assert_eq!(subjects.len(), 3);
+    assert!(subjects[1].contains(".referral."), "{subjects:?}");
+    assert!(
+        loaded
+            .windows(2)
+            .all(|w| w[0].event.sequence < w[1].event.sequence)
+    );
+    assert!(loaded.iter().all(|e| e.message_id.is_some()));
+    // An unrelated aggregate is untouched by the filter.
+    assert!(
+        store
+            .load_aggregate(&Uuid::now_v7().to_string())
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

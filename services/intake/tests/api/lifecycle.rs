@@ -646,9 +646,13 @@ async fn a_create_interrupted_between_its_two_appends_is_finished_by_the_retry()
             "referral",
             &id.to_string(),
             linkway_eventstore::Expected::NoEvents,
+            // Under the message id the command gives its first event.
             vec![linkway_eventstore::PendingEvent::with_message_id(
                 envelope,
-                "elsewhere",
+                format!(
+                    "{}0",
+                    key.message_id_prefix("submitReferral", &id.to_string())
+                ),
             )],
         )
         .await

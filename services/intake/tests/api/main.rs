@@ -2,6 +2,7 @@
 //! nats-server and PostgreSQL from `linkway-testkit`, one fresh stream and database per test.
 
 mod access;
+mod command_path;
 mod fhir;
 mod form;
 mod lifecycle;

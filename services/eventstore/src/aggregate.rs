@@ -1,0 +1,49 @@
+//! Loading one aggregate id across all its subjects, for a decision.
+
+use async_nats::jetstream::{self, stream::DirectGetErrorKind};
+
+use crate::{RecordedEvent, StoreError};
+
+/// An event of an aggregate as a command reads it: the event and the message id it was
+/// appended under (`Nats-Msg-Id`), by which a retried command finds its own events.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub event: RecordedEvent,
+    pub message_id: Option<String>,
+}
+
+/// Every message on `filter` (a subject with a wildcard kind token), in log order.
+pub(crate) async fn load_with_ids(
+    js: &jetstream::Context,
+    stream: &str,
+    filter: &str,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let stream = js
+        .get_stream_no_info(stream)
+        .await
+        .map_err(StoreError::nats("get stream"))?;
+    let mut events = Vec::new();
+    let mut next: Option<u64> = None;
+    loop {
+        match stream.direct_get_next_for_subject(filter, next).await {
+            Ok(message) => {
+                next = Some(message.sequence + 1);
+                let message_id = message
+                    .headers
+                    .get(async_nats::header::NATS_MESSAGE_ID)
+                    .map(|v| v.as_str().to_owned());
+                events.push(StoredEvent {
+                    event: RecordedEvent {
+                        sequence: message.sequence,
+                        subject: message.subject.to_string(),
+                        payload: message.payload,
+                        pending: 0,
+                    },
+                    message_id,
+                });
+            }
+            Err(err) if err.kind() == DirectGetErrorKind::NotFound => return Ok(events),
+            Err(err) => return Err(StoreError::nats("load aggregate")(err)),
+        }
+    }
+}

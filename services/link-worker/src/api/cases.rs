@@ -1,0 +1,238 @@
+//! Case commands over HTTP: each handler checks the role and the request's shape, then
+//! hands the command to [`crate::commands`] through [`execute`].
+
+use super::*;
+
+/// What a command answers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CommandAccepted {
+    pub referral_id: Uuid,
+    /// The event appended, e.g. `case.accepted`.
+    pub event_type: String,
+    /// Its stream sequence: pass as `?min_sequence=` to read your write.
+    pub sequence: u64,
+    /// The case's state afterwards.
+    pub state: CaseState,
+    /// The connection the command created (connectService only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_id: Option<Uuid>,
+}
+
+/// Loads a case from the log: the referral's events and the case's own, in log order.
+pub async fn load_case(store: &EventStore, id: Uuid) -> Result<Case> {
+    let mut case = Case::new(id);
+    for stored in store.load_aggregate(&id.to_string()).await? {
+        let (envelope, event) = stored.event.decode().map_err(|e| {
+            ApiError::Internal(anyhow::anyhow!(
+                "unreadable event {}: {e}",
+                stored.event.sequence
+            ))
+        })?;
+        case.apply(stored.event.sequence, envelope.occurred_at, &event);
+    }
+    Ok(case)
+}
+
+/// Accept a referral routed to the caller's service.
+#[utoipa::path(
+    post, path = "/cases/{id}/accept", operation_id = "acceptReferral", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    responses(
+        (status = 200, description = "Accepted", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn accept_referral(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    execute(&state, &principal, &headers, id, b"", Command::Accept).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineRequest {
+    /// out_of_area | not_appropriate | person_declined (SNOMED CT 871711000000103) | referred_elsewhere
+    #[schema(value_type = DeclineReasonDoc, example = "person_declined")]
+    pub reason: DeclineReason,
+}
+
+/// Decline a referral routed to the caller's service.
+#[utoipa::path(
+    post, path = "/cases/{id}/decline", operation_id = "declineReferral", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = DeclineRequest,
+    responses(
+        (status = 200, description = "Declined", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn decline_referral(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: DeclineRequest = parse_body(&body)?;
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        &body,
+        Command::Decline { reason: req.reason },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// The link worker's user id; omit to assign the caller.
+    pub link_worker_id: Option<String>,
+}
+
+/// Assign (or reassign) the case to a link worker.
+#[utoipa::path(
+    post, path = "/cases/{id}/assignment", operation_id = "assignCase", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "Assigned", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn assign_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: AssignRequest = parse_body(&body)?;
+    let link_worker_id = match req.link_worker_id.or_else(|| principal.user_id.clone()) {
+        Some(id) => id,
+        None => {
+            return Err(invalid(
+                "link_worker_id",
+                "required",
+                "name the link worker (the token names no user)",
+            ));
+        }
+    };
+    let mut errors = Vec::new();
+    text_field(&mut errors, "link_worker_id", &link_worker_id, 128);
+    check(errors)?;
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        &body,
+        Command::Assign { link_worker_id },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRequest {
+    /// attempt (did not reach the person) or made
+    pub kind: ContactKind,
+    /// phone | face_to_face | video | home_visit | text | email
+    #[schema(value_type = ContactChannelDoc, example = "phone")]
+    pub channel: ContactChannel,
+    /// Minutes spent (contacts made), 1-600.
+    #[serde(default)]
+    pub minutes: u32,
+    /// What was said (personal; contacts made only).
+    pub notes: Option<String>,
+}
+
+/// Record a contact attempt or a contact made. After the configured number of failed
+/// attempts (default 3) the case becomes `could_not_contact`.
+#[utoipa::path(
+    post, path = "/cases/{id}/contacts", operation_id = "recordContact", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = ContactRequest,
+    responses(
+        (status = 200, description = "Recorded", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn record_contact(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: ContactRequest = parse_body(&body)?;
+    let mut errors = Vec::new();
+    match req.kind {
+        ContactKind::Made => {
+            if !(1..=600).contains(&req.minutes) {
+                errors.push(FieldError::new(
+                    "minutes",
+                    "range",
+                    "minutes must be 1-600 for a contact made",
+                ));
+            }
+            if let Some(notes) = &req.notes {
+                text_field(&mut errors, "notes", notes, 10_000);
+            }
+        }
+        ContactKind::Attempt => {
+            if req.minutes != 0 || req.notes.is_some() {
+                errors.push(FieldError::new(
+                    "kind",
+                    "attempt_has_no_content",
+                    "an attempt records no minutes or notes",
+                ));
+            }
+        }
+    }
+    check(errors)?;
+    let command = Command::RecordContact {
+        kind: req.kind,
+        channel: req.channel,
+        minutes: req.minutes,
+        notes: req.notes,
+    };
+    execute(&state, &principal, &headers, id, &body, command).await
+}

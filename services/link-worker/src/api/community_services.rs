@@ -1,0 +1,106 @@
+//! The community services directory: Open Referral UK import and listing.
+
+use super::*;
+
+/// What an import did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportResult {
+    /// Services inserted or updated.
+    pub upserted: u64,
+    pub ids: Vec<String>,
+}
+
+/// Import Open Referral UK services: one service, a paginated list (`contents`), or an
+/// organisation with its `services`. All or nothing: one invalid service refuses the whole
+/// import, naming each problem.
+#[utoipa::path(
+    post, path = "/directory/import", operation_id = "importDirectory", tag = "directory",
+    request_body(content = Object, description = "An Open Referral UK service, a page of them, or an organisation with its services", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Imported", body = ImportResult),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A service lacks a required field or has an invalid one", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn import_directory(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: axum::body::Bytes,
+) -> Result<Json<ImportResult>> {
+    principal.require(&[Role::ServiceManager, Role::Admin])?;
+    let value: Value =
+        serde_json::from_slice(&body).map_err(|e| invalid("body", "json", &e.to_string()))?;
+    let services = directory::parse_import(&value).map_err(ApiError::Validation)?;
+    let client = state.db.client().await?;
+    let upserted = directory::upsert(&client, &services).await?;
+    Ok(Json(ImportResult {
+        upserted,
+        ids: services.into_iter().map(|s| s.id).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DirectoryQuery {
+    /// Words in the name, description or organisation.
+    pub q: Option<String>,
+    /// A taxonomy term (or its id).
+    pub category: Option<String>,
+    /// A place in the service area or a location's town or postcode.
+    pub area: Option<String>,
+    /// Only services that take new connections (true) or only those that do not (false).
+    pub accepting: Option<bool>,
+    /// Page size, 1-200 (default 50).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A page of directory services.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryPage {
+    pub total: i64,
+    pub items: Vec<DirectoryEntry>,
+}
+
+/// Search the directory of community services.
+#[utoipa::path(
+    get, path = "/directory", operation_id = "listDirectory", tag = "directory",
+    params(DirectoryQuery),
+    responses(
+        (status = 200, description = "Matching services", body = DirectoryPage),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid paging", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn list_directory(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<DirectoryQuery>,
+) -> Result<Json<DirectoryPage>> {
+    principal.require(&[Role::LinkWorker, Role::ServiceManager, Role::Admin])?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(invalid("limit", "range", "limit must be 1-200"));
+    }
+    let offset = q.offset.unwrap_or(0).max(0);
+    let client = state.db.client().await?;
+    let (total, items) = directory::search(
+        &client,
+        q.q.as_deref().filter(|s| !s.is_empty()),
+        q.category.as_deref().filter(|s| !s.is_empty()),
+        q.area.as_deref().filter(|s| !s.is_empty()),
+        q.accepting,
+        limit,
+        offset,
+    )
+    .await?;
+    Ok(Json(DirectoryPage { total, items }))
+}

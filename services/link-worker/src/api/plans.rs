@@ -1,0 +1,397 @@
+//! Case commands about the plan and what follows from it: plans and reviews, onward
+//! connections to community services and their answers, outcome measures, safeguarding
+//! and closure.
+
+use super::*;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanRequest {
+    /// "What matters to me", in the person's words.
+    pub what_matters: String,
+    /// 1-20 goals.
+    pub goals: Vec<String>,
+    pub actions: Vec<String>,
+    /// When the plan is (next) reviewed, `YYYY-MM-DD`; today or later.
+    #[serde(with = "linkway_events::common::calendar_date")]
+    #[schema(value_type = String, format = Date)]
+    pub review_date: Date,
+}
+
+fn plan_input(req: PlanRequest) -> Result<case::PlanInput> {
+    let mut errors = Vec::new();
+    text_field(&mut errors, "what_matters", &req.what_matters, 4000);
+    if req.goals.is_empty() || req.goals.len() > 20 {
+        errors.push(FieldError::new("goals", "count", "a plan has 1-20 goals"));
+    }
+    for (i, g) in req.goals.iter().enumerate() {
+        text_field(&mut errors, &format!("goals.{i}"), g, 1000);
+    }
+    if req.actions.len() > 50 {
+        errors.push(FieldError::new(
+            "actions",
+            "count",
+            "a plan has at most 50 actions",
+        ));
+    }
+    for (i, a) in req.actions.iter().enumerate() {
+        text_field(&mut errors, &format!("actions.{i}"), a, 1000);
+    }
+    if req.review_date < OffsetDateTime::now_utc().date() {
+        errors.push(FieldError::new(
+            "review_date",
+            "not_in_past",
+            "the review date cannot be in the past",
+        ));
+    }
+    check(errors)?;
+    Ok(case::PlanInput {
+        review_date: req.review_date,
+        what_matters: req.what_matters,
+        goals: req.goals,
+        actions: req.actions,
+    })
+}
+
+/// Agree the personalised care and support plan (after contact is made).
+#[utoipa::path(
+    post, path = "/cases/{id}/plan", operation_id = "agreePlan", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = PlanRequest,
+    responses(
+        (status = 200, description = "Plan agreed", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn agree_plan(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let plan = plan_input(parse_body(&body)?)?;
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        &body,
+        Command::AgreePlan(plan),
+    )
+    .await
+}
+
+/// Review the agreed plan: goals and actions as they now stand, next review date.
+#[utoipa::path(
+    post, path = "/cases/{id}/plan/reviews", operation_id = "reviewPlan", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = PlanRequest,
+    responses(
+        (status = 200, description = "Plan reviewed", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn review_plan(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let plan = plan_input(parse_body(&body)?)?;
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        &body,
+        Command::ReviewPlan(plan),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectRequest {
+    /// The Open Referral UK service id, from `listDirectory`.
+    pub service_id: String,
+    /// The lawful basis for sharing the person's details with the service (explicit
+    /// consent for services beyond health and care).
+    #[schema(value_type = LegalBasisDoc, example = "explicit_consent")]
+    pub legal_basis: LegalBasis,
+    /// The details the service gets: the minimum it needs (a debt service gets name and
+    /// phone, not the medical history). Default: none.
+    #[serde(default)]
+    #[schema(value_type = Vec<SharedDetailDoc>, example = json!(["name", "phone"]))]
+    pub share: Vec<SharedDetail>,
+}
+
+/// Connect the person to a community service from the directory (onward referral).
+/// Inactive and defunct services take no new connections.
+#[utoipa::path(
+    post, path = "/cases/{id}/connections", operation_id = "connectService", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe (and fixes the connection id)"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = ConnectRequest,
+    responses(
+        (status = 200, description = "Connection made; `connection_id` names it", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, service not taking connections, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request or unknown service", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn connect_service(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: ConnectRequest = parse_body(&body)?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(i) = req.share.iter().position(|d| !seen.insert(*d)) {
+        return Err(invalid(
+            &format!("share.{i}"),
+            "unique",
+            "each detail is shared once",
+        ));
+    }
+    let client = state.db.client().await?;
+    let service = directory::get(&client, &req.service_id)
+        .await?
+        .ok_or_else(|| {
+            invalid(
+                "service_id",
+                "known_service",
+                "no directory service has this id",
+            )
+        })?;
+    drop(client);
+    let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
+    let connection_id = match &key {
+        Some(k) => k.derived_id(&format!("connectService:{id}")),
+        None => Uuid::now_v7(),
+    };
+    let command = Command::ConnectService {
+        connection_id,
+        service: case::ServiceRef {
+            id: service.id,
+            name: service.name,
+            status: service.status,
+        },
+        legal_basis: req.legal_basis,
+        shared: req.share,
+    };
+    execute(&state, &principal, &headers, id, &body, command).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionResponseRequest {
+    /// What the community service answered: accepted, declined, or attended.
+    pub response: ConnectionResponse,
+}
+
+/// Record the community service's answer to a connection (accepted, declined, attended).
+#[utoipa::path(
+    post, path = "/cases/{id}/connections/{connection_id}/responses", operation_id = "recordConnectionResponse", tag = "cases",
+    params(
+        ("id" = Uuid, Path, description = "The referral id"),
+        ("connection_id" = Uuid, Path, description = "The connection, from connectService"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since"),
+    ),
+    request_body = ConnectionResponseRequest,
+    responses(
+        (status = 200, description = "Recorded", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's or connection's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn record_connection_response(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, connection_id)): Path<(Uuid, Uuid)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: ConnectionResponseRequest = parse_body(&body)?;
+    let command = Command::RecordConnectionResponse {
+        connection_id,
+        response: req.response,
+    };
+    execute(&state, &principal, &headers, id, &body, command).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeRequest {
+    /// ons4 | swemwbs | wemwbs | ucla3
+    pub instrument: Instrument,
+    /// baseline | review | exit
+    #[schema(value_type = TimepointDoc, example = "baseline")]
+    pub timepoint: Timepoint,
+    /// The answers, item by item, in the questionnaire's order.
+    pub item_answers: Vec<u8>,
+}
+
+/// Record an outcome measure; Linkway scores it (raw and derived scores, versions stored).
+#[utoipa::path(
+    post, path = "/cases/{id}/outcomes", operation_id = "recordOutcome", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = OutcomeRequest,
+    responses(
+        (status = 200, description = "Recorded", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong item count or an answer out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn record_outcome(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: OutcomeRequest = parse_body(&body)?;
+    let scored = outcomes::score(req.instrument, req.timepoint, &req.item_answers)
+        .map_err(|e| invalid(&e.field(), e.rule(), &e.to_string()))?;
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        &body,
+        Command::RecordOutcome(scored),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SafeguardingRequest {
+    /// The concern (personal).
+    pub concern: String,
+}
+
+/// Raise a safeguarding concern on the case. Never refused for the case's state.
+#[utoipa::path(
+    post, path = "/cases/{id}/safeguarding", operation_id = "raiseSafeguarding", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = SafeguardingRequest,
+    responses(
+        (status = 200, description = "Raised", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn raise_safeguarding(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: SafeguardingRequest = parse_body(&body)?;
+    let mut errors = Vec::new();
+    text_field(&mut errors, "concern", &req.concern, 10_000);
+    check(errors)?;
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        &body,
+        Command::RaiseSafeguarding {
+            concern: req.concern,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    /// goals_met | disengaged | could_not_contact | moved_away | referred_elsewhere | died | other
+    #[schema(value_type = ClosureReasonDoc, example = "goals_met")]
+    pub reason: ClosureReason,
+}
+
+/// Close the case.
+#[utoipa::path(
+    post, path = "/cases/{id}/closure", operation_id = "closeCase", tag = "cases",
+    params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
+    request_body = CloseRequest,
+    responses(
+        (status = 200, description = "Closed", body = CommandAccepted),
+        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[tracing::instrument(skip_all)]
+pub async fn close_case(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<CommandAccepted>)> {
+    principal.require(CASE_ROLES)?;
+    let req: CloseRequest = parse_body(&body)?;
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        &body,
+        Command::Close { reason: req.reason },
+    )
+    .await
+}

@@ -1,0 +1,340 @@
+//! The one command path. Every command of every service runs through [`execute`]:
+//!
+//! 1. `Idempotency-Key` -> the answer already given to the same request, if any;
+//! 2. load every subject of the aggregate id (`<prefix>.*.<id>`: a referral and its case
+//!    are one aggregate for a decision) and fold it ([`Decision::fold`]);
+//! 3. find the command's own events in the history by their message ids: if the command
+//!    was appended before (its answer was lost), answer as it answered then;
+//! 4. authorise on the folded state, check `If-Match` against its version;
+//! 5. decide (a pure function of the service's domain) and append, expecting the last
+//!    sequence of **every** subject the decision read: a change anywhere in the aggregate
+//!    between load and append (a withdrawal landing while a case is accepted) fails the
+//!    append, and the command is decided again on the new history;
+//! 6. record the answer for the key.
+//!
+//! Message ids follow one formula ([`IdempotencyKey::message_id`]): organisation,
+//! operation, aggregate id and key, then the event's position in the command. The log
+//! deduplicates on them within its window, and they stay in the log for ever, so a retry
+//! is recognised however late it comes and whether or not its answer was recorded.
+
+use axum::http::StatusCode;
+use linkway_events::{Actor, Envelope, Event};
+use linkway_eventstore::{AppendError, EventStore, Expected, PendingEvent};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::Database;
+use crate::auth::Principal;
+use crate::idempotency::{self, IdempotencyKey, Previous};
+use crate::problem::ApiError;
+
+/// How often a command is decided again after another writer changed its aggregate.
+const MAX_ATTEMPTS: usize = 5;
+
+/// One event of an aggregate's history, decoded.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub sequence: u64,
+    pub envelope: Envelope,
+    pub event: Event,
+    /// The `Nats-Msg-Id` it was appended under.
+    pub message_id: Option<String>,
+}
+
+impl Recorded {
+    fn is_from(&self, prefix: &str) -> bool {
+        self.message_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with(prefix))
+    }
+}
+
+/// What a service says about one kind of command; the platform does the rest.
+pub trait Decision: Sync {
+    /// The aggregate as the decision sees it.
+    type State: Send;
+    /// What the command answers (stored for retries, so it must round-trip through JSON).
+    type Answer: Serialize + DeserializeOwned + Send;
+
+    /// Folds an aggregate's history (possibly empty) into its state.
+    fn fold(&self, history: &[Recorded]) -> Self::State;
+
+    /// May this caller act on this aggregate? Anyone else's is "not found".
+    fn authorise(&self, principal: &Principal, state: &Self::State) -> Result<(), ApiError>;
+
+    /// The version `If-Match` is compared with.
+    fn version(&self, state: &Self::State) -> u64;
+
+    /// The events the command appends, or why it may not (a pure function).
+    fn decide(&self, state: &Self::State) -> Result<Vec<Event>, ApiError>;
+
+    /// The answer, from the state after the command's events and those events.
+    fn answer(&self, after: &Self::State, events: &[Recorded]) -> Self::Answer;
+
+    /// Who an event is recorded as done by: the caller, unless the service says otherwise
+    /// (routing that follows a submit is done by the system).
+    fn actor(&self, principal: &Principal, _event: &Event) -> Actor {
+        principal.actor()
+    }
+}
+
+/// Where commands read and write.
+#[derive(Clone, Copy)]
+pub struct Stores<'a> {
+    pub store: &'a EventStore,
+    /// The service's own database: its idempotency answers.
+    pub db: &'a Database,
+}
+
+/// One call of a command, as the HTTP edge received it.
+pub struct Call<'a> {
+    /// The operationId, e.g. `acceptReferral`.
+    pub operation: &'static str,
+    pub principal: &'a Principal,
+    pub aggregate_id: String,
+    pub key: Option<IdempotencyKey>,
+    /// The request body as sent: with the aggregate id, what the key stands for.
+    pub body: &'a [u8],
+    pub if_match: Option<u64>,
+    pub correlation_id: Uuid,
+    /// The status of a successful first answer (201 for a create, else 200).
+    pub success: StatusCode,
+}
+
+/// What [`execute`] answers.
+#[derive(Debug)]
+pub struct Executed<A> {
+    pub status: StatusCode,
+    pub answer: A,
+    /// The command had happened before: this is the original answer, nothing was appended.
+    pub replayed: bool,
+}
+
+/// Runs one command (see the module docs).
+#[tracing::instrument(skip_all, fields(operation = call.operation, organisation = %call.principal.organisation_id, role = call.principal.role.as_str()))]
+pub async fn execute<D: Decision>(
+    stores: Stores<'_>,
+    call: &Call<'_>,
+    decision: &D,
+) -> Result<Executed<D::Answer>, ApiError> {
+    let fingerprint = [call.aggregate_id.as_bytes(), b"\n", call.body].concat();
+    if let Some(key) = &call.key
+        && let Previous::Same { status, body } =
+            idempotency::previous(stores.db, key, call.operation, &fingerprint).await?
+    {
+        let answer = serde_json::from_value(body).map_err(|e| ApiError::Internal(e.into()))?;
+        return Ok(Executed {
+            status,
+            answer,
+            replayed: true,
+        });
+    }
+    let ours = call
+        .key
+        .as_ref()
+        .map(|k| k.message_id_prefix(call.operation, &call.aggregate_id));
+    for _ in 0..MAX_ATTEMPTS {
+        let history = load(stores.store, &call.aggregate_id).await?;
+        // The command's own events already in the log: a retry whose answer was lost.
+        let (first_ours, already) = match &ours {
+            Some(prefix) => (
+                history.iter().position(|r| r.is_from(prefix)),
+                history.iter().filter(|r| r.is_from(prefix)).count(),
+            ),
+            None => (None, 0),
+        };
+        let before = &history[..first_ours.unwrap_or(history.len())];
+        let state = decision.fold(before);
+        decision.authorise(call.principal, &state)?;
+        if already == 0
+            && let Some(version) = call.if_match
+        {
+            let now = decision.version(&state);
+            if version != now {
+                return Err(ApiError::conflict(
+                    "If-Match",
+                    "version",
+                    format!("changed since version {version} (now {now}); reload and try again"),
+                ));
+            }
+        }
+        let events = decision.decide(&state)?;
+        let remaining = &events[already.min(events.len())..];
+        let mut appended = Vec::with_capacity(remaining.len());
+        if !remaining.is_empty() {
+            let last = history.last().map_or(0, |r| r.sequence);
+            let pending = envelopes(call, decision, remaining, already, ours.as_deref());
+            match stores
+                .store
+                .append(
+                    aggregate_kind(&remaining[0]),
+                    &call.aggregate_id,
+                    Expected::WholeAggregate(last),
+                    pending.iter().map(|(p, _)| p.clone()).collect(),
+                )
+                .await
+            {
+                Ok(done) => {
+                    if !done.duplicate {
+                        for (p, _) in &pending {
+                            crate::metrics::event_appended(&p.envelope.event_type);
+                        }
+                    }
+                    for ((p, event), sequence) in pending.into_iter().zip(done.sequences) {
+                        appended.push(Recorded {
+                            sequence,
+                            message_id: Some(p.message_id),
+                            envelope: p.envelope,
+                            event,
+                        });
+                    }
+                }
+                // Someone changed the aggregate since it was read: decide again.
+                Err(AppendError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut whole = history;
+        whole.extend(appended);
+        let answer = answer_from(decision, &whole, ours.as_deref(), &events);
+        let status = call.success;
+        if let Some(key) = &call.key {
+            record(
+                stores.db,
+                key,
+                call.operation,
+                &fingerprint,
+                status,
+                &answer,
+            )
+            .await;
+        }
+        return Ok(Executed {
+            status,
+            answer,
+            replayed: remaining.is_empty(),
+        });
+    }
+    Err(ApiError::conflict(
+        "aggregate",
+        "concurrent_change",
+        "the record kept changing while this request was decided; try again",
+    ))
+}
+
+/// The answer from the history holding the command's events: the state just after the
+/// last of them, and those events (identified by message id, or, without a key, the last
+/// `events.len()` events, which this call has just appended).
+fn answer_from<D: Decision>(
+    decision: &D,
+    whole: &[Recorded],
+    ours: Option<&str>,
+    events: &[Event],
+) -> D::Answer {
+    let count = events.len();
+    let end = whole.len();
+    let (upto, mine): (usize, Vec<Recorded>) = match ours {
+        Some(prefix) => {
+            let mine: Vec<(usize, &Recorded)> = whole
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.is_from(prefix))
+                .collect();
+            match mine.last() {
+                Some((i, _)) => (*i + 1, mine.into_iter().map(|(_, r)| r.clone()).collect()),
+                None => (end, Vec::new()),
+            }
+        }
+        None => (end, whole[end.saturating_sub(count)..].to_vec()),
+    };
+    decision.answer(&decision.fold(&whole[..upto]), &mine)
+}
+
+fn aggregate_kind(event: &Event) -> &'static str {
+    linkway_events::aggregate_kind_of(event.type_name())
+}
+
+/// Envelopes for the events still to append (`skip` of the command's events are in the
+/// log already) with their message ids.
+fn envelopes<D: Decision>(
+    call: &Call<'_>,
+    decision: &D,
+    remaining: &[Event],
+    skip: usize,
+    ours: Option<&str>,
+) -> Vec<(PendingEvent, Event)> {
+    let now = OffsetDateTime::now_utc();
+    let mut cause: Option<Uuid> = None;
+    remaining
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            let mut envelope = Envelope::new(
+                call.aggregate_id.clone(),
+                event,
+                decision.actor(call.principal, event),
+                call.correlation_id,
+                now,
+            );
+            if let Some(first) = cause {
+                envelope = envelope.with_causation(first);
+            } else {
+                cause = Some(envelope.event_id);
+            }
+            let pending = match ours {
+                Some(prefix) => {
+                    PendingEvent::with_message_id(envelope, format!("{prefix}{}", skip + i))
+                }
+                None => PendingEvent::new(envelope),
+            };
+            (pending, event.clone())
+        })
+        .collect()
+}
+
+/// Loads and decodes an aggregate's history with each event's message id.
+async fn load(store: &EventStore, aggregate_id: &str) -> Result<Vec<Recorded>, ApiError> {
+    let stored = store.load_aggregate(aggregate_id).await?;
+    stored
+        .into_iter()
+        .map(|s| {
+            let (envelope, event) = s.event.decode().map_err(|e| {
+                ApiError::Internal(anyhow::anyhow!(
+                    "event {} of an aggregate is unreadable: {e}",
+                    s.event.sequence
+                ))
+            })?;
+            Ok(Recorded {
+                sequence: s.event.sequence,
+                envelope,
+                event,
+                message_id: s.message_id,
+            })
+        })
+        .collect()
+}
+
+/// Records the answer for the key. The events are in the log whatever happens here, and
+/// a retry finds them by message id, so a failure costs only a reload later: it must not
+/// turn a command that happened into an error.
+async fn record<A: Serialize>(
+    db: &Database,
+    key: &IdempotencyKey,
+    operation: &str,
+    fingerprint: &[u8],
+    status: StatusCode,
+    answer: &A,
+) {
+    let body = match serde_json::to_value(answer) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, "a command answer does not serialise");
+            return;
+        }
+    };
+    if let Err(e) = idempotency::record(db, key, operation, fingerprint, status, &body).await {
+        tracing::warn!(error = %e, "answer not recorded; a retry will be answered from the log");
+    }
+}
