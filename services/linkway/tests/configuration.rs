@@ -270,3 +270,68 @@ async fn migrate_brings_the_databases_up_to_date_and_starts_nothing() {
         .get(0);
     assert!(service_migrations > 0, "intake's own tables migrated");
 }
+
+#[test]
+fn no_code_but_the_settings_reads_the_environment() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut readers = Vec::new();
+    let mut scanned = 0;
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if path.is_dir() {
+                // Only code that ships: each crate's src/ (tests may read their own knobs).
+                if !rel.ends_with("/tests") && !rel.ends_with("target") {
+                    stack.push(path);
+                }
+            } else if rel.contains("/src/") && rel.ends_with(".rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                scanned += 1;
+                if (text.contains("env::var") || text.contains("try_from_env"))
+                    && rel != "linkway/src/config/file.rs"
+                {
+                    readers.push(rel);
+                }
+            }
+        }
+    }
+    assert!(
+        scanned > 50,
+        "the services' sources are scanned ({scanned} files)"
+    );
+    assert!(
+        readers.is_empty(),
+        "read the environment beside the settings: {readers:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_benchmark_runs_every_service_through_its_service_shape() {
+    let env = TestEnv::shared();
+    let settings = linkway::Settings {
+        nats_url: vec![env.nats_url.clone()],
+        database_url: linkway_platform::secret::Secret::new(env.postgres_url.clone()),
+        database_prefix: env.scope.database_prefix.clone(),
+        ..linkway::Settings::defaults()
+    };
+    let report = linkway::bench::run(&settings, 300, 50)
+        .await
+        .expect("bench");
+    let replayed: Vec<&str> = report.replay.iter().map(|f| f.name).collect();
+    assert_eq!(
+        replayed.len(),
+        3,
+        "a replay into each service's read model: {replayed:?}"
+    );
+    assert!(
+        report.replay.iter().all(|f| f.count >= 300),
+        "{}",
+        report.render()
+    );
+}
