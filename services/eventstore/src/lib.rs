@@ -204,8 +204,10 @@ impl EventStore {
 
     /// Appends events to one aggregate, in order, each expecting the previous one's sequence.
     ///
-    /// A retry with the same message ids is safe: JetStream recognises them within the
-    /// duplicate window and answers with the original sequences.
+    /// A retry with the same message ids never appends twice: JetStream recognises them
+    /// within the duplicate window and answers with the original sequences, except that
+    /// nats-server 2.11+ checks an expected sequence first, so a retry on a stale
+    /// expectation is a `Conflict` (the command path then finds its events by message id).
     #[instrument(skip_all, fields(kind = aggregate_kind, n = events.len()))]
     pub async fn append(
         &self,

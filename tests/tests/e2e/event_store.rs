@@ -90,7 +90,7 @@ async fn two_appends_at_the_same_expected_sequence_exactly_one_wins() {
 }
 
 #[tokio::test]
-async fn a_retried_append_with_the_same_message_id_appends_once() {
+async fn a_retried_append_with_the_same_message_id_never_appends_twice() {
     let scope = Scope::new();
     let store = store(&shared_nats().url(), &scope).await;
     let case = Uuid::now_v7();
@@ -100,19 +100,28 @@ async fn a_retried_append_with_the_same_message_id_appends_once() {
         .append("case", &id, Expected::NoEvents, vec![event.clone()])
         .await
         .unwrap();
-    // The retry still claims "no events yet": dedupe answers before the sequence check.
+    assert!(!first.duplicate);
+    // A retry that still claims "no events yet" is refused by nats-server 2.11+ (the
+    // sequence check comes first); the command path then finds its own event by message id.
+    let stale = store
+        .append("case", &id, Expected::NoEvents, vec![event.clone()])
+        .await;
+    assert!(
+        matches!(stale, Err(AppendError::Conflict { .. })),
+        "{stale:?}"
+    );
+    // Without an expectation the log's deduplication answers with the original sequence.
     let retry = store
-        .append("case", &id, Expected::NoEvents, vec![event])
+        .append("case", &id, Expected::Any, vec![event])
         .await
         .unwrap();
-    assert!(!first.duplicate);
     assert!(retry.duplicate);
     assert_eq!(first.sequences, retry.sequences);
     assert_eq!(store.load("case", &id).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
-async fn a_multi_event_command_retried_after_a_partial_append_completes_without_duplicates() {
+async fn a_multi_event_command_retried_after_a_partial_append_appends_nothing_twice() {
     let scope = Scope::new();
     let store = store(&shared_nats().url(), &scope).await;
     let case = Uuid::now_v7();
@@ -121,19 +130,34 @@ async fn a_multi_event_command_retried_after_a_partial_append_completes_without_
         .map(|i| PendingEvent::with_message_id(accepted(case), format!("cmd-7:{i}")))
         .collect();
     // Only the first event got through before the "crash".
-    store
+    let partial = store
         .append("case", &id, Expected::NoEvents, events[..1].to_vec())
         .await
         .unwrap();
-    let retry = store
-        .append("case", &id, Expected::NoEvents, events)
+    // Retried whole on the old expectation: refused, nothing written.
+    let stale = store
+        .append("case", &id, Expected::NoEvents, events.clone())
+        .await;
+    assert!(
+        matches!(stale, Err(AppendError::Conflict { .. })),
+        "{stale:?}"
+    );
+    // Resumed after what the log holds (as the command path does): the rest, once.
+    let rest = store
+        .append(
+            "case",
+            &id,
+            Expected::LastSequence(partial.last_sequence()),
+            events[1..].to_vec(),
+        )
         .await
         .unwrap();
-    assert_eq!(retry.sequences.len(), 3);
     let loaded = store.load("case", &id).await.unwrap();
+    let mut sequences = partial.sequences.clone();
+    sequences.extend(&rest.sequences);
     assert_eq!(
         loaded.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        retry.sequences
+        sequences
     );
 }
 
