@@ -86,6 +86,16 @@ async fn log_events(env: &TestEnv) -> Vec<(String, String, uuid::Uuid)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_drains_requests_exits_zero_and_leaves_nothing_half_written() {
+    stop_under_load("TERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_under_load_stops_the_same_way() {
+    stop_under_load("INT").await;
+}
+
+/// Serves, loads, sends `signal` mid-load, and checks the stop and what it left.
+async fn stop_under_load(signal: &str) {
     let env = TestEnv::shared();
     let lw = Linkway::new(
         BINARY,
@@ -189,7 +199,7 @@ async fn sigterm_under_load_drains_requests_exits_zero_and_leaves_nothing_half_w
     }
     stopping.store(true, Ordering::SeqCst);
     let sent_at = Instant::now();
-    lw.signal("TERM");
+    lw.signal(signal);
     let waiter = lw.clone();
     let status =
         tokio::task::spawn_blocking(move || waiter.wait_exit(GRACE + Duration::from_secs(5)))
@@ -200,10 +210,11 @@ async fn sigterm_under_load_drains_requests_exits_zero_and_leaves_nothing_half_w
     for w in workers {
         outcomes.extend(w.await.unwrap());
     }
-    let status = status.unwrap_or_else(|| panic!("still running {took:?} after SIGTERM; killed"));
+    let status =
+        status.unwrap_or_else(|| panic!("still running {took:?} after SIG{signal}; killed"));
     assert!(
         status.success(),
-        "exit status {status} after SIGTERM:\n{}",
+        "exit status {status} after SIG{signal}:\n{}",
         lw.log()
     );
     assert!(
@@ -236,7 +247,7 @@ async fn sigterm_under_load_drains_requests_exits_zero_and_leaves_nothing_half_w
         done.len()
     );
     eprintln!(
-        "SIGTERM after {} submits: {} answered 2xx, {} refused, {} broke off unanswered; \
+        "SIG{signal} after {} submits: {} answered 2xx, {} refused, {} broke off unanswered; \
          exited in {took:?}",
         outcomes.len(),
         done.len(),
