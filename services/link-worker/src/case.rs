@@ -114,7 +114,6 @@ pub struct Plan {
     /// Reviews since it was first agreed.
     pub reviews: u32,
     /// "What matters to me", goals and actions, in the person's words.
-    #[schema(value_type = crate::api::docs::PlanPersonalDoc)]
     pub personal: PlanPersonal,
 }
 
@@ -155,7 +154,6 @@ pub struct Outcome {
     pub instrument: String,
     pub instrument_version: String,
     pub algorithm_version: u32,
-    #[schema(value_type = crate::api::docs::TimepointDoc)]
     pub timepoint: Timepoint,
     pub item_answers: Vec<u8>,
     pub raw_score: Option<u32>,
@@ -168,7 +166,6 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ContactEntry {
     pub kind: ContactKind,
-    #[schema(value_type = crate::api::docs::ContactChannelDoc)]
     pub channel: ContactChannel,
     pub minutes: u32,
     /// What was said (personal).

@@ -266,10 +266,8 @@ pub struct ConnectionView {
     pub service_name: String,
     pub status: ConnectionStatus,
     /// The lawful basis the person's details were shared on.
-    #[schema(value_type = Option<LegalBasisDoc>)]
     pub legal_basis: Option<LegalBasis>,
     /// What was shared with the service.
-    #[schema(value_type = Vec<SharedDetailDoc>)]
     pub shared: Vec<SharedDetail>,
     #[serde(with = "time::serde::rfc3339")]
     pub made_at: OffsetDateTime,
@@ -287,7 +285,6 @@ pub struct CaseDetail {
     pub organisation_id: Option<String>,
     pub referrer_organisation_id: Option<String>,
     /// Needs and concerns as SNOMED CT codings.
-    #[schema(value_type = Vec<docs::CodingDoc>)]
     pub needs: Vec<Coding>,
     pub postcode_district: Option<String>,
     pub age_band: Option<String>,
@@ -312,7 +309,6 @@ pub struct CaseDetail {
     #[serde(with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
     /// The person's identity and contact details, from the referral.
-    #[schema(value_type = Option<docs::PersonalDoc>)]
     pub personal: Option<ReferralPersonal>,
     /// Stream sequence of the case's last event.
     pub version: u64,

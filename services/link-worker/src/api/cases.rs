@@ -63,7 +63,7 @@ pub async fn accept_referral(
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
     /// out_of_area | not_appropriate | person_declined (SNOMED CT 871711000000103) | referred_elsewhere
-    #[schema(value_type = DeclineReasonDoc, example = "person_declined")]
+    #[schema(example = "person_declined")]
     pub reason: DeclineReason,
 }
 
@@ -167,7 +167,7 @@ pub struct ContactRequest {
     /// attempt (did not reach the person) or made
     pub kind: ContactKind,
     /// phone | face_to_face | video | home_visit | text | email
-    #[schema(value_type = ContactChannelDoc, example = "phone")]
+    #[schema(example = "phone")]
     pub channel: ContactChannel,
     /// Minutes spent (contacts made), 1-600.
     #[serde(default)]

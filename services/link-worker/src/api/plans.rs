@@ -134,12 +134,12 @@ pub struct ConnectRequest {
     pub service_id: String,
     /// The lawful basis for sharing the person's details with the service (explicit
     /// consent for services beyond health and care).
-    #[schema(value_type = LegalBasisDoc, example = "explicit_consent")]
+    #[schema(example = "explicit_consent")]
     pub legal_basis: LegalBasis,
     /// The details the service gets: the minimum it needs (a debt service gets name and
     /// phone, not the medical history). Default: none.
     #[serde(default)]
-    #[schema(value_type = Vec<SharedDetailDoc>, example = json!(["name", "phone"]))]
+    #[schema(example = json!(["name", "phone"]))]
     pub share: Vec<SharedDetail>,
 }
 
@@ -257,7 +257,7 @@ pub struct OutcomeRequest {
     /// ons4 | swemwbs | wemwbs | ucla3
     pub instrument: Instrument,
     /// baseline | review | exit
-    #[schema(value_type = TimepointDoc, example = "baseline")]
+    #[schema(example = "baseline")]
     pub timepoint: Timepoint,
     /// The answers, item by item, in the questionnaire's order.
     pub item_answers: Vec<u8>,
@@ -355,7 +355,7 @@ pub async fn raise_safeguarding(
 #[serde(deny_unknown_fields)]
 pub struct CloseRequest {
     /// goals_met | disengaged | could_not_contact | moved_away | referred_elsewhere | died | other
-    #[schema(value_type = ClosureReasonDoc, example = "goals_met")]
+    #[schema(example = "goals_met")]
     pub reason: ClosureReason,
 }
 
