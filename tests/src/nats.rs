@@ -8,6 +8,8 @@ pub struct Nats {
     store: tempfile::TempDir,
     /// Set for a cluster node: its name and how it reaches the others.
     cluster: Option<ClusterNode>,
+    /// The nats-server executable ([`binary`] unless a test wants another version).
+    binary: PathBuf,
     process: Slot,
 }
 
@@ -43,11 +45,23 @@ impl Nats {
         Ok(nats)
     }
 
+    /// A lone server run from another executable, e.g. an old release a test expects
+    /// Linkway to refuse.
+    pub fn start_binary(binary: impl Into<PathBuf>) -> std::io::Result<Nats> {
+        let nats = Nats {
+            binary: binary.into(),
+            ..Nats::new(None)?
+        };
+        nats.run()?;
+        Ok(nats)
+    }
+
     fn new(cluster: Option<ClusterNode>) -> std::io::Result<Nats> {
         Ok(Nats {
             port: crate::free_port(),
             store: tempfile::Builder::new().prefix("linkway-nats-").tempdir()?,
             cluster,
+            binary: binary(),
             process: Slot::default(),
         })
     }
@@ -80,7 +94,7 @@ impl Server for Nats {
     fn run(&self) -> std::io::Result<()> {
         let mut command = format!(
             "{} -a 127.0.0.1 -p {} -js -sd {}",
-            binary().display(),
+            self.binary.display(),
             self.port,
             self.store.path().display(),
         );

@@ -99,9 +99,7 @@ impl Report {
 /// Runs the benchmark with about `events` events.
 pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::Result<Report> {
     let tag = format!("bench{}", std::process::id());
-    let client = async_nats::ConnectOptions::new()
-        .connect(&settings.nats_url)
-        .await?;
+    let client = linkway_platform::nats::connect(&settings.nats_url, "linkway-bench").await?;
     let journeys = (events as usize).div_ceil(EVENTS_PER_JOURNEY).max(1);
     let events = (journeys * EVENTS_PER_JOURNEY) as u64;
 

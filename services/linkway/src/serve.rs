@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use async_nats::ServerAddr;
 use linkway_eventstore::EventStore;
 use linkway_platform::secret::Secret;
 use linkway_platform::service::{self, Unfinished};
@@ -24,21 +23,9 @@ use crate::config::Settings;
 pub async fn connect_store(
     settings: &Settings,
 ) -> anyhow::Result<(async_nats::Client, EventStore)> {
-    let seeds = settings
-        .nats_url
-        .iter()
-        .map(|s| {
-            s.trim()
-                .parse::<ServerAddr>()
-                .with_context(|| format!("LINKWAY_NATS_URL: {s:?} is not a NATS URL"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let client = async_nats::ConnectOptions::new()
-        .name("linkway")
-        .retry_on_initial_connect()
-        .connect(seeds)
+    let client = linkway_platform::nats::connect(&settings.nats_url, "linkway")
         .await
-        .with_context(|| "connecting to NATS (LINKWAY_NATS_URL)")?;
+        .context("LINKWAY_NATS_URL")?;
     let store = EventStore::connect(client.clone(), settings.store_config()).await?;
     Ok((client, store))
 }

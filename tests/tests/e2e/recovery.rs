@@ -166,3 +166,37 @@ async fn readyz_names_a_stalled_projection_and_recovers() {
     env.stop();
     drop(pg);
 }
+
+/// Linkway connects through whichever seed answers: the first one down, the second up.
+#[tokio::test]
+async fn connect_starts_while_its_first_seed_is_down() {
+    let live = Nats::start().expect("private nats-server");
+    let dead = format!("nats://127.0.0.1:{}", linkway_testkit::free_port());
+    let client = tokio::time::timeout(
+        Duration::from_secs(20),
+        linkway_platform::nats::connect(&[dead, live.url()], "linkway-test"),
+    )
+    .await
+    .expect("connects within 20 s")
+    .expect("connects");
+    assert_eq!(client.server_info().port, live.port());
+}
+
+/// A nats-server older than 2.11 is refused with a reason that says what to do. Needs an
+/// old release: `LINKWAY_OLD_NATS_SERVER`, else Debian's 2.9 at /usr/sbin/nats-server.
+#[tokio::test]
+async fn connect_refuses_a_nats_server_older_than_2_11() {
+    let old =
+        std::env::var("LINKWAY_OLD_NATS_SERVER").unwrap_or_else(|_| "/usr/sbin/nats-server".into());
+    if !std::path::Path::new(&old).exists() {
+        eprintln!("SKIPPED: no old nats-server at {old} (set LINKWAY_OLD_NATS_SERVER)");
+        return;
+    }
+    let nats = Nats::start_binary(&old).expect("old nats-server");
+    let err = linkway_platform::nats::connect(&[nats.url()], "linkway-test")
+        .await
+        .expect_err("an old server is refused");
+    let err = format!("{err:#}");
+    assert!(err.contains("2.11.0 or later"), "{err}");
+    assert!(err.contains("upgrade NATS"), "{err}");
+}

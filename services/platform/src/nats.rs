@@ -1,0 +1,143 @@
+//! Connecting to NATS: any of a cluster's seed URLs, in the background until one answers,
+//! and only to a nats-server Linkway can use.
+//!
+//! Every seed is a server address for the client, so Linkway starts while any one of them
+//! is up and, once connected, learns the rest of the cluster from the server and rides
+//! through the loss of any node. A server older than [`MIN_SERVER_VERSION`] is refused at
+//! start: Linkway's appends guard a decision on every subject of an aggregate with
+//! `Nats-Expected-Last-Subject-Sequence-Subject`, which older servers ignore silently.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_nats::ServerAddr;
+use async_nats::connection::State;
+
+/// The oldest nats-server Linkway runs on (2.11.0: subject-filtered expected sequences).
+pub const MIN_SERVER_VERSION: (u64, u64, u64) = (2, 11, 0);
+
+/// How long one connection attempt to one seed may take before the next is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often the wait for a first connection says it is still waiting.
+const WAITING_NOTICE: Duration = Duration::from_secs(5);
+
+/// Connects to NATS through any of `seeds` (each a URL such as `nats://10.0.0.1:4222`),
+/// waiting as long as it takes for one to answer, and checks the server's version.
+/// `name` is the client name the servers show (e.g. `linkway`).
+pub async fn connect(seeds: &[String], name: &str) -> anyhow::Result<async_nats::Client> {
+    let addrs = seeds
+        .iter()
+        .map(|seed| {
+            seed.trim().parse::<ServerAddr>().with_context(|| {
+                format!("NATS seed {:?} is not a NATS URL", without_userinfo(seed))
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(!addrs.is_empty(), "no NATS seed URL given");
+    let client = async_nats::ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .connection_timeout(CONNECT_TIMEOUT)
+        .max_reconnects(None)
+        .connect(addrs)
+        .await
+        .context("connecting to NATS")?;
+    let started = tokio::time::Instant::now();
+    let mut next_notice = started + WAITING_NOTICE;
+    while client.connection_state() != State::Connected {
+        if tokio::time::Instant::now() >= next_notice {
+            tracing::warn!(
+                seeds = seeds.len(),
+                waited_secs = started.elapsed().as_secs(),
+                "no NATS seed answers yet; still trying"
+            );
+            next_notice += WAITING_NOTICE;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let info = client.server_info();
+    check_version(&info.version).with_context(|| {
+        format!(
+            "nats-server {} ({}) cannot run Linkway",
+            info.version, info.server_name
+        )
+    })?;
+    tracing::info!(
+        server = %info.server_name,
+        version = %info.version,
+        "connected to NATS"
+    );
+    Ok(client)
+}
+
+/// Refuses a server version older than [`MIN_SERVER_VERSION`] (or one that does not parse).
+pub fn check_version(version: &str) -> anyhow::Result<()> {
+    let parsed = parse_version(version)
+        .with_context(|| format!("cannot read the server version {version:?}"))?;
+    let (major, minor, patch) = MIN_SERVER_VERSION;
+    anyhow::ensure!(
+        parsed >= MIN_SERVER_VERSION,
+        "Linkway needs nats-server {major}.{minor}.{patch} or later (its appends use \
+         Nats-Expected-Last-Subject-Sequence-Subject); this one is {version}: upgrade NATS"
+    );
+    Ok(())
+}
+
+/// `2.11.0`, `v2.15.1`, `2.12.0-beta.3` -> (major, minor, patch).
+fn parse_version(version: &str) -> Option<(u64, u64, u64)> {
+    let core = version.trim().trim_start_matches('v');
+    let core = core.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let patch = parts.next().flatten().unwrap_or(0);
+    Some((major, minor, patch))
+}
+
+/// A seed as it may be shown: without any `user:password@`.
+fn without_userinfo(seed: &str) -> String {
+    match (seed.find("://"), seed.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://{}", &seed[..scheme], &seed[at + 1..])
+        }
+        (None, Some(at)) => seed[at + 1..].to_owned(),
+        _ => seed.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_2_11_0_on_are_accepted() {
+        for ok in [
+            "2.11.0",
+            "v2.11.0",
+            "2.15.1",
+            "2.12.0-beta.3",
+            "3.0.0",
+            "2.11",
+        ] {
+            assert!(check_version(ok).is_ok(), "{ok} refused");
+        }
+        for old in ["2.10.22", "2.9.10", "v2.10.0-RC.1", "1.99.99"] {
+            let err = check_version(old).expect_err(old).to_string();
+            assert!(err.contains("2.11.0 or later"), "{err}");
+            assert!(err.contains(old), "{err}");
+        }
+        assert!(check_version("").is_err());
+        assert!(check_version("banana").is_err());
+    }
+
+    #[test]
+    fn a_seed_is_never_shown_with_its_credentials() {
+        assert_eq!(
+            without_userinfo("nats://user:secret@10.0.0.1:4222"),
+            "nats://10.0.0.1:4222"
+        );
+        assert_eq!(without_userinfo("user:secret@host"), "host");
+        assert_eq!(without_userinfo("nats://host:4222"), "nats://host:4222");
+    }
+}
