@@ -335,3 +335,39 @@ async fn the_benchmark_runs_every_service_through_its_service_shape() {
         report.render()
     );
 }
+
+#[tokio::test]
+async fn only_the_demo_runs_reporting_without_a_configured_key() {
+    let env = TestEnv::shared();
+    let vars = vec![
+        ("LINKWAY_NATS_URL".to_owned(), env.nats_url.clone()),
+        ("LINKWAY_DATABASE_URL".to_owned(), env.postgres_url.clone()),
+        (
+            "LINKWAY_DATABASE_PREFIX".to_owned(),
+            env.scope.database_prefix.clone(),
+        ),
+        ("LINKWAY_STREAM".to_owned(), env.scope.stream.clone()),
+        (
+            "LINKWAY_SUBJECT_PREFIX".to_owned(),
+            env.scope.subject_prefix.clone(),
+        ),
+        ("LINKWAY_INTAKE_PORT".to_owned(), "0".to_owned()),
+        ("LINKWAY_LINK_WORKER_PORT".to_owned(), "0".to_owned()),
+        ("LINKWAY_REPORTING_PORT".to_owned(), "0".to_owned()),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        linkway(&["demo", "--referrals", "3", "--exit"], &vars)
+    });
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), out)
+        .await
+        .expect("the demo seeds and exits")
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("LINKWAY_PSEUDONYM_KEY is not set: the demo runs reporting on its public"),
+        "the demo says it runs on the public key: {err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/summary"));
+}
