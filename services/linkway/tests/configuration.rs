@@ -339,7 +339,7 @@ async fn the_benchmark_runs_every_service_through_its_service_shape() {
 #[tokio::test]
 async fn only_the_demo_runs_reporting_without_a_configured_key() {
     let env = TestEnv::shared();
-    let vars = vec![
+    let vars = [
         ("LINKWAY_NATS_URL".to_owned(), env.nats_url.clone()),
         ("LINKWAY_DATABASE_URL".to_owned(), env.postgres_url.clone()),
         (
