@@ -208,6 +208,7 @@ pub struct Settings {
         env = "LINKWAY_PSEUDONYM_KEY",
         value_parser = pseudonym_key,
         hide_env_values = true,
+        hide_default_value = true,
         help_heading = "Reporting"
     )]
     pub pseudonym_key: Option<Secret>,

@@ -135,6 +135,7 @@ batch_size = 111
 stream = "FROM_FILE"
 replicas = 3
 database_url = "postgres://user:file-secret@db.example/postgres"
+pseudonym_key = "file-pseudonym-key-kept-secret"
 "#,
     )
     .unwrap();
@@ -168,7 +169,19 @@ database_url = "postgres://user:file-secret@db.example/postgres"
     let help = linkway(&["--help"], &[("LINKWAY_CONFIG", file.to_str().unwrap())]);
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("--database-url"), "{help}");
-    assert!(!help.contains("file-secret"), "{help}");
+    assert!(
+        !help.contains("file-secret") && !help.contains("file-pseudonym-key"),
+        "{help}"
+    );
+
+    // Nor by the settings listing when the file holds the key.
+    let from_file = linkway(&["settings"], &[("LINKWAY_CONFIG", file.to_str().unwrap())]);
+    let listed = String::from_utf8_lossy(&from_file.stdout);
+    assert!(
+        listed.contains("LINKWAY_PSEUDONYM_KEY=[redacted]  (file)"),
+        "{listed}"
+    );
+    assert!(!listed.contains("file-pseudonym-key"), "{listed}");
 }
 
 #[test]
