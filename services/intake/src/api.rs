@@ -156,13 +156,10 @@ pub struct ReferralList {
     pub total: i64,
 }
 
-/// The correlation id of a request: `X-Correlation-ID` when it is a UUID, else a new one.
+/// The request's correlation id: the caller's `X-Correlation-ID`, or the one the request
+/// layer made for it (the same id is in the request's log line and its events).
 pub fn correlation_id(headers: &HeaderMap) -> Uuid {
-    headers
-        .get("x-correlation-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::now_v7)
+    linkway_platform::http::CorrelationId::from_headers(headers).0
 }
 
 /// Today's date for age and date-of-birth checks.

@@ -99,13 +99,10 @@ fn invalid(field: &str, rule: &str, message: &str) -> ApiError {
     ApiError::field(field, rule, message)
 }
 
-/// The correlation id of a request: `X-Correlation-ID` when it is a UUID, else a new one.
+/// The request's correlation id: the caller's `X-Correlation-ID`, or the one the request
+/// layer made for it (the same id is in the request's log line and its events).
 fn correlation_id(headers: &HeaderMap) -> Uuid {
-    headers
-        .get("x-correlation-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| Uuid::parse_str(v).ok())
-        .unwrap_or_else(Uuid::now_v7)
+    linkway_platform::http::CorrelationId::from_headers(headers).0
 }
 
 /// The `If-Match` header: the case version (`"N"`, `W/"N"` or `N`) the caller decided on.

@@ -167,6 +167,10 @@ async fn observe(
 ) -> Response {
     let started = Instant::now();
     let correlation = CorrelationId::from_headers(request.headers());
+    // Handlers (and the events they append) read the same id, given or made here.
+    if let Ok(value) = HeaderValue::from_str(&correlation.0.to_string()) {
+        request.headers_mut().insert(CORRELATION_HEADER, value);
+    }
     let operation = Operation::default();
     request.extensions_mut().insert(correlation);
     request.extensions_mut().insert(operation.clone());
