@@ -1,16 +1,18 @@
 //! `linkway serve`: one process, any subset of the services, and a clean stop.
 //!
 //! Stopping (SIGTERM, Ctrl-C, or [`Server::stop`]) is two phases within one grace period:
-//! the servers stop accepting and drain the requests in flight (which may still need the
-//! log, the databases and the projections), then the projection runners finish the batch
-//! they are applying; every task is joined. What is still running at the end of the grace
-//! period is aborted and named, and the stop is an error.
+//! the servers refuse requests that have not started (503 with `Retry-After`), finish the
+//! ones in flight (which may still need the log, the databases and the projections) and
+//! stop accepting, then the projection runners finish the batch they are applying; every
+//! task is joined. What is still running at the end of the grace period is aborted and
+//! named, and the stop is an error.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
 use linkway_eventstore::EventStore;
+use linkway_platform::http::drain::Gate;
 use linkway_platform::secret::Secret;
 use linkway_platform::service::{self, Unfinished};
 use linkway_platform::{Database, Service, ServiceContext, Shutdown, ShutdownTrigger};
@@ -109,10 +111,17 @@ pub async fn start(
             .with_context(|| format!("binding {} to {addr}", name.name()))?;
         let addr = listener.local_addr()?;
         tracing::info!(service = name.name(), %addr, "listening");
+        // On stop: refuse what has not started (503), finish what has, then close.
+        let gate = Gate::default();
+        let router = gate.layer(router);
         let stop = servers_stop.clone().wait();
+        let drained = async move {
+            stop.await;
+            gate.drain().await;
+        };
         servers_stop.spawn(format!("{} server", name.name()), async move {
             if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(stop)
+                .with_graceful_shutdown(drained)
                 .await
             {
                 tracing::error!(error = %e, "server stopped");

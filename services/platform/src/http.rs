@@ -5,7 +5,10 @@
 //!   status; never a path, query string or body), one log line per request, request
 //!   counts by operationId and status and latency by operationId, and the request's
 //!   [`CorrelationId`] for handlers.
+//! - [`drain`]: the [`drain::Gate`] a server drains through when it stops: new requests
+//!   refused with 503, running ones finished.
 
+pub mod drain;
 pub mod request;
 
 pub use request::{CorrelationId, OperationIds, layer, record_caller};
