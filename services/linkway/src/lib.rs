@@ -9,6 +9,7 @@
 //! - [`admin`]: organisations, routing rules and tokens (registry events).
 //! - [`rebuild`]: rebuilds a projection from the log with a progress bar.
 //! - [`demo`]: realistic synthetic data through the services' APIs.
+//! - [`logging`]: the process's log, with the libraries that log data held at `info`.
 //! - [`bench`]: Linkway's append and replay rates beside raw JetStream and PostgreSQL.
 
 pub mod admin;
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 mod demo_journeys;
+pub mod logging;
 pub mod migrate;
 pub mod rebuild;
 pub mod serve;

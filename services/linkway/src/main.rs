@@ -13,12 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let parsed = cli::parse(std::env::args_os().collect())?;
     let settings = parsed.cli.settings;
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&settings.log)?)
-        .with_writer(std::io::stderr)
-        // Colours for a person at a terminal; plain lines for log files and collectors.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    linkway::logging::init(&settings.log)?;
     match parsed.cli.command {
         Command::Serve { services } => {
             let server =

@@ -1,0 +1,184 @@
+//! No personal data in the log at any level: the real `linkway serve` at `LINKWAY_LOG=trace`
+//! over the harness's real nats-server and PostgreSQL takes a referral (JSON API), shows
+//! it, has it accepted, contacted and withdrawn, and none of the person's details appear in
+//! any line it logged, while the request lines and the events share the correlation id.
+
+use std::time::{Duration, Instant};
+
+use linkway_events::Role;
+use linkway_events::registry::OrganisationKind;
+use linkway_testkit::{Linkway, TestEnv};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_linkway");
+const GP: &str = "gp-logging";
+const LW: &str = "lw-logging";
+
+/// A person whose every detail is a string that appears nowhere else.
+fn person() -> Value {
+    json!({
+        "nhs_number": "9434765870",
+        "nhs_number_verification": "number-present-and-verified",
+        "given_name": "Zebulonia",
+        "family_name": "Quillfeatherby",
+        "birth_date": "1947-11-23",
+        "address": {"lines": ["77 Marrowglen Terrace", "Leeds"], "postcode": "LS6 4QX"},
+        "phone": "07700 912345",
+        "email": "zq.private@example.org",
+        "preferred_contact_method": "phone",
+        "language": "en"
+    })
+}
+
+async fn until_authorised(http: &reqwest::Client, url: &str, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = http
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map(|r| r.status());
+        if matches!(status, Ok(s) if s != StatusCode::UNAUTHORIZED) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "token not accepted within 30 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referral_journey_at_trace_level_logs_none_of_the_persons_details() {
+    let env = TestEnv::shared();
+    let lw = Linkway::new(
+        BINARY,
+        std::slice::from_ref(&env.nats_url),
+        &env.postgres_url,
+        &env.scope,
+    )
+    .expect("linkway process")
+    .env("LINKWAY_LOG", "trace");
+    lw.start_ready(Duration::from_secs(90))
+        .await
+        .expect("ready");
+    env.register_organisation(GP, OrganisationKind::GpPractice, Some("QLG"), false)
+        .await;
+    env.register_organisation(LW, OrganisationKind::Pcn, Some("QLG"), true)
+        .await;
+    linkway::admin::run(
+        &env.store().await,
+        linkway::admin::AdminCommand::Rule(linkway::admin::RuleCommand::Add {
+            to: LW.into(),
+            from_org: Some(GP.into()),
+            postcode_district: None,
+            priority: 1,
+        }),
+    )
+    .await
+    .expect("routing rule");
+    let (gp, _) = env.issue_token(GP, Role::Referrer).await;
+    let (worker, _) = env.issue_token(LW, Role::LinkWorker).await;
+    let http = reqwest::Client::new();
+    let intake = lw.url("intake");
+    let link_worker = lw.url("link-worker");
+    until_authorised(&http, &format!("{intake}/referrals"), &gp).await;
+    until_authorised(&http, &format!("{link_worker}/caseload"), &worker).await;
+
+    let mut body = linkway::demo::referral_body(3);
+    body["person"] = person();
+    body["needs_and_concerns"]["text"] = json!("Misses her allotment neighbour Ferdinand");
+    let correlation = uuid::Uuid::now_v7();
+    let sent = http
+        .post(format!("{intake}/referrals"))
+        .bearer_auth(&gp)
+        .header("Idempotency-Key", "logging-1")
+        .header("X-Correlation-ID", correlation.to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::CREATED);
+    let sent: Value = sent.json().await.unwrap();
+    let id = sent["referral_id"].as_str().unwrap().to_owned();
+    let seq = sent["sequence"].as_u64().unwrap();
+
+    let shown = http
+        .get(format!("{intake}/referrals/{id}?min_sequence={seq}"))
+        .bearer_auth(&gp)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), StatusCode::OK);
+    let case = http
+        .get(format!("{link_worker}/cases/{id}?min_sequence={seq}"))
+        .bearer_auth(&worker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(case.status(), StatusCode::OK);
+    for (path, body) in [
+        (format!("/cases/{id}/accept"), json!({})),
+        (
+            format!("/cases/{id}/assignment"),
+            json!({"link_worker_id": "lw-1"}),
+        ),
+        (
+            format!("/cases/{id}/contacts"),
+            json!({"kind": "made", "channel": "phone", "minutes": 20,
+                   "notes": "Spoke with Zebulonia about Ferdinand"}),
+        ),
+    ] {
+        let answer = http
+            .post(format!("{link_worker}{path}"))
+            .bearer_auth(&worker)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{path}: {}",
+            answer.text().await.unwrap()
+        );
+    }
+    let withdrawn = http
+        .post(format!("{intake}/referrals/{id}/withdraw"))
+        .bearer_auth(&gp)
+        .json(&json!({"reason": "Zebulonia moved in with her daughter"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.status(), StatusCode::OK);
+
+    // The submit's event carries the request's correlation id, as its request line does.
+    let events = env.store().await.load("referral", &id).await.unwrap();
+    let (received, _) = events[0].decode().unwrap();
+    assert_eq!(received.correlation_id, correlation);
+    let log = lw.log();
+    assert!(
+        log.lines().any(|l| l.contains(&correlation.to_string())
+            && l.contains("operation_id=\"submitReferral\"")
+            && l.contains("answered")),
+        "no request line with the correlation id"
+    );
+    assert!(log.lines().count() > 100, "trace level was on");
+    for secret in [
+        "9434765870",
+        "943 476 5870",
+        "Zebulonia",
+        "Quillfeatherby",
+        "1947-11-23",
+        "Marrowglen",
+        "LS6 4QX",
+        "07700 912345",
+        "zq.private",
+        "Ferdinand",
+        "daughter",
+    ] {
+        let hits: Vec<&str> = log.lines().filter(|l| l.contains(secret)).take(2).collect();
+        assert!(hits.is_empty(), "{secret:?} in the log: {hits:#?}");
+    }
+}
