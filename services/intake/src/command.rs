@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::queries;
 use crate::read_model::Status;
 use crate::referral::Referral;
 use crate::routing::{self, Route};
@@ -380,27 +381,7 @@ pub async fn choose_route(
     district: &str,
 ) -> Result<Route, ApiError> {
     let client = state.db.client().await?;
-    let rows = client
-        .query(
-            "SELECT rule_id, link_worker_organisation_id, criterion_kind, criterion_value, priority
-             FROM registry.routing_rules
-             WHERE (criterion_kind = 'referring_organisation' AND criterion_value = $1)
-                OR (criterion_kind = 'postcode_district' AND upper(criterion_value) = upper($2))",
-            &[&referrer, &district],
-        )
-        .await?;
-    let rules: Vec<routing::Rule> = rows
-        .iter()
-        .filter_map(|r| {
-            Some(routing::Rule {
-                rule_id: r.get(0),
-                link_worker_organisation_id: r.get(1),
-                criterion: routing::Criterion::parse(r.get(2))?,
-                value: r.get(3),
-                priority: r.get(4),
-            })
-        })
-        .collect();
+    let rules = queries::routing_rules(&client, referrer, district).await?;
     Ok(routing::choose(&rules, referrer, district))
 }
 

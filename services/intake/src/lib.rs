@@ -8,7 +8,9 @@
 //!   decisions, run by the platform's one command path.
 //! - [`read_model`]: the `referrals` projection: status and the referrer's timeline, fed by
 //!   `referral.*` and the link-worker's `case.*` events.
-//! - [`api`]: the JSON API handlers and their OpenAPI descriptions.
+//! - [`api`]: the JSON API handlers and their OpenAPI descriptions, one file per capability
+//!   (`api/referrals.rs`, `api/corrections.rs`, `api/admin.rs`).
+//! - [`queries`]: every SQL statement the handlers run, as typed functions.
 //! - [`fhir`] (pure) and [`messaging`] (the handler): `processMessage`, BaRS-style FHIR
 //!   message bundles in, `OperationOutcome`s out; senders' endpoints kept in
 //!   `inbound_messages`.
@@ -34,6 +36,7 @@ pub mod form;
 pub mod keys;
 pub mod messaging;
 pub mod nhs_number;
+pub mod queries;
 pub mod read_model;
 pub mod referral;
 pub mod routing;

@@ -2,7 +2,7 @@
 //! [`crate::fhir`], its sender resolved against intake's copy of the registry, validated like
 //! any referral, and recorded by [`crate::command`]; every answer is FHIR (an
 //! `OperationOutcome`), and every message an authenticated caller sends is kept in
-//! `inbound_messages` with the sender's endpoint.
+//! `inbound_messages` with the sender's endpoint (SQL in [`crate::queries`]).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::api::{CommandResponse, REFERRAL_ROLES, today};
 use crate::command;
 use crate::fhir::{self, HeaderFacts, Issue, Refusal};
+use crate::queries;
 use crate::validation;
 
 pub const FHIR_JSON: &str = "application/fhir+json";
@@ -195,27 +196,24 @@ struct Audit {
 impl Audit {
     async fn save(&self, state: &AppState, principal: &Principal) -> Result<(), ApiError> {
         let client = state.db.client().await?;
-        client
-            .execute(
-                "INSERT INTO inbound_messages (caller_organisation_id, bundle_id, message_header_id, event_code,
-                    sender_identifier, sender_organisation_id, source_endpoint, source_software,
-                    http_status, outcome, referral_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                &[
-                    &principal.organisation_id,
-                    &self.facts.bundle_id,
-                    &self.facts.header_id,
-                    &self.facts.event_code,
-                    &self.sender_identifier,
-                    &self.sender_organisation_id,
-                    &self.facts.source_endpoint,
-                    &self.facts.source_software,
-                    &(self.http_status as i16),
-                    &if self.outcome.is_empty() { "refused" } else { self.outcome },
-                    &self.referral_id,
-                ],
-            )
-            .await?;
+        let message = queries::InboundMessage {
+            caller_organisation_id: &principal.organisation_id,
+            bundle_id: self.facts.bundle_id.as_deref(),
+            message_header_id: self.facts.header_id.as_deref(),
+            event_code: self.facts.event_code.as_deref(),
+            sender_identifier: self.sender_identifier.as_deref(),
+            sender_organisation_id: self.sender_organisation_id.as_deref(),
+            source_endpoint: self.facts.source_endpoint.as_deref(),
+            source_software: self.facts.source_software.as_deref(),
+            http_status: self.http_status as i16,
+            outcome: if self.outcome.is_empty() {
+                "refused"
+            } else {
+                self.outcome
+            },
+            referral_id: self.referral_id,
+        };
+        queries::record_inbound_message(&client, &message).await?;
         Ok(())
     }
 }
@@ -336,15 +334,7 @@ async fn sender_organisation(
     identifier: &str,
 ) -> Result<Option<String>, ApiError> {
     let client = state.db.client().await?;
-    let row = client
-        .query_opt(
-            "SELECT organisation_id FROM registry.organisations
-             WHERE code = $1 OR organisation_id = $1
-             ORDER BY (code = $1) DESC LIMIT 1",
-            &[&identifier],
-        )
-        .await?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(queries::organisation_by_identifier(&client, identifier).await?)
 }
 
 trait At {

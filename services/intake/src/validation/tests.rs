@@ -1,6 +1,9 @@
 //! One test per rule (each checks the field and rule named), plus property tests.
 
+use super::needs::verhoeff_valid;
 use super::*;
+use crate::nhs_number;
+use linkway_events::common::SNOMED;
 use proptest::prelude::*;
 use time::macros::date;
 

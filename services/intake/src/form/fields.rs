@@ -1,0 +1,160 @@
+//! The form's fields: what a browser posts, read into the referral request the JSON API
+//! takes, and the control each validation field is shown next to.
+
+use crate::validation::{
+    AddressInput, CodingInput, ConsentInput, NeedsInput, PersonInput, PractitionerInput,
+    ReferralRequest,
+};
+
+/// Needs offered as tick boxes (SNOMED CT concepts); others can be typed as a code.
+pub const COMMON_NEEDS: [(&str, &str); 5] = [
+    ("422650009", "Social isolation"),
+    ("73595000", "Stress"),
+    ("48694002", "Anxiety"),
+    ("366979004", "Depressed mood"),
+    ("160932005", "Financial problem"),
+];
+
+/// The posted fields, as name/value pairs (tick boxes repeat a name).
+pub struct Posted(pub(super) Vec<(String, String)>);
+
+impl Posted {
+    pub(super) fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    pub(super) fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    pub(super) fn yes_no(&self, name: &str) -> Option<bool> {
+        match self.get(name).as_deref() {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The value to show again in a field (never the token).
+    pub(super) fn value(&self, name: &str) -> String {
+        if name == "access_token" {
+            return String::new();
+        }
+        self.get(name).unwrap_or_default()
+    }
+
+    pub(super) fn empty() -> Posted {
+        Posted(Vec::new())
+    }
+}
+
+/// The form's fields as the referral request the JSON API takes.
+pub fn to_request(p: &Posted) -> ReferralRequest {
+    let mut codes: Vec<CodingInput> = p
+        .all("need")
+        .into_iter()
+        .map(|code| CodingInput {
+            display: COMMON_NEEDS
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, d)| (*d).to_owned()),
+            system: None,
+            code: Some(code),
+        })
+        .collect();
+    if let Some(other) = p.get("other_need_code") {
+        codes.push(CodingInput {
+            system: None,
+            code: Some(other.trim().to_owned()),
+            display: None,
+        });
+    }
+    let lines: Vec<String> = ["address_line1", "address_line2", "address_line3"]
+        .iter()
+        .filter_map(|n| p.get(n))
+        .collect();
+    ReferralRequest {
+        referrer_organisation_id: p.get("referrer_organisation_id"),
+        person: Some(PersonInput {
+            nhs_number: p.get("nhs_number"),
+            nhs_number_verification: p.get("nhs_number_verification"),
+            given_name: p.get("given_name"),
+            family_name: p.get("family_name"),
+            birth_date: p.get("birth_date"),
+            address: Some(AddressInput {
+                lines: Some(lines),
+                postcode: p.get("postcode"),
+            }),
+            phone: p.get("phone"),
+            email: p.get("email"),
+            preferred_contact_method: p.get("preferred_contact_method"),
+            language: p.get("language"),
+            interpreter_needed: Some(p.get("interpreter_needed").is_some()),
+            accessibility_needs: p.get("accessibility_needs"),
+            gender: p.get("gender"),
+            ethnicity: p.get("ethnicity"),
+        }),
+        needs_and_concerns: Some(NeedsInput {
+            codes,
+            text: p.get("needs_text"),
+        }),
+        urgency: p.get("urgency"),
+        safeguarding_concern: p.yes_no("safeguarding_concern"),
+        legal_basis: p.get("legal_basis"),
+        consent: Some(ConsentInput {
+            referral_agreed: p.yes_no("referral_agreed"),
+            share_details_with_referrer: p.yes_no("share_details"),
+        }),
+        practitioner: Some(PractitionerInput {
+            name: p.get("practitioner_name"),
+            role: p.get("practitioner_role"),
+            phone: p.get("practitioner_phone"),
+            email: p.get("practitioner_email"),
+        }),
+        notes: p.get("notes"),
+    }
+}
+
+/// The form control a validation field is shown next to.
+pub fn control_for(field: &str) -> &'static str {
+    let f = field.split('[').next().unwrap_or(field);
+    match f {
+        "access_token" => "access_token",
+        "referrer_organisation_id" => "referrer_organisation_id",
+        "person" | "person.given_name" => "given_name",
+        "person.nhs_number" => "nhs_number",
+        "person.nhs_number_verification" => "nhs_number_verification",
+        "person.family_name" => "family_name",
+        "person.birth_date" => "birth_date",
+        "person.address" | "person.address.lines" => "address_line1",
+        "person.address.postcode" => "postcode",
+        "person.phone" => "phone",
+        "person.email" => "email",
+        "person.preferred_contact_method" => "preferred_contact_method",
+        "person.language" => "language",
+        "person.accessibility_needs" => "accessibility_needs",
+        "person.gender" => "gender",
+        "person.ethnicity" => "ethnicity",
+        "needs_and_concerns.text" => "needs_text",
+        "needs_and_concerns" | "needs_and_concerns.codes" => "need",
+        "urgency" => "urgency",
+        "safeguarding_concern" => "safeguarding_concern",
+        "legal_basis" => "legal_basis",
+        "consent" | "consent.referral_agreed" => "referral_agreed",
+        "consent.share_details_with_referrer" => "share_details",
+        "practitioner" | "practitioner.name" => "practitioner_name",
+        "practitioner.role" => "practitioner_role",
+        "practitioner.phone" => "practitioner_phone",
+        "practitioner.email" => "practitioner_email",
+        "notes" => "notes",
+        _ => "",
+    }
+}

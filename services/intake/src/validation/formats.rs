@@ -1,0 +1,120 @@
+//! Value formats, pure: dates and ages, UK postcodes, phone numbers, email addresses,
+//! language tags.
+
+use time::Date;
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(s: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    Date::parse(s, &format).ok()
+}
+
+/// Whole years between a birth date and `today`.
+pub fn age_on(birth: Date, today: Date) -> i32 {
+    let mut years = today.year() - birth.year();
+    if (today.month() as u8, today.day()) < (birth.month() as u8, birth.day()) {
+        years -= 1;
+    }
+    years.max(0)
+}
+
+/// The age band reported instead of the date of birth.
+pub fn age_band(age: i32) -> &'static str {
+    match age {
+        i32::MIN..=15 => "0-15",
+        16..=17 => "16-17",
+        18..=24 => "18-24",
+        25..=34 => "25-34",
+        35..=44 => "35-44",
+        45..=54 => "45-54",
+        55..=64 => "55-64",
+        65..=74 => "65-74",
+        75..=84 => "75-84",
+        _ => "85+",
+    }
+}
+
+/// A UK postcode in its canonical form (`LS6 9ZZ`), or `None` when it is not one.
+pub fn normalise_postcode(input: &str) -> Option<String> {
+    let compact: String = input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase();
+    if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {
+        return None;
+    }
+    let (outward, inward) = compact.split_at(compact.len() - 3);
+    let i = inward.as_bytes();
+    if !(i[0].is_ascii_digit() && i[1].is_ascii_uppercase() && i[2].is_ascii_uppercase()) {
+        return None;
+    }
+    is_outward_code(outward).then(|| format!("{outward} {inward}"))
+}
+
+/// `[A-Z]{1,2}[0-9][A-Z0-9]?`
+pub(super) fn is_outward_code(s: &str) -> bool {
+    let b = s.as_bytes();
+    let letters = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    if !(1..=2).contains(&letters) || b.len() <= letters || !b[letters].is_ascii_digit() {
+        return false;
+    }
+    let rest = &b[letters + 1..];
+    rest.is_empty() || (rest.len() == 1 && rest[0].is_ascii_alphanumeric())
+}
+
+/// The outward code of a canonical postcode: `LS6 9ZZ` -> `LS6`.
+pub fn postcode_district(canonical: &str) -> &str {
+    canonical.split(' ').next().unwrap_or(canonical)
+}
+
+/// `+?[0-9][0-9 ()-]{5,24}` with 10 to 15 digits.
+pub fn is_phone(s: &str) -> bool {
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let digits = body.bytes().filter(u8::is_ascii_digit).count();
+    body.bytes().next().is_some_and(|b| b.is_ascii_digit())
+        && (6..=25).contains(&body.len())
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b" ()-".contains(&b))
+        && (10..=15).contains(&digits)
+}
+
+/// A plain `local@domain.tld` address without spaces.
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    s.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && s.is_ascii()
+        && !s.bytes().any(|b| {
+            b.is_ascii_whitespace() || b.is_ascii_control() || b"<>()[]\\,;:\"".contains(&b)
+        })
+        && !domain.contains('@')
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && domain.split('.').count() >= 2
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+/// `[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*`
+pub fn is_language_tag(s: &str) -> bool {
+    let mut parts = s.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}

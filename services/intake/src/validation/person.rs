@@ -1,0 +1,232 @@
+//! The rules for people: the person referred (NHS number, name, date of birth, address,
+//! contact details and preferences) and the referring practitioner.
+
+use linkway_events::referral::{Address, ContactMethod, Person, Practitioner};
+use time::Date;
+
+use super::errors::{Errors, clean};
+use super::formats::{
+    age_band, age_on, is_language_tag, normalise_postcode, parse_date, postcode_district,
+};
+use super::{
+    ADDRESS_LINES_MAX, LINE_MAX, LONG_TEXT_MAX, MAX_AGE_YEARS, NAME_MAX, PersonInput,
+    PractitionerInput, SHORT_TEXT_MAX, VERIFICATION_STATUSES, rule,
+};
+use crate::nhs_number;
+
+pub(super) struct ValidPerson {
+    pub(super) person: Person,
+    pub(super) district: String,
+    pub(super) age_band: String,
+}
+
+pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> Option<ValidPerson> {
+    let nhs_number = clean(&p.nhs_number).and_then(|n| match nhs_number::parse(&n) {
+        Ok(n) => Some(n),
+        Err(err) => {
+            e.add("person.nhs_number", err.rule(), err.to_string());
+            None
+        }
+    });
+    let verification = clean(&p.nhs_number_verification);
+    if let Some(v) = &verification {
+        if !VERIFICATION_STATUSES.contains(&v.as_str()) {
+            e.add(
+                "person.nhs_number_verification",
+                rule::ONE_OF,
+                format!("must be one of: {}", VERIFICATION_STATUSES.join(", ")),
+            );
+        } else if clean(&p.nhs_number).is_none() && v != "number-not-present-and-trace-not-required"
+        {
+            e.add(
+                "person.nhs_number_verification",
+                rule::VERIFICATION_WITHOUT_NHS_NUMBER,
+                "a verification status needs an NHS number",
+            );
+        }
+    }
+    let given_name = e.required_text("person.given_name", &p.given_name, NAME_MAX);
+    let family_name = e.required_text("person.family_name", &p.family_name, NAME_MAX);
+    let birth = clean(&p.birth_date);
+    let birth_date = match birth {
+        None => {
+            e.add("person.birth_date", rule::REQUIRED, "is required");
+            None
+        }
+        Some(b) => match parse_date(&b) {
+            None => {
+                e.add(
+                    "person.birth_date",
+                    rule::DATE_FORMAT,
+                    "must be a date as YYYY-MM-DD",
+                );
+                None
+            }
+            Some(d) if d > today => {
+                e.add(
+                    "person.birth_date",
+                    rule::NOT_IN_FUTURE,
+                    "cannot be in the future",
+                );
+                None
+            }
+            Some(d) if age_on(d, today) > MAX_AGE_YEARS => {
+                e.add(
+                    "person.birth_date",
+                    rule::PLAUSIBLE_AGE,
+                    format!("gives an age over {MAX_AGE_YEARS} years"),
+                );
+                None
+            }
+            Some(d) => Some(d),
+        },
+    };
+    let address = e.required("person.address", &p.address).and_then(|a| {
+        let lines = match &a.lines {
+            None => {
+                e.add("person.address.lines", rule::REQUIRED, "is required");
+                None
+            }
+            Some(lines) => {
+                let cleaned: Vec<String> = lines
+                    .iter()
+                    .map(|l| l.trim().to_owned())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                if cleaned.is_empty() {
+                    e.add(
+                        "person.address.lines",
+                        rule::REQUIRED,
+                        "needs at least one line",
+                    );
+                    None
+                } else if cleaned.len() > ADDRESS_LINES_MAX {
+                    e.add(
+                        "person.address.lines",
+                        rule::MAX_ITEMS,
+                        format!("at most {ADDRESS_LINES_MAX} lines"),
+                    );
+                    None
+                } else if let Some(i) = cleaned.iter().position(|l| l.chars().count() > LINE_MAX) {
+                    e.add(
+                        format!("person.address.lines[{i}]"),
+                        rule::MAX_LENGTH,
+                        format!("must be at most {LINE_MAX} characters"),
+                    );
+                    None
+                } else {
+                    Some(cleaned)
+                }
+            }
+        };
+        let postcode = match clean(&a.postcode) {
+            None => {
+                e.add("person.address.postcode", rule::REQUIRED, "is required");
+                None
+            }
+            Some(pc) => match normalise_postcode(&pc) {
+                Some(pc) => Some(pc),
+                None => {
+                    e.add(
+                        "person.address.postcode",
+                        rule::POSTCODE_FORMAT,
+                        "must be a UK postcode, e.g. LS6 9ZZ",
+                    );
+                    None
+                }
+            },
+        };
+        Some(Address {
+            lines: lines?,
+            postcode: postcode?,
+        })
+    });
+    let phone = e.optional_phone("person.phone", &p.phone);
+    let email = e.optional_email("person.email", &p.email);
+    let method = e.one_of(
+        "person.preferred_contact_method",
+        &p.preferred_contact_method,
+        &[
+            ("phone", ContactMethod::Phone),
+            ("email", ContactMethod::Email),
+            ("letter", ContactMethod::Letter),
+            ("text", ContactMethod::Text),
+        ],
+    );
+    match method {
+        Some(ContactMethod::Phone | ContactMethod::Text) if clean(&p.phone).is_none() => e.add(
+            "person.phone",
+            rule::CONTACT_DETAIL_FOR_METHOD,
+            "is needed when the preferred contact method is phone or text",
+        ),
+        Some(ContactMethod::Email) if clean(&p.email).is_none() => e.add(
+            "person.email",
+            rule::CONTACT_DETAIL_FOR_METHOD,
+            "is needed when the preferred contact method is email",
+        ),
+        _ => {}
+    }
+    let language = clean(&p.language).and_then(|v| {
+        if is_language_tag(&v) {
+            Some(v)
+        } else {
+            e.add(
+                "person.language",
+                rule::LANGUAGE_TAG,
+                "must be a BCP 47 language tag, e.g. en, pl, pt-BR",
+            );
+            None
+        }
+    });
+    let interpreter_needed = p.interpreter_needed.unwrap_or(false);
+    if interpreter_needed && clean(&p.language).is_none() {
+        e.add(
+            "person.language",
+            rule::LANGUAGE_FOR_INTERPRETER,
+            "is needed when an interpreter is needed",
+        );
+    }
+    let accessibility_needs = e.optional_text(
+        "person.accessibility_needs",
+        &p.accessibility_needs,
+        LONG_TEXT_MAX,
+    );
+    let gender = e.optional_text("person.gender", &p.gender, SHORT_TEXT_MAX);
+    let ethnicity = e.optional_text("person.ethnicity", &p.ethnicity, SHORT_TEXT_MAX);
+
+    let birth_date = birth_date?;
+    let address = address?;
+    Some(ValidPerson {
+        district: postcode_district(&address.postcode).to_owned(),
+        age_band: age_band(age_on(birth_date, today)).to_owned(),
+        person: Person {
+            nhs_number,
+            nhs_number_verification: verification,
+            given_name: given_name?,
+            family_name: family_name?,
+            birth_date,
+            address,
+            phone,
+            email,
+            preferred_contact_method: method?,
+            language,
+            interpreter_needed,
+            accessibility_needs,
+            gender,
+            ethnicity,
+        },
+    })
+}
+
+pub(super) fn validate_practitioner(e: &mut Errors, p: &PractitionerInput) -> Option<Practitioner> {
+    let name = e.required_text("practitioner.name", &p.name, NAME_MAX);
+    let role = e.optional_text("practitioner.role", &p.role, SHORT_TEXT_MAX);
+    let phone = e.optional_phone("practitioner.phone", &p.phone);
+    let email = e.optional_email("practitioner.email", &p.email);
+    Some(Practitioner {
+        name: name?,
+        role,
+        phone,
+        email,
+    })
+}
