@@ -67,7 +67,7 @@ impl Settings {
         }
     }
 
-    fn projection(&self) -> Reporting {
+    pub fn projection(&self) -> Reporting {
         Reporting {
             pseudonyms: Pseudonymiser::new(self.pseudonym_key.clone()),
         }

@@ -87,8 +87,10 @@ impl Reporting {
 }
 
 impl Projection for Reporting {
+    // v6: change marks per event (the cell a journey left too), so batch boundaries do
+    // not change them; registrations apply after the journeys before them in a batch.
     const NAME: &'static str = "reporting";
-    const VERSION: i32 = 5;
+    const VERSION: i32 = 6;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id   text PRIMARY KEY,
@@ -156,6 +158,12 @@ impl Projection for Reporting {
         for p in batch {
             match &p.event {
                 Event::Registry(RegistryEvent::OrganisationRegistered(o)) => {
+                    // The journeys before it in the batch are written first: the marks and
+                    // the re-sent months must see exactly what the log held before this
+                    // registration, whatever the batch boundaries (a rebuild's large
+                    // batches and the live runner's small ones give the same tables).
+                    self.apply_journeys(tx, &keyed).await?;
+                    keyed.clear();
                     // Rare: row by row, in order, so the latest registration wins.
                     // Moving to another area: the old area's feed must re-send the months
                     // it loses (over-inclusive marks only re-send a month in full).
@@ -191,6 +199,17 @@ impl Projection for Reporting {
                 Event::Registry(_) => {}
             }
         }
+        self.apply_journeys(tx, &keyed).await
+    }
+}
+
+impl Reporting {
+    /// Folds referral and case events into their journeys and writes the changed rows.
+    async fn apply_journeys(
+        &self,
+        tx: &Transaction<'_>,
+        keyed: &[(String, &Projected)],
+    ) -> Result<(), ProjectionError> {
         if keyed.is_empty() {
             return Ok(());
         }
@@ -206,7 +225,8 @@ impl Projection for Reporting {
             let journey = read_journey(&row, 0);
             rows.insert(journey.pseudonym.clone(), journey);
         }
-        for (pseudonym, p) in &keyed {
+        let mut marks = Marks::new();
+        for (pseudonym, p) in keyed {
             let journey = rows
                 .entry(pseudonym.clone())
                 .or_insert_with(|| Journey::new(pseudonym.clone()));
@@ -215,10 +235,20 @@ impl Projection for Reporting {
                 .occurred_at
                 .to_offset(time::UtcOffset::UTC)
                 .date();
+            // The feed re-sends a cell whenever a journey in it changed, and the cell a
+            // journey left too (routing moves it from "no service yet" to a service).
+            // Marked per event, so the marks are the same whatever the batch boundaries.
+            let (left, seen) = (cell(journey), journey.updated_seq);
             journey.apply(&p.event, day, p.sequence);
+            if journey.updated_seq != seen {
+                for c in [left, cell(journey)].into_iter().flatten() {
+                    let seq = marks.entry(c).or_default();
+                    *seq = (*seq).max(journey.updated_seq);
+                }
+            }
         }
         write_journeys(tx, rows.values()).await?;
-        write_changes(tx, rows.values()).await?;
+        write_changes(tx, &marks).await?;
         Ok(())
     }
 }
@@ -392,28 +422,27 @@ async fn write_journeys<'a>(
 }
 
 /// Moves the feed's change marks of the months and organisations these journeys are in.
-async fn write_changes<'a>(
-    tx: &Transaction<'_>,
-    journeys: impl Iterator<Item = &'a Journey>,
-) -> Result<(), tokio_postgres::Error> {
-    let mut marks: BTreeMap<(time::Date, &str, &str), i64> = BTreeMap::new();
-    for j in journeys {
-        let Some(on) = j.referred_on else { continue };
-        let month = on.replace_day(1).expect("every month has a first day");
-        let key = (
-            month,
-            j.referrer_org.as_deref().unwrap_or(""),
-            j.link_worker_org.as_deref().unwrap_or(""),
-        );
-        let seq = marks.entry(key).or_default();
-        *seq = (*seq).max(j.updated_seq);
-    }
+/// The feed's cells (month, referring organisation, link-worker service; `""` for none)
+/// and the last sequence that changed each.
+type Marks = BTreeMap<(time::Date, String, String), i64>;
+
+/// The cell a journey counts in, once it has a referral date.
+fn cell(j: &Journey) -> Option<(time::Date, String, String)> {
+    let on = j.referred_on?;
+    Some((
+        on.replace_day(1).expect("every month has a first day"),
+        j.referrer_org.clone().unwrap_or_default(),
+        j.link_worker_org.clone().unwrap_or_default(),
+    ))
+}
+
+async fn write_changes(tx: &Transaction<'_>, marks: &Marks) -> Result<(), tokio_postgres::Error> {
     if marks.is_empty() {
         return Ok(());
     }
     let months: Vec<time::Date> = marks.keys().map(|k| k.0).collect();
-    let referrers: Vec<&str> = marks.keys().map(|k| k.1).collect();
-    let services: Vec<&str> = marks.keys().map(|k| k.2).collect();
+    let referrers: Vec<&str> = marks.keys().map(|k| k.1.as_str()).collect();
+    let services: Vec<&str> = marks.keys().map(|k| k.2.as_str()).collect();
     let seqs: Vec<i64> = marks.values().copied().collect();
     tx.execute(
         "INSERT INTO changes SELECT * FROM UNNEST($1::date[], $2::text[], $3::text[], $4::int8[])
