@@ -14,6 +14,7 @@
 //!   an update and a withdrawal landing mid-decision is never overlooked.
 //! - [`api`]: the HTTP operations: caseload queries, and handlers that hand commands to
 //!   [`commands`].
+//! - [`queries`]: the SQL of the caseload queries, as typed functions.
 //!
 //! The service appends only `case.*` events and reads only the log and its own database.
 
@@ -24,6 +25,7 @@ pub mod caseload;
 pub mod commands;
 pub mod directory;
 pub mod outcomes;
+pub mod queries;
 
 use linkway_platform::registry::Registry;
 use linkway_platform::service::{self, BoxFuture, Progress, Service, Started};

@@ -1,6 +1,8 @@
-//! Queries of the caseload read model: a service's caseload and one case's details.
+//! Queries of the caseload read model: a service's caseload and one case's details (SQL in
+//! [`crate::queries`] and [`crate::caseload::case_for`]).
 
 use super::*;
+use crate::queries;
 
 /// `?min_sequence=`: wait (at most 5 s) until the read model includes this stream sequence.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -175,85 +177,35 @@ pub async fn get_caseload(
         other => other.map(str::to_owned),
     };
     read_your_writes::reach(&state.caseload, q.min_sequence).await?;
-    let order = match q.sort.unwrap_or_default() {
-        CaseloadSort::DaysWaiting => "received_at ASC NULLS LAST",
-        CaseloadSort::LastContact => "last_contact_at ASC NULLS FIRST",
-        CaseloadSort::NextReview => "next_review_date ASC NULLS LAST",
-        CaseloadSort::State => "state ASC",
-    };
-    let order = if q.descending {
-        order
-            .replace("ASC", "DESC")
-            .replace("NULLS LAST", "NULLS X")
-            .replace("NULLS FIRST", "NULLS LAST")
-            .replace("NULLS X", "NULLS FIRST")
-    } else {
-        order.to_owned()
-    };
-    let common = "organisation_id = $1 AND ($2::text IS NULL OR link_worker_id = $2)
-        AND ($3::bool IS NULL OR safeguarding = $3) AND (open OR $4)
-        AND ($5::bool IS NULL OR COALESCE(oldest_pending_connection_at < $6, false) = $5)";
     let client = state.db.client().await?;
     let overdue_before =
         OffsetDateTime::now_utc() - time::Duration::days(state.policy.connection_answer_days);
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-        &principal.organisation_id,
-        &link_worker,
-        &q.safeguarding,
-        &q.include_closed,
-        &q.connection_overdue,
-        &overdue_before,
-        &states,
-    ];
-    let filtered = format!("{common} AND ($7::text[] IS NULL OR state = ANY($7))");
-    let total: i64 = client
-        .query_one(
-            &format!("SELECT count(*) FROM caseload.cases WHERE {filtered}"),
-            &params,
-        )
-        .await?
-        .get(0);
-    let mut page_params = params.to_vec();
-    page_params.push(&limit);
-    page_params.push(&offset);
-    let rows = client
-        .query(
-            &format!(
-                "SELECT record FROM caseload.cases WHERE {filtered} ORDER BY {order}, referral_id LIMIT $8 OFFSET $9"
-            ),
-            &page_params,
-        )
-        .await?;
-    let counts = client
-        .query(
-            &format!("SELECT state, count(*) FROM caseload.cases WHERE {common} GROUP BY state"),
-            &params[..6],
-        )
-        .await?;
-    let per_worker = client
-        .query(
-            &format!(
-                "SELECT COALESCE(link_worker_id, ''), count(*) FROM caseload.cases WHERE {filtered}
-                 GROUP BY link_worker_id"
-            ),
-            &params,
-        )
-        .await?;
+    let filter = queries::CaseloadFilter {
+        organisation_id: &principal.organisation_id,
+        link_worker: link_worker.as_deref(),
+        safeguarding: q.safeguarding,
+        include_closed: q.include_closed,
+        connection_overdue: q.connection_overdue,
+        overdue_before,
+        states,
+    };
+    let sort = q.sort.unwrap_or_default();
+    let page = queries::caseload_page(&client, &filter, sort, q.descending, limit, offset).await?;
     let now = OffsetDateTime::now_utc();
-    let mut items: Vec<CaseSummary> = Vec::with_capacity(rows.len());
-    for row in rows {
+    let mut items: Vec<CaseSummary> = Vec::with_capacity(page.records.len());
+    for record in page.records {
         let case: Case =
-            serde_json::from_value(row.get(0)).map_err(|e| ApiError::Internal(e.into()))?;
+            serde_json::from_value(record).map_err(|e| ApiError::Internal(e.into()))?;
         items.push(summary(&case, &state.policy, now));
     }
     let shown: Vec<Uuid> = items.iter().map(|i| i.referral_id).collect();
     crate::audit::record_access(&client, &principal, "getCaseload", &shown).await?;
     Ok(Json(CaseloadPage {
-        total,
+        total: page.total,
         limit,
         offset,
-        counts_by_state: counts.iter().map(|r| (r.get(0), r.get(1))).collect(),
-        counts_by_link_worker: per_worker.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        counts_by_state: page.counts_by_state,
+        counts_by_link_worker: page.counts_by_link_worker,
         items,
     }))
 }

@@ -1,0 +1,121 @@
+//! The link-worker's SQL for its HTTP queries, as typed functions: a page of the caseload
+//! read model with its counts. Nothing here writes a read-model table: only the projection
+//! ([`crate::caseload`]) does (it also reads one case, [`crate::caseload::case_for`], with
+//! the same fold).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio_postgres::Client;
+
+use crate::api::CaseloadSort;
+
+/// The caseload's filters, as `getCaseload` parsed them.
+pub struct CaseloadFilter<'a> {
+    /// The caller's organisation: only cases routed to it.
+    pub organisation_id: &'a str,
+    pub link_worker: Option<&'a str>,
+    pub safeguarding: Option<bool>,
+    pub include_closed: bool,
+    pub connection_overdue: Option<bool>,
+    /// An onward connection unanswered since before this is overdue.
+    pub overdue_before: OffsetDateTime,
+    /// Case states (`None`: any).
+    pub states: Option<Vec<String>>,
+}
+
+/// A page of the caseload, with the counts shown beside it.
+pub struct CaseloadRows {
+    /// Cases matching the filters (all pages).
+    pub total: i64,
+    /// The page's cases as the read model stores them (`Case` as JSON).
+    pub records: Vec<Value>,
+    /// Cases per state, with every filter but the states applied.
+    pub counts_by_state: BTreeMap<String, i64>,
+    /// Cases per link worker (`""` for unassigned), with every filter applied.
+    pub counts_by_link_worker: BTreeMap<String, i64>,
+}
+
+/// The `ORDER BY` of a sort key (the referral id breaks ties).
+fn order_by(sort: CaseloadSort, descending: bool) -> String {
+    let order = match sort {
+        CaseloadSort::DaysWaiting => "received_at ASC NULLS LAST",
+        CaseloadSort::LastContact => "last_contact_at ASC NULLS FIRST",
+        CaseloadSort::NextReview => "next_review_date ASC NULLS LAST",
+        CaseloadSort::State => "state ASC",
+    };
+    if descending {
+        order
+            .replace("ASC", "DESC")
+            .replace("NULLS LAST", "NULLS X")
+            .replace("NULLS FIRST", "NULLS LAST")
+            .replace("NULLS X", "NULLS FIRST")
+    } else {
+        order.to_owned()
+    }
+}
+
+/// One page of an organisation's caseload, filtered and sorted, and its counts.
+pub async fn caseload_page(
+    client: &Client,
+    filter: &CaseloadFilter<'_>,
+    sort: CaseloadSort,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> Result<CaseloadRows, tokio_postgres::Error> {
+    let order = order_by(sort, descending);
+    let common = "organisation_id = $1 AND ($2::text IS NULL OR link_worker_id = $2)
+        AND ($3::bool IS NULL OR safeguarding = $3) AND (open OR $4)
+        AND ($5::bool IS NULL OR COALESCE(oldest_pending_connection_at < $6, false) = $5)";
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+        &filter.organisation_id,
+        &filter.link_worker,
+        &filter.safeguarding,
+        &filter.include_closed,
+        &filter.connection_overdue,
+        &filter.overdue_before,
+        &filter.states,
+    ];
+    let filtered = format!("{common} AND ($7::text[] IS NULL OR state = ANY($7))");
+    let total: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM caseload.cases WHERE {filtered}"),
+            &params,
+        )
+        .await?
+        .get(0);
+    let mut page_params = params.to_vec();
+    page_params.push(&limit);
+    page_params.push(&offset);
+    let rows = client
+        .query(
+            &format!(
+                "SELECT record FROM caseload.cases WHERE {filtered} ORDER BY {order}, referral_id LIMIT $8 OFFSET $9"
+            ),
+            &page_params,
+        )
+        .await?;
+    let counts = client
+        .query(
+            &format!("SELECT state, count(*) FROM caseload.cases WHERE {common} GROUP BY state"),
+            &params[..6],
+        )
+        .await?;
+    let per_worker = client
+        .query(
+            &format!(
+                "SELECT COALESCE(link_worker_id, ''), count(*) FROM caseload.cases WHERE {filtered}
+                 GROUP BY link_worker_id"
+            ),
+            &params,
+        )
+        .await?;
+    Ok(CaseloadRows {
+        total,
+        records: rows.iter().map(|r| r.get(0)).collect(),
+        counts_by_state: counts.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        counts_by_link_worker: per_worker.iter().map(|r| (r.get(0), r.get(1))).collect(),
+    })
+}
