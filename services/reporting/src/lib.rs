@@ -9,6 +9,7 @@
 //!   service x need (pure).
 //! - [`disclosure`]: disclosure control, primary and secondary suppression (pure).
 //! - [`api`]: `getSummary` and `getOutcomeFeed` (JSON or CSV), commissioner area scoped.
+//! - [`queries`]: the SQL of those answers, as typed functions (one snapshot per answer).
 //!
 //! **Invariant**: no reporting table or answer holds a name, NHS number, contact detail,
 //! free text or date of birth; answers hold only disclosure-controlled aggregates.
@@ -19,6 +20,7 @@ pub mod disclosure;
 pub mod journey;
 pub mod projection;
 pub mod pseudonym;
+pub mod queries;
 
 use linkway_platform::auth::BearerAuth;
 use std::sync::Arc;

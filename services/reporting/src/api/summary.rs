@@ -1,0 +1,209 @@
+//! `getSummary`: one commissioner area's figures for a dashboard, each measure protected
+//! together with its breakdowns.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use linkway_platform::ApiError;
+use linkway_platform::auth::Principal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use super::figures::{FirstContact, Outcomes, first_contact, labelled, outcomes, reasons};
+use super::params::{area_for, parse_month, query, wait_for};
+use crate::Settings;
+use crate::aggregate::{self, CLOSURE_REASONS, Cell, DECLINE_REASONS, Fact};
+use crate::disclosure::{Figure, Rules, Table, protect_table};
+use crate::queries;
+
+/// Query of `getSummary`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SummaryQuery {
+    /// Commissioner area; administrators must give it, commissioners may only give their own.
+    pub area: Option<String>,
+    /// First month, `YYYY-MM` (inclusive).
+    pub from: Option<String>,
+    /// Last month, `YYYY-MM` (inclusive).
+    pub to: Option<String>,
+    /// Wait (at most 5 s) until the read model includes this stream sequence.
+    pub min_sequence: Option<u64>,
+}
+
+/// A count measure with its breakdowns; each breakdown except `by_need` adds up to `total`
+/// and is protected together with it (secondary suppression).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Measure {
+    pub total: Figure,
+    /// By month of referral (`YYYY-MM`).
+    pub by_month: BTreeMap<String, Figure>,
+    /// By kind of referring organisation.
+    pub by_referrer_kind: BTreeMap<String, Figure>,
+    /// By link-worker service (organisation id; `unrouted` before routing).
+    pub by_link_worker_service: BTreeMap<String, Figure>,
+    /// By reason (declined and closed only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_reason: Option<BTreeMap<String, Figure>>,
+    /// By need code. A referral with several needs counts under each; when every referral
+    /// has one need, the needs add up to the total and are protected with it.
+    pub by_need: BTreeMap<String, Figure>,
+}
+
+/// `getSummary`: one area's figures for a dashboard.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Summary {
+    pub area: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The figures include every event up to this stream sequence.
+    pub sequence: u64,
+    pub disclosure: Rules,
+    /// Count measures by name: referrals, routed, accepted, declined, not_contactable,
+    /// first_contact_made, first_contact_within_14_days, plans_agreed, connections_made,
+    /// connections_accepted, connections_attended, closed, withdrawn.
+    pub measures: BTreeMap<String, Measure>,
+    pub first_contact: FirstContact,
+    pub outcomes: Outcomes,
+}
+
+/// Measures, with the declined and closed reasons as a breakdown.
+fn measure_table(
+    name: &str,
+    index: usize,
+    all: &Cell,
+    breakdowns: &[&BTreeMap<String, Cell>],
+) -> Table {
+    let mut groups: Vec<Vec<u64>> = breakdowns
+        .iter()
+        .map(|b| b.values().map(|c| c.counts()[index].1).collect())
+        .collect();
+    match name {
+        "declined" => groups.push(all.declined_by_reason.to_vec()),
+        "closed" => groups.push(all.closed_by_reason.to_vec()),
+        _ => {}
+    }
+    Table {
+        total: all.counts()[index].1,
+        breakdowns: groups,
+    }
+}
+
+/// Builds the summary of a set of facts (pure; the handler loads the facts).
+pub fn summarise(
+    settings: &Settings,
+    area: String,
+    from: Option<String>,
+    to: Option<String>,
+    sequence: u64,
+    facts: &[Fact],
+) -> Summary {
+    let rules = &settings.disclosure;
+    let within = settings.first_contact_days;
+    let all = aggregate::group_by(facts, within, |_| vec![()])
+        .remove(&())
+        .unwrap_or_default();
+    let by_month = aggregate::group_by(facts, within, |f| vec![f.month_label()]);
+    let by_kind = aggregate::group_by(facts, within, |f| vec![f.referrer_kind.clone()]);
+    let by_service = aggregate::group_by(facts, within, |f| vec![f.service.clone()]);
+    let by_need = aggregate::group_by(facts, within, Fact::needs);
+    let mut measures = BTreeMap::new();
+    for (index, (name, _)) in all.counts().iter().enumerate() {
+        let mut table = measure_table(name, index, &all, &[&by_month, &by_kind, &by_service]);
+        let need_counts: Vec<u64> = by_need.values().map(|c| c.counts()[index].1).collect();
+        // Needs add up to the total when every referral has exactly one (or none, counted
+        // as `unspecified`): then they are one more breakdown to protect together.
+        let needs_add_up = need_counts.iter().sum::<u64>() == table.total;
+        if needs_add_up {
+            table.breakdowns.push(need_counts.clone());
+        }
+        let shown = protect_table(rules, &table);
+        let need_figures = if needs_add_up {
+            shown.breakdowns.last().cloned().unwrap_or_default()
+        } else {
+            rules.cells(&need_counts)
+        };
+        let by_reason = match *name {
+            "declined" => Some(reasons(&DECLINE_REASONS, &shown.breakdowns[3])),
+            "closed" => Some(reasons(&CLOSURE_REASONS, &shown.breakdowns[3])),
+            _ => None,
+        };
+        measures.insert(
+            (*name).to_owned(),
+            Measure {
+                total: shown.total,
+                by_month: labelled(by_month.keys().cloned(), &shown.breakdowns[0]),
+                by_referrer_kind: labelled(by_kind.keys().cloned(), &shown.breakdowns[1]),
+                by_link_worker_service: labelled(by_service.keys().cloned(), &shown.breakdowns[2]),
+                by_reason,
+                by_need: labelled(by_need.keys().cloned(), &need_figures),
+            },
+        );
+    }
+    let fc = first_contact(
+        rules,
+        &all,
+        measures["first_contact_within_14_days"].total,
+        measures["accepted"].total,
+    );
+    Summary {
+        area,
+        from,
+        to,
+        sequence,
+        disclosure: *rules,
+        outcomes: outcomes(settings, &all),
+        first_contact: fc,
+        measures,
+    }
+}
+
+/// Dashboard figures for one commissioner area.
+#[utoipa::path(
+    get,
+    path = "/summary",
+    operation_id = "getSummary",
+    tag = "reporting",
+    params(SummaryQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Disclosure-controlled figures of the area", body = Summary),
+        (status = 401, description = "Missing or invalid bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a commissioner or administrator, or another commissioner's area", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad month or query string, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable, or `min_sequence` not reached within 5 s", body = linkway_platform::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_summary(
+    State(state): State<AppState>,
+    principal: Principal,
+    q: Result<Query<SummaryQuery>, QueryRejection>,
+) -> Result<axum::Json<Summary>, ApiError> {
+    let q = query(q)?;
+    let area = area_for(&state.db, &principal, q.area.as_deref()).await?;
+    let mut errors = Vec::new();
+    let from = parse_month("from", q.from.as_deref()).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let to = parse_month("to", q.to.as_deref()).unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    wait_for(&state.checkpoint, q.min_sequence).await?;
+    let mut client = state.db.client().await?;
+    let read = queries::summary_facts(&mut client, &area, from, to).await?;
+    Ok(axum::Json(summarise(
+        &state.settings,
+        area,
+        q.from,
+        q.to,
+        read.sequence,
+        &read.facts,
+    )))
+}
