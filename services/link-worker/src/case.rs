@@ -19,9 +19,8 @@
 //! Safeguarding concerns are accepted in every state (a concern is never refused: refusing
 //! one is the hazard "a safeguarding disclosure not escalated").
 //!
-//! Here: the case's types and its fold ([`Case::apply`]). [`decide`](mod@decide) holds the
-//! commands, the [`Policy`] they depend on, and [`decide`](fn@decide) with its rules; all
-//! re-exported here.
+//! Here: the case's types and its fold ([`Case::apply`]). [`rules`] holds the commands, the
+//! [`Policy`] they depend on, and [`decide`] with its rules; all re-exported here.
 
 use linkway_events::Event;
 use linkway_events::case::SharedDetail;
@@ -34,9 +33,9 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-pub mod decide;
+pub mod rules;
 
-pub use decide::*;
+pub use rules::*;
 
 /// Where a case stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

@@ -1,5 +1,5 @@
 //! `getOutcomeFeed`: the months of one area that changed since a cursor, each in full, as
-//! JSON or CSV ([`super::csv`]).
+//! JSON or CSV ([`super::csv`](mod@super::csv)).
 
 use std::collections::BTreeMap;
 
