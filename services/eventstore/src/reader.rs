@@ -26,6 +26,11 @@ const PULL_EXPIRES: Duration = Duration::from_secs(2);
 /// recreates its consumer if the log holds events beyond its position.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
+/// Longest wait for a new consumer. JetStream's own request timeout is 10 s; in a cluster
+/// that has just lost a node a creation can hang that long while another attempt
+/// succeeds at once.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Longest wait for the stream's last sequence during an idle check.
 const IDLE_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -106,7 +111,11 @@ impl LogReader {
             messages: None,
             last_activity: Instant::now(),
         };
-        reader.open().await?;
+        // A creation that hangs (in a cluster, the consumer placed on a node that is down)
+        // is left to `next`, which retries it; an error (no such stream) is the caller's.
+        if let Ok(opened) = tokio::time::timeout(OPEN_TIMEOUT, reader.open()).await {
+            opened?;
+        }
         Ok(reader)
     }
 
@@ -157,13 +166,19 @@ impl LogReader {
     pub async fn next(&mut self) -> RecordedEvent {
         let mut backoff = Duration::from_millis(50);
         loop {
-            if self.messages.is_none()
-                && let Err(err) = self.open().await
-            {
-                tracing::warn!(error = %err, "event log reader cannot resume yet");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-                continue;
+            if self.messages.is_none() {
+                let opened = tokio::time::timeout(OPEN_TIMEOUT, self.open()).await;
+                let failure = match opened {
+                    Ok(Ok(())) => None,
+                    Ok(Err(err)) => Some(err.to_string()),
+                    Err(_) => Some(format!("no consumer within {OPEN_TIMEOUT:?}")),
+                };
+                if let Some(error) = failure {
+                    tracing::warn!(%error, "event log reader cannot resume yet");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    continue;
+                }
             }
             let messages = self.messages.as_mut().expect("opened above");
             let idle_check = tokio::time::Instant::from_std(self.last_activity + IDLE_CHECK);

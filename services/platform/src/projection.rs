@@ -412,20 +412,30 @@ impl Batch {
     }
 }
 
-/// Reads and decodes batches in a task of its own, up to two ahead of the batch being
-/// applied, so reading the log and writing PostgreSQL overlap.
+/// Reads and decodes batches in a task of its own, so reading the log and writing
+/// PostgreSQL overlap. While the batch before it is still being applied, a batch keeps
+/// taking the events that arrive (up to `batch_size`): batches grow with the load instead
+/// of staying at the few events pending when each was started.
 fn prefetch(mut reader: LogReader, settings: RunnerSettings) -> mpsc::Receiver<Batch> {
-    let (tx, rx) = mpsc::channel(2);
+    let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         loop {
             let first = tokio::select! {
                 _ = tx.closed() => return,
                 e = reader.next() => e,
             };
-            let batch = Batch::decode(fill_batch(&mut reader, first, settings).await);
-            if tx.send(batch).await.is_err() {
-                return;
-            }
+            let mut raw = fill_batch(&mut reader, first, settings).await;
+            let permit = loop {
+                tokio::select! {
+                    biased;
+                    permit = tx.reserve() => match permit {
+                        Ok(permit) => break permit,
+                        Err(_) => return,
+                    },
+                    e = reader.next(), if raw.len() < settings.batch_size => raw.push(e),
+                }
+            };
+            permit.send(Batch::decode(raw));
         }
     });
     rx
