@@ -239,3 +239,57 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Problems every authenticated operation can answer, for `responses(..., CommonProblems)`
+/// in a handler's OpenAPI description: 401 (no valid bearer token, with
+/// `WWW-Authenticate`) and 503 (a dependency is down for a moment: retry after
+/// `Retry-After` seconds, with the same `Idempotency-Key`). Who may call an operation
+/// (its 403) stays with the operation.
+pub struct CommonProblems;
+
+impl utoipa::IntoResponses for CommonProblems {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        use utoipa::openapi::{
+            ContentBuilder, Ref, ResponseBuilder, header::HeaderBuilder, schema::Type,
+        };
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        let header = |description: &str| {
+            HeaderBuilder::new()
+                .schema(Some(utoipa::openapi::schema::Object::with_type(
+                    Type::String,
+                )))
+                .description(Some(description))
+                .build()
+        };
+        [
+            (
+                "401",
+                ResponseBuilder::new()
+                    .description("No valid bearer token")
+                    .header("WWW-Authenticate", header("`Bearer`")),
+            ),
+            (
+                "503",
+                ResponseBuilder::new()
+                    .description(
+                        "The event log or the database is unavailable for a moment, or a read model has \
+                         not reached `min_sequence` yet: retry (with the same Idempotency-Key)",
+                    )
+                    .header("Retry-After", header("Seconds to wait before retrying")),
+            ),
+        ]
+        .into_iter()
+        .map(|(status, response)| {
+            let response = response.content("application/problem+json", problem()).build();
+            (status.to_owned(), response.into())
+        })
+        .collect()
+    }
+}

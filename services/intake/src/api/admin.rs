@@ -59,9 +59,8 @@ pub struct UnroutableList {
     params(ReadQuery),
     responses(
         (status = 200, description = "Unroutable referrals, oldest first", body = UnroutableList),
-        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Administrators only", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The read model has not reached min_sequence, or a dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -104,13 +103,12 @@ pub async fn list_unroutable(
     ),
     responses(
         (status = 200, description = "Routed", body = CommandResponse),
-        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Administrators only", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 409, description = "The referral is not waiting to be routed", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a registered link-worker service; or Idempotency-Key reused", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]

@@ -38,13 +38,12 @@ pub struct ReasonRequest {
     ),
     responses(
         (status = 200, description = "Withdrawn", body = CommandResponse),
-        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not withdraw referrals", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral, or another organisation's", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already closed, declined, withdrawn or entered in error; or changed concurrently", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Reason missing or too long; or Idempotency-Key reused", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -80,13 +79,12 @@ pub async fn withdraw_referral(
     ),
     responses(
         (status = 200, description = "Marked entered in error", body = CommandResponse),
-        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not correct referrals", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral, or another organisation's", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already entered in error, or changed concurrently", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Reason missing or too long; or Idempotency-Key reused", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "A dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]

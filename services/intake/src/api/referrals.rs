@@ -160,12 +160,11 @@ pub struct ReferralList {
     ),
     responses(
         (status = 201, description = "Received and routed (or listed as unroutable for an administrator)", body = CommandResponse),
-        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not send referrals, or names another organisation", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Concurrent change; retry", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Validation failed (each error names field and rule), or the Idempotency-Key was used for another request", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable; retry with the same Idempotency-Key", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -228,10 +227,9 @@ pub async fn visible_row(
     params(("referral_id" = Uuid, Path, description = "The referral's id"), ReadQuery),
     responses(
         (status = 200, description = "The referral and its timeline", body = ReferralView),
-        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not read referrals", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such referral, or another organisation's", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The read model has not reached min_sequence, or a dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -295,10 +293,9 @@ pub async fn get_referral(
     params(ListQuery),
     responses(
         (status = 200, description = "Referrals sent by the caller's organisation", body = ReferralList),
-        (status = 401, description = "No or bad bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role may not list referrals", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad filter or paging", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The read model has not reached min_sequence, or a dependency is down", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]

@@ -112,6 +112,12 @@ async fn every_operation_is_documented_with_its_request_responses_and_errors() {
             let content = r["content"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{id} {status} has no content"));
+            if *status == 503 && content.contains_key("application/problem+json") {
+                assert!(
+                    r["headers"]["Retry-After"].is_object(),
+                    "{id} 503 documents no Retry-After"
+                );
+            }
             if *status >= 400 {
                 if let Some(problem) = content.get("application/problem+json") {
                     assert_eq!(

@@ -138,10 +138,9 @@ fn summary(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseSummary {
     params(CaseloadQuery),
     responses(
         (status = 200, description = "A page of the caseload", body = CaseloadPage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -334,10 +333,9 @@ fn swemwbs_change(outcomes: &[case::Outcome]) -> Option<outcomes::Change> {
     responses(
         (status = 200, description = "The case; `ETag` is its version, for `If-Match`", body = CaseDetail,
             headers(("ETag" = String, description = "The case version, e.g. \"42\""))),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]

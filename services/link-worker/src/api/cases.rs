@@ -39,12 +39,11 @@ pub async fn load_case(store: &EventStore, id: Uuid) -> Result<Case> {
     params(("id" = Uuid, Path, description = "The referral id"), ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry safe"), ("If-Match" = Option<String>, Header, description = "The case `version` the caller decided on; 409 if it changed since")),
     responses(
         (status = 200, description = "Accepted", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -74,12 +73,11 @@ pub struct DeclineRequest {
     request_body = DeclineRequest,
     responses(
         (status = 200, description = "Declined", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -118,12 +116,11 @@ pub struct AssignRequest {
     request_body = AssignRequest,
     responses(
         (status = 200, description = "Assigned", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -184,12 +181,11 @@ pub struct ContactRequest {
     request_body = ContactRequest,
     responses(
         (status = 200, description = "Recorded", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]

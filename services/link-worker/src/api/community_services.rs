@@ -18,10 +18,9 @@ pub struct ImportResult {
     request_body(content = Object, description = "An Open Referral UK service, a page of them, or an organisation with its services", content_type = "application/json"),
     responses(
         (status = 200, description = "Imported", body = ImportResult),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A service lacks a required field or has an invalid one", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -72,10 +71,9 @@ pub struct DirectoryPage {
     params(DirectoryQuery),
     responses(
         (status = 200, description = "Matching services", body = DirectoryPage),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid paging", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]

@@ -60,12 +60,11 @@ fn plan_input(req: PlanRequest) -> Result<case::PlanInput> {
     request_body = PlanRequest,
     responses(
         (status = 200, description = "Plan agreed", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -97,12 +96,11 @@ pub async fn agree_plan(
     request_body = PlanRequest,
     responses(
         (status = 200, description = "Plan reviewed", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -151,12 +149,11 @@ pub struct ConnectRequest {
     request_body = ConnectRequest,
     responses(
         (status = 200, description = "Connection made; `connection_id` names it", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, service not taking connections, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request or unknown service", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -225,12 +222,11 @@ pub struct ConnectionResponseRequest {
     request_body = ConnectionResponseRequest,
     responses(
         (status = 200, description = "Recorded", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's or connection's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -270,12 +266,11 @@ pub struct OutcomeRequest {
     request_body = OutcomeRequest,
     responses(
         (status = 200, description = "Recorded", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong item count or an answer out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -316,12 +311,11 @@ pub struct SafeguardingRequest {
     request_body = SafeguardingRequest,
     responses(
         (status = 200, description = "Raised", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]
@@ -366,12 +360,11 @@ pub struct CloseRequest {
     request_body = CloseRequest,
     responses(
         (status = 200, description = "Closed", body = CommandAccepted),
-        (status = 401, description = "No valid bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Illegal in the case's state, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid request", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Event log or database unavailable", body = Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
 )]

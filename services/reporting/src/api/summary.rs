@@ -169,10 +169,9 @@ pub fn summarise(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Disclosure-controlled figures of the area", body = Summary),
-        (status = 401, description = "Missing or invalid bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a commissioner or administrator, or another commissioner's area", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad month or query string, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable, or `min_sequence` not reached within 5 s", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        linkway_platform::problem::CommonProblems,
     )
 )]
 #[tracing::instrument(skip_all)]
