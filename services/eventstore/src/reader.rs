@@ -8,12 +8,18 @@
 //! [`PULL_EXPIRES`] brings the heartbeat down to 1 s; and a reader that has had nothing for
 //! [`IDLE_CHECK`] asks the stream for its last sequence and recreates the consumer itself
 //! when the log holds events it was not given.
+//!
+//! While a reader has no consumer, it creates one in the background and meanwhile reads
+//! on by direct gets, which any replica of the stream serves: creating a consumer needs
+//! the cluster's JetStream meta leader, and losing the node that held it stops every
+//! creation for the seconds an election takes.
 
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, consumer, stream::DirectGetErrorKind};
 use bytes::Bytes;
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use linkway_events::{DecodeError, Envelope, Event};
 
 use crate::{EventStore, StoreError};
@@ -26,10 +32,16 @@ const PULL_EXPIRES: Duration = Duration::from_secs(2);
 /// recreates its consumer if the log holds events beyond its position.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 
-/// Longest wait for a new consumer. JetStream's own request timeout is 10 s; in a cluster
-/// that has just lost a node a creation can hang that long while another attempt
-/// succeeds at once.
-const OPEN_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest wait for a new consumer before the reader backs off and tries again.
+/// JetStream's own request timeout is 10 s; in a cluster that has just lost a node a
+/// creation can hang that long while another attempt succeeds at once.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A consumer creation unanswered this long gets a second one beside it (see `open`).
+const HEDGE_AFTER: Duration = Duration::from_millis(300);
+
+/// Longest wait for one direct get while the reader has no consumer.
+const DIRECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Longest wait for the stream's last sequence during an idle check.
 const IDLE_CHECK_TIMEOUT: Duration = Duration::from_secs(1);
@@ -90,6 +102,8 @@ pub struct LogReader {
     /// The next sequence we want; everything before it has been handed out.
     next_sequence: u64,
     messages: Option<consumer::pull::Ordered>,
+    /// A consumer being created in the background while `messages` is `None`.
+    opening: Option<tokio::task::JoinHandle<consumer::pull::Ordered>>,
     /// When the reader last received a message or checked the log end: the idle check
     /// runs [`IDLE_CHECK`] after it. A field, not a local, because callers cancel
     /// [`LogReader::next`] (see [`LogReader::next_within`]).
@@ -109,6 +123,7 @@ impl LogReader {
             filter,
             next_sequence: from_sequence,
             messages: None,
+            opening: None,
             last_activity: Instant::now(),
         };
         // A creation that hangs (in a cluster, the consumer placed on a node that is down)
@@ -120,29 +135,37 @@ impl LogReader {
     }
 
     async fn open(&mut self) -> Result<(), StoreError> {
-        let stream = self
-            .js
-            .get_stream_no_info(&self.stream)
-            .await
-            .map_err(StoreError::nats("get stream"))?;
-        let consumer = stream
-            .create_consumer(consumer::pull::OrderedConfig {
-                filter_subject: self.filter.clone(),
-                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
-                    start_sequence: self.next_sequence,
-                },
-                max_expires: PULL_EXPIRES,
-                ..Default::default()
-            })
-            .await
-            .map_err(StoreError::nats("create ordered consumer"))?;
-        let messages = consumer
-            .messages()
-            .await
-            .map_err(StoreError::nats("consume"))?;
+        let messages = hedged_create(
+            self.js.clone(),
+            self.stream.clone(),
+            self.filter.clone(),
+            self.next_sequence,
+        )
+        .await?;
         self.messages = Some(messages);
         self.last_activity = Instant::now();
         Ok(())
+    }
+
+    /// Starts creating a consumer at the reader's position in the background, retried
+    /// with backoff until one exists.
+    fn start_opening(&mut self) {
+        let (js, stream, filter) = (self.js.clone(), self.stream.clone(), self.filter.clone());
+        let start = self.next_sequence;
+        self.opening = Some(tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(50);
+            loop {
+                let created = hedged_create(js.clone(), stream.clone(), filter.clone(), start);
+                let error = match tokio::time::timeout(OPEN_TIMEOUT, created).await {
+                    Ok(Ok(messages)) => return messages,
+                    Ok(Err(err)) => err.to_string(),
+                    Err(_) => format!("no consumer within {OPEN_TIMEOUT:?}"),
+                };
+                tracing::warn!(%error, "event log reader has no consumer yet; reading on by direct gets");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+        }));
     }
 
     /// Whether the log holds events beyond the reader's position (its consumer has not
@@ -164,21 +187,29 @@ impl LogReader {
     /// or connection are retried here with backoff; the caller only ever sees events, in
     /// order, each once.
     pub async fn next(&mut self) -> RecordedEvent {
-        let mut backoff = Duration::from_millis(50);
         loop {
             if self.messages.is_none() {
-                let opened = tokio::time::timeout(OPEN_TIMEOUT, self.open()).await;
-                let failure = match opened {
-                    Ok(Ok(())) => None,
-                    Ok(Err(err)) => Some(err.to_string()),
-                    Err(_) => Some(format!("no consumer within {OPEN_TIMEOUT:?}")),
-                };
-                if let Some(error) = failure {
-                    tracing::warn!(%error, "event log reader cannot resume yet");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                    continue;
+                match &self.opening {
+                    None => self.start_opening(),
+                    Some(opening) if opening.is_finished() => {
+                        if let Ok(messages) = self.opening.take().expect("just seen").await {
+                            self.messages = Some(messages);
+                            self.last_activity = Instant::now();
+                        }
+                        continue;
+                    }
+                    Some(_) => {}
                 }
+                // Meanwhile, the next event by a direct get (redeliveries of it by the new
+                // consumer are skipped below).
+                let direct = direct_next(&self.js, &self.stream, &self.filter, self.next_sequence);
+                if let Ok(Ok(Some(event))) = tokio::time::timeout(DIRECT_TIMEOUT, direct).await {
+                    self.next_sequence = event.sequence + 1;
+                    return event;
+                }
+                // Caught up, or the log does not answer either: wait for the consumer.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
             }
             let messages = self.messages.as_mut().expect("opened above");
             let idle_check = tokio::time::Instant::from_std(self.last_activity + IDLE_CHECK);
@@ -232,6 +263,90 @@ impl LogReader {
     /// The sequence the reader will hand out next.
     pub fn position(&self) -> u64 {
         self.next_sequence
+    }
+}
+
+/// Creates a consumer, hedged: while no creation has answered, another starts every
+/// [`HEDGE_AFTER`] (in a cluster that has just lost a node, one may hang while the next
+/// succeeds); the first consumer wins, the others are dropped (the server forgets unused
+/// ones).
+async fn hedged_create(
+    js: jetstream::Context,
+    stream: String,
+    filter: String,
+    start_sequence: u64,
+) -> Result<consumer::pull::Ordered, StoreError> {
+    let mut creations = FuturesUnordered::new();
+    loop {
+        creations.push(create_consumer(
+            js.clone(),
+            stream.clone(),
+            filter.clone(),
+            start_sequence,
+        ));
+        tokio::select! {
+            created = creations.next() => if let Some(result) = created {
+                return result;
+            },
+            _ = tokio::time::sleep(HEDGE_AFTER) => {}
+        }
+    }
+}
+
+/// The first event at or after `from` by a direct get; `None` when there is none yet.
+async fn direct_next(
+    js: &jetstream::Context,
+    stream: &str,
+    filter: &str,
+    from: u64,
+) -> Result<Option<RecordedEvent>, StoreError> {
+    let stream = js
+        .get_stream_no_info(stream)
+        .await
+        .map_err(StoreError::nats("get stream"))?;
+    match stream.direct_get_next_for_subject(filter, Some(from)).await {
+        Ok(message) => Ok(Some(RecordedEvent {
+            sequence: message.sequence,
+            subject: message.subject.to_string(),
+            payload: message.payload,
+            pending: 0,
+        })),
+        Err(err) if err.kind() == DirectGetErrorKind::NotFound => Ok(None),
+        Err(err) => Err(StoreError::nats("direct get")(err)),
+    }
+}
+
+/// Creates an ordered consumer from `start_sequence` and starts consuming.
+async fn create_consumer(
+    js: jetstream::Context,
+    stream: String,
+    filter: String,
+    start_sequence: u64,
+) -> Result<consumer::pull::Ordered, StoreError> {
+    let stream = js
+        .get_stream_no_info(&stream)
+        .await
+        .map_err(StoreError::nats("get stream"))?;
+    let consumer = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            filter_subject: filter,
+            deliver_policy: consumer::DeliverPolicy::ByStartSequence { start_sequence },
+            max_expires: PULL_EXPIRES,
+            ..Default::default()
+        })
+        .await
+        .map_err(StoreError::nats("create ordered consumer"))?;
+    consumer
+        .messages()
+        .await
+        .map_err(StoreError::nats("consume"))
+}
+
+impl Drop for LogReader {
+    fn drop(&mut self) {
+        if let Some(opening) = self.opening.take() {
+            opening.abort();
+        }
     }
 }
 
