@@ -1,4 +1,5 @@
-//! Loading one aggregate id across all its subjects, for a decision.
+//! Loading an aggregate by direct gets: one subject, or every subject of one id (a
+//! subject filter), for a decision.
 
 use async_nats::jetstream::{self, stream::DirectGetErrorKind};
 
@@ -12,7 +13,7 @@ pub struct StoredEvent {
     pub message_id: Option<String>,
 }
 
-/// Every message on `filter` (a subject with a wildcard kind token), in log order.
+/// Every message on `filter` (a subject, or one with a wildcard kind token), in log order.
 pub(crate) async fn load_with_ids(
     js: &jetstream::Context,
     stream: &str,

@@ -288,12 +288,13 @@ impl EventStore {
         check_subject_token(aggregate_kind)
             .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
         check_subject_token(aggregate_id).map_err(|e| StoreError::Misconfigured(e.to_string()))?;
-        reader::load_subject(
+        let stored = aggregate::load_with_ids(
             &self.js,
             &self.config.stream,
             &self.subject(aggregate_kind, aggregate_id),
         )
-        .await
+        .await?;
+        Ok(stored.into_iter().map(|s| s.event).collect())
     }
 
     /// Every event of every subject of one aggregate id (`<prefix>.*.<id>`), in log order,

@@ -66,34 +66,6 @@ impl RecordedEvent {
     }
 }
 
-pub(crate) async fn load_subject(
-    js: &jetstream::Context,
-    stream: &str,
-    subject: &str,
-) -> Result<Vec<RecordedEvent>, StoreError> {
-    let stream = js
-        .get_stream_no_info(stream)
-        .await
-        .map_err(StoreError::nats("get stream"))?;
-    let mut events = Vec::new();
-    let mut next: Option<u64> = None;
-    loop {
-        match stream.direct_get_next_for_subject(subject, next).await {
-            Ok(message) => {
-                next = Some(message.sequence + 1);
-                events.push(RecordedEvent {
-                    sequence: message.sequence,
-                    subject: message.subject.to_string(),
-                    payload: message.payload,
-                    pending: 0,
-                });
-            }
-            Err(err) if err.kind() == DirectGetErrorKind::NotFound => return Ok(events),
-            Err(err) => return Err(StoreError::nats("load aggregate")(err)),
-        }
-    }
-}
-
 /// Follows the log from a sequence on. Call [`LogReader::next`] in a loop.
 pub struct LogReader {
     js: jetstream::Context,
