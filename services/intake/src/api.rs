@@ -15,7 +15,7 @@
 
 use axum::http::{HeaderMap, header};
 use linkway_events::Role;
-use linkway_platform::{ApiError, FieldError};
+use linkway_platform::ApiError;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use utoipa::IntoParams;
@@ -76,15 +76,9 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Parses a JSON body, reporting a parse failure as a validation error on `body`.
+/// Parses a JSON body (see [`linkway_platform::http::parse_json`]: the failing field and rule).
 pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::Validation(vec![FieldError::new(
-            "body",
-            "json",
-            format!("the body is not a valid request: {e}"),
-        )])
-    })
+    linkway_platform::http::parse_json(body)
 }
 
 /// Waits for the read model to include `min_sequence`.

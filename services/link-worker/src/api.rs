@@ -127,29 +127,9 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>> {
         })
 }
 
-/// Parses a JSON body into `T`, turning serde's complaint into a 422 naming the field.
+/// Parses a JSON body into `T` (see [`linkway_platform::http::parse_json`]).
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
-    let body = if body.is_empty() {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let message = e.inner().to_string();
-        // A missing or unknown field is named by serde itself, inside the object it is in.
-        let named = message.split('`').nth(1).filter(|_| {
-            message.starts_with("missing field") || message.starts_with("unknown field")
-        });
-        let path = e.path().to_string().replace('[', ".").replace(']', "");
-        let field = match (path.as_str(), named) {
-            (".", Some(name)) => name.to_owned(),
-            (".", None) => "body".to_owned(),
-            (path, Some(name)) if message.starts_with("missing field") => format!("{path}.{name}"),
-            (path, _) => path.to_owned(),
-        };
-        invalid(&field, "schema", &message)
-    })
+    linkway_platform::http::parse_json(body)
 }
 
 fn text_field(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {

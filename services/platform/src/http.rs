@@ -5,10 +5,14 @@
 //!   status; never a path, query string or body), one log line per request, request
 //!   counts by operationId and status and latency by operationId, and the request's
 //!   [`CorrelationId`] for handlers.
+//! - [`json`]: the one JSON body reader: errors name the field and the rule, never the
+//!   value sent.
 //! - [`drain`]: the [`drain::Gate`] a server drains through when it stops: new requests
 //!   refused with 503, running ones finished.
 
 pub mod drain;
+pub mod json;
 pub mod request;
 
+pub use json::parse_json;
 pub use request::{CorrelationId, OperationIds, layer, record_caller};
