@@ -321,14 +321,8 @@ pub async fn list_referrals(
             }
         },
     };
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        errors.push(FieldError::new("limit", "range", "must be 1 to 200"));
-    }
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        errors.push(FieldError::new("offset", "range", "must not be negative"));
-    }
+    let linkway_platform::http::Paging { limit, offset } =
+        linkway_platform::http::Paging::read(q.limit, q.offset, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }

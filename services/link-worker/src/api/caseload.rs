@@ -151,14 +151,8 @@ pub async fn get_caseload(
     Query(q): Query<CaseloadQuery>,
 ) -> Result<Json<CaseloadPage>> {
     principal.require(CASE_ROLES)?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(invalid("limit", "range", "limit must be 1-200"));
-    }
-    let offset = q.offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(invalid("offset", "range", "offset must be 0 or more"));
-    }
+    let linkway_platform::http::Paging { limit, offset } =
+        linkway_platform::http::Paging::parse(q.limit, q.offset)?;
     let states: Option<Vec<String>> = match &q.state {
         None => None,
         Some(s) => {

@@ -84,11 +84,8 @@ pub async fn list_directory(
     Query(q): Query<DirectoryQuery>,
 ) -> Result<Json<DirectoryPage>> {
     principal.require(&[Role::LinkWorker, Role::ServiceManager, Role::Admin])?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(invalid("limit", "range", "limit must be 1-200"));
-    }
-    let offset = q.offset.unwrap_or(0).max(0);
+    let linkway_platform::http::Paging { limit, offset } =
+        linkway_platform::http::Paging::parse(q.limit, q.offset)?;
     let client = state.db.client().await?;
     let (total, items) = directory::search(
         &client,
