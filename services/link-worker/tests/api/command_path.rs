@@ -62,12 +62,15 @@ fn step(n: usize) -> Command {
 
 /// A decision that lets another writer act between its load and its append, once: the
 /// hook runs inside `decide`, which the command path calls after loading and folding.
-struct Interleaved<D> {
+struct Interleaved<'a, D> {
     inner: D,
-    hook: Mutex<Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    hook: Mutex<Option<Hook<'a>>>,
 }
 
-impl<D: Decision> Decision for Interleaved<D> {
+/// What another writer does between a decision's load and its append.
+type Hook<'a> = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+impl<D: Decision> Decision for Interleaved<'_, D> {
     type State = D::State;
     type Answer = D::Answer;
 
@@ -136,37 +139,15 @@ async fn a_withdrawal_landing_between_an_accepts_load_and_its_append_is_seen_and
     let s = Service::start().await;
     let (id, _) = s.refer(NORTH, "Ada").await;
     let policy = policy();
-    let store = s.store.clone();
-    let withdraw = async move {
-        let e: Event = ReferralEvent::Withdrawn(ReferralWithdrawn {
-            referral_id: id,
-            reason: "sorted elsewhere".into(),
-        })
-        .into();
-        let env = Envelope::new(
-            id.to_string(),
-            &e,
-            Actor::system(),
-            Uuid::now_v7(),
-            OffsetDateTime::now_utc(),
-        );
-        store
-            .append(
-                "referral",
-                &id.to_string(),
-                Expected::Any,
-                vec![PendingEvent::new(env)],
-            )
-            .await
-            .expect("withdraw");
-    };
     let decision = Interleaved {
         inner: CaseDecision {
             id,
             command: Command::Accept,
             policy: &policy,
         },
-        hook: Mutex::new(Some(Box::pin(withdraw))),
+        hook: Mutex::new(Some(Box::pin(async {
+            s.withdraw(id).await;
+        }))),
     };
     let result = run(&s, id, "acceptReferral", Some("accept-1"), &decision).await;
     match result {
@@ -210,33 +191,11 @@ fn random_interleavings_of_a_withdrawal_with_case_commands_never_leave_an_active
                 for (i, n) in steps.iter().enumerate() {
                     let command = step(*n);
                     let operation = command.name();
-                    let store = s.store.clone();
-                    let hook: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>> =
-                        (i == at).then(|| {
-                            Box::pin(async move {
-                                let e: Event = ReferralEvent::Withdrawn(ReferralWithdrawn {
-                                    referral_id: id,
-                                    reason: "moved away".into(),
-                                })
-                                .into();
-                                let env = Envelope::new(
-                                    id.to_string(),
-                                    &e,
-                                    Actor::system(),
-                                    Uuid::now_v7(),
-                                    OffsetDateTime::now_utc(),
-                                );
-                                store
-                                    .append(
-                                        "referral",
-                                        &id.to_string(),
-                                        Expected::Any,
-                                        vec![PendingEvent::new(env)],
-                                    )
-                                    .await
-                                    .expect("withdraw");
-                            }) as _
-                        });
+                    let hook: Option<Hook<'_>> = (i == at).then(|| {
+                        Box::pin(async {
+                            s.withdraw(id).await;
+                        }) as _
+                    });
                     let decision = Interleaved {
                         inner: CaseDecision {
                             id,
