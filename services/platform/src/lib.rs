@@ -14,6 +14,8 @@
 //! - [`nats`]: connecting to any of a cluster's seeds, refusing servers Linkway cannot use.
 //! - [`http`]: the request layer on every route (span, log line, metrics by operationId,
 //!   correlation id).
+//! - [`text`]: the one rule for text a person types (NFC, no control characters, names
+//!   with a letter, bounded lengths).
 //! - [`service`]: the [`Service`] trait the binary runs every service through, its
 //!   context, and shutdown (signal, task set, joins within a grace period).
 
@@ -31,6 +33,7 @@ pub mod read_your_writes;
 pub mod registry;
 pub mod secret;
 pub mod service;
+pub mod text;
 
 pub use db::Database;
 pub use problem::{ApiError, FieldError, Problem};
