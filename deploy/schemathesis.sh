@@ -210,12 +210,16 @@ for service in "${SERVICES[@]}"; do
     {
       echo "=== $service as $role: schemathesis $SCHEMATHESIS_VERSION, seed $SEED, max examples $MAX_EXAMPLES"
     } >>"$report"
-    if "${command[@]}" >>"$report" 2>&1; then
+    # From an empty directory: schemathesis keeps a cache of earlier crashes in its working
+    # directory and would replay them, so one run would depend on the ones before it.
+    work="$(mktemp -d)"
+    if (cd "$work" && "${command[@]}") >>"$report" 2>&1; then
       echo "=== $service as $role: passed" >>"$report"
     else
       echo "=== $service as $role: FAILED" >>"$report"
       failed=1
     fi
+    rm -rf "$work"
     echo >>"$report"
   done
   grep -E '^=== .*: (passed|FAILED)$' "$report" >&2 || true
