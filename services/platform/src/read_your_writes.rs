@@ -1,10 +1,12 @@
 //! The one read-your-writes rule: a query given `?min_sequence=N` (a command's `sequence`)
 //! waits at most [`WAIT`] for its read model to include event N, and otherwise answers
-//! 503 with `Retry-After`: never stale data presented as current.
+//! 503 with `Retry-After`: never stale data presented as current. A sequence beyond the
+//! end of the log is no command's answer and no wait will reach it: 422, field
+//! `min_sequence`, rule `beyond_log_end`.
 
 use std::time::Duration;
 
-use crate::problem::ApiError;
+use crate::problem::{ApiError, FieldError};
 use crate::projection::Checkpoint;
 
 /// Longest a query waits for its read model.
@@ -15,6 +17,16 @@ pub async fn reach(checkpoint: &Checkpoint, min_sequence: Option<u64>) -> Result
     let Some(wanted) = min_sequence else {
         return Ok(());
     };
+    if checkpoint.current() >= wanted {
+        return Ok(());
+    }
+    // Every sequence a command answered is in the log before its caller knows it, so one
+    // beyond the log's end was never answered. When the log does not say, wait as usual.
+    if let Some(end) = checkpoint.status().await.log_end
+        && wanted > end
+    {
+        return Err(beyond_log_end());
+    }
     if checkpoint.wait_for(wanted, WAIT).await {
         Ok(())
     } else {
@@ -24,4 +36,12 @@ pub async fn reach(checkpoint: &Checkpoint, min_sequence: Option<u64>) -> Result
             checkpoint.current()
         )))
     }
+}
+
+fn beyond_log_end() -> ApiError {
+    ApiError::Validation(vec![FieldError::new(
+        "min_sequence",
+        "beyond_log_end",
+        "no event has this sequence yet: use the `sequence` a command answered",
+    )])
 }

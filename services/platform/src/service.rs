@@ -39,9 +39,15 @@ pub trait Service: Send + Sync {
     /// The projections it keeps, by name, for `linkway rebuild <name>`.
     fn projections(&self) -> &'static [&'static str];
 
-    /// Its OpenAPI document: served at `/openapi.json`, and the source of the
-    /// `operationId` that labels each request's span and metrics.
+    /// Its OpenAPI document: served at `/openapi.json` (with the operational routes and
+    /// the edge's answers added, [`router`]), and the source of the `operationId` that
+    /// labels each request's span and metrics.
     fn openapi(&self) -> utoipa::openapi::OpenApi;
+
+    /// Path prefixes whose errors are not problem+json (intake's FHIR: OperationOutcome).
+    fn dialects(&self) -> Vec<crate::http::Dialect> {
+        Vec::new()
+    }
 
     /// Brings its own tables (not its projections) up to date. Starts nothing.
     fn migrate<'a>(&'a self, db: &'a Database) -> BoxFuture<'a, anyhow::Result<()>>;
@@ -72,7 +78,10 @@ pub struct Started {
 /// `/openapi.json`, all under the request layer.
 pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Result<axum::Router> {
     let started = service.start(ctx).await?;
-    let openapi = service.openapi();
+    let dialects = service.dialects();
+    let mut openapi = service.openapi();
+    ops::document(&mut openapi);
+    crate::http::edges::document(&mut openapi, &dialects);
     let operations = crate::http::OperationIds::from_openapi(&openapi);
     let readiness = ops::Readiness {
         db: ctx.db.clone(),
@@ -87,6 +96,7 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
             async move { Json((*served).clone()) }
         }),
     );
+    let routes = crate::http::edges::layer(routes, dialects);
     Ok(crate::http::layer(routes, service.name(), operations))
 }
 

@@ -39,7 +39,7 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
 }
 
 /// The field a serde data error is about and what to say of it, without the value sent.
-fn describe(path: &str, serde_message: &str) -> (String, String) {
+pub(super) fn describe(path: &str, serde_message: &str) -> (String, String) {
     // serde's own wording: "missing field `x`", "unknown field `x`, expected ...",
     // "invalid type: string \"...\", expected a date", "unknown variant `x`, expected one of".
     let message = serde_message
