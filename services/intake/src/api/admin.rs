@@ -2,13 +2,14 @@
 //! first) and `routeReferral` (routing one by hand).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use linkway_events::Role;
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
+use linkway_platform::http::{Path, Query};
 use linkway_platform::idempotency::IdempotencyKey;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;

@@ -2,12 +2,13 @@
 //! decision ([`crate::command::Correct`]) for both.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
+use linkway_platform::http::Path;
 use linkway_platform::idempotency::IdempotencyKey;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
