@@ -13,6 +13,7 @@
 //! type and version.
 
 mod aggregate;
+mod atomic;
 mod config;
 mod error;
 mod reader;
@@ -144,6 +145,7 @@ impl EventStore {
             duplicate_window: self.config.duplicate_window,
             num_replicas: self.config.replicas,
             allow_direct: true,
+            allow_atomic_publish: true,
             deny_delete: true,
             deny_purge: false,
             ..Default::default()
@@ -166,7 +168,8 @@ impl EventStore {
                     || current.num_replicas != wanted.num_replicas
                     || current.max_age != wanted.max_age
                     || current.deny_delete != wanted.deny_delete
-                    || current.allow_direct != wanted.allow_direct;
+                    || current.allow_direct != wanted.allow_direct
+                    || current.allow_atomic_publish != wanted.allow_atomic_publish;
                 if differs {
                     if current.storage != wanted.storage {
                         return Err(StoreError::Misconfigured(format!(
@@ -202,12 +205,15 @@ impl EventStore {
         )
     }
 
-    /// Appends events to one aggregate, in order, each expecting the previous one's sequence.
+    /// Appends events to one aggregate, in order, on the writer's expectation; several
+    /// events go as one atomic batch (all or none, one round trip, nats-server 2.12+).
     ///
-    /// A retry with the same message ids never appends twice: JetStream recognises them
-    /// within the duplicate window and answers with the original sequences, except that
-    /// nats-server 2.11+ checks an expected sequence first, so a retry on a stale
-    /// expectation is a `Conflict` (the command path then finds its events by message id).
+    /// A retry with the same message ids never appends twice. One event: JetStream
+    /// recognises its id within the duplicate window and answers with the original
+    /// sequence, except that an expected sequence is checked first, so a retry on a stale
+    /// expectation is a `Conflict`. Several: a batch holding an id already stored is
+    /// refused whole, also a `Conflict`. On a conflict the command path reloads and finds
+    /// its events by message id.
     #[instrument(skip_all, fields(kind = aggregate_kind, n = events.len()))]
     pub async fn append(
         &self,
@@ -219,33 +225,33 @@ impl EventStore {
         check_subject_token(aggregate_kind)?;
         check_subject_token(aggregate_id)?;
         let subject = self.subject(aggregate_kind, aggregate_id);
-        let mut expected = expected;
-        let mut sequences = Vec::with_capacity(events.len());
-        let mut duplicate = !events.is_empty();
-        for event in events {
-            if linkway_events::aggregate_kind_of(&event.envelope.event_type) != aggregate_kind {
-                return Err(AppendError::WrongAggregate {
-                    event_type: event.envelope.event_type,
-                    aggregate_kind: aggregate_kind.to_owned(),
-                });
-            }
-            let ack = self
-                .publish(&subject, &event, expected)
-                .await?
-                .await
-                .map_err(|e| classify_publish_error(e, expected))?;
-            duplicate &= ack.duplicate;
-            sequences.push(ack.sequence);
-            expected = match expected {
-                Expected::Any => Expected::Any,
-                Expected::WholeAggregate(_) => Expected::WholeAggregate(ack.sequence),
-                _ => Expected::LastSequence(ack.sequence),
-            };
+        if let Some(event) = events
+            .iter()
+            .find(|e| linkway_events::aggregate_kind_of(&e.envelope.event_type) != aggregate_kind)
+        {
+            return Err(AppendError::WrongAggregate {
+                event_type: event.envelope.event_type.clone(),
+                aggregate_kind: aggregate_kind.to_owned(),
+            });
         }
-        Ok(Appended {
-            sequences,
-            duplicate,
-        })
+        match events.as_slice() {
+            [] => Ok(Appended {
+                sequences: Vec::new(),
+                duplicate: false,
+            }),
+            [event] => {
+                let ack = self
+                    .publish(&subject, event, expected)
+                    .await?
+                    .await
+                    .map_err(|e| classify_publish_error(e, expected))?;
+                Ok(Appended {
+                    sequences: vec![ack.sequence],
+                    duplicate: ack.duplicate,
+                })
+            }
+            several => atomic::append(&self.js, &subject, several, expected).await,
+        }
     }
 
     /// Sends one event without waiting for its acknowledgement; await the returned future
@@ -256,21 +262,12 @@ impl EventStore {
         event: &PendingEvent,
         expected: Expected,
     ) -> Result<jetstream::context::PublishAckFuture, AppendError> {
-        let mut headers = HeaderMap::new();
-        headers.insert(TYPE_HEADER, event.envelope.event_type.as_str());
-        headers.insert(VERSION_HEADER, event.envelope.version.to_string().as_str());
-        let mut publish = PublishMessage::build()
+        let mut headers = headers(event);
+        expect(&mut headers, subject, expected);
+        let publish = PublishMessage::build()
             .payload(Bytes::from(event.envelope.to_vec()))
             .headers(headers)
             .message_id(&event.message_id);
-        publish = match expected {
-            Expected::NoEvents => publish.expected_last_subject_sequence(0),
-            Expected::LastSequence(seq) => publish.expected_last_subject_sequence(seq),
-            Expected::WholeAggregate(seq) => publish
-                .expected_last_subject_sequence(seq)
-                .header(EXPECTED_FILTER_HEADER, aggregate_filter(subject).as_str()),
-            Expected::Any => publish,
-        };
         self.js
             .send_publish(subject.to_owned(), publish)
             .await
@@ -335,6 +332,38 @@ impl EventStore {
             from_sequence.max(1),
         )
         .await
+    }
+}
+
+/// An event as a message: payload, type and version headers, message id.
+fn message(event: &PendingEvent) -> PublishMessage {
+    PublishMessage::build()
+        .payload(Bytes::from(event.envelope.to_vec()))
+        .headers(headers(event))
+        .message_id(&event.message_id)
+}
+
+/// An event's type and version headers.
+fn headers(event: &PendingEvent) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    headers.insert(TYPE_HEADER, event.envelope.event_type.as_str());
+    headers.insert(VERSION_HEADER, event.envelope.version.to_string().as_str());
+    headers
+}
+
+/// The headers that say what the writer expects of the aggregate's history.
+fn expect(headers: &mut HeaderMap, subject: &str, expected: Expected) {
+    let last = match expected {
+        Expected::Any => return,
+        Expected::NoEvents => 0,
+        Expected::LastSequence(seq) | Expected::WholeAggregate(seq) => seq,
+    };
+    headers.insert(
+        async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+        last.to_string().as_str(),
+    );
+    if let Expected::WholeAggregate(_) = expected {
+        headers.insert(EXPECTED_FILTER_HEADER, aggregate_filter(subject).as_str());
     }
 }
 

@@ -80,7 +80,6 @@ pub async fn run<D: Decision<Answer = CommandResponse>>(
     };
     let stores = Stores {
         store: &state.store,
-        db: &state.db,
     };
     command::execute(stores, &call, decision).await
 }

@@ -23,8 +23,8 @@
 //!
 //! Intake's database holds, besides its projections (`referrals`, `registry`):
 //! `intake_secrets` (the NHS number lookup key), `inbound_messages` (every FHIR message an
-//! authenticated caller sent, with the sender's endpoint) and the platform's
-//! `idempotency_keys`. Those are not rebuilt from the log.
+//! authenticated caller sent, with the sender's endpoint) and the platform's bookkeeping
+//! (`token_usage`). Those are not rebuilt from the log.
 //!
 //! **Architecture invariant**: intake writes only `referral.*` events and reads only its own
 //! database (its projections, its copy of the registry); it never calls another service.

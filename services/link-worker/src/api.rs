@@ -177,7 +177,6 @@ async fn execute(
     };
     let stores = Stores {
         store: &state.store,
-        db: &state.db,
     };
     let decision = CaseDecision {
         id,

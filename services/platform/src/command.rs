@@ -1,21 +1,23 @@
 //! The one command path. Every command of every service runs through [`execute`]:
 //!
-//! 1. `Idempotency-Key` -> the answer already given to the same request, if any;
-//! 2. load every subject of the aggregate id (`<prefix>.*.<id>`: a referral and its case
+//! 1. load every subject of the aggregate id (`<prefix>.*.<id>`: a referral and its case
 //!    are one aggregate for a decision) and fold it ([`Decision::fold`]);
-//! 3. find the command's own events in the history by their message ids: if the command
-//!    was appended before (its answer was lost), answer as it answered then;
-//! 4. authorise on the folded state, check `If-Match` against its version;
-//! 5. decide (a pure function of the service's domain) and append, expecting the last
+//! 2. find the command's own events in the history by their message ids: if the command
+//!    was appended before (a retry, or its answer was lost), answer as it answered then;
+//!    if the same key was used for a different request, refuse (422);
+//! 3. authorise on the folded state, check `If-Match` against its version;
+//! 4. decide (a pure function of the service's domain) and append, expecting the last
 //!    sequence of **every** subject the decision read: a change anywhere in the aggregate
 //!    between load and append (a withdrawal landing while a case is accepted) fails the
-//!    append, and the command is decided again on the new history;
-//! 6. record the answer for the key.
+//!    append, and the command is decided again on the new history. A command of several
+//!    events appends them as one atomic batch: all of them or none.
 //!
-//! Message ids follow one formula ([`IdempotencyKey::message_id`]): organisation,
-//! operation, aggregate id and key, then the event's position in the command. The log
-//! deduplicates on them within its window, and they stay in the log for ever, so a retry
-//! is recognised however late it comes and whether or not its answer was recorded.
+//! Message ids follow one formula ([`IdempotencyKey::message_id_prefix`]): organisation,
+//! operation, aggregate id and key, then the event's position in the command and a hash
+//! of the request (`<prefix><n>.<request>`). They stay in the log for ever, so a retry is
+//! recognised however late it comes, and the log alone answers it: the command path
+//! touches no database. A key binds the request only through the events it appended: a
+//! command that appended nothing (refused, or a no-op) leaves nothing to compare with.
 
 use axum::http::StatusCode;
 use linkway_events::{Actor, Envelope, Event};
@@ -25,10 +27,10 @@ use serde::de::DeserializeOwned;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::Database;
 use crate::auth::Principal;
-use crate::idempotency::{self, IdempotencyKey, Previous};
+use crate::idempotency::IdempotencyKey;
 use crate::problem::ApiError;
+use crate::secret::sha256_hex;
 
 /// How often a command is decided again after another writer changed its aggregate.
 const MAX_ATTEMPTS: usize = 5;
@@ -48,6 +50,16 @@ impl Recorded {
         self.message_id
             .as_deref()
             .is_some_and(|id| id.starts_with(prefix))
+    }
+
+    /// The request hash in the message id of one of a command's events (none for events
+    /// appended before message ids carried it).
+    fn request_hash(&self, prefix: &str) -> Option<&str> {
+        self.message_id
+            .as_deref()?
+            .strip_prefix(prefix)?
+            .split_once('.')
+            .map(|(_, hash)| hash)
     }
 }
 
@@ -80,12 +92,10 @@ pub trait Decision: Sync {
     }
 }
 
-/// Where commands read and write.
+/// Where commands read and write: the log, and nothing else.
 #[derive(Clone, Copy)]
 pub struct Stores<'a> {
     pub store: &'a EventStore,
-    /// The service's own database: its idempotency answers.
-    pub db: &'a Database,
 }
 
 /// One call of a command, as the HTTP edge received it.
@@ -119,18 +129,7 @@ pub async fn execute<D: Decision>(
     call: &Call<'_>,
     decision: &D,
 ) -> Result<Executed<D::Answer>, ApiError> {
-    let fingerprint = [call.aggregate_id.as_bytes(), b"\n", call.body].concat();
-    if let Some(key) = &call.key
-        && let Previous::Same { status, body } =
-            idempotency::previous(stores.db, key, call.operation, &fingerprint).await?
-    {
-        let answer = serde_json::from_value(body).map_err(|e| ApiError::Internal(e.into()))?;
-        return Ok(Executed {
-            status,
-            answer,
-            replayed: true,
-        });
-    }
+    let request = request_hash(call);
     let ours = call
         .key
         .as_ref()
@@ -145,6 +144,16 @@ pub async fn execute<D: Decision>(
             ),
             None => (None, 0),
         };
+        if let (Some(prefix), Some(first)) = (&ours, first_ours)
+            && history[first..]
+                .iter()
+                .filter_map(|r| r.request_hash(prefix))
+                .any(|hash| hash != request)
+        {
+            return Err(ApiError::IdempotencyMismatch(
+                "this Idempotency-Key was already used for a different request".into(),
+            ));
+        }
         let before = &history[..first_ours.unwrap_or(history.len())];
         let state = decision.fold(before);
         decision.authorise(call.principal, &state)?;
@@ -165,7 +174,14 @@ pub async fn execute<D: Decision>(
         let mut appended = Vec::with_capacity(remaining.len());
         if !remaining.is_empty() {
             let last = history.last().map_or(0, |r| r.sequence);
-            let pending = envelopes(call, decision, remaining, already, ours.as_deref());
+            let pending = envelopes(
+                call,
+                decision,
+                remaining,
+                already,
+                ours.as_deref(),
+                &request,
+            );
             match stores
                 .store
                 .append(
@@ -200,17 +216,6 @@ pub async fn execute<D: Decision>(
         whole.extend(appended);
         let answer = answer_from(decision, &whole, ours.as_deref(), &events);
         let status = call.success;
-        if let Some(key) = &call.key {
-            record(
-                stores.db,
-                key,
-                call.operation,
-                &fingerprint,
-                status,
-                &answer,
-            )
-            .await;
-        }
         return Ok(Executed {
             status,
             answer,
@@ -264,6 +269,7 @@ fn envelopes<D: Decision>(
     remaining: &[Event],
     skip: usize,
     ours: Option<&str>,
+    request: &str,
 ) -> Vec<(PendingEvent, Event)> {
     let now = OffsetDateTime::now_utc();
     let mut cause: Option<Uuid> = None;
@@ -284,9 +290,10 @@ fn envelopes<D: Decision>(
                 cause = Some(envelope.event_id);
             }
             let pending = match ours {
-                Some(prefix) => {
-                    PendingEvent::with_message_id(envelope, format!("{prefix}{}", skip + i))
-                }
+                Some(prefix) => PendingEvent::with_message_id(
+                    envelope,
+                    format!("{prefix}{}.{request}", skip + i),
+                ),
                 None => PendingEvent::new(envelope),
             };
             (pending, event.clone())
@@ -316,25 +323,10 @@ async fn load(store: &EventStore, aggregate_id: &str) -> Result<Vec<Recorded>, A
         .collect()
 }
 
-/// Records the answer for the key. The events are in the log whatever happens here, and
-/// a retry finds them by message id, so a failure costs only a reload later: it must not
-/// turn a command that happened into an error.
-async fn record<A: Serialize>(
-    db: &Database,
-    key: &IdempotencyKey,
-    operation: &str,
-    fingerprint: &[u8],
-    status: StatusCode,
-    answer: &A,
-) {
-    let body = match serde_json::to_value(answer) {
-        Ok(body) => body,
-        Err(e) => {
-            tracing::error!(error = %e, "a command answer does not serialise");
-            return;
-        }
-    };
-    if let Err(e) = idempotency::record(db, key, operation, fingerprint, status, &body).await {
-        tracing::warn!(error = %e, "answer not recorded; a retry will be answered from the log");
-    }
+/// What a key stands for: the aggregate and the request body, hashed (16 hex digits in
+/// every message id of the command; a hash, so no request content reaches the log's
+/// headers).
+fn request_hash(call: &Call<'_>) -> String {
+    let digest = sha256_hex(&[call.aggregate_id.as_bytes(), b"\n", call.body].concat());
+    digest[..16].to_owned()
 }

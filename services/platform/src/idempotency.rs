@@ -1,15 +1,12 @@
 //! `Idempotency-Key` for commands: a retry with the same key and body gets the original
-//! answer; the same key with another body is refused (422).
-//!
-//! The event log dedupes on its own (message ids derive from the key), so even a crash
-//! between the append and the recording of the answer cannot append twice; this table
-//! keeps answers beyond the log's duplicate window and catches reused keys.
+//! answer; the same key with another body is refused (422). Both are answered from the
+//! log: a command's message ids derive from the key (and carry a hash of the request),
+//! so the command path finds a retried command's events, however late the retry comes
+//! (see [`crate::command`]).
 
-use axum::http::{HeaderMap, StatusCode};
-use serde_json::Value;
+use axum::http::HeaderMap;
 use uuid::Uuid;
 
-use crate::Database;
 use crate::problem::ApiError;
 use crate::secret::sha256_hex;
 
@@ -71,67 +68,4 @@ impl IdempotencyKey {
         );
         format!("{}:", &digest[..32])
     }
-}
-
-/// What a previous call with the same key answered.
-pub enum Previous {
-    None,
-    Same { status: StatusCode, body: Value },
-}
-
-/// Looks the key up. Errors with 422 if it was used for a different request.
-pub async fn previous(
-    db: &Database,
-    key: &IdempotencyKey,
-    operation: &str,
-    request: &[u8],
-) -> Result<Previous, ApiError> {
-    let client = db.client().await?;
-    let row = client
-        .query_opt(
-            "SELECT operation, request_sha256, status, response FROM idempotency_keys
-             WHERE organisation_id = $1 AND key = $2",
-            &[&key.organisation_id, &key.key],
-        )
-        .await?;
-    let Some(row) = row else {
-        return Ok(Previous::None);
-    };
-    let same = row.get::<_, &str>(0) == operation && row.get::<_, &str>(1) == sha256_hex(request);
-    if !same {
-        return Err(ApiError::IdempotencyMismatch(
-            "this Idempotency-Key was already used for a different request".into(),
-        ));
-    }
-    Ok(Previous::Same {
-        status: StatusCode::from_u16(row.get::<_, i16>(2) as u16).unwrap_or(StatusCode::OK),
-        body: row.get(3),
-    })
-}
-
-/// Records the answer given for a key (first writer wins).
-pub async fn record(
-    db: &Database,
-    key: &IdempotencyKey,
-    operation: &str,
-    request: &[u8],
-    status: StatusCode,
-    body: &Value,
-) -> Result<(), ApiError> {
-    let client = db.client().await?;
-    client
-        .execute(
-            "INSERT INTO idempotency_keys (organisation_id, key, operation, request_sha256, status, response)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            &[
-                &key.organisation_id,
-                &key.key,
-                &operation,
-                &sha256_hex(request),
-                &(status.as_u16() as i16),
-                body,
-            ],
-        )
-        .await?;
-    Ok(())
 }
