@@ -12,7 +12,7 @@
 use linkway_platform::auth::BearerAuth;
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +24,7 @@ use linkway_events::referral::{LegalBasis, ReferralPersonal};
 use linkway_eventstore::EventStore;
 use linkway_platform::auth::Principal;
 use linkway_platform::command::{self, Call, Stores};
+use linkway_platform::http::{Path, Query};
 use linkway_platform::idempotency::IdempotencyKey;
 use linkway_platform::read_your_writes;
 use linkway_platform::{ApiError, Checkpoint, Database, FieldError, Problem};
@@ -39,6 +40,7 @@ use crate::case::{
 use crate::commands::CaseDecision;
 use crate::directory::{self, DirectoryEntry};
 use crate::outcomes::{self, Instrument};
+use fields::check;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -105,55 +107,36 @@ fn correlation_id(headers: &HeaderMap) -> Uuid {
     linkway_platform::http::CorrelationId::from_headers(headers).0
 }
 
-/// The `If-Match` header: the case version (`"N"`, `W/"N"` or `N`) the caller decided on.
-/// A person who read version N and acts on it must not silently overwrite what a colleague
-/// did since; without the header the command is decided on the latest version.
+/// The `If-Match` header: the case version (`"N"`, `W/"N"` or `N`, N of 1-19 digits) the
+/// caller decided on. A person who read version N and acts on it must not silently
+/// overwrite what a colleague did since; without the header the command is decided on the
+/// latest version. [`contract::IF_MATCH_PATTERN`] is the same rule for the document.
 fn if_match(headers: &HeaderMap) -> Result<Option<u64>> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
-    value
-        .to_str()
-        .ok()
-        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-        .and_then(|v| v.parse().ok())
-        .map(Some)
-        .ok_or_else(|| {
-            invalid(
-                "If-Match",
-                "case_version",
-                "If-Match must be a case version, e.g. \"42\"",
-            )
-        })
+    let version = value.to_str().ok().and_then(|v| {
+        let digits = match v.strip_prefix("W/").unwrap_or(v).strip_prefix('"') {
+            Some(quoted) => quoted.strip_suffix('"')?,
+            None if v.starts_with("W/") => return None,
+            None => v,
+        };
+        let digits_only =
+            (1..=19).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+        digits_only.then(|| digits.parse().ok()).flatten()
+    });
+    version.map(Some).ok_or_else(|| {
+        invalid(
+            "If-Match",
+            "case_version",
+            "If-Match must be a case version, e.g. \"42\"",
+        )
+    })
 }
 
 /// Parses a JSON body into `T` (see [`linkway_platform::http::parse_json`]).
 fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     linkway_platform::http::parse_json(body)
-}
-
-fn text_field(errors: &mut Vec<FieldError>, field: &str, value: &str, max: usize) {
-    if value.trim().is_empty() {
-        errors.push(FieldError::new(
-            field,
-            "non_empty",
-            format!("{field} must not be empty"),
-        ));
-    } else if value.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            "max_length",
-            format!("{field} is at most {max} characters"),
-        ));
-    }
-}
-
-fn check(errors: Vec<FieldError>) -> Result<()> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
 }
 
 /// Runs one command on one case through the platform's command path.
@@ -190,6 +173,8 @@ async fn execute(
 mod caseload;
 mod cases;
 mod community_services;
+mod contract;
+pub mod fields;
 mod openapi;
 mod plans;
 

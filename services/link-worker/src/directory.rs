@@ -11,6 +11,7 @@
 //! validates the fields the standard requires (`id`, `name`, `status`, `url`).
 
 use linkway_platform::FieldError;
+use linkway_platform::text::Text;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -74,18 +75,18 @@ pub fn parse_import(body: &Value) -> Result<Vec<DirectoryService>, Vec<FieldErro
         }
         None => vec![(String::new(), body)],
     };
+    let mut errors = Vec::new();
     let organisation_name = match list_field {
-        Some("services") => object.get("name").and_then(Value::as_str),
+        Some("services") => Reader::new(body, String::new(), &mut errors).text("name", rule::NAME),
         _ => None,
     };
     let mut services = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (prefix, item) in items {
         match parse_service(item, &prefix) {
             Ok(mut service) => {
                 if service.organisation_name.is_none() {
-                    service.organisation_name = organisation_name.map(str::to_owned);
+                    service.organisation_name = organisation_name.clone();
                 }
                 if !seen.insert(service.id.clone()) {
                     errors.push(FieldError::new(
@@ -106,30 +107,104 @@ pub fn parse_import(body: &Value) -> Result<Vec<DirectoryService>, Vec<FieldErro
     }
 }
 
-fn required_text<'v>(
+/// The directory's text fields under the platform's one text rule.
+mod rule {
+    use linkway_platform::text::Text;
+
+    pub const ID: Text = Text::line(128);
+    pub const NAME: Text = Text::name(255);
+    pub const STATUS: Text = Text::line(32);
+    pub const URL: Text = Text::line(2048);
+    pub const DESCRIPTION: Text = Text::multi_line(10_000);
+    pub const TERM: Text = Text::line(255);
+    /// Any other string of a service's document, stored with it: it must be storable.
+    pub const ANY: Text = Text::multi_line(usize::MAX);
+}
+
+/// Reads one item's text fields, each under its rule, naming fields with the item's
+/// position (`contents.1.name`) and collecting what is refused.
+struct Reader<'v, 'e> {
     item: &'v Value,
-    field: &str,
-    prefix: &str,
-    errors: &mut Vec<FieldError>,
-) -> Option<&'v str> {
-    match item.get(field) {
-        None | Some(Value::Null) => {
-            errors.push(FieldError::new(
-                format!("{prefix}{field}"),
-                "required",
-                format!("{field} is required"),
-            ));
-            None
+    prefix: String,
+    errors: &'e mut Vec<FieldError>,
+}
+
+impl<'v, 'e> Reader<'v, 'e> {
+    fn new(item: &'v Value, prefix: String, errors: &'e mut Vec<FieldError>) -> Self {
+        Reader {
+            item,
+            prefix,
+            errors,
         }
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.as_str()),
-        Some(_) => {
-            errors.push(FieldError::new(
-                format!("{prefix}{field}"),
-                "non_empty_string",
-                format!("{field} must be a non-empty string"),
-            ));
-            None
+    }
+
+    /// The text at `field` (dotted): `None` when absent, blank or not a string, or when
+    /// refused (the refusal added to the errors).
+    fn text(&mut self, field: &str, text: Text) -> Option<String> {
+        match self.item.pointer(&format!("/{}", field.replace('.', "/"))) {
+            Some(Value::String(s)) => text.clean(s).unwrap_or_else(|e| {
+                let name = format!("{}{field}", self.prefix);
+                self.errors.push(crate::api::fields::refusal(&name, e));
+                None
+            }),
+            // What Linkway does not recognise is not read (it is still checked for storage).
+            _ => None,
         }
+    }
+
+    /// A text that must be there: `required` when absent, `non_empty_string` when blank
+    /// or not a string.
+    fn required(&mut self, field: &str, text: Text) -> Option<String> {
+        let before = self.errors.len();
+        let kept = self.text(field, text);
+        if kept.is_none() && self.errors.len() == before {
+            let name = format!("{}{field}", self.prefix);
+            let present = !matches!(self.item.get(field), None | Some(Value::Null));
+            self.errors.push(if present {
+                FieldError::new(
+                    name,
+                    "non_empty_string",
+                    format!("{field} must be a non-empty string"),
+                )
+            } else {
+                FieldError::new(name, "required", format!("{field} is required"))
+            });
+        }
+        kept
+    }
+}
+
+/// Every string of a document (keys too) that cannot be stored, by its path.
+fn unstorable(value: &Value, path: &str, errors: &mut Vec<FieldError>) {
+    let refuse = |errors: &mut Vec<FieldError>, path: &str, s: &str| {
+        if let Err(e) = rule::ANY.clean(s)
+            && !errors.iter().any(|f| f.field == path)
+        {
+            errors.push(crate::api::fields::refusal(path, e));
+        }
+    };
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) => refuse(errors, path, s),
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                unstorable(v, &join(&i.to_string()), errors);
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                let at = join(k);
+                refuse(errors, &at, k);
+                unstorable(v, &at, errors);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -142,20 +217,50 @@ fn parse_service(item: &Value, prefix: &str) -> Result<DirectoryService, Vec<Fie
             "a service must be an object",
         )]);
     }
-    let id = required_text(item, "id", prefix, &mut errors);
-    if let Some(id) = id
-        && id.len() > 128
-    {
-        errors.push(FieldError::new(
-            format!("{prefix}id"),
-            "max_length",
-            "id is at most 128 characters",
-        ));
+    let mut read = Reader::new(item, prefix.to_owned(), &mut errors);
+    let id = read.required("id", rule::ID);
+    let name = read.required("name", rule::NAME);
+    let status = read.required("status", rule::STATUS);
+    let url = read.required("url", rule::URL);
+    let description = read.text("description", rule::DESCRIPTION);
+    let organisation_name = read.text("organization.name", rule::NAME);
+    let mut categories = Vec::new();
+    let attributes = item.get("attributes").and_then(Value::as_array);
+    for (i, attribute) in attributes.into_iter().flatten().enumerate() {
+        let mut read = Reader::new(attribute, format!("{prefix}attributes.{i}."), &mut errors);
+        for key in ["term", "name", "id"] {
+            if let Some(v) = read.text(&format!("taxonomy_term.{key}"), rule::TERM) {
+                let v = v.to_lowercase();
+                if !categories.contains(&v) {
+                    categories.push(v);
+                }
+            }
+        }
     }
-    let name = required_text(item, "name", prefix, &mut errors);
-    let status = required_text(item, "status", prefix, &mut errors);
-    if let Some(status) = status
-        && !STATUSES.contains(&status)
+    let mut areas = Vec::new();
+    let service_areas = item.get("service_areas").and_then(Value::as_array);
+    for (i, area) in service_areas.into_iter().flatten().enumerate() {
+        let mut read = Reader::new(area, format!("{prefix}service_areas.{i}."), &mut errors);
+        for key in ["name", "service_area"] {
+            areas.extend(read.text(key, rule::TERM));
+        }
+    }
+    let locations = item.get("service_at_locations").and_then(Value::as_array);
+    for (i, sal) in locations.into_iter().flatten().enumerate() {
+        let addresses = sal.pointer("/location/addresses").and_then(Value::as_array);
+        for (j, address) in addresses.into_iter().flatten().enumerate() {
+            let mut read = Reader::new(
+                address,
+                format!("{prefix}service_at_locations.{i}.location.addresses.{j}."),
+                &mut errors,
+            );
+            for key in ["city", "region", "postal_code"] {
+                areas.extend(read.text(key, rule::TERM));
+            }
+        }
+    }
+    if let Some(status) = &status
+        && !STATUSES.contains(&status.as_str())
     {
         errors.push(FieldError::new(
             format!("{prefix}status"),
@@ -163,8 +268,7 @@ fn parse_service(item: &Value, prefix: &str) -> Result<DirectoryService, Vec<Fie
             "status must be one of: active, inactive, defunct, temporarily closed",
         ));
     }
-    let url = required_text(item, "url", prefix, &mut errors);
-    if let Some(url) = url
+    if let Some(url) = &url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
         errors.push(FieldError::new(
@@ -173,63 +277,17 @@ fn parse_service(item: &Value, prefix: &str) -> Result<DirectoryService, Vec<Fie
             "url must be an http(s) URL",
         ));
     }
+    unstorable(item, prefix.trim_end_matches('.'), &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-    let mut categories = Vec::new();
-    for attribute in item
-        .get("attributes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(term) = attribute.get("taxonomy_term") {
-            for key in ["term", "name", "id"] {
-                if let Some(v) = term.get(key).and_then(Value::as_str) {
-                    let v = v.to_lowercase();
-                    if !categories.contains(&v) {
-                        categories.push(v);
-                    }
-                }
-            }
-        }
-    }
-    let mut areas = Vec::new();
-    for area in item
-        .get("service_areas")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        for key in ["name", "service_area"] {
-            if let Some(v) = area.get(key).and_then(Value::as_str) {
-                areas.push(v.to_owned());
-            }
-        }
-    }
-    for sal in item
-        .get("service_at_locations")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let addresses = sal.pointer("/location/addresses").and_then(Value::as_array);
-        for address in addresses.into_iter().flatten() {
-            for key in ["city", "region", "postal_code"] {
-                if let Some(v) = address.get(key).and_then(Value::as_str) {
-                    areas.push(v.to_owned());
-                }
-            }
-        }
-    }
     Ok(DirectoryService {
-        id: id.unwrap_or_default().to_owned(),
-        name: name.unwrap_or_default().to_owned(),
-        status: status.unwrap_or_default().to_owned(),
-        url: url.unwrap_or_default().to_owned(),
-        description: text(item.get("description")),
-        organisation_name: text(item.pointer("/organization/name")),
+        id: id.unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        status: status.unwrap_or_default(),
+        url: url.unwrap_or_default(),
+        description,
+        organisation_name,
         categories,
         areas: areas.join("\n"),
         document: item.clone(),

@@ -47,10 +47,29 @@ pub struct CaseloadQuery {
     #[serde(default)]
     pub descending: bool,
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
     /// Rows to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     pub offset: Option<i64>,
     pub min_sequence: Option<u64>,
+}
+
+/// The `state` filter: case states separated by commas, spaces around them and empty
+/// parts ignored ([`super::contract`] states the same as a pattern).
+fn states(filter: &str, errors: &mut Vec<FieldError>) -> Vec<String> {
+    let mut states = Vec::new();
+    for part in filter.split(',').map(|p| p.trim_matches(' ')) {
+        match CaseState::parse(part) {
+            Some(st) => states.push(st.as_str().to_owned()),
+            None if part.is_empty() => {}
+            None => {
+                errors.push(FieldError::new("state", "state_enum", "unknown case state"));
+                break;
+            }
+        }
+    }
+    states
 }
 
 /// One line of the caseload.
@@ -151,24 +170,15 @@ pub async fn get_caseload(
     Query(q): Query<CaseloadQuery>,
 ) -> Result<Json<CaseloadPage>> {
     principal.require(CASE_ROLES)?;
+    let mut errors = Vec::new();
     let linkway_platform::http::Paging { limit, offset } =
-        linkway_platform::http::Paging::parse(q.limit, q.offset)?;
-    let states: Option<Vec<String>> = match &q.state {
-        None => None,
-        Some(s) => {
-            let mut states = Vec::new();
-            for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                let st = CaseState::parse(part)
-                    .ok_or_else(|| invalid("state", "state_enum", "unknown case state"))?;
-                states.push(st.as_str().to_owned());
-            }
-            Some(states)
-        }
-    };
+        linkway_platform::http::Paging::read(q.limit, q.offset, &mut errors);
+    let states = q.state.as_deref().map(|s| states(s, &mut errors));
     let link_worker = match q.link_worker.as_deref() {
         Some("me") => Some(principal.user_id.clone().unwrap_or_default()),
-        other => other.map(str::to_owned),
+        other => fields::optional(&mut errors, "link_worker", other, fields::LINK_WORKER_ID),
     };
+    check(errors)?;
     read_your_writes::reach(&state.caseload, q.min_sequence).await?;
     let client = state.db.client().await?;
     let overdue_before =

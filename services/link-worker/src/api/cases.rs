@@ -145,7 +145,12 @@ pub async fn assign_case(
         }
     };
     let mut errors = Vec::new();
-    text_field(&mut errors, "link_worker_id", &link_worker_id, 128);
+    let link_worker_id = fields::required(
+        &mut errors,
+        "link_worker_id",
+        &link_worker_id,
+        fields::LINK_WORKER_ID,
+    );
     check(errors)?;
     execute(
         &state,
@@ -158,6 +163,9 @@ pub async fn assign_case(
     .await
 }
 
+/// A contact: an attempt names only the channel; a contact made names its minutes (1-600)
+/// and may have notes. The document states it as one schema per kind
+/// ([`super::contract`]).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactRequest {
@@ -166,9 +174,8 @@ pub struct ContactRequest {
     /// phone | face_to_face | video | home_visit | text | email
     #[schema(example = "phone")]
     pub channel: ContactChannel,
-    /// Minutes spent (contacts made), 1-600.
-    #[serde(default)]
-    pub minutes: u32,
+    /// Minutes spent (contacts made only), 1-600.
+    pub minutes: Option<u32>,
     /// What was said (personal; contacts made only).
     pub notes: Option<String>,
 }
@@ -200,35 +207,41 @@ pub async fn record_contact(
     principal.require(CASE_ROLES)?;
     let req: ContactRequest = parse_body(&body)?;
     let mut errors = Vec::new();
-    match req.kind {
+    let (minutes, notes) = match req.kind {
         ContactKind::Made => {
-            if !(1..=600).contains(&req.minutes) {
+            let minutes = req.minutes.filter(|m| fields::MINUTES.contains(m));
+            if minutes.is_none() {
                 errors.push(FieldError::new(
                     "minutes",
                     "range",
                     "minutes must be 1-600 for a contact made",
                 ));
             }
-            if let Some(notes) = &req.notes {
-                text_field(&mut errors, "notes", notes, 10_000);
-            }
+            let notes = fields::optional(
+                &mut errors,
+                "notes",
+                req.notes.as_deref(),
+                fields::CONTACT_NOTES,
+            );
+            (minutes.unwrap_or_default(), notes)
         }
         ContactKind::Attempt => {
-            if req.minutes != 0 || req.notes.is_some() {
+            if req.minutes.is_some() || req.notes.is_some() {
                 errors.push(FieldError::new(
                     "kind",
                     "attempt_has_no_content",
                     "an attempt records no minutes or notes",
                 ));
             }
+            (0, None)
         }
-    }
+    };
     check(errors)?;
     let command = Command::RecordContact {
         kind: req.kind,
         channel: req.channel,
-        minutes: req.minutes,
-        notes: req.notes,
+        minutes,
+        notes,
     };
     execute(&state, &principal, &headers, id, &body, command).await
 }

@@ -31,8 +31,7 @@ pub async fn import_directory(
     body: axum::body::Bytes,
 ) -> Result<Json<ImportResult>> {
     principal.require(&[Role::ServiceManager, Role::Admin])?;
-    let value: Value =
-        serde_json::from_slice(&body).map_err(|e| invalid("body", "json", &e.to_string()))?;
+    let value: Value = parse_body(&body)?;
     let services = directory::parse_import(&value).map_err(ApiError::Validation)?;
     let client = state.db.client().await?;
     let upserted = directory::upsert(&client, &services).await?;
@@ -54,7 +53,10 @@ pub struct DirectoryQuery {
     /// Only services that take new connections (true) or only those that do not (false).
     pub accepting: Option<bool>,
     /// Page size, 1-200 (default 50).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     pub limit: Option<i64>,
+    /// Rows to skip (default 0).
+    #[param(minimum = 0, default = 0)]
     pub offset: Option<i64>,
 }
 
@@ -84,14 +86,23 @@ pub async fn list_directory(
     Query(q): Query<DirectoryQuery>,
 ) -> Result<Json<DirectoryPage>> {
     principal.require(&[Role::LinkWorker, Role::ServiceManager, Role::Admin])?;
+    let mut errors = Vec::new();
     let linkway_platform::http::Paging { limit, offset } =
-        linkway_platform::http::Paging::parse(q.limit, q.offset)?;
+        linkway_platform::http::Paging::read(q.limit, q.offset, &mut errors);
+    let mut search =
+        |field: &str, raw: Option<&str>| fields::optional(&mut errors, field, raw, fields::SEARCH);
+    let (text, category, area) = (
+        search("q", q.q.as_deref()),
+        search("category", q.category.as_deref()),
+        search("area", q.area.as_deref()),
+    );
+    check(errors)?;
     let client = state.db.client().await?;
     let (total, items) = directory::search(
         &client,
-        q.q.as_deref().filter(|s| !s.is_empty()),
-        q.category.as_deref().filter(|s| !s.is_empty()),
-        q.area.as_deref().filter(|s| !s.is_empty()),
+        text.as_deref(),
+        category.as_deref(),
+        area.as_deref(),
         q.accepting,
         limit,
         offset,

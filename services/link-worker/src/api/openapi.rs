@@ -33,5 +33,5 @@ struct ApiDoc;
 
 /// The service's OpenAPI 3.1 document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    super::contract::exact(ApiDoc::openapi())
 }

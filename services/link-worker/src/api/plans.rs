@@ -20,23 +20,34 @@ pub struct PlanRequest {
 
 fn plan_input(req: PlanRequest) -> Result<case::PlanInput> {
     let mut errors = Vec::new();
-    text_field(&mut errors, "what_matters", &req.what_matters, 4000);
-    if req.goals.is_empty() || req.goals.len() > 20 {
+    let what_matters = fields::required(
+        &mut errors,
+        "what_matters",
+        &req.what_matters,
+        fields::WHAT_MATTERS,
+    );
+    if !fields::GOALS.contains(&req.goals.len()) {
         errors.push(FieldError::new("goals", "count", "a plan has 1-20 goals"));
     }
-    for (i, g) in req.goals.iter().enumerate() {
-        text_field(&mut errors, &format!("goals.{i}"), g, 1000);
-    }
-    if req.actions.len() > 50 {
+    let goals = req
+        .goals
+        .iter()
+        .enumerate()
+        .map(|(i, g)| fields::required(&mut errors, &format!("goals.{i}"), g, fields::GOAL))
+        .collect();
+    if req.actions.len() > fields::MAX_ACTIONS {
         errors.push(FieldError::new(
             "actions",
             "count",
             "a plan has at most 50 actions",
         ));
     }
-    for (i, a) in req.actions.iter().enumerate() {
-        text_field(&mut errors, &format!("actions.{i}"), a, 1000);
-    }
+    let actions = req
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| fields::required(&mut errors, &format!("actions.{i}"), a, fields::ACTION))
+        .collect();
     if req.review_date < OffsetDateTime::now_utc().date() {
         errors.push(FieldError::new(
             "review_date",
@@ -47,9 +58,9 @@ fn plan_input(req: PlanRequest) -> Result<case::PlanInput> {
     check(errors)?;
     Ok(case::PlanInput {
         review_date: req.review_date,
-        what_matters: req.what_matters,
-        goals: req.goals,
-        actions: req.actions,
+        what_matters,
+        goals,
+        actions,
     })
 }
 
@@ -167,6 +178,14 @@ pub async fn connect_service(
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
     let req: ConnectRequest = parse_body(&body)?;
+    let mut errors = Vec::new();
+    let service_id = fields::required(
+        &mut errors,
+        "service_id",
+        &req.service_id,
+        fields::SERVICE_ID,
+    );
+    check(errors)?;
     let mut seen = std::collections::HashSet::new();
     if let Some(i) = req.share.iter().position(|d| !seen.insert(*d)) {
         return Err(invalid(
@@ -176,15 +195,13 @@ pub async fn connect_service(
         ));
     }
     let client = state.db.client().await?;
-    let service = directory::get(&client, &req.service_id)
-        .await?
-        .ok_or_else(|| {
-            invalid(
-                "service_id",
-                "known_service",
-                "no directory service has this id",
-            )
-        })?;
+    let service = directory::get(&client, &service_id).await?.ok_or_else(|| {
+        invalid(
+            "service_id",
+            "known_service",
+            "no directory service has this id",
+        )
+    })?;
     drop(client);
     let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
     let connection_id = match &key {
@@ -330,7 +347,7 @@ pub async fn raise_safeguarding(
     principal.require(CASE_ROLES)?;
     let req: SafeguardingRequest = parse_body(&body)?;
     let mut errors = Vec::new();
-    text_field(&mut errors, "concern", &req.concern, 10_000);
+    let concern = fields::required(&mut errors, "concern", &req.concern, fields::CONCERN);
     check(errors)?;
     execute(
         &state,
@@ -338,9 +355,7 @@ pub async fn raise_safeguarding(
         &headers,
         id,
         &body,
-        Command::RaiseSafeguarding {
-            concern: req.concern,
-        },
+        Command::RaiseSafeguarding { concern },
     )
     .await
 }
