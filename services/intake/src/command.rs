@@ -20,6 +20,7 @@ use linkway_events::{Actor, Event, Role};
 use linkway_platform::auth::Principal;
 use linkway_platform::command::{self, Call, Decision, Executed, Recorded, Stores};
 use linkway_platform::idempotency::IdempotencyKey;
+use linkway_platform::text::Text;
 use linkway_platform::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -384,20 +385,23 @@ pub async fn choose_route(
     Ok(routing::choose(&rules, referrer, district))
 }
 
-/// A reason given for a correction: required, bounded.
+/// The text rule of a correction's reason (withdrawn, entered in error).
+pub const REASON: Text = Text::multi_line(500);
+
+/// A reason given for a correction: required, under [`REASON`].
 pub fn reason(value: Option<&str>) -> Result<String, ApiError> {
-    match value.map(str::trim).filter(|s| !s.is_empty()) {
-        None => Err(ApiError::Validation(vec![FieldError::new(
+    match REASON.clean(value.unwrap_or_default()) {
+        Ok(Some(r)) => Ok(r),
+        Ok(None) => Err(ApiError::Validation(vec![FieldError::new(
             "reason",
             "required",
             "is required",
         )])),
-        Some(r) if r.chars().count() > 500 => Err(ApiError::Validation(vec![FieldError::new(
+        Err(e) => Err(ApiError::Validation(vec![FieldError::new(
             "reason",
-            "max_length",
-            "must be at most 500 characters",
+            e.rule(),
+            e.to_string(),
         )])),
-        Some(r) => Ok(r.to_owned()),
     }
 }
 
@@ -421,6 +425,10 @@ mod tests {
             ("reason".into(), "max_length".into())
         );
         assert_eq!(reason(Some("  moved away ")).unwrap(), "moved away");
+        assert_eq!(
+            rule(reason(Some("moved\0away"))),
+            ("reason".into(), "control_character".into())
+        );
         assert_eq!(reason(Some(&"é".repeat(500))).unwrap().chars().count(), 500);
     }
 }

@@ -13,9 +13,12 @@
 //!   `subject` -> the `Patient`; a `safeguarding-concern` extension (boolean).
 //! - `Patient`: NHS number (and verification status extension), name, birth date, address,
 //!   telecom (lowest `rank` is the preferred method), gender, language, interpreter need.
-//! - `Consent`: `status` active = the person agreed to the referral; `policyRule` code gives
-//!   the legal basis (default: public task, health and care); a `share-details-with-referrer`
-//!   extension (boolean, default false: only codes go back).
+//! - `Consent`: read whole (`status`, `provision.type`, `provision.period`, `policyRule` in
+//!   [`LEGAL_BASIS_SYSTEM`], a `share-details-with-referrer` extension) and decided by
+//!   [`crate::consent::decide`], the same table as the JSON API and the form; see
+//!   [`resources::consent_read`].
+//! - Every element read must have its FHIR JSON type ([`types`]), or the message is refused
+//!   naming the element.
 //!
 //! Statuses: 400 when the bundle is not a message bundle with a `MessageHeader` first;
 //! 422 `not-supported` when it is not a referral to social prescribing; 422 for a dangling
@@ -27,6 +30,7 @@
 pub mod message;
 pub mod outcome;
 pub mod resources;
+pub mod types;
 
 pub use message::*;
 pub use outcome::*;
@@ -38,6 +42,11 @@ pub const EVENT_SERVICE_REQUEST: &str = "servicerequest-request";
 /// Linkway's extensions where FHIR has no element.
 pub const EXT_SAFEGUARDING: &str =
     "https://linkway.example/fhir/StructureDefinition/safeguarding-concern";
+/// Linkway's lawful-basis CodeSystem (`Consent.policyRule`), published as
+/// `schemas/fhir/CodeSystem-linkway-lawful-basis.json` and served at
+/// `/fhir/CodeSystem/legal-basis`: no UK Core or NHS England coding of the UK GDPR lawful
+/// basis for a referral exists.
+pub const LEGAL_BASIS_SYSTEM: &str = "https://linkway.example/fhir/CodeSystem/legal-basis";
 pub const EXT_SHARE_DETAILS: &str =
     "https://linkway.example/fhir/StructureDefinition/share-details-with-referrer";
 const EXT_INTERPRETER: &str = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired";

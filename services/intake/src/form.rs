@@ -35,7 +35,7 @@ use crate::validation;
 pub mod fields;
 pub mod render;
 
-pub use fields::{COMMON_NEEDS, Posted, control_for, to_request};
+pub use fields::{COMMON_NEEDS, FIELDS, Posted, control_for, read, to_request};
 pub use render::esc;
 use render::{View, confirmation, page, render_form};
 
@@ -221,7 +221,7 @@ async fn submit(
     headers: &HeaderMap,
     posted: &Posted,
 ) -> Result<(StatusCode, CommandResponse), ApiError> {
-    let request = to_request(posted);
+    let request = fields::read(posted).map_err(ApiError::Validation)?;
     // The request, not the raw post (which holds the token), is what the key stands for.
     let fingerprint = serde_json::to_vec(&request).expect("requests serialise");
     let key = posted.get("idempotency_key").map(|k| IdempotencyKey {

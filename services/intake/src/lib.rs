@@ -31,6 +31,7 @@
 
 pub mod api;
 pub mod command;
+pub mod consent;
 pub mod fhir;
 pub mod form;
 pub mod keys;
@@ -99,6 +100,15 @@ impl Service for IntakeService {
         openapi()
     }
 
+    /// `/fhir/` answers what the platform refuses at the edge as an `OperationOutcome`.
+    fn dialects(&self) -> Vec<linkway_platform::http::Dialect> {
+        vec![linkway_platform::http::Dialect {
+            prefix: "/fhir/",
+            media_type: "application/fhir+json",
+            render: fhir_edge_outcome,
+        }]
+    }
+
     fn migrate<'a>(&'a self, db: &'a Database) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move { Ok(db.migrate(embedded::migrations::runner()).await?) })
     }
@@ -145,6 +155,41 @@ impl Service for IntakeService {
     }
 }
 
+/// A problem the platform raised at the edge of a FHIR route (a parameter, an unknown
+/// route, a wrong method, a body over the limit), said as an `OperationOutcome` whose
+/// issues carry the field and the rule.
+fn fhir_edge_outcome(problem: &linkway_platform::Problem) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use fhir::{Issue, Refusal};
+    let refusal = if problem.status == 422 && !problem.errors.is_empty() {
+        fhir::validation_refusal(&problem.errors, None)
+    } else {
+        let code = match problem.status {
+            401 => "login",
+            403 => "forbidden",
+            404 => "not-found",
+            413 => "too-costly",
+            503 => "transient",
+            405 | 406 | 415 => "not-supported",
+            s if s >= 500 => "exception",
+            _ => "invalid",
+        };
+        let issues = problem.errors.iter().map(|e| Issue {
+            rule: Some(e.rule.clone()),
+            ..Issue::error(code, format!("{}: {}", e.field, e.message))
+        });
+        let mut issues: Vec<Issue> = issues.collect();
+        if issues.is_empty() {
+            issues.push(Issue::error(code, problem.title.clone()));
+        }
+        Refusal::new(problem.status, issues)
+    };
+    let status = axum::http::StatusCode::from_u16(problem.status)
+        .unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    let headers = [(axum::http::header::CONTENT_TYPE, "application/fhir+json")];
+    (status, headers, axum::Json(refusal.to_operation_outcome())).into_response()
+}
+
 /// Starts intake (as [`IntakeService`]) and returns its whole router: API routes,
 /// `/healthz` `/readyz` `/metrics`, `/openapi.json`, under the platform's request layer.
 pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
@@ -182,6 +227,10 @@ pub fn router(state: AppState) -> axum::Router {
         // `$` is literal in axum paths; some clients percent-encode it.
         .route("/fhir/$process-message", post(messaging::process_message))
         .route("/fhir/%24process-message", post(messaging::process_message))
+        .route(
+            "/fhir/CodeSystem/legal-basis",
+            get(messaging::legal_basis_code_system),
+        )
         .with_state(state)
 }
 
@@ -200,6 +249,7 @@ pub fn router(state: AppState) -> axum::Router {
         api::list_unroutable,
         api::route_referral,
         messaging::process_message,
+        messaging::legal_basis_code_system,
         form::get_form,
         form::post_form,
     ),

@@ -70,7 +70,7 @@ fn from_api_error(e: ApiError) -> Refusal {
         ApiError::Refused(_) => "business-rule",
         ApiError::IdempotencyMismatch(_) => "duplicate",
         ApiError::Unsupported(_) => "not-supported",
-        ApiError::Validation(errors) => return fhir::validation_refusal(errors),
+        ApiError::Validation(errors) => return fhir::validation_refusal(errors, None),
         ApiError::Unavailable(_) => "transient",
         ApiError::Internal(_) => "exception",
     };
@@ -241,13 +241,21 @@ async fn receive(
             vec![Issue::error("not-supported", format!("send {FHIR_JSON}"))],
         ));
     }
+    // Where the JSON breaks, never what it holds.
     let bundle: Value = serde_json::from_slice(body).map_err(|e| {
         Refusal::new(
             400,
-            vec![Issue::error(
-                "structure",
-                format!("the body is not JSON: {e}"),
-            )],
+            vec![
+                Issue::error(
+                    "structure",
+                    format!(
+                        "the body is not JSON (line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ),
+                )
+                .rule("json"),
+            ],
         )
     })?;
     audit.facts = fhir::header_facts(&bundle);
@@ -285,8 +293,8 @@ async fn receive(
             ],
         ));
     }
-    let valid = validation::validate(&message.request, today())
-        .map_err(|e| fhir::validation_refusal(&e))?;
+    let valid = validation::validate_with_consent(&message.request, &message.consent, today())
+        .map_err(|e| fhir::validation_refusal(&e, message.consent_entry))?;
 
     // The message's own id makes a resend recognisable, even without an Idempotency-Key.
     let key = match IdempotencyKey::from_headers(headers, &principal.organisation_id)
@@ -326,6 +334,29 @@ async fn receive(
     audit.referral_id = Some(done.answer.referral_id);
     audit.outcome = if done.replayed { "repeat" } else { "accepted" };
     Ok(accepted(done.status, &done.answer))
+}
+
+/// Linkway's lawful-basis CodeSystem (`Consent.policyRule`), as published in the repository.
+const LEGAL_BASIS_CODE_SYSTEM: &str =
+    include_str!("../../../schemas/fhir/CodeSystem-linkway-lawful-basis.json");
+
+/// The CodeSystem of the lawful bases a `Consent.policyRule` must use.
+#[utoipa::path(
+    get,
+    path = "/fhir/CodeSystem/legal-basis",
+    operation_id = "getLegalBasisCodeSystem",
+    tag = "fhir",
+    responses(
+        (status = 200, description = "Linkway's lawful-basis CodeSystem (FHIR R4), the codes Consent.policyRule must carry", body = Object, content_type = "application/fhir+json"),
+    ),
+    security(())
+)]
+pub async fn legal_basis_code_system() -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))],
+        LEGAL_BASIS_CODE_SYSTEM,
+    )
+        .into_response()
 }
 
 /// The registered organisation an identifier names: by its ODS/charity code, or Linkway id.

@@ -9,6 +9,7 @@
 use linkway_events::common::Coding;
 use linkway_events::referral::{Consent, LegalBasis, Practitioner, ReferralPersonal, Urgency};
 use linkway_platform::FieldError;
+use linkway_platform::text::Text;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
@@ -24,10 +25,12 @@ pub use needs::check_sctid;
 use needs::validate_needs;
 use person::{validate_person, validate_practitioner};
 
+use crate::consent::{self, ConsentRead, ConsentStatus, Part, Provision, Reading, Record};
+
 /// The rule names a [`FieldError`] can carry, stable for machines.
 pub mod rule {
     pub const REQUIRED: &str = "required";
-    pub const MAX_LENGTH: &str = "max_length";
+    pub use linkway_platform::text::rule::MAX_LENGTH;
     pub const MAX_ITEMS: &str = "max_items";
     pub const ONE_OF: &str = "one_of";
     pub const NHS_NUMBER_FORMAT: &str = "nhs_number_format";
@@ -49,13 +52,22 @@ pub mod rule {
     pub const SNOMED_CONCEPT_ID: &str = "snomed_concept_id";
     pub const DUPLICATE_CODE: &str = "duplicate_code";
     pub const CONSENT_REQUIRED: &str = "consent_required";
+    pub use linkway_platform::text::rule::{CONTROL_CHARACTER, VISIBLE_LETTER};
 }
 
-const NAME_MAX: usize = 100;
-const LINE_MAX: usize = 100;
+/// A person's or the practitioner's name.
+pub const NAME: Text = Text::name(100);
+/// One line of an address.
+pub const ADDRESS_LINE: Text = Text::line(100);
+/// A short one-line text: a role, gender, ethnicity, a code's display, an organisation id.
+pub const SHORT_TEXT: Text = Text::line(200);
+/// Free text in the referrer's words: needs, notes, accessibility needs.
+pub const FREE_TEXT: Text = Text::multi_line(4000);
+/// What a format or code is checked in after the text rule (NHS numbers, dates, postcodes,
+/// phones, emails, language tags, codes): one line, so no control character reaches the
+/// format check.
+pub const CODE: Text = Text::line(200);
 const ADDRESS_LINES_MAX: usize = 6;
-const SHORT_TEXT_MAX: usize = 200;
-const LONG_TEXT_MAX: usize = 4000;
 const NEEDS_MAX: usize = 20;
 /// Nobody referred is older than this; an earlier date of birth is a typo.
 const MAX_AGE_YEARS: i32 = 130;
@@ -187,7 +199,12 @@ pub struct CodingInput {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentInput {
-    /// The person agreed to be referred.
+    /// The recorded consent's status (FHIR `Consent.status` codes): `active` (the default),
+    /// `rejected`, `inactive`, `draft`, `proposed`, `entered-in-error`. Only an active or
+    /// rejected consent is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The person agreed to be referred (FHIR `provision.type` permit) or refused it (deny).
     #[schema(required = true)]
     pub referral_agreed: Option<bool>,
     /// The person agreed that details (not only codes) go back to the referrer.
@@ -227,12 +244,60 @@ pub struct ValidReferral {
 
 /// Validates a referral. `today` is the date in England, for ages and future dates.
 pub fn validate(request: &ReferralRequest, today: Date) -> Result<ValidReferral, Vec<FieldError>> {
+    validate_with_consent(request, &consent_read(request), today)
+}
+
+/// Consent and lawful basis as the JSON API and the web form send them.
+pub fn consent_read(request: &ReferralRequest) -> ConsentRead {
+    let basis = match request.legal_basis.as_deref().map(str::trim) {
+        None | Some("") => Reading::Absent,
+        Some(code) => consent::legal_basis(code).map_or(Reading::Unknown, Reading::Known),
+    };
+    let record = request.consent.as_ref().map(|c| Record {
+        status: match c.status.as_deref().map(str::trim) {
+            None | Some("") => Reading::Known(ConsentStatus::Active),
+            Some(code) => ConsentStatus::parse(code).map_or(Reading::Unknown, Reading::Known),
+        },
+        provision: match c.referral_agreed {
+            None => Reading::Absent,
+            Some(true) => Reading::Known(Provision::Permit),
+            Some(false) => Reading::Known(Provision::Deny),
+        },
+        period: Reading::Absent,
+        share_details: c
+            .share_details_with_referrer
+            .map_or(Reading::Absent, Reading::Known),
+    });
+    ConsentRead { basis, record }
+}
+
+/// The JSON field of a part of consent (the form shows each next to its control, FHIR
+/// names its element).
+pub fn consent_field(part: Part) -> &'static str {
+    match part {
+        Part::LegalBasis => "legal_basis",
+        Part::Record => "consent",
+        Part::Status => "consent.status",
+        Part::Provision => "consent.referral_agreed",
+        Part::Period => "consent.period",
+        Part::ShareDetails => "consent.share_details_with_referrer",
+    }
+}
+
+/// Validates a referral whose consent and lawful basis the channel read itself (FHIR reads
+/// them from the `Consent` resource); the request's own `consent` and `legal_basis` are
+/// not looked at.
+pub fn validate_with_consent(
+    request: &ReferralRequest,
+    consent_read: &ConsentRead,
+    today: Date,
+) -> Result<ValidReferral, Vec<FieldError>> {
     let mut e = Errors::default();
 
-    let referrer_organisation_id = e.optional_text(
+    let referrer_organisation_id = e.text(
         "referrer_organisation_id",
         &request.referrer_organisation_id,
-        SHORT_TEXT_MAX,
+        SHORT_TEXT,
     );
 
     let person = e
@@ -251,45 +316,20 @@ pub fn validate(request: &ReferralRequest, today: Date) -> Result<ValidReferral,
     let safeguarding_concern = e
         .required("safeguarding_concern", &request.safeguarding_concern)
         .copied();
-    let legal_basis = e.one_of(
-        "legal_basis",
-        &request.legal_basis,
-        &[
-            ("public_task_health_care", LegalBasis::PublicTaskHealthCare),
-            ("explicit_consent", LegalBasis::ExplicitConsent),
-            ("vital_interests", LegalBasis::VitalInterests),
-        ],
-    );
-    let consent = e.required("consent", &request.consent).and_then(|c| {
-        let agreed = e
-            .required("consent.referral_agreed", &c.referral_agreed)
-            .copied();
-        let share = e
-            .required(
-                "consent.share_details_with_referrer",
-                &c.share_details_with_referrer,
-            )
-            .copied();
-        Some(Consent {
-            referral_agreed: agreed?,
-            share_details_with_referrer: share?,
-        })
-    });
-    // A referral needs the person's agreement, except to protect their vital interests.
-    if let (Some(c), Some(basis)) = (&consent, legal_basis)
-        && !c.referral_agreed
-        && basis != LegalBasis::VitalInterests
-    {
-        e.add(
-            "consent.referral_agreed",
-            rule::CONSENT_REQUIRED,
-            "the person must agree to the referral unless the legal basis is vital_interests",
-        );
-    }
+    let decided = match consent::decide(consent_read, today) {
+        Ok(d) => Some(d),
+        Err(refused) => {
+            for r in refused {
+                e.add(consent_field(r.part), r.rule, r.message);
+            }
+            None
+        }
+    };
+    let (consent, legal_basis) = decided.unzip();
     let practitioner = e
         .required("practitioner", &request.practitioner)
         .and_then(|p| validate_practitioner(&mut e, p));
-    let notes = e.optional_text("notes", &request.notes, LONG_TEXT_MAX);
+    let notes = e.text("notes", &request.notes, FREE_TEXT);
 
     match (
         person,

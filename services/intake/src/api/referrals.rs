@@ -3,7 +3,7 @@
 //! person agreed to share them).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -11,6 +11,7 @@ use linkway_events::Role;
 use linkway_events::common::Coding;
 use linkway_events::referral::SourceChannel;
 use linkway_platform::auth::Principal;
+use linkway_platform::http::{Path, Query};
 use linkway_platform::idempotency::IdempotencyKey;
 use linkway_platform::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
@@ -159,7 +160,8 @@ pub struct ReferralList {
         ("X-Correlation-ID" = Option<String>, Header, description = "A UUID tying this request to later events."),
     ),
     responses(
-        (status = 201, description = "Received and routed (or listed as unroutable for an administrator)", body = CommandResponse),
+        (status = 201, description = "Received and routed (or listed as unroutable for an administrator); Location names the referral", body = CommandResponse,
+            headers(("Location" = String, description = "`/referrals/{referral_id}` of the new referral"))),
         (status = 403, description = "Role may not send referrals, or names another organisation", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 409, description = "Concurrent change; retry", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not application/json", body = linkway_platform::Problem, content_type = "application/problem+json"),
@@ -199,7 +201,13 @@ pub async fn submit_referral(
         &body,
     )
     .await?;
-    Ok((done.status, Json(done.answer)).into_response())
+    let location = format!("/referrals/{}", done.answer.referral_id);
+    Ok((
+        done.status,
+        [(axum::http::header::LOCATION, location)],
+        Json(done.answer),
+    )
+        .into_response())
 }
 
 /// Loads a referral row the caller may see; another organisation's is "not found".

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use linkway_events::common::{SNOMED, SNOMED_REFERRAL_TO_SOCIAL_PRESCRIBING};
 use serde_json::Value;
 
-use super::resources::{needs, person, practitioner, with_consent};
+use super::resources::{consent_read, needs, person, practitioner};
 use super::{EVENT_SERVICE_REQUEST, EXT_SAFEGUARDING, Issue, ODS_SYSTEM, Refusal};
+use crate::consent::ConsentRead;
 use crate::validation::ReferralRequest;
 
 /// The sender's identifier from its `Organization`.
@@ -28,7 +29,12 @@ pub struct Message {
     /// `MessageHeader.source.endpoint`: where replies go.
     pub source_endpoint: String,
     pub source_software: Option<String>,
+    /// Everything but consent and lawful basis, which are in [`Message::consent`].
     pub request: ReferralRequest,
+    /// The `Consent` resource, read for the decision.
+    pub consent: ConsentRead,
+    /// The index of the `Consent` entry, to name its elements in refusals.
+    pub consent_entry: Option<usize>,
 }
 
 /// What could be read of the header even when the message is refused (for the audit log).
@@ -70,16 +76,13 @@ pub fn header_facts(bundle: &Value) -> HeaderFacts {
 /// The entries of a bundle, found by `fullUrl` and by `Type/id`.
 pub(super) struct Entries<'a> {
     by_reference: HashMap<String, &'a Value>,
-    all: Vec<&'a Value>,
 }
 
 impl<'a> Entries<'a> {
     fn new(entries: &'a [Value]) -> Entries<'a> {
         let mut by_reference = HashMap::new();
-        let mut all = Vec::new();
         for e in entries {
             let resource = &e["resource"];
-            all.push(resource);
             if let Some(full) = e["fullUrl"].as_str() {
                 by_reference.insert(full.to_owned(), resource);
             }
@@ -89,21 +92,13 @@ impl<'a> Entries<'a> {
                 by_reference.insert(format!("{t}/{id}"), resource);
             }
         }
-        Entries { by_reference, all }
+        Entries { by_reference }
     }
 
     pub(super) fn resolve(&self, reference: &Value) -> Option<&'a Value> {
         reference["reference"]
             .as_str()
             .and_then(|r| self.by_reference.get(r).copied())
-    }
-
-    fn of_type(&self, t: &str) -> impl Iterator<Item = &'a Value> + '_ {
-        let t = t.to_owned();
-        self.all
-            .iter()
-            .copied()
-            .filter(move |r| r["resourceType"] == t.as_str())
     }
 }
 
@@ -230,6 +225,9 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
         }
     }
 
+    // Every element intake reads has the JSON type FHIR gives it.
+    issues.extend(super::types::check(entries));
+
     // Who sent it, and where replies go.
     let sender = index
         .resolve(&header["sender"])
@@ -305,7 +303,9 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
         practitioner: practitioner(&index, &sr["requester"]),
         notes: sr["patientInstruction"].as_str().map(str::to_owned),
     };
-    let request = with_consent(request, index.of_type("Consent").next());
+    let consent_entry = entries
+        .iter()
+        .position(|e| e["resource"]["resourceType"] == "Consent");
     Ok(Message {
         bundle_id: bundle["id"].as_str().map(str::to_owned),
         header_id: header["id"].as_str().map(str::to_owned),
@@ -313,6 +313,8 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
         source_endpoint: source_endpoint.expect("checked above"),
         source_software: header["source"]["software"].as_str().map(str::to_owned),
         request,
+        consent: consent_read(consent_entry.map(|i| &entries[i]["resource"])),
+        consent_entry,
     })
 }
 

@@ -31,12 +31,12 @@ impl Issue {
         }
     }
 
-    pub(super) fn at(mut self, expression: impl Into<String>) -> Issue {
+    pub fn at(mut self, expression: impl Into<String>) -> Issue {
         self.expression = Some(expression.into());
         self
     }
 
-    pub(super) fn rule(mut self, rule: impl Into<String>) -> Issue {
+    pub fn rule(mut self, rule: impl Into<String>) -> Issue {
         self.rule = Some(rule.into());
         self
     }
@@ -118,13 +118,35 @@ pub fn expression_for(field: &str) -> &'static str {
         | "practitioner.email" => "ServiceRequest.requester",
         "notes" => "ServiceRequest.patientInstruction",
         "legal_basis" => "Consent.policyRule",
-        "consent" | "consent.referral_agreed" | "consent.share_details_with_referrer" => "Consent",
+        "consent.status" => "Consent.status",
+        "consent.referral_agreed" => "Consent.provision.type",
+        "consent.period" => "Consent.provision.period",
+        "consent" | "consent.share_details_with_referrer" => "Consent",
+        "person.accessibility_needs" => "Patient.extension",
+        "referrer_organisation_id" => "MessageHeader.sender",
         _ => "Bundle",
     }
 }
 
-/// Validation errors as a 422 refusal whose issues name FHIRPath and rule.
-pub fn validation_refusal(errors: &[FieldError]) -> Refusal {
+/// Where in the `Consent` entry (`Bundle.entry[i].resource`) a consent field lives.
+fn consent_element(field: &str) -> Option<String> {
+    Some(
+        match field {
+            "consent.status" => "status",
+            "consent.referral_agreed" => "provision.type",
+            "consent.period" => "provision.period",
+            "legal_basis" => "policyRule",
+            "consent.share_details_with_referrer" => "extension",
+            _ => return None,
+        }
+        .to_owned(),
+    )
+}
+
+/// Validation errors as a 422 refusal whose issues name FHIRPath and rule; consent's
+/// elements are named in the `Consent` entry (`Bundle.entry[7].resource.provision.type`)
+/// when it is known.
+pub fn validation_refusal(errors: &[FieldError], consent_entry: Option<usize>) -> Refusal {
     Refusal::new(
         422,
         errors
@@ -138,12 +160,12 @@ pub fn validation_refusal(errors: &[FieldError]) -> Refusal {
                 let mut issue =
                     Issue::error(code, format!("{}: {}", e.field, e.message)).rule(e.rule.clone());
                 // `consent` missing entirely means no Consent resource was sent.
-                let at = if e.field == "consent" {
-                    "Bundle.entry.resource.ofType(Consent)"
-                } else {
-                    expression_for(&e.field)
+                let at = match (consent_entry, consent_element(&e.field)) {
+                    (Some(i), Some(element)) => format!("Bundle.entry[{i}].resource.{element}"),
+                    _ if e.field == "consent" => "Bundle.entry.resource.ofType(Consent)".into(),
+                    _ => expression_for(&e.field).to_owned(),
                 };
-                issue.expression = Some(at.to_owned());
+                issue.expression = Some(at);
                 issue
             })
             .collect(),

@@ -1,14 +1,17 @@
 //! The resources of a message read into the parts of a referral request: the `Patient`
-//! (person), the `ServiceRequest`'s needs, the requesting practitioner, the `Consent`.
+//! (person), the `ServiceRequest`'s needs, the requesting practitioner, the `Consent`
+//! (read for [`crate::consent::decide`]).
 
 use linkway_events::common::SNOMED;
 use serde_json::Value;
 
-use super::message::{Entries, codings, extension};
-use super::{EXT_INTERPRETER, EXT_SHARE_DETAILS, NHS_NUMBER_SYSTEM};
+use linkway_events::referral::LegalBasis;
+
+use super::message::{Entries, extension};
+use super::{EXT_INTERPRETER, EXT_SHARE_DETAILS, LEGAL_BASIS_SYSTEM, NHS_NUMBER_SYSTEM};
+use crate::consent::{ConsentRead, ConsentStatus, Period, Provision, Reading, Record, legal_basis};
 use crate::validation::{
-    AddressInput, CodingInput, ConsentInput, NeedsInput, PersonInput, PractitionerInput,
-    ReferralRequest,
+    AddressInput, CodingInput, NeedsInput, PersonInput, PractitionerInput, parse_date,
 };
 
 pub(super) fn person(p: &Value) -> PersonInput {
@@ -184,31 +187,94 @@ pub(super) fn practitioner(index: &Entries<'_>, requester: &Value) -> Option<Pra
     })
 }
 
-pub(super) fn with_consent(
-    mut request: ReferralRequest,
-    consent: Option<&Value>,
-) -> ReferralRequest {
+/// Consent and lawful basis as a FHIR `Consent` reads (see [`crate::consent`] for the
+/// decision):
+/// - `status` is the person's answer: `active` agreed, `rejected` refused; other statuses
+///   are not in force;
+/// - `provision.type` `deny` refuses; an active Consent without `provision.type` permits;
+/// - `provision.period` must cover today (`YYYY-MM-DD`, or a dateTime whose date is read);
+/// - `policyRule` must hold a coding of Linkway's lawful-basis CodeSystem
+///   ([`LEGAL_BASIS_SYSTEM`], published as `schemas/fhir/CodeSystem-linkway-lawful-basis.json`);
+///   anything else is unknown, and no coding at all is missing, never a default;
+/// - the `share-details-with-referrer` extension (boolean) defaults to false: only codes go
+///   back to the referrer.
+pub(super) fn consent_read(consent: Option<&Value>) -> ConsentRead {
     let Some(c) = consent else {
-        return request;
+        return ConsentRead {
+            basis: Reading::Absent,
+            record: None,
+        };
     };
-    let agreed = match c["status"].as_str() {
-        Some("active") => Some(true),
-        Some("rejected") => Some(false),
-        _ => None,
+    let code = |v: &Value| match v {
+        Value::Null => Reading::Absent,
+        Value::String(s) if s.trim().is_empty() => Reading::Absent,
+        Value::String(s) => Reading::Known(s.trim().to_owned()),
+        _ => Reading::Unknown,
     };
-    request.consent = Some(ConsentInput {
-        referral_agreed: agreed,
-        share_details_with_referrer: Some(
-            extension(c, EXT_SHARE_DETAILS)
-                .and_then(|e| e["valueBoolean"].as_bool())
-                .unwrap_or(false),
-        ),
-    });
-    request.legal_basis = Some(
-        codings(&c["policyRule"])
-            .map(|(_, code)| code.to_owned())
-            .next()
-            .unwrap_or_else(|| "public_task_health_care".to_owned()),
-    );
-    request
+    let status = match code(&c["status"]) {
+        Reading::Known(s) => ConsentStatus::parse(&s).map_or(Reading::Unknown, Reading::Known),
+        Reading::Absent => Reading::Absent,
+        Reading::Unknown => Reading::Unknown,
+    };
+    let provision = match code(&c["provision"]["type"]) {
+        Reading::Known(t) => match t.as_str() {
+            "permit" => Reading::Known(Provision::Permit),
+            "deny" => Reading::Known(Provision::Deny),
+            _ => Reading::Unknown,
+        },
+        Reading::Absent => Reading::Known(Provision::Permit),
+        Reading::Unknown => Reading::Unknown,
+    };
+    let period = match &c["provision"]["period"] {
+        Value::Null => Reading::Absent,
+        p => {
+            let date = |v: &Value| match v {
+                Value::Null => Ok(None),
+                Value::String(s) => s
+                    .get(..10)
+                    .filter(|_| s.len() == 10 || s.as_bytes()[10] == b'T')
+                    .and_then(parse_date)
+                    .map(Some)
+                    .ok_or(()),
+                _ => Err(()),
+            };
+            match (date(&p["start"]), date(&p["end"])) {
+                (Ok(start), Ok(end)) => Reading::Known(Period { start, end }),
+                _ => Reading::Unknown,
+            }
+        }
+    };
+    let basis = {
+        let all: Vec<(Option<&str>, Option<&str>)> = c["policyRule"]["coding"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|k| (k["system"].as_str(), k["code"].as_str()))
+            .collect();
+        let ours: Vec<Option<LegalBasis>> = all
+            .iter()
+            .filter(|(system, _)| *system == Some(LEGAL_BASIS_SYSTEM))
+            .map(|(_, code)| code.and_then(legal_basis))
+            .collect();
+        match ours.as_slice() {
+            [] if all.is_empty() => Reading::Absent,
+            [Some(b)] => Reading::Known(*b),
+            _ => Reading::Unknown,
+        }
+    };
+    let share_details = match extension(c, EXT_SHARE_DETAILS) {
+        None => Reading::Known(false),
+        Some(e) => e["valueBoolean"]
+            .as_bool()
+            .map_or(Reading::Unknown, Reading::Known),
+    };
+    ConsentRead {
+        basis,
+        record: Some(Record {
+            status,
+            provision,
+            period,
+            share_details,
+        }),
+    }
 }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::validation::validate;
+use crate::validation::validate_with_consent;
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/fhir/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -103,7 +103,8 @@ fn the_social_prescribing_message_reads_into_a_valid_referral() {
         m.request.practitioner.as_ref().unwrap().role.as_deref(),
         Some("General Medical Practitioner")
     );
-    let v = validate(&m.request, time::macros::date!(2026 - 11 - 22)).unwrap();
+    let v =
+        validate_with_consent(&m.request, &m.consent, time::macros::date!(2026 - 11 - 22)).unwrap();
     assert_eq!(v.postcode_district, "LS6");
     assert!(v.consent.referral_agreed && v.consent.share_details_with_referrer);
     assert_eq!(v.personal.notes.as_deref(), Some("Prefers morning calls."));
@@ -187,8 +188,9 @@ fn an_invalid_nhs_number_fails_validation_with_its_fhirpath() {
     let mut b = message();
     entry(&mut b, "Patient")["identifier"][0]["value"] = json!("9434765918");
     let m = read_message(&b).unwrap();
-    let errors = validate(&m.request, time::macros::date!(2026 - 11 - 22)).unwrap_err();
-    let r = validation_refusal(&errors);
+    let errors = validate_with_consent(&m.request, &m.consent, time::macros::date!(2026 - 11 - 22))
+        .unwrap_err();
+    let r = validation_refusal(&errors, None);
     assert_eq!(r.status, 422);
     assert_eq!(r.issues[0].rule.as_deref(), Some("nhs_number_check_digit"));
     assert!(
@@ -218,8 +220,9 @@ fn without_a_consent_resource_the_referral_lacks_consent() {
         .unwrap()
         .retain(|e| e["resource"]["resourceType"] != "Consent");
     let m = read_message(&b).unwrap();
-    let errors = validate(&m.request, time::macros::date!(2026 - 11 - 22)).unwrap_err();
-    let r = validation_refusal(&errors);
+    let errors = validate_with_consent(&m.request, &m.consent, time::macros::date!(2026 - 11 - 22))
+        .unwrap_err();
+    let r = validation_refusal(&errors, None);
     assert!(
         r.issues
             .iter()
@@ -234,8 +237,8 @@ fn consent_without_the_sharing_extension_sends_only_codes_back() {
     entry(&mut b, "Consent")["extension"] = json!([]);
     let m = read_message(&b).unwrap();
     assert_eq!(
-        m.request.consent.unwrap().share_details_with_referrer,
-        Some(false)
+        m.consent.record.unwrap().share_details,
+        crate::consent::Reading::Known(false)
     );
 }
 
@@ -315,7 +318,7 @@ mod robustness {
             b["entry"][entry]["resource"][FIELDS[field]] = value;
             match read_message(&b) {
                 Ok(m) => {
-                    let _ = validate(&m.request, time::macros::date!(2026 - 11 - 22));
+                    let _ = validate_with_consent(&m.request, &m.consent, time::macros::date!(2026 - 11 - 22));
                 }
                 Err(r) => {
                     prop_assert!(r.status == 400 || r.status == 422);

@@ -1,10 +1,57 @@
 //! The form's fields: what a browser posts, read into the referral request the JSON API
 //! takes, and the control each validation field is shown next to.
 
+use linkway_platform::FieldError;
+
 use crate::validation::{
     AddressInput, CodingInput, ConsentInput, NeedsInput, PersonInput, PractitionerInput,
     ReferralRequest,
 };
+
+/// Every field the form posts; anything else is refused, naming it.
+pub const FIELDS: [&str; 34] = [
+    "access_token",
+    "idempotency_key",
+    "referrer_organisation_id",
+    "nhs_number",
+    "nhs_number_verification",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "address_line1",
+    "address_line2",
+    "address_line3",
+    "postcode",
+    "phone",
+    "email",
+    "preferred_contact_method",
+    "language",
+    "interpreter_needed",
+    "accessibility_needs",
+    "gender",
+    "ethnicity",
+    "need",
+    "other_need_code",
+    "needs_text",
+    "urgency",
+    "safeguarding_concern",
+    "legal_basis",
+    "consent_status",
+    "referral_agreed",
+    "share_details",
+    "practitioner_name",
+    "practitioner_role",
+    "practitioner_phone",
+    "practitioner_email",
+    "notes",
+];
+
+/// The yes/no questions, by the request field each answers.
+const YES_NO: [(&str, &str); 3] = [
+    ("safeguarding_concern", "safeguarding_concern"),
+    ("referral_agreed", "consent.referral_agreed"),
+    ("share_details", "consent.share_details_with_referrer"),
+];
 
 /// Needs offered as tick boxes (SNOMED CT concepts); others can be typed as a code.
 pub const COMMON_NEEDS: [(&str, &str); 5] = [
@@ -53,6 +100,44 @@ impl Posted {
 
     pub(super) fn empty() -> Posted {
         Posted(Vec::new())
+    }
+}
+
+/// Reads a post: a field the form does not have, or an answer to a yes/no question that is
+/// neither, is refused naming the field (never the value); the rest is [`to_request`].
+pub fn read(p: &Posted) -> Result<ReferralRequest, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    for (name, _) in &p.0 {
+        if !FIELDS.contains(&name.as_str()) && !errors.iter().any(|e: &FieldError| &e.field == name)
+        {
+            // A name that is not one a form could have is not repeated back either.
+            let plausible = name.len() <= 64
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            errors.push(FieldError::new(
+                if plausible { name.as_str() } else { "body" },
+                "schema",
+                "is not a field of this form",
+            ));
+        }
+    }
+    for (control, field) in YES_NO {
+        if p.get(control).is_some() && p.yes_no(control).is_none() {
+            errors.push(FieldError::new(field, "one_of", "must be yes or no"));
+        }
+    }
+    if p.get("interpreter_needed").is_some_and(|v| v != "yes") {
+        errors.push(FieldError::new(
+            "person.interpreter_needed",
+            "one_of",
+            "must be yes when ticked",
+        ));
+    }
+    if errors.is_empty() {
+        Ok(to_request(p))
+    } else {
+        Err(errors)
     }
 }
 
@@ -110,6 +195,7 @@ pub fn to_request(p: &Posted) -> ReferralRequest {
         safeguarding_concern: p.yes_no("safeguarding_concern"),
         legal_basis: p.get("legal_basis"),
         consent: Some(ConsentInput {
+            status: p.get("consent_status"),
             referral_agreed: p.yes_no("referral_agreed"),
             share_details_with_referrer: p.yes_no("share_details"),
         }),
@@ -149,6 +235,8 @@ pub fn control_for(field: &str) -> &'static str {
         "safeguarding_concern" => "safeguarding_concern",
         "legal_basis" => "legal_basis",
         "consent" | "consent.referral_agreed" => "referral_agreed",
+        "consent.status" => "consent_status",
+        "person.interpreter_needed" => "interpreter_needed",
         "consent.share_details_with_referrer" => "share_details",
         "practitioner" | "practitioner.name" => "practitioner_name",
         "practitioner.role" => "practitioner_role",

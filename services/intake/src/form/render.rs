@@ -203,11 +203,17 @@ pub(super) fn render_form(view: &View<'_>) -> String {
         }
         for e in view.errors {
             let control = control_for(&e.field);
+            // The field and rule, for machines (the same names as the JSON API's problems).
+            let data = format!(
+                r#" data-field="{}" data-rule="{}""#,
+                esc(&e.field),
+                esc(&e.rule)
+            );
             if control.is_empty() {
-                b.push_str(&format!("<li>{}</li>", esc(&e.message)));
+                b.push_str(&format!("<li{data}>{}</li>", esc(&e.message)));
             } else {
                 b.push_str(&format!(
-                    r##"<li><a href="#{control}">{}</a></li>"##,
+                    r##"<li{data}><a href="#{control}">{}</a></li>"##,
                     esc(&format!("{}: {}", label_of(control), e.message))
                 ));
             }
@@ -347,6 +353,16 @@ pub(super) fn render_form(view: &View<'_>) -> String {
         ],
     ));
     b.push_str(&view.radios(
+        "consent_status",
+        "Is the person's recorded consent current? (leave empty if it is)",
+        &[
+            ("active", "Current"),
+            ("rejected", "The person refused"),
+            ("inactive", "Withdrawn or expired"),
+            ("draft", "Not yet confirmed"),
+        ],
+    ));
+    b.push_str(&view.radios(
         "referral_agreed",
         "Has the person agreed to the referral?",
         &[("yes", "Yes"), ("no", "No")],
@@ -419,6 +435,8 @@ pub(super) fn label_of(control: &str) -> &'static str {
         "safeguarding_concern" => "Safeguarding concern",
         "legal_basis" => "Legal basis",
         "referral_agreed" => "Agreement to the referral",
+        "consent_status" => "Recorded consent",
+        "interpreter_needed" => "Interpreter",
         "share_details" => "Details back to you",
         "practitioner_name" => "Your name",
         "practitioner_role" => "Your role",

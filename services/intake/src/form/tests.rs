@@ -122,3 +122,51 @@ fn every_control_has_a_label() {
         rest = after;
     }
 }
+
+#[test]
+fn every_control_the_form_renders_is_a_field_the_post_reader_knows() {
+    let html = render_form(&View {
+        posted: &Posted::empty(),
+        errors: &[],
+        page_error: None,
+        ask_token: true,
+    });
+    let names: Vec<&str> = html
+        .split(" name=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .filter(|n| *n != "viewport")
+        .collect();
+    assert!(names.len() > 20, "{names:?}");
+    for name in names {
+        assert!(
+            FIELDS.contains(&name),
+            "{name} is rendered but refused when posted"
+        );
+    }
+}
+
+#[test]
+fn a_post_with_an_unknown_field_or_a_yes_no_that_is_neither_is_refused_naming_it() {
+    let errors = read(&posted(&[
+        ("shoe_size", "9"),
+        ("referral_agreed", "perhaps"),
+    ]))
+    .unwrap_err();
+    let named: Vec<(&str, &str)> = errors
+        .iter()
+        .map(|e| (e.field.as_str(), e.rule.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("shoe_size", "schema"),
+            ("consent.referral_agreed", "one_of")
+        ]
+    );
+    let errors = read(&posted(&[("\u{0}<script>", "x")])).unwrap_err();
+    assert_eq!(
+        errors[0].field, "body",
+        "an implausible name is not repeated back"
+    );
+}

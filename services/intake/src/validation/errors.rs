@@ -1,10 +1,13 @@
-//! The error collector every rule reports to: bounded and required texts, choices, phone
-//! and email checks, each naming field and rule.
+//! The error collector every rule reports to: texts under the one text rule
+//! ([`linkway_platform::text::Text`]), choices, phone and email checks, each naming field and
+//! rule and never the value.
 
 use linkway_platform::FieldError;
 
+use linkway_platform::text::Text;
+
 use super::formats::{is_email, is_phone};
-use super::rule;
+use super::{CODE, rule};
 
 /// Collects errors while walking the request.
 #[derive(Default)]
@@ -15,33 +18,37 @@ impl Errors {
         self.0.push(FieldError::new(field, rule, message));
     }
 
-    /// A required, non-blank text of bounded length.
+    /// A text field under its [`Text`] rule; blank counts as absent (`None`, no error).
+    pub(super) fn text(
+        &mut self,
+        field: &str,
+        value: &Option<String>,
+        rule: Text,
+    ) -> Option<String> {
+        match rule.clean(value.as_deref()?) {
+            Ok(kept) => kept,
+            Err(e) => {
+                self.add(field, e.rule(), e.to_string());
+                None
+            }
+        }
+    }
+
+    /// A required text field under its [`Text`] rule.
     pub(super) fn required_text(
         &mut self,
         field: &str,
         value: &Option<String>,
-        max: usize,
+        rule: Text,
     ) -> Option<String> {
-        match clean(value) {
-            None => {
-                self.add(field, rule::REQUIRED, "is required");
-                None
-            }
-            Some(v) => self.bounded(field, v, max),
+        if !present(value) {
+            self.add(field, rule::REQUIRED, "is required");
+            return None;
         }
+        self.text(field, value, rule)
     }
 
-    /// An optional text (blank counts as absent) of bounded length.
-    pub(super) fn optional_text(
-        &mut self,
-        field: &str,
-        value: &Option<String>,
-        max: usize,
-    ) -> Option<String> {
-        clean(value).and_then(|v| self.bounded(field, v, max))
-    }
-
-    /// An optional text that must pass `valid` (blank counts as absent).
+    /// An optional one-line value that must also pass `valid` (blank counts as absent).
     pub(super) fn optional_checked(
         &mut self,
         field: &str,
@@ -50,7 +57,7 @@ impl Errors {
         rule: &str,
         message: &str,
     ) -> Option<String> {
-        let v = clean(value)?;
+        let v = self.text(field, value, CODE)?;
         if valid(&v) {
             Some(v)
         } else {
@@ -79,19 +86,6 @@ impl Errors {
         )
     }
 
-    pub(super) fn bounded(&mut self, field: &str, v: String, max: usize) -> Option<String> {
-        if v.chars().count() > max {
-            self.add(
-                field,
-                rule::MAX_LENGTH,
-                format!("must be at most {max} characters"),
-            );
-            None
-        } else {
-            Some(v)
-        }
-    }
-
     pub(super) fn required<'a, T>(&mut self, field: &str, value: &'a Option<T>) -> Option<&'a T> {
         if value.is_none() {
             self.add(field, rule::REQUIRED, "is required");
@@ -105,13 +99,11 @@ impl Errors {
         value: &Option<String>,
         options: &[(&str, T)],
     ) -> Option<T> {
-        let v = match clean(value) {
-            None => {
-                self.add(field, rule::REQUIRED, "is required");
-                return None;
-            }
-            Some(v) => v,
-        };
+        if !present(value) {
+            self.add(field, rule::REQUIRED, "is required");
+            return None;
+        }
+        let v = self.text(field, value, CODE)?;
         let found = options.iter().find(|(name, _)| *name == v).map(|(_, t)| *t);
         if found.is_none() {
             let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
@@ -125,11 +117,7 @@ impl Errors {
     }
 }
 
-/// Trimmed text, or `None` when absent or blank (web forms send blanks for empty fields).
-pub(super) fn clean(value: &Option<String>) -> Option<String> {
-    value
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// Whether a field was given: sent and not blank (web forms send blanks for empty fields).
+pub(super) fn present(value: &Option<String>) -> bool {
+    value.as_deref().is_some_and(|v| !v.trim().is_empty())
 }

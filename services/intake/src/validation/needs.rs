@@ -3,15 +3,15 @@
 
 use linkway_events::common::{Coding, SNOMED};
 
-use super::errors::{Errors, clean};
-use super::{LONG_TEXT_MAX, NEEDS_MAX, NeedsInput, SHORT_TEXT_MAX, rule};
+use super::errors::{Errors, present};
+use super::{CODE, FREE_TEXT, NEEDS_MAX, NeedsInput, SHORT_TEXT, rule};
 
 pub(super) fn validate_needs(
     e: &mut Errors,
     n: &NeedsInput,
 ) -> Option<(Vec<Coding>, Option<String>)> {
-    let text = e.optional_text("needs_and_concerns.text", &n.text, LONG_TEXT_MAX);
-    if n.codes.is_empty() && clean(&n.text).is_none() {
+    let text = e.text("needs_and_concerns.text", &n.text, FREE_TEXT);
+    if n.codes.is_empty() && !present(&n.text) {
         e.add(
             "needs_and_concerns",
             rule::NEEDS_REQUIRED,
@@ -31,7 +31,13 @@ pub(super) fn validate_needs(
     let mut codes: Vec<Coding> = Vec::with_capacity(n.codes.len());
     for (i, c) in n.codes.iter().enumerate() {
         let field = format!("needs_and_concerns.codes[{i}]");
-        let system = clean(&c.system).unwrap_or_else(|| SNOMED.to_owned());
+        let before_system = e.0.len();
+        let system = e
+            .text(&format!("{field}.system"), &c.system, CODE)
+            .unwrap_or_else(|| SNOMED.to_owned());
+        if e.0.len() > before_system {
+            continue;
+        }
         if system != SNOMED {
             e.add(
                 format!("{field}.system"),
@@ -40,8 +46,7 @@ pub(super) fn validate_needs(
             );
             continue;
         }
-        let Some(code) = clean(&c.code) else {
-            e.add(format!("{field}.code"), rule::REQUIRED, "is required");
+        let Some(code) = e.required_text(&format!("{field}.code"), &c.code, CODE) else {
             continue;
         };
         if let Err(rule) = check_sctid(&code) {
@@ -63,7 +68,7 @@ pub(super) fn validate_needs(
             );
             continue;
         }
-        let display = e.optional_text(&format!("{field}.display"), &c.display, SHORT_TEXT_MAX);
+        let display = e.text(&format!("{field}.display"), &c.display, SHORT_TEXT);
         codes.push(Coding {
             system,
             code,

@@ -4,13 +4,13 @@
 use linkway_events::referral::{Address, ContactMethod, Person, Practitioner};
 use time::Date;
 
-use super::errors::{Errors, clean};
+use super::errors::{Errors, present};
 use super::formats::{
     age_band, age_on, is_language_tag, normalise_postcode, parse_date, postcode_district,
 };
 use super::{
-    ADDRESS_LINES_MAX, LINE_MAX, LONG_TEXT_MAX, MAX_AGE_YEARS, NAME_MAX, PersonInput,
-    PractitionerInput, SHORT_TEXT_MAX, VERIFICATION_STATUSES, rule,
+    ADDRESS_LINE, ADDRESS_LINES_MAX, CODE, FREE_TEXT, MAX_AGE_YEARS, NAME, PersonInput,
+    PractitionerInput, SHORT_TEXT, VERIFICATION_STATUSES, rule,
 };
 use crate::nhs_number;
 
@@ -21,14 +21,20 @@ pub(super) struct ValidPerson {
 }
 
 pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> Option<ValidPerson> {
-    let nhs_number = clean(&p.nhs_number).and_then(|n| match nhs_number::parse(&n) {
-        Ok(n) => Some(n),
-        Err(err) => {
-            e.add("person.nhs_number", err.rule(), err.to_string());
-            None
-        }
-    });
-    let verification = clean(&p.nhs_number_verification);
+    let nhs_number = e
+        .text("person.nhs_number", &p.nhs_number, CODE)
+        .and_then(|n| match nhs_number::parse(&n) {
+            Ok(n) => Some(n),
+            Err(err) => {
+                e.add("person.nhs_number", err.rule(), err.to_string());
+                None
+            }
+        });
+    let verification = e.text(
+        "person.nhs_number_verification",
+        &p.nhs_number_verification,
+        CODE,
+    );
     if let Some(v) = &verification {
         if !VERIFICATION_STATUSES.contains(&v.as_str()) {
             e.add(
@@ -36,8 +42,7 @@ pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> O
                 rule::ONE_OF,
                 format!("must be one of: {}", VERIFICATION_STATUSES.join(", ")),
             );
-        } else if clean(&p.nhs_number).is_none() && v != "number-not-present-and-trace-not-required"
-        {
+        } else if !present(&p.nhs_number) && v != "number-not-present-and-trace-not-required" {
             e.add(
                 "person.nhs_number_verification",
                 rule::VERIFICATION_WITHOUT_NHS_NUMBER,
@@ -45,14 +50,11 @@ pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> O
             );
         }
     }
-    let given_name = e.required_text("person.given_name", &p.given_name, NAME_MAX);
-    let family_name = e.required_text("person.family_name", &p.family_name, NAME_MAX);
-    let birth = clean(&p.birth_date);
+    let given_name = e.required_text("person.given_name", &p.given_name, NAME);
+    let family_name = e.required_text("person.family_name", &p.family_name, NAME);
+    let birth = e.required_text("person.birth_date", &p.birth_date, CODE);
     let birth_date = match birth {
-        None => {
-            e.add("person.birth_date", rule::REQUIRED, "is required");
-            None
-        }
+        None => None,
         Some(b) => match parse_date(&b) {
             None => {
                 e.add(
@@ -88,42 +90,45 @@ pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> O
                 None
             }
             Some(lines) => {
-                let cleaned: Vec<String> = lines
-                    .iter()
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty())
-                    .collect();
-                if cleaned.is_empty() {
+                let mut kept: Vec<String> = Vec::with_capacity(lines.len());
+                let mut refused = false;
+                for (i, line) in lines.iter().enumerate() {
+                    match ADDRESS_LINE.clean(line) {
+                        Ok(Some(l)) => kept.push(l),
+                        Ok(None) => {}
+                        Err(err) => {
+                            e.add(
+                                format!("person.address.lines[{i}]"),
+                                err.rule(),
+                                err.to_string(),
+                            );
+                            refused = true;
+                        }
+                    }
+                }
+                if refused {
+                    None
+                } else if kept.is_empty() {
                     e.add(
                         "person.address.lines",
                         rule::REQUIRED,
                         "needs at least one line",
                     );
                     None
-                } else if cleaned.len() > ADDRESS_LINES_MAX {
+                } else if kept.len() > ADDRESS_LINES_MAX {
                     e.add(
                         "person.address.lines",
                         rule::MAX_ITEMS,
                         format!("at most {ADDRESS_LINES_MAX} lines"),
                     );
                     None
-                } else if let Some(i) = cleaned.iter().position(|l| l.chars().count() > LINE_MAX) {
-                    e.add(
-                        format!("person.address.lines[{i}]"),
-                        rule::MAX_LENGTH,
-                        format!("must be at most {LINE_MAX} characters"),
-                    );
-                    None
                 } else {
-                    Some(cleaned)
+                    Some(kept)
                 }
             }
         };
-        let postcode = match clean(&a.postcode) {
-            None => {
-                e.add("person.address.postcode", rule::REQUIRED, "is required");
-                None
-            }
+        let postcode = match e.required_text("person.address.postcode", &a.postcode, CODE) {
+            None => None,
             Some(pc) => match normalise_postcode(&pc) {
                 Some(pc) => Some(pc),
                 None => {
@@ -154,19 +159,19 @@ pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> O
         ],
     );
     match method {
-        Some(ContactMethod::Phone | ContactMethod::Text) if clean(&p.phone).is_none() => e.add(
+        Some(ContactMethod::Phone | ContactMethod::Text) if !present(&p.phone) => e.add(
             "person.phone",
             rule::CONTACT_DETAIL_FOR_METHOD,
             "is needed when the preferred contact method is phone or text",
         ),
-        Some(ContactMethod::Email) if clean(&p.email).is_none() => e.add(
+        Some(ContactMethod::Email) if !present(&p.email) => e.add(
             "person.email",
             rule::CONTACT_DETAIL_FOR_METHOD,
             "is needed when the preferred contact method is email",
         ),
         _ => {}
     }
-    let language = clean(&p.language).and_then(|v| {
+    let language = e.text("person.language", &p.language, CODE).and_then(|v| {
         if is_language_tag(&v) {
             Some(v)
         } else {
@@ -179,20 +184,20 @@ pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> O
         }
     });
     let interpreter_needed = p.interpreter_needed.unwrap_or(false);
-    if interpreter_needed && clean(&p.language).is_none() {
+    if interpreter_needed && !present(&p.language) {
         e.add(
             "person.language",
             rule::LANGUAGE_FOR_INTERPRETER,
             "is needed when an interpreter is needed",
         );
     }
-    let accessibility_needs = e.optional_text(
+    let accessibility_needs = e.text(
         "person.accessibility_needs",
         &p.accessibility_needs,
-        LONG_TEXT_MAX,
+        FREE_TEXT,
     );
-    let gender = e.optional_text("person.gender", &p.gender, SHORT_TEXT_MAX);
-    let ethnicity = e.optional_text("person.ethnicity", &p.ethnicity, SHORT_TEXT_MAX);
+    let gender = e.text("person.gender", &p.gender, SHORT_TEXT);
+    let ethnicity = e.text("person.ethnicity", &p.ethnicity, SHORT_TEXT);
 
     let birth_date = birth_date?;
     let address = address?;
@@ -219,8 +224,8 @@ pub(super) fn validate_person(e: &mut Errors, p: &PersonInput, today: Date) -> O
 }
 
 pub(super) fn validate_practitioner(e: &mut Errors, p: &PractitionerInput) -> Option<Practitioner> {
-    let name = e.required_text("practitioner.name", &p.name, NAME_MAX);
-    let role = e.optional_text("practitioner.role", &p.role, SHORT_TEXT_MAX);
+    let name = e.required_text("practitioner.name", &p.name, NAME);
+    let role = e.text("practitioner.role", &p.role, SHORT_TEXT);
     let phone = e.optional_phone("practitioner.phone", &p.phone);
     let email = e.optional_email("practitioner.email", &p.email);
     Some(Practitioner {

@@ -44,6 +44,7 @@ pub(crate) fn valid_request() -> ReferralRequest {
         safeguarding_concern: Some(false),
         legal_basis: Some("public_task_health_care".into()),
         consent: Some(ConsentInput {
+            status: None,
             referral_agreed: Some(true),
             share_details_with_referrer: Some(true),
         }),
@@ -375,16 +376,19 @@ fn urgency_and_legal_basis_are_enumerations() {
 fn consent_parts_are_required_and_agreement_is_needed() {
     let mut r = valid_request();
     r.consent = Some(ConsentInput {
+        status: None,
         referral_agreed: None,
         share_details_with_referrer: Some(true),
     });
     assert_only(&r, "consent.referral_agreed", rule::REQUIRED);
     r.consent = Some(ConsentInput {
+        status: None,
         referral_agreed: Some(true),
         share_details_with_referrer: None,
     });
     assert_only(&r, "consent.share_details_with_referrer", rule::REQUIRED);
     r.consent = Some(ConsentInput {
+        status: None,
         referral_agreed: Some(false),
         share_details_with_referrer: Some(false),
     });

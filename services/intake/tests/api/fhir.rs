@@ -5,28 +5,10 @@ use linkway_events::{Event, Role};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::channels::{fixture, message, resource};
 use crate::support::*;
 
-const ODS: &str = "Y99001";
-
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/fhir/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-fn message() -> Value {
-    fixture("social-prescribing-referral.json")
-}
-
-fn resource<'a>(bundle: &'a mut Value, t: &str) -> &'a mut Value {
-    bundle["entry"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .find(|e| e["resource"]["resourceType"] == t)
-        .map(|e| &mut e["resource"])
-        .unwrap()
-}
+use crate::channels::ODS;
 
 async fn send(
     intake: &Intake,

@@ -4,6 +4,7 @@ use linkway_events::referral::{ReferralEvent, SourceChannel};
 use linkway_events::{Event, Role};
 use reqwest::StatusCode;
 
+use crate::channels::pct;
 use crate::support::*;
 
 fn encode(pairs: &[(&str, &str)]) -> String {
@@ -12,18 +13,6 @@ fn encode(pairs: &[(&str, &str)]) -> String {
         .map(|(k, v)| format!("{}={}", pct(k), pct(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn filled<'a>(token: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {

@@ -2,7 +2,11 @@
 //! nats-server and PostgreSQL from `linkway-testkit`, one fresh stream and database per test.
 
 mod access;
+mod channels;
 mod command_path;
+mod consent_table;
+mod edges;
+mod edges_platform;
 mod fhir;
 mod form;
 mod lifecycle;
