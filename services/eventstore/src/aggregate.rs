@@ -1,9 +1,10 @@
 //! Loading an aggregate by direct gets: one subject, or every subject of one id (a
-//! subject filter), for a decision.
+//! subject filter), for a decision; or every aggregate of one kind (the registry's
+//! organisations, rules or tokens, for an admin decision).
 
 use async_nats::jetstream::{self, stream::DirectGetErrorKind};
 
-use crate::{RecordedEvent, StoreError};
+use crate::{EventStore, RecordedEvent, StoreError, check_subject_token};
 
 /// An event of an aggregate as a command reads it: the event and the message id it was
 /// appended under (`Nats-Msg-Id`), by which a retried command finds its own events.
@@ -46,5 +47,16 @@ pub(crate) async fn load_with_ids(
             Err(err) if err.kind() == DirectGetErrorKind::NotFound => return Ok(events),
             Err(err) => return Err(StoreError::nats("load aggregate")(err)),
         }
+    }
+}
+
+impl EventStore {
+    /// Every event of every aggregate of one kind (`<prefix>.<kind>.*`), in log order.
+    pub async fn load_kind(&self, aggregate_kind: &str) -> Result<Vec<RecordedEvent>, StoreError> {
+        check_subject_token(aggregate_kind)
+            .map_err(|e| StoreError::Misconfigured(e.to_string()))?;
+        let filter = format!("{}.{aggregate_kind}.*", self.config.subject_prefix);
+        let stored = load_with_ids(&self.js, &self.config.stream, &filter).await?;
+        Ok(stored.into_iter().map(|s| s.event).collect())
     }
 }

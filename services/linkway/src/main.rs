@@ -41,8 +41,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Admin(command) => {
-            let (_, store) = linkway::serve::connect_store(&settings).await?;
-            println!("{}", linkway::admin::run(&store, command).await?);
+            println!("{}", linkway::admin::run_cli(&settings, command).await?);
         }
         Command::Demo { referrals, exit } => {
             let key = match &settings.pseudonym_key {

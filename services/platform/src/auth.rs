@@ -78,6 +78,7 @@ pub async fn authenticate(db: &Database, secret: &str) -> Result<Option<Principa
     });
     if let Some(p) = &principal {
         crate::http::record_caller(p);
+        crate::registry::usage::note(db, p.token_id);
     }
     Ok(principal)
 }

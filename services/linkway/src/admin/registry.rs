@@ -1,0 +1,147 @@
+//! The registry as the log says it is: organisations, routing rules and tokens folded from
+//! their events (not from any service's read model, which may lag), with the sequences an
+//! admin command's append is guarded on.
+
+use std::collections::BTreeMap;
+
+use linkway_events::registry::{
+    OrganisationRegistered, RegistryEvent, RoutingRuleAdded, TokenIssued,
+};
+use linkway_events::{Envelope, Event};
+use linkway_eventstore::{EventStore, RecordedEvent};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The aggregate kinds of the registry.
+pub const ORGANISATION: &str = "organisation";
+pub const ROUTING_RULE: &str = "routing_rule";
+pub const TOKEN: &str = "token";
+
+/// An organisation's latest registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub registered: OrganisationRegistered,
+    /// Sequence of its last event.
+    pub sequence: u64,
+}
+
+/// A routing rule and whether it still applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub added: RoutingRuleAdded,
+    pub removed: bool,
+    pub sequence: u64,
+}
+
+/// A token as issued (its digest, never its secret) and whether it was revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub issued: TokenIssued,
+    pub created_at: OffsetDateTime,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub sequence: u64,
+}
+
+/// Everything the registry's events say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registry {
+    pub organisations: BTreeMap<String, Organisation>,
+    pub rules: BTreeMap<Uuid, Rule>,
+    pub tokens: BTreeMap<Uuid, Token>,
+    /// Sequence of the last routing-rule event (0: none yet).
+    pub last_rule_sequence: u64,
+}
+
+impl Registry {
+    /// Folds registry events, in log order, with their sequences.
+    pub fn fold<'a>(
+        events: impl IntoIterator<Item = (u64, &'a Envelope, &'a RegistryEvent)>,
+    ) -> Registry {
+        let mut registry = Registry::default();
+        for (sequence, envelope, event) in events {
+            registry.apply(sequence, envelope, event);
+        }
+        registry
+    }
+
+    fn apply(&mut self, sequence: u64, envelope: &Envelope, event: &RegistryEvent) {
+        match event {
+            RegistryEvent::OrganisationRegistered(o) => {
+                self.organisations.insert(
+                    o.organisation_id.clone(),
+                    Organisation {
+                        registered: o.clone(),
+                        sequence,
+                    },
+                );
+            }
+            RegistryEvent::RoutingRuleAdded(r) => {
+                self.last_rule_sequence = sequence;
+                self.rules.entry(r.rule_id).or_insert(Rule {
+                    added: r.clone(),
+                    removed: false,
+                    sequence,
+                });
+            }
+            RegistryEvent::RoutingRuleRemoved(r) => {
+                self.last_rule_sequence = sequence;
+                if let Some(rule) = self.rules.get_mut(&r.rule_id) {
+                    rule.removed = true;
+                    rule.sequence = sequence;
+                }
+            }
+            RegistryEvent::TokenIssued(t) => {
+                self.tokens.entry(t.token_id).or_insert(Token {
+                    issued: t.clone(),
+                    created_at: envelope.recorded_at,
+                    revoked_at: None,
+                    sequence,
+                });
+            }
+            RegistryEvent::TokenRevoked(t) => {
+                if let Some(token) = self.tokens.get_mut(&t.token_id) {
+                    token.revoked_at.get_or_insert(envelope.recorded_at);
+                    token.sequence = sequence;
+                }
+            }
+        }
+    }
+
+    /// The rules still in force that send referrals to `organisation_id`.
+    pub fn live_rules_to<'a>(&'a self, organisation_id: &'a str) -> impl Iterator<Item = &'a Rule> {
+        self.rules
+            .values()
+            .filter(move |r| !r.removed && r.added.link_worker_organisation_id == organisation_id)
+    }
+
+    /// The sequence of an organisation's last event (0: not registered).
+    pub fn organisation_sequence(&self, organisation_id: &str) -> u64 {
+        self.organisations
+            .get(organisation_id)
+            .map_or(0, |o| o.sequence)
+    }
+}
+
+/// Reads every registry event from the log and folds them. An event that does not decode
+/// stops the command: an admin decision is never made on part of the registry.
+pub async fn load(store: &EventStore) -> anyhow::Result<Registry> {
+    let mut recorded: Vec<RecordedEvent> = Vec::new();
+    for kind in [ORGANISATION, ROUTING_RULE, TOKEN] {
+        recorded.extend(store.load_kind(kind).await?);
+    }
+    recorded.sort_by_key(|r| r.sequence);
+    let mut decoded = Vec::with_capacity(recorded.len());
+    for r in &recorded {
+        let (envelope, event) = r.decode().map_err(|e| {
+            anyhow::anyhow!(
+                "registry event at sequence {} cannot be read: {e}",
+                r.sequence
+            )
+        })?;
+        let Event::Registry(event) = event else {
+            anyhow::bail!("event at sequence {} is not a registry event", r.sequence);
+        };
+        decoded.push((r.sequence, envelope, event));
+    }
+    Ok(Registry::fold(decoded.iter().map(|(s, e, r)| (*s, e, r))))
+}
