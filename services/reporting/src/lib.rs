@@ -25,6 +25,7 @@ pub mod queries;
 use linkway_platform::auth::BearerAuth;
 use std::sync::Arc;
 
+use api::params::ExactParameters;
 use axum::routing::get;
 use linkway_platform::registry::Registry;
 use linkway_platform::secret::Secret;
@@ -209,7 +210,7 @@ pub async fn rebuild_with(
         linkway_platform::Problem,
         linkway_platform::FieldError,
     )),
-    modifiers(&BearerAuth, &OperationalRoutes),
+    modifiers(&BearerAuth, &OperationalRoutes, &ExactParameters),
     tags(
         (name = "reporting", description = "Commissioner outcome feed and summary"),
         (name = "operations", description = "Health, readiness, metrics and this document")

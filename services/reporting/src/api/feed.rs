@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::AppState;
 use super::csv::csv;
 use super::figures::{FirstContact, Outcomes, first_contact, outcomes, reasons};
-use super::params::{area_for, query, wait_for};
+use super::params::{area_for, parse_cursor, query, wait_for};
 use crate::Settings;
 use crate::aggregate::{self, CLOSURE_REASONS, Cell, DECLINE_REASONS, Fact};
 use crate::disclosure::{Figure, Rules, Table, protect_table};
@@ -183,16 +183,7 @@ pub async fn get_outcome_feed(
 ) -> Result<Response, ApiError> {
     let q = query(q)?;
     let area = area_for(&state.db, &principal, q.area.as_deref()).await?;
-    let cursor: u64 = match q.cursor.as_deref() {
-        None | Some("") => 0,
-        Some(c) => c.parse().map_err(|_| {
-            ApiError::field(
-                "cursor",
-                "cursor_format",
-                "pass back a next_cursor this feed gave",
-            )
-        })?,
-    };
+    let cursor = parse_cursor(q.cursor.as_deref())?;
     wait_for(&state.checkpoint, q.min_sequence).await?;
     let mut client = state.db.client().await?;
     let read = queries::feed_facts(&mut client, &area, cursor).await?;

@@ -83,15 +83,16 @@ fn referral_body(p: &crate::support::TestPerson, needs: &[&str]) -> Value {
             "nhs_number_verification": "number-present-and-verified",
             "given_name": p.given_name,
             "family_name": p.family_name,
-            "birth_date": "1961-05-17",
-            "address": {"lines": ["14 Imaginary Row", "Leeds"], "postcode": p.postcode},
-            "phone": "07700 900123",
+            "birth_date": p.birth_date,
+            "address": {"lines": [p.address_line, "Leeds"], "postcode": p.postcode},
+            "phone": p.phone,
+            "email": p.email,
             "preferred_contact_method": "phone",
             "language": "en"
         },
         "needs_and_concerns": {
             "codes": needs.iter().map(|c| json!({"code": c})).collect::<Vec<_>>(),
-            "text": format!("{} lives alone since her partner died", p.given_name)
+            "text": p.needs_text
         },
         "urgency": "routine",
         "safeguarding_concern": false,

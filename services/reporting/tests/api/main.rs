@@ -1,9 +1,11 @@
 //! Reporting's API against real NATS and PostgreSQL.
 
 mod e2e;
+mod exact_contract;
 mod journeys;
 mod openapi;
 mod population;
+mod privacy_scan;
 mod replay;
 mod security;
 mod summary;

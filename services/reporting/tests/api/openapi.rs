@@ -81,10 +81,15 @@ fn operations_have_stable_ids_and_document_their_errors() {
 async fn the_service_serves_its_openapi_document() {
     let w = World::new().await;
     let served = w.json("/openapi.json", &w.commissioner_a).await;
-    assert_eq!(
-        served,
-        serde_json::to_value(linkway_reporting::openapi()).unwrap()
-    );
+    let own = serde_json::to_value(linkway_reporting::openapi()).unwrap();
+    // The service's own operations as it documents them; the operational routes as the
+    // platform documents them.
+    for path in ["/summary", "/feed"] {
+        assert_eq!(served["paths"][path], own["paths"][path], "{path}");
+    }
+    for path in own["paths"].as_object().unwrap().keys() {
+        assert!(served["paths"][path].is_object(), "{path} is served");
+    }
     for ops in ["/healthz", "/readyz", "/metrics"] {
         let (status, _, body) = w.get(ops, &w.commissioner_a, None).await;
         assert_eq!(status, reqwest::StatusCode::OK, "{ops}: {body}");
