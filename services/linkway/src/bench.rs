@@ -323,7 +323,7 @@ async fn append_journey(store: &EventStore, i: u64) -> anyhow::Result<u64> {
     Ok(n)
 }
 
-async fn drop_database(settings: &Settings, name: &str) -> anyhow::Result<()> {
+pub(crate) async fn drop_database(settings: &Settings, name: &str) -> anyhow::Result<()> {
     use std::str::FromStr;
     let mut config = tokio_postgres::Config::from_str(settings.database_url().expose())?;
     config.dbname("postgres");

@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         in_flight: usize,
     },
+    /// Drives the public HTTP APIs as their users will (referrals over JSON and FHIR,
+    /// link-worker journeys, commissioner reads) and reports latency per operation.
+    Load(Box<crate::load::LoadArgs>),
     /// Prints every setting, where its value came from, and exits (secrets redacted).
     Settings,
 }

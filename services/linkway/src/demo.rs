@@ -227,7 +227,7 @@ pub fn referral_body(i: u64) -> Value {
     })
 }
 
-async fn wait_until_authorised(
+pub(crate) async fn wait_until_authorised(
     http: &reqwest::Client,
     url: &str,
     token: &str,

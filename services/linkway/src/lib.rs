@@ -11,6 +11,7 @@
 //! - [`demo`]: realistic synthetic data through the services' APIs.
 //! - [`logging`]: the process's log, with the libraries that log data held at `info`.
 //! - [`bench`]: Linkway's append and replay rates beside raw JetStream and PostgreSQL.
+//! - [`load`]: a seeded load over the public HTTP APIs, with latency per operation.
 
 pub mod admin;
 pub mod bench;
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 mod demo_journeys;
+pub mod load;
 pub mod logging;
 pub mod migrate;
 pub mod rebuild;

@@ -71,6 +71,15 @@ async fn main() -> anyhow::Result<()> {
                 report.render()
             );
         }
+        Command::Load(args) => {
+            let report = linkway::load::command(&settings, &args).await?;
+            println!("{}", report.render());
+            if let Some(path) = &args.json {
+                std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+            }
+            let problems = report.problems();
+            anyhow::ensure!(problems.is_empty(), "linkway load: {}", problems.join("; "));
+        }
         Command::Settings => println!("{}", parsed.sources),
     }
     Ok(())
