@@ -9,8 +9,9 @@
 # ports with a stream and databases of its own, registers organisations, a routing rule
 # and a token per role with `linkway admin`, then runs schemathesis with a fixed seed in
 # deterministic mode (no test depends on chance) and few examples per operation, so a run
-# takes minutes. Each service's findings go to target/schemathesis/<service>.txt. Exits
-# non-zero if any run found a failure. Stops everything it started on exit.
+# takes minutes. Each service's findings go to target/schemathesis/<service>.txt (under
+# CARGO_TARGET_DIR when set). Exits non-zero if any run found a failure. Stops everything
+# it started on exit.
 #
 # Settings: LINKWAY_SCHEMATHESIS_MAX_EXAMPLES (default 10), LINKWAY_SCHEMATHESIS_SEED
 # (default 20261201), LINKWAY_SCHEMATHESIS_ROLES (default: every role).
@@ -22,7 +23,8 @@ SCHEMATHESIS_VERSION=4.32.5
 MAX_EXAMPLES="${LINKWAY_SCHEMATHESIS_MAX_EXAMPLES:-10}"
 SEED="${LINKWAY_SCHEMATHESIS_SEED:-20261201}"
 ROLES="${LINKWAY_SCHEMATHESIS_ROLES:-referrer link_worker service_manager commissioner admin}"
-OUT=target/schemathesis
+TARGET="${CARGO_TARGET_DIR:-target}"
+OUT="$TARGET/schemathesis"
 
 usage() {
   echo "usage: deploy/schemathesis.sh <intake|link-worker|reporting|all> [extra schemathesis args]" >&2
@@ -116,7 +118,7 @@ export LINKWAY_LOG="${LINKWAY_LOG:-warn}"
 
 log "building linkway (debug)"
 cargo build --quiet --bin linkway
-LINKWAY=target/debug/linkway
+LINKWAY="$TARGET/debug/linkway"
 
 log "linkway serve (stream $LINKWAY_STREAM)"
 "$LINKWAY" serve >"$OUT/serve.log" 2>&1 &
