@@ -286,10 +286,30 @@ fn schema_errors(doc: &Value, schema: &str, instance: &Value) -> Vec<String> {
 
 #[path = "api/command_path.rs"]
 mod command_path;
+#[path = "api/every_accepted_projects.rs"]
+mod every_accepted_projects;
 #[path = "api/exact_contract.rs"]
 mod exact_contract;
 #[path = "api/text_rule.rs"]
 mod text_rule;
+
+/// A runtime for a property test that talks to a running service, and a runner seeded the
+/// same every run (no test depends on chance).
+fn seeded(cases: u32) -> (tokio::runtime::Runtime, proptest::test_runner::TestRunner) {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    (runtime, TestRunner::new_with_rng(config, rng))
+}
 
 fn seq(answer: &Value) -> u64 {
     answer["sequence"].as_u64().expect("sequence")

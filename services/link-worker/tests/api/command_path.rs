@@ -12,7 +12,6 @@ use linkway_platform::auth::Principal;
 use linkway_platform::command::{self, Call, Decision, Executed, Recorded, Stores};
 use linkway_platform::idempotency::IdempotencyKey;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use super::*;
 
@@ -164,20 +163,8 @@ async fn a_withdrawal_landing_between_an_accepts_load_and_its_append_is_seen_and
 /// every run tries the same cases.
 #[test]
 fn random_interleavings_of_a_withdrawal_with_case_commands_never_leave_an_active_case() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (runtime, mut runner) = seeded(24);
     let s = runtime.block_on(Service::start());
-    let mut runner = TestRunner::new_with_rng(
-        Config {
-            cases: 24,
-            failure_persistence: None,
-            ..Config::default()
-        },
-        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
-    );
     let journey = (prop::collection::vec(0usize..7, 1..7), 0usize..8);
     runner
         .run(&journey, |(steps, at)| {

@@ -24,7 +24,7 @@ fn assert_refused(status: StatusCode, problem: &Value, field: &str, rule: &str, 
 }
 
 /// Dead letters of the link-worker's projections (the caseload's, above all).
-async fn dead_letters(s: &Service) -> Vec<String> {
+pub(super) async fn dead_letters(s: &Service) -> Vec<String> {
     let db = s.env.database("link-worker").await;
     let client = db.client().await.expect("database");
     client
