@@ -334,10 +334,10 @@ pub async fn run(settings: &Settings, options: &Options, urls: Urls) -> anyhow::
     if drained.is_err() {
         tasks.abort_all();
     }
-    let elapsed = start.elapsed();
+    let report = recorder.report(report_setup, start);
     ticker.abort();
     bar.finish_and_clear();
-    Ok(recorder.report(report_setup, elapsed))
+    Ok(report)
 }
 
 /// For a counted run the bar counts referrals started; for a timed one, seconds.
