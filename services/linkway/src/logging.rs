@@ -1,8 +1,10 @@
-//! The process's log: `LINKWAY_LOG` (tracing `EnvFilter` syntax) decides what is written,
-//! except that two libraries are held at `info` whatever it says: at `debug`,
-//! tokio-postgres logs every statement's parameter values (a read model's row holds a
-//! person's name), and at `trace` async-nats logs whole protocol operations, message
-//! payloads included. No personal data reaches the log at any level.
+//! The process's log: `LINKWAY_LOG` (tracing `EnvFilter` syntax; `RUST_LOG` is not read)
+//! decides what is written, except that libraries that print the data they carry are held
+//! at `info` whatever it says: at `debug`, tokio-postgres logs every statement's parameter
+//! values (a read model's row holds a person's name); at `trace` async-nats logs whole
+//! protocol operations, message payloads included, and axum logs each rejection's text,
+//! which can quote the path, query or body sent. No personal data reaches the log at any
+//! level.
 
 use tracing::Level;
 use tracing::Metadata;
@@ -11,7 +13,12 @@ use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Libraries whose debug and trace output carries the data they move.
-const DATA_CARRIERS: &[&str] = &["tokio_postgres", "async_nats", "postgres_protocol"];
+const DATA_CARRIERS: &[&str] = &[
+    "tokio_postgres",
+    "async_nats",
+    "postgres_protocol",
+    "axum::rejection",
+];
 
 /// Whether an event or span may be written: anything, except a data carrier's detail.
 pub fn may_log(meta: &Metadata<'_>) -> bool {
@@ -75,13 +82,19 @@ mod tests {
             "tokio_postgres::query",
             "tokio_postgres",
             "async_nats::connection",
+            "axum::rejection",
         ] {
             assert!(!may_log(&meta(target, Level::DEBUG)), "{target}");
             assert!(!may_log(&meta(target, Level::TRACE)), "{target}");
             assert!(may_log(&meta(target, Level::INFO)), "{target}");
             assert!(may_log(&meta(target, Level::WARN)), "{target}");
         }
-        for target in ["linkway_platform::command", "tokio_postgresish", "axum"] {
+        for target in [
+            "linkway_platform::command",
+            "tokio_postgresish",
+            "axum",
+            "axum::routing",
+        ] {
             assert!(may_log(&meta(target, Level::TRACE)), "{target}");
         }
     }

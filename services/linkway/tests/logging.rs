@@ -1,7 +1,8 @@
 //! No personal data in the log at any level: the real `linkway serve` at `LINKWAY_LOG=trace`
-//! over the harness's real nats-server and PostgreSQL takes a referral (JSON API), shows
-//! it, has it accepted, contacted and withdrawn, and none of the person's details appear in
-//! any line it logged, while the request lines and the events share the correlation id.
+//! (and `debug`) over the harness's real nats-server and PostgreSQL takes a referral (JSON
+//! API), shows it, has it accepted, contacted and withdrawn, refuses requests that carry
+//! the person's details in the wrong place, and none of the person's details appear in any
+//! line it logged, while the request lines and the events share the correlation id.
 
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,18 @@ async fn until_authorised(http: &reqwest::Client, url: &str, token: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_referral_journey_at_trace_level_logs_none_of_the_persons_details() {
+    journey_logs_none_of_the_persons_details("trace").await;
+}
+
+/// At `debug` tokio-postgres printed every statement's parameters, a person's whole
+/// `personal` part among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referral_journey_at_debug_level_logs_none_of_the_persons_details() {
+    journey_logs_none_of_the_persons_details("debug").await;
+}
+
+/// The journey at `level` (the whole filter, as a user who wants everything would set it).
+async fn journey_logs_none_of_the_persons_details(level: &str) {
     let env = TestEnv::shared();
     let lw = Linkway::new(
         BINARY,
@@ -58,7 +71,7 @@ async fn a_referral_journey_at_trace_level_logs_none_of_the_persons_details() {
         &env.scope,
     )
     .expect("linkway process")
-    .env("LINKWAY_LOG", "trace");
+    .env("LINKWAY_LOG", level);
     lw.start_ready(Duration::from_secs(90))
         .await
         .expect("ready");
@@ -153,6 +166,25 @@ async fn a_referral_journey_at_trace_level_logs_none_of_the_persons_details() {
         .unwrap();
     assert_eq!(withdrawn.status(), StatusCode::OK);
 
+    // Refused requests that carry the person's details where a value is wrong: a path
+    // that is not an id, a query and a body field of the wrong type. Their refusals
+    // (axum's rejections too, which log their text at trace) must not quote them.
+    for (path, body) in [
+        ("/referrals/9434765870".to_owned(), None),
+        ("/referrals?limit=Zebulonia".to_owned(), None),
+        (
+            "/referrals".to_owned(),
+            Some(json!({"person": {"given_name": ["Quillfeatherby"]}})),
+        ),
+    ] {
+        let request = match &body {
+            Some(b) => http.post(format!("{intake}{path}")).json(b),
+            None => http.get(format!("{intake}{path}")),
+        };
+        let status = request.bearer_auth(&gp).send().await.unwrap().status();
+        assert!(status.is_client_error(), "{path}: {status}");
+    }
+
     // The submit's event carries the request's correlation id, as its request line does.
     let events = env.store().await.load("referral", &id).await.unwrap();
     let (received, _) = events[0].decode().unwrap();
@@ -172,7 +204,7 @@ async fn a_referral_journey_at_trace_level_logs_none_of_the_persons_details() {
         .count();
     assert!(
         detailed > 10,
-        "trace level was on: {detailed} detailed lines"
+        "{level} level was on: {detailed} detailed lines"
     );
     for secret in [
         "9434765870",
