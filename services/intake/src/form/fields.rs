@@ -66,6 +66,11 @@ pub const COMMON_NEEDS: [(&str, &str); 5] = [
 pub struct Posted(pub(super) Vec<(String, String)>);
 
 impl Posted {
+    /// The pairs a browser posted, in order.
+    pub fn new(pairs: Vec<(String, String)>) -> Posted {
+        Posted(pairs)
+    }
+
     pub(super) fn get(&self, name: &str) -> Option<String> {
         self.0
             .iter()
