@@ -260,3 +260,43 @@ async fn a_commissioner_without_an_area_and_the_operator_organisation_cannot_be_
     )
     .await;
 }
+
+/// Two admins at once, one adding a rule to a service and one withdrawing the service:
+/// whichever way their reads and appends interleave, no rule is left in force that
+/// routes to an organisation that is not a link-worker service. (Every interleaving must
+/// pass; the rounds only make the close ones likely to be among them.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_rule_adds_and_service_withdrawals_never_leave_a_rule_routing_to_nobody() {
+    let env = TestEnv::shared();
+    let store = registered(&env).await;
+    for round in 0..20 {
+        let service = format!("lw-race-{round}");
+        run(
+            &store,
+            org(&service, OrganisationKind::Pcn, Some("QAD"), true),
+        )
+        .await
+        .unwrap();
+        let (add, withdraw) = tokio::join!(
+            run(&store, rule_from(&service, GP)),
+            run(
+                &store,
+                org(&service, OrganisationKind::Pcn, Some("QAD"), false)
+            ),
+        );
+        let registry = registry::load(&store).await.unwrap();
+        let is_service = registry.organisations[&service]
+            .registered
+            .link_worker_service;
+        let routed = registry.live_rules_to(&service).count();
+        assert!(
+            is_service || routed == 0,
+            "round {round}: {routed} rule(s) route to {service}, no longer a service \
+             (add: {add:?}, withdraw: {withdraw:?})"
+        );
+        assert!(
+            add.is_ok() || withdraw.is_ok() || routed == 0,
+            "round {round}"
+        );
+    }
+}
