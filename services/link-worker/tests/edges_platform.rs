@@ -166,7 +166,7 @@ async fn a_caseload_min_sequence_beyond_the_log_is_refused_at_once_not_retried()
         format!("/cases/{CASE}?min_sequence={}", end + 1_000_000),
     ] {
         let (status, _, p) = lw.send(lw.http.get(lw.url(&path))).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {p}");
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {p}");
         assert_eq!(named(&p), ("min_sequence", "beyond_log_end"), "{path}");
     }
     assert!(started.elapsed() < linkway_platform::read_your_writes::WAIT);

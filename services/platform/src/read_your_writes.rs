@@ -1,12 +1,13 @@
 //! The one read-your-writes rule: a query given `?min_sequence=N` (a command's `sequence`)
 //! waits at most [`WAIT`] for its read model to include event N, and otherwise answers
 //! 503 with `Retry-After`: never stale data presented as current. A sequence beyond the
-//! end of the log is no command's answer and no wait will reach it: 422, field
-//! `min_sequence`, rule `beyond_log_end`.
+//! end of the log is no command's answer and no wait will reach it: 409 (the request
+//! conflicts with the log as it stands; no schema can state the log's end, so it is not a
+//! 422 of a request the document allows), field `min_sequence`, rule `beyond_log_end`.
 
 use std::time::Duration;
 
-use crate::problem::{ApiError, FieldError};
+use crate::problem::ApiError;
 use crate::projection::Checkpoint;
 
 /// Longest a query waits for its read model.
@@ -39,9 +40,9 @@ pub async fn reach(checkpoint: &Checkpoint, min_sequence: Option<u64>) -> Result
 }
 
 fn beyond_log_end() -> ApiError {
-    ApiError::Validation(vec![FieldError::new(
+    ApiError::conflict(
         "min_sequence",
         "beyond_log_end",
         "no event has this sequence yet: use the `sequence` a command answered",
-    )])
+    )
 }

@@ -215,9 +215,9 @@ async fn a_malformed_idempotency_key_is_refused() {
 async fn a_reading_that_cannot_catch_up_says_so_instead_of_answering_stale() {
     let intake = Intake::start().await;
     let gp = intake.token(GP, Role::Referrer).await;
-    // Beyond the log's end no wait can reach it: a 422 naming the parameter, not a retry.
+    // Beyond the log's end no wait can reach it: a 409 naming the parameter, not a retry.
     let (status, p) = intake.get(&gp, "/referrals?min_sequence=999999").await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(status, StatusCode::CONFLICT, "{p}");
     assert_eq!(p["errors"][0]["field"], "min_sequence");
     assert_eq!(p["errors"][0]["rule"], "beyond_log_end");
 }

@@ -134,7 +134,7 @@ async fn a_min_sequence_beyond_the_log_is_refused_at_once_not_retried() {
             gp.clone()
         };
         let (status, p) = intake.get(&token, &path).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {p}");
+        assert_eq!(status, StatusCode::CONFLICT, "{path}: {p}");
         assert_eq!(named(&p), ("min_sequence", "beyond_log_end"), "{path}");
     }
     assert!(started.elapsed() < linkway_platform::read_your_writes::WAIT);

@@ -243,7 +243,8 @@ fn rejected_parameter(text: &str) -> Option<(String, &'static str)> {
 /// Names the edge's answers in a service's OpenAPI document, on every operation that can
 /// give them and does not describe them itself: 422 when it has path or query parameters
 /// or a body (a parameter or the body breaks its rule), 404 when its path has parameters,
-/// 413 and 415 when it takes a body. Under a [`Dialect`]'s prefix, in its media type.
+/// 413 and 415 when it takes a body, 409 when it takes `min_sequence` (beyond the log's
+/// end, [`crate::read_your_writes`]). Under a [`Dialect`]'s prefix, in its media type.
 pub fn document(doc: &mut utoipa::openapi::OpenApi, dialects: &[Dialect]) {
     use utoipa::openapi::schema::{Object, Type};
     use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
@@ -281,11 +282,21 @@ pub fn document(doc: &mut utoipa::openapi::OpenApi, dialects: &[Dialect]) {
                     })
                 });
             let takes_body = operation.request_body.is_some();
+            let reads_your_writes = operation.parameters.as_ref().is_some_and(|p| {
+                p.iter()
+                    .any(|p| matches!(p, RefOr::T(p) if p.name == "min_sequence"))
+            });
             let mut wanted = Vec::new();
             if takes_parameters || takes_body {
                 wanted.push((
                     "422",
                     "A path or query parameter or the body breaks its rule (errors name the field and the rule, never the value sent)",
+                ));
+            }
+            if reads_your_writes {
+                wanted.push((
+                    "409",
+                    "`min_sequence` is beyond the end of the log (field `min_sequence`, rule `beyond_log_end`): no command answered it",
                 ));
             }
             if takes_path {
