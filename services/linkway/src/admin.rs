@@ -169,16 +169,14 @@ async fn execute(
             link_worker_service,
         }) => {
             valid_id(&id)?;
-            let name = Text::name(200)
-                .clean(&name)
-                .map_err(|e| anyhow::anyhow!("--name {e}"))?
+            let name = typed("--name", Text::name(200), Some(name))?
                 .ok_or_else(|| anyhow::anyhow!("--name must not be empty"))?;
             let registration = OrganisationRegistered {
                 organisation_id: id.clone(),
                 name,
                 kind,
-                code,
-                commissioner_area: area,
+                code: typed("--code", Text::line(64), code)?,
+                commissioner_area: typed("--area", Text::line(64), area)?,
                 link_worker_service,
             };
             let was = decide_and_append(store, |registry| {
@@ -271,6 +269,8 @@ async fn execute(
             label,
         }) => {
             valid_id(&org)?;
+            let user = typed("--user", Text::line(100), user)?;
+            let label = typed("--label", Text::line(100), label)?;
             let issued = create_token(store, &org, role, user, label).await?;
             Ok(format!("{}\n{}", issued.token_id, issued.secret))
         }
@@ -298,6 +298,17 @@ async fn execute(
             .await?;
             Ok(token_id.to_string())
         }
+    }
+}
+
+/// Text an admin typed, through the one text rule (blank is absent); the refusal names
+/// the flag and the rule, never the value.
+fn typed(flag: &str, rule: Text, raw: Option<String>) -> anyhow::Result<Option<String>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => rule
+            .clean(&raw)
+            .map_err(|e| anyhow::anyhow!("{flag} {e} ({})", e.rule())),
     }
 }
 

@@ -28,6 +28,33 @@ fn org(id: &str, kind: OrganisationKind, area: Option<&str>, service: bool) -> A
     })
 }
 
+trait WithName {
+    fn with_name(self, name: &str) -> AdminCommand;
+}
+
+impl WithName for AdminCommand {
+    fn with_name(self, new: &str) -> AdminCommand {
+        match self {
+            AdminCommand::Org(OrgCommand::Add {
+                id,
+                kind,
+                code,
+                area,
+                link_worker_service,
+                ..
+            }) => AdminCommand::Org(OrgCommand::Add {
+                id,
+                name: new.into(),
+                kind,
+                code,
+                area,
+                link_worker_service,
+            }),
+            other => other,
+        }
+    }
+}
+
 fn rule_from(to: &str, from_org: &str) -> AdminCommand {
     AdminCommand::Rule(RuleCommand::Add {
         to: to.into(),
@@ -241,6 +268,31 @@ async fn removing_a_rule_or_revoking_a_token_that_is_not_in_force_is_refused() {
     let token_id: Uuid = printed.lines().next().unwrap().parse().unwrap();
     run(&store, revoke(token_id)).await.unwrap();
     refused(&store, revoke(token_id), "no live token").await;
+}
+
+#[tokio::test]
+async fn text_an_admin_types_goes_through_the_text_rule() {
+    let env = TestEnv::shared();
+    let store = registered(&env).await;
+    refused(
+        &store,
+        org("gp-nul", OrganisationKind::GpPractice, None, false).with_name("Park\0Surgery"),
+        "--name must not contain control characters",
+    )
+    .await;
+    refused(
+        &store,
+        org("gp-blank", OrganisationKind::GpPractice, None, false).with_name("\u{200b}"),
+        "--name must contain a letter",
+    )
+    .await;
+    let label = AdminCommand::Token(TokenCommand::Create {
+        org: GP.into(),
+        role: Role::Referrer,
+        user: None,
+        label: Some("EMIS\u{202e}".into()),
+    });
+    refused(&store, label, "--label must not contain control characters").await;
 }
 
 #[tokio::test]
