@@ -32,6 +32,8 @@
 pub mod api;
 pub mod command;
 pub mod consent;
+pub mod contract;
+use contract::Contract;
 pub mod fhir;
 pub mod form;
 pub mod keys;
@@ -277,7 +279,7 @@ pub fn router(state: AppState) -> axum::Router {
         read_model::PersonSummary,
         read_model::OutcomeSummary,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Contract),
     tags(
         (name = "referrals", description = "Sending and following referrals"),
         (name = "admin", description = "Routing referrals no rule matched"),
