@@ -139,7 +139,8 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     linkway_platform::http::parse_json(body)
 }
 
-/// Runs one command on one case through the platform's command path.
+/// Runs one command on one case through the platform's command path, refusing with
+/// `refused` (when not empty) once the case is authorised: see [`CaseDecision::refused`].
 async fn execute(
     state: &AppState,
     principal: &Principal,
@@ -147,6 +148,7 @@ async fn execute(
     id: Uuid,
     request: &[u8],
     command: Command,
+    refused: Vec<FieldError>,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     let call = Call {
         operation: command.name(),
@@ -165,6 +167,7 @@ async fn execute(
         id,
         command,
         policy: &state.policy,
+        refused,
     };
     let done = command::execute(stores, &call, &decision).await?;
     Ok((done.status, Json(done.answer)))
@@ -173,7 +176,7 @@ async fn execute(
 mod caseload;
 mod cases;
 mod community_services;
-mod contract;
+pub mod contract;
 pub mod fields;
 mod openapi;
 mod plans;

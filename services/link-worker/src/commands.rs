@@ -5,9 +5,9 @@
 //! decided again (and refused).
 
 use linkway_events::Event;
-use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
 use linkway_platform::command::{Decision, Recorded};
+use linkway_platform::{ApiError, FieldError};
 use uuid::Uuid;
 
 use crate::api::CommandAccepted;
@@ -19,6 +19,12 @@ pub struct CaseDecision<'a> {
     pub id: Uuid,
     pub command: Command,
     pub policy: &'a Policy,
+    /// What is wrong with the request that the OpenAPI document cannot state (a review
+    /// date in the past, a service not in the directory, a token that names no link
+    /// worker): refused with 422 once the case is authorised, so a case the caller cannot
+    /// see is 404 whatever was sent, and a request the document allows is never refused
+    /// before that.
+    pub refused: Vec<FieldError>,
 }
 
 impl Decision for CaseDecision<'_> {
@@ -49,6 +55,9 @@ impl Decision for CaseDecision<'_> {
     }
 
     fn decide(&self, case: &Case) -> Result<Vec<Event>, ApiError> {
+        if !self.refused.is_empty() {
+            return Err(ApiError::Validation(self.refused.clone()));
+        }
         case::decide(case, &self.command, self.policy)
             .map(|events| events.into_iter().map(Event::Case).collect())
             .map_err(|r| ApiError::refused(r.rule, r.message))

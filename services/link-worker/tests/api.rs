@@ -702,7 +702,7 @@ mod journey {
                 "/outcomes",
                 json!({"instrument": "ucla3", "timepoint": "exit", "item_answers": [1, 300, 2]}),
                 "item_answers.1",
-                "schema",
+                "item_range",
             ),
             (
                 "/plan",

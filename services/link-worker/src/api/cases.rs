@@ -55,7 +55,16 @@ pub async fn accept_referral(
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    execute(&state, &principal, &headers, id, b"", Command::Accept).await
+    execute(
+        &state,
+        &principal,
+        &headers,
+        id,
+        b"",
+        Command::Accept,
+        Vec::new(),
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -98,6 +107,7 @@ pub async fn decline_referral(
         id,
         &body,
         Command::Decline { reason: req.reason },
+        Vec::new(),
     )
     .await
 }
@@ -105,7 +115,7 @@ pub async fn decline_referral(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
-    /// The link worker's user id; omit to assign the caller.
+    /// The link worker's user id; omit (or leave blank) to assign the caller.
     pub link_worker_id: Option<String>,
 }
 
@@ -134,33 +144,27 @@ pub async fn assign_case(
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
     let req: AssignRequest = parse_body(&body)?;
-    let link_worker_id = match req.link_worker_id.or_else(|| principal.user_id.clone()) {
-        Some(id) => id,
-        None => {
-            return Err(invalid(
+    let mut errors = Vec::new();
+    let named = fields::optional(
+        &mut errors,
+        "link_worker_id",
+        req.link_worker_id.as_deref(),
+        fields::LINK_WORKER_ID,
+    );
+    check(errors)?;
+    let mut refused = Vec::new();
+    let link_worker_id = named
+        .or_else(|| principal.user_id.clone())
+        .unwrap_or_else(|| {
+            refused.push(FieldError::new(
                 "link_worker_id",
                 "required",
                 "name the link worker (the token names no user)",
             ));
-        }
-    };
-    let mut errors = Vec::new();
-    let link_worker_id = fields::required(
-        &mut errors,
-        "link_worker_id",
-        &link_worker_id,
-        fields::LINK_WORKER_ID,
-    );
-    check(errors)?;
-    execute(
-        &state,
-        &principal,
-        &headers,
-        id,
-        &body,
-        Command::Assign { link_worker_id },
-    )
-    .await
+            String::new()
+        });
+    let command = Command::Assign { link_worker_id };
+    execute(&state, &principal, &headers, id, &body, command, refused).await
 }
 
 /// A contact: an attempt names only the channel; a contact made names its minutes (1-600)
@@ -175,7 +179,8 @@ pub struct ContactRequest {
     #[schema(example = "phone")]
     pub channel: ContactChannel,
     /// Minutes spent (contacts made only), 1-600.
-    pub minutes: Option<u32>,
+    #[schema(value_type = Option<u32>)]
+    pub minutes: Option<fields::Whole>,
     /// What was said (personal; contacts made only).
     pub notes: Option<String>,
 }
@@ -209,7 +214,10 @@ pub async fn record_contact(
     let mut errors = Vec::new();
     let (minutes, notes) = match req.kind {
         ContactKind::Made => {
-            let minutes = req.minutes.filter(|m| fields::MINUTES.contains(m));
+            let minutes = req
+                .minutes
+                .map(fields::Whole::to_u32)
+                .filter(|m| fields::MINUTES.contains(m));
             if minutes.is_none() {
                 errors.push(FieldError::new(
                     "minutes",
@@ -243,5 +251,5 @@ pub async fn record_contact(
         minutes,
         notes,
     };
-    execute(&state, &principal, &headers, id, &body, command).await
+    execute(&state, &principal, &headers, id, &body, command, Vec::new()).await
 }

@@ -6,8 +6,7 @@
 
 use linkway_platform::text::Text;
 use utoipa::openapi::schema::{
-    AdditionalProperties, AllOfBuilder, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema,
-    SchemaType, Type,
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type,
 };
 use utoipa::openapi::{Components, OpenApi, Ref, RefOr};
 
@@ -15,9 +14,10 @@ use super::fields;
 use crate::case::CaseState;
 use crate::outcomes::Instrument;
 
-/// Characters `str::trim` removes (Unicode `White_Space`): required text needs another.
-const NOT_BLANK: &str =
-    "[^\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]";
+/// Characters `str::trim` removes (Unicode `White_Space`), as the body of a class:
+/// required text needs another.
+const WHITE_SPACE: &str =
+    "\\t-\\r \\u0085\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000";
 /// `Idempotency-Key`: 1-255 visible ASCII characters.
 pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
 /// `If-Match`: `"N"`, `W/"N"` or `N`, N of 1-19 digits.
@@ -118,28 +118,40 @@ enum Presence {
     Optional,
 }
 
-/// A text field's schema: the text rule's pattern and length; when required, not blank.
+/// A text field's schema: the text rule's pattern and length; when required, the same
+/// pattern holding at least one character other than white space.
 fn text_schema(text: Text, presence: Presence, description: Option<String>) -> Schema {
     let types: SchemaType = match presence {
         Presence::Nullable => SchemaType::from_iter([Type::String, Type::Null]),
         _ => Type::String.into(),
     };
-    let rule = ObjectBuilder::new()
+    let pattern = match presence {
+        Presence::Required => required_pattern(text),
+        _ => text.pattern().to_owned(),
+    };
+    ObjectBuilder::new()
         .schema_type(types)
-        .pattern(Some(text.pattern()))
-        .max_length(Some(text.max_chars));
-    if presence != Presence::Required {
-        return rule.description(description).into();
-    }
-    AllOfBuilder::new()
+        .pattern(Some(pattern))
+        .max_length(Some(text.max_chars))
         .description(description)
-        .item(rule)
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some(NOT_BLANK)),
-        )
         .into()
+}
+
+/// [`Text::pattern`] (`^X*$`, X one allowed character) for text that must not be blank:
+/// `^X*Y X*$`, Y an allowed character that `str::trim` would not remove. One pattern, so
+/// a generator need not filter.
+pub fn required_pattern(text: Text) -> String {
+    let pattern = text.pattern();
+    let one = pattern
+        .strip_prefix('^')
+        .and_then(|p| p.strip_suffix("*$"))
+        .expect("the text rule's pattern is ^X*$");
+    let refused = one
+        .split_once("[^")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(class, _)| class)
+        .expect("X holds one negated class");
+    format!("^{one}*[^{refused}{WHITE_SPACE}]{one}*$")
 }
 
 /// The `state` filter: case states separated by commas (spaces and empty parts ignored).

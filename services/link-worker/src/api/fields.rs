@@ -47,6 +47,42 @@ pub const DOCUMENTED: &[(&str, &str, Text)] = &[
     ("ConnectRequest", "service_id", SERVICE_ID),
 ];
 
+/// A whole number as JSON Schema's `integer` has it: `3` and `3.0` alike (never `3.5` or
+/// a negative), so a request the document allows is read as the document means it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Whole(pub u64);
+
+impl<'de> serde::Deserialize<'de> for Whole {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Whole, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        n.as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && (0.0..1e19).contains(f))
+                    .map(|f| f as u64)
+            })
+            .map(Whole)
+            .ok_or_else(|| {
+                serde::de::Error::invalid_type(
+                    serde::de::Unexpected::Other("number"),
+                    &"a whole number, 0 or more",
+                )
+            })
+    }
+}
+
+impl Whole {
+    /// As a `u32`, or `u32::MAX` when it does not fit (to be refused as out of range).
+    pub fn to_u32(self) -> u32 {
+        u32::try_from(self.0).unwrap_or(u32::MAX)
+    }
+
+    /// As a `u8`, or `u8::MAX` when it does not fit (to be refused as out of range).
+    pub fn to_u8(self) -> u8 {
+        u8::try_from(self.0).unwrap_or(u8::MAX)
+    }
+}
+
 /// Text that must hold something: the kept text, or why not added to `errors` (blank is
 /// `non_empty`).
 pub fn required(errors: &mut Vec<FieldError>, field: &str, raw: &str, text: Text) -> String {

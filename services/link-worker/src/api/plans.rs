@@ -18,7 +18,8 @@ pub struct PlanRequest {
     pub review_date: Date,
 }
 
-fn plan_input(req: PlanRequest) -> Result<case::PlanInput> {
+/// The plan, and what is refused once the case is authorised (a review date in the past).
+fn plan_input(req: PlanRequest) -> Result<(case::PlanInput, Vec<FieldError>)> {
     let mut errors = Vec::new();
     let what_matters = fields::required(
         &mut errors,
@@ -48,20 +49,22 @@ fn plan_input(req: PlanRequest) -> Result<case::PlanInput> {
         .enumerate()
         .map(|(i, a)| fields::required(&mut errors, &format!("actions.{i}"), a, fields::ACTION))
         .collect();
+    check(errors)?;
+    let mut refused = Vec::new();
     if req.review_date < OffsetDateTime::now_utc().date() {
-        errors.push(FieldError::new(
+        refused.push(FieldError::new(
             "review_date",
             "not_in_past",
             "the review date cannot be in the past",
         ));
     }
-    check(errors)?;
-    Ok(case::PlanInput {
+    let plan = case::PlanInput {
         review_date: req.review_date,
         what_matters,
         goals,
         actions,
-    })
+    };
+    Ok((plan, refused))
 }
 
 /// Agree the personalised care and support plan (after contact is made).
@@ -88,16 +91,9 @@ pub async fn agree_plan(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let plan = plan_input(parse_body(&body)?)?;
-    execute(
-        &state,
-        &principal,
-        &headers,
-        id,
-        &body,
-        Command::AgreePlan(plan),
-    )
-    .await
+    let (plan, refused) = plan_input(parse_body(&body)?)?;
+    let command = Command::AgreePlan(plan);
+    execute(&state, &principal, &headers, id, &body, command, refused).await
 }
 
 /// Review the agreed plan: goals and actions as they now stand, next review date.
@@ -124,16 +120,9 @@ pub async fn review_plan(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let plan = plan_input(parse_body(&body)?)?;
-    execute(
-        &state,
-        &principal,
-        &headers,
-        id,
-        &body,
-        Command::ReviewPlan(plan),
-    )
-    .await
+    let (plan, refused) = plan_input(parse_body(&body)?)?;
+    let command = Command::ReviewPlan(plan);
+    execute(&state, &principal, &headers, id, &body, command, refused).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -195,14 +184,28 @@ pub async fn connect_service(
         ));
     }
     let client = state.db.client().await?;
-    let service = directory::get(&client, &service_id).await?.ok_or_else(|| {
-        invalid(
-            "service_id",
-            "known_service",
-            "no directory service has this id",
-        )
-    })?;
+    let found = directory::get(&client, &service_id).await?;
     drop(client);
+    let mut refused = Vec::new();
+    let service = found.map_or_else(
+        || {
+            refused.push(FieldError::new(
+                "service_id",
+                "known_service",
+                "no directory service has this id",
+            ));
+            case::ServiceRef {
+                id: service_id.clone(),
+                name: String::new(),
+                status: String::new(),
+            }
+        },
+        |s| case::ServiceRef {
+            id: s.id,
+            name: s.name,
+            status: s.status,
+        },
+    );
     let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
     let connection_id = match &key {
         Some(k) => k.derived_id(&format!("connectService:{id}")),
@@ -210,15 +213,11 @@ pub async fn connect_service(
     };
     let command = Command::ConnectService {
         connection_id,
-        service: case::ServiceRef {
-            id: service.id,
-            name: service.name,
-            status: service.status,
-        },
+        service,
         legal_basis: req.legal_basis,
         shared: req.share,
     };
-    execute(&state, &principal, &headers, id, &body, command).await
+    execute(&state, &principal, &headers, id, &body, command, refused).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -261,7 +260,7 @@ pub async fn record_connection_response(
         connection_id,
         response: req.response,
     };
-    execute(&state, &principal, &headers, id, &body, command).await
+    execute(&state, &principal, &headers, id, &body, command, Vec::new()).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -273,7 +272,8 @@ pub struct OutcomeRequest {
     #[schema(example = "baseline")]
     pub timepoint: Timepoint,
     /// The answers, item by item, in the questionnaire's order.
-    pub item_answers: Vec<u8>,
+    #[schema(value_type = Vec<u8>)]
+    pub item_answers: Vec<fields::Whole>,
 }
 
 /// Record an outcome measure; Linkway scores it (raw and derived scores, versions stored).
@@ -301,7 +301,8 @@ pub async fn record_outcome(
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
     let req: OutcomeRequest = parse_body(&body)?;
-    let scored = outcomes::score(req.instrument, req.timepoint, &req.item_answers)
+    let answers: Vec<u8> = req.item_answers.iter().map(|a| a.to_u8()).collect();
+    let scored = outcomes::score(req.instrument, req.timepoint, &answers)
         .map_err(|e| invalid(&e.field(), e.rule(), &e.to_string()))?;
     execute(
         &state,
@@ -310,6 +311,7 @@ pub async fn record_outcome(
         id,
         &body,
         Command::RecordOutcome(scored),
+        Vec::new(),
     )
     .await
 }
@@ -356,6 +358,7 @@ pub async fn raise_safeguarding(
         id,
         &body,
         Command::RaiseSafeguarding { concern },
+        Vec::new(),
     )
     .await
 }
@@ -400,6 +403,7 @@ pub async fn close_case(
         id,
         &body,
         Command::Close { reason: req.reason },
+        Vec::new(),
     )
     .await
 }

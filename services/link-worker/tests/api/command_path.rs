@@ -140,6 +140,7 @@ async fn a_withdrawal_landing_between_an_accepts_load_and_its_append_is_seen_and
             id,
             command: Command::Accept,
             policy: &policy,
+            refused: Vec::new(),
         },
         hook: Mutex::new(Some(Box::pin(async {
             s.withdraw(id).await;
@@ -185,6 +186,7 @@ fn random_interleavings_of_a_withdrawal_with_case_commands_never_leave_an_active
                             id,
                             command,
                             policy: &policy,
+                            refused: Vec::new(),
                         },
                         hook: Mutex::new(hook),
                     };
@@ -247,6 +249,7 @@ async fn a_retry_whose_answer_was_lost_gets_the_original_answer_and_appends_noth
             id,
             command,
             policy: &policy,
+            refused: Vec::new(),
         };
         let first = run(&s, id, operation, Some(&key), &decision)
             .await

@@ -9,7 +9,13 @@ use super::*;
 const SECRET: &str = "Robin9434765919";
 
 /// Asserts a 422 naming `field` and `rule`, without echoing what was sent.
-fn assert_refused(status: StatusCode, problem: &Value, field: &str, rule: &str, what: &str) {
+pub(super) fn assert_refused(
+    status: StatusCode,
+    problem: &Value,
+    field: &str,
+    rule: &str,
+    what: &str,
+) {
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
