@@ -76,6 +76,10 @@ pub struct LoadArgs {
     /// Every Nth referral is also followed into reporting (getSummary?min_sequence=).
     #[arg(long, default_value_t = 10)]
     pub reporting_every: u64,
+    /// Only submit referrals (no case work, no reads, nothing followed into the read
+    /// models): the command path alone, as `deploy/bench/submit.sh` drives it.
+    #[arg(long)]
+    pub submit_only: bool,
     /// Intake's URL (default: http://127.0.0.1:<LINKWAY_INTAKE_PORT>).
     #[arg(long)]
     pub intake_url: Option<String>,
@@ -141,6 +145,7 @@ pub struct Options {
     pub stop: Stop,
     pub shape: Shape,
     pub reporting_every: u64,
+    pub submit_only: bool,
     pub progress: bool,
 }
 
@@ -171,6 +176,7 @@ impl Options {
                 fhir_percent: args.fhir_percent,
             },
             reporting_every: args.reporting_every.max(1),
+            submit_only: args.submit_only,
             progress: !args.quiet,
         }
     }
@@ -255,6 +261,10 @@ pub async fn run(settings: &Settings, options: &Options, urls: Urls) -> anyhow::
         mode: match options.mode {
             Mode::Closed { clients } => format!("closed loop, {clients} clients"),
             Mode::Open { rate } => format!("open loop, {rate} referrals/s"),
+        } + if options.submit_only {
+            ", submit only"
+        } else {
+            ""
         },
         referrers: orgs.referrers.len(),
         link_worker_services: orgs.services.len(),
@@ -269,6 +279,7 @@ pub async fn run(settings: &Settings, options: &Options, urls: Urls) -> anyhow::
         seed: options.seed,
         run: options.run.clone(),
         reporting_every: options.reporting_every,
+        submit_only: options.submit_only,
     });
 
     let bar = progress_bar(options);

@@ -74,6 +74,7 @@ async fn a_seeded_load_reports_exactly_the_referrals_and_cases_the_services_hold
         stop: Stop::Referrals(REFERRALS),
         shape: shape(),
         reporting_every: 6,
+        submit_only: false,
         progress: false,
     };
     let report = linkway::load::run(&settings, &options, urls.clone())
@@ -116,10 +117,14 @@ async fn a_seeded_load_reports_exactly_the_referrals_and_cases_the_services_hold
         .find(|v| v.read_model == "caseload");
     assert_eq!(caseload_seen.map(|v| v.count), Some(REFERRALS));
 
-    // Intake holds exactly the referrals the report counts.
+    // Intake holds exactly the referrals the report counts (read once every event of the
+    // run is in the read models: min_sequence at the log's end).
+    let store = env.store().await;
+    let end = store.last_sequence().await.unwrap();
     let http = reqwest::Client::new();
     let (admin, _) = env.issue_token("linkway", Role::Admin).await;
-    let list = get(&http, &format!("{}/referrals?limit=1", urls.intake), &admin).await;
+    let url = format!("{}/referrals?limit=1&min_sequence={end}", urls.intake);
+    let list = get(&http, &url, &admin).await;
     assert_eq!(list["total"], REFERRALS);
 
     // Each service's caseload holds the cases the report routed to it, ended as planned.
@@ -127,7 +132,10 @@ async fn a_seeded_load_reports_exactly_the_referrals_and_cases_the_services_hold
     let mut closed = 0;
     for (service, routed) in &report.routed_to {
         let (token, _) = env.issue_token(service, Role::LinkWorker).await;
-        let url = format!("{}/caseload?include_closed=true&limit=1", urls.link_worker);
+        let url = format!(
+            "{}/caseload?include_closed=true&limit=1&min_sequence={end}",
+            urls.link_worker
+        );
         let page = get(&http, &url, &token).await;
         assert_eq!(page["total"], *routed, "{service}: {page}");
         declined += page["counts_by_state"]["declined"].as_u64().unwrap_or(0);
@@ -140,5 +148,33 @@ async fn a_seeded_load_reports_exactly_the_referrals_and_cases_the_services_hold
         kinds.get("engaged").copied().unwrap_or(0)
             + kinds.get("not_contactable").copied().unwrap_or(0)
     );
+
+    // Submit only: referrals and nothing else, counted the same way.
+    let submit_only = Options {
+        run: "t2".into(),
+        stop: Stop::Referrals(10),
+        submit_only: true,
+        ..options
+    };
+    let report = linkway::load::run(&settings, &submit_only, urls.clone())
+        .await
+        .expect("the submit-only load runs");
+    assert!(report.problems().is_empty(), "{}", report.render());
+    assert_eq!(
+        report.journeys,
+        BTreeMap::from([("submitted".to_owned(), 10)])
+    );
+    assert!(
+        report
+            .operations
+            .iter()
+            .all(|r| r.operation == "submitReferral" || r.operation == "processMessage"),
+        "{}",
+        report.render()
+    );
+    let end = store.last_sequence().await.unwrap();
+    let url = format!("{}/referrals?limit=1&min_sequence={end}", urls.intake);
+    let list = get(&http, &url, &admin).await;
+    assert_eq!(list["total"], REFERRALS + 10);
     server.stop().await.expect("a clean stop");
 }

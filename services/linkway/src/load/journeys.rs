@@ -25,6 +25,8 @@ pub struct Context {
     pub run: String,
     /// Every Nth referral is also followed into reporting.
     pub reporting_every: u64,
+    /// Stop each journey once intake accepted the referral.
+    pub submit_only: bool,
 }
 
 /// Runs referral `i`'s journey and records how it ended. `intended` is when its submit
@@ -34,6 +36,7 @@ pub async fn run(ctx: &Context, i: u64, intended: Option<Instant>) {
     recorder.started();
     let plan = plan::referral(ctx.seed, &ctx.orgs, &ctx.shape, i);
     match journey(ctx, &plan, intended).await {
+        Ok(()) if ctx.submit_only => recorder.journey("submitted"),
         Ok(()) => recorder.journey(plan.journey.kind()),
         Err(failure) => recorder.failed(failure.to_string()),
     }
@@ -49,6 +52,9 @@ fn refused(operation: &'static str, answer: impl Into<String>) -> Failure {
 async fn journey(ctx: &Context, plan: &Referral, intended: Option<Instant>) -> Result<(), Failure> {
     let start = intended.unwrap_or_else(Instant::now);
     let (id, sequence) = submit(ctx, plan, start).await?;
+    if ctx.submit_only {
+        return Ok(());
+    }
     let referrer = &ctx.orgs.referrers[plan.referrer];
     let area = referrer.area;
     let probe = async {
