@@ -424,3 +424,64 @@ async fn a_command_of_several_events_lands_whole_or_not_at_all() {
     );
     assert_eq!(store.load("case", &id).await.unwrap().len(), 3);
 }
+
+/// Loading reads batches of direct gets until the server says nothing more matches: an
+/// aggregate longer than one batch comes back whole, in order, with its message ids, and
+/// the events of other aggregates between them are not mixed in.
+#[tokio::test]
+async fn an_aggregate_longer_than_one_batch_loads_whole_and_in_order() {
+    let scope = Scope::new();
+    let store = store(&shared_nats().url(), &scope).await;
+    let (long, other) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut last = 0;
+    for i in 0..600 {
+        let event = PendingEvent::with_message_id(accepted(long), format!("long:{i}"));
+        let appended = store
+            .append(
+                "case",
+                &long.to_string(),
+                Expected::LastSequence(last),
+                vec![event],
+            )
+            .await
+            .unwrap();
+        last = appended.last_sequence();
+        if i % 100 == 0 {
+            store
+                .append(
+                    "case",
+                    &other.to_string(),
+                    Expected::Any,
+                    vec![PendingEvent::new(accepted(other))],
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let loaded = store.load_aggregate(&long.to_string()).await.unwrap();
+    assert_eq!(loaded.len(), 600);
+    let ids: Vec<String> = loaded
+        .iter()
+        .map(|e| e.message_id.clone().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        (0..600).map(|i| format!("long:{i}")).collect::<Vec<_>>()
+    );
+    assert!(
+        loaded
+            .windows(2)
+            .all(|w| w[0].event.sequence < w[1].event.sequence)
+    );
+    assert_eq!(
+        store.load("case", &other.to_string()).await.unwrap().len(),
+        6
+    );
+    assert!(
+        store
+            .load_aggregate(&Uuid::now_v7().to_string())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
