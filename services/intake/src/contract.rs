@@ -44,7 +44,42 @@ const TEXTS: &[(&str, &str, Text)] = &[
     ("PractitionerInput", "phone", CODE),
     ("PractitionerInput", "email", CODE),
     ("ReasonRequest", "reason", REASON),
+    ("RouteRequest", "link_worker_organisation_id", CODE),
 ];
+
+/// White space the text rule trims (Unicode `White_Space`), as a regex class: what Python
+/// and ECMA call `\s`, but for the four separators U+001C-U+001F, which are not trimmed.
+const WS: &str = "[^\\S\\u001C-\\u001F]*";
+
+/// The format of a value checked after the text rule, as a pattern (trimmed white space
+/// around it allowed); what a pattern cannot say (check digits, real dates, how many
+/// digits a phone number has) is refused with its own rule.
+fn format(kind: &str) -> Option<String> {
+    let body = match kind {
+        "nhs_number" => "(?:[0-9]{10}|[0-9]{3} [0-9]{3} [0-9]{4})",
+        "birth_date" => "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        "postcode" => "[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}",
+        "phone" => "\\+?[0-9][0-9 ()-]{5,24}",
+        "email" => {
+            "[A-Za-z0-9._%+'!#$&*=?^`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(?:\\.[A-Za-z0-9-]{1,63})+"
+        }
+        "language" => "[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*",
+        "code" => "[1-9][0-9]{5,17}",
+        _ => return None,
+    };
+    Some(format!("^{WS}{body}{WS}$"))
+}
+
+/// The format kind of a JSON property or form control, if it has one.
+fn format_of(name: &str) -> Option<String> {
+    let kind = match name {
+        "practitioner_phone" => "phone",
+        "practitioner_email" => "email",
+        "need" | "other_need_code" => "code",
+        n => n,
+    };
+    format(kind)
+}
 
 /// The one-line exclusions of the text rule, for a first visible character.
 const NOT_VISIBLE: &str =
@@ -102,6 +137,14 @@ fn form_schema() -> Value {
         };
         let mut p = json!({"type": "string"});
         text(&mut p, rule, FORM_REQUIRED.contains(&name));
+        if let Some(f) = format_of(name) {
+            // Blank is absent in a form: the format or nothing.
+            p["pattern"] = json!(if FORM_REQUIRED.contains(&name) {
+                f
+            } else {
+                format!("(?:{f})|^{WS}$")
+            });
+        }
         let choices: Option<Vec<&str>> = match name {
             "safeguarding_concern" | "referral_agreed" | "share_details" => Some(vec!["yes", "no"]),
             "interpreter_needed" => Some(vec!["yes"]),
@@ -227,7 +270,7 @@ fn is_required(schema: &Value, property: &str) -> bool {
 fn text(p: &mut Value, rule: Text, required: bool) {
     p["maxLength"] = json!(rule.max_chars);
     p["pattern"] = if required {
-        json!(format!("^\\s*[^{NOT_VISIBLE}]{}", &rule.pattern()[1..]))
+        json!(format!("^{WS}[^{NOT_VISIBLE}]{}", &rule.pattern()[1..]))
     } else {
         json!(rule.pattern())
     };

@@ -126,20 +126,30 @@ pub async fn route_referral(
     require_json(&headers)?;
     let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
     let request: RouteRequest = parse_body(&body)?;
-    let Some(service) = request
-        .link_worker_organisation_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    else {
-        return Err(ApiError::field(
-            "link_worker_organisation_id",
-            "required",
-            "is required",
-        ));
+    let service = match crate::validation::CODE.clean(
+        request
+            .link_worker_organisation_id
+            .as_deref()
+            .unwrap_or_default(),
+    ) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return Err(ApiError::field(
+                "link_worker_organisation_id",
+                "required",
+                "is required",
+            ));
+        }
+        Err(e) => {
+            return Err(ApiError::field(
+                "link_worker_organisation_id",
+                e.rule(),
+                &e.to_string(),
+            ));
+        }
     };
     let client = state.db.client().await?;
-    match linkway_platform::registry::organisation(&client, service).await? {
+    match linkway_platform::registry::organisation(&client, &service).await? {
         Some(o) if o.link_worker_service => {}
         _ => {
             return Err(ApiError::field(
@@ -151,7 +161,7 @@ pub async fn route_referral(
     }
     drop(client);
     let decision = command::RouteByHand {
-        link_worker_organisation_id: service.to_owned(),
+        link_worker_organisation_id: service,
     };
     let done = command::run(
         &state,
