@@ -211,11 +211,17 @@ pub fn apply(doc: &mut Value) {
     let schemas = &mut doc["components"]["schemas"];
     for (schema, property, rule) in TEXTS {
         let required = is_required(&schemas[*schema], property);
-        text(
-            &mut schemas[*schema]["properties"][*property],
-            *rule,
-            required,
-        );
+        let p = &mut schemas[*schema]["properties"][*property];
+        text(p, *rule, required);
+        let formatted = *schema != "CodingInput" || *property == "code";
+        if let Some(f) = format_of(property).filter(|_| formatted) {
+            // An optional value may be blank, which is absent.
+            p["pattern"] = json!(if required {
+                f
+            } else {
+                format!("(?:{f})|^{WS}$")
+            });
+        }
     }
     for (schema, property, options) in choices() {
         let required = is_required(&schemas[schema], property);

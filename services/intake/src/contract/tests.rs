@@ -16,11 +16,9 @@ fn every_text_field_and_choice_named_is_in_the_document_with_its_rule() {
     for (schema, property, rule) in TEXTS {
         let p = &schemas[*schema]["properties"][*property];
         assert_eq!(p["maxLength"], rule.max_chars, "{schema}.{property}");
+        let pattern = p["pattern"].as_str().unwrap();
         assert!(
-            p["pattern"]
-                .as_str()
-                .unwrap()
-                .ends_with(&rule.pattern()[1..]),
+            pattern.ends_with(&rule.pattern()[1..]) || format_of(property).is_some(),
             "{schema}.{property}"
         );
     }
@@ -30,6 +28,10 @@ fn every_text_field_and_choice_named_is_in_the_document_with_its_rule() {
             .unwrap();
         assert!(options.iter().all(|o| values.contains(&Value::from(*o))));
     }
+    assert_eq!(
+        schemas["AddressInput"]["properties"]["postcode"]["pattern"],
+        Value::from(format("postcode").unwrap())
+    );
     assert_eq!(
         schemas["AddressInput"]["properties"]["lines"]["items"]["maxLength"],
         ADDRESS_LINE.max_chars
