@@ -178,6 +178,7 @@ mod cases;
 mod community_services;
 pub mod contract;
 pub mod fields;
+mod import_contract;
 mod openapi;
 mod plans;
 

@@ -107,12 +107,14 @@ pub fn parse_import(body: &Value) -> Result<Vec<DirectoryService>, Vec<FieldErro
     }
 }
 
-/// The directory's text fields under the platform's one text rule.
-mod rule {
+/// The directory's text fields under the platform's one text rule (the import's OpenAPI
+/// schema states the same, from these).
+pub mod rule {
     use linkway_platform::text::Text;
 
     pub const ID: Text = Text::line(128);
-    pub const NAME: Text = Text::name(255);
+    /// A service's or an organisation's name (a line: a name of digits is a name too).
+    pub const NAME: Text = Text::line(255);
     pub const STATUS: Text = Text::line(32);
     pub const URL: Text = Text::line(2048);
     pub const DESCRIPTION: Text = Text::multi_line(10_000);
@@ -259,8 +261,11 @@ fn parse_service(item: &Value, prefix: &str) -> Result<DirectoryService, Vec<Fie
             }
         }
     }
-    if let Some(status) = &status
-        && !STATUSES.contains(&status.as_str())
+    // Exactly as the standard spells them, and a URL from its first character.
+    if status.is_some()
+        && !item["status"]
+            .as_str()
+            .is_some_and(|s| STATUSES.contains(&s))
     {
         errors.push(FieldError::new(
             format!("{prefix}status"),
@@ -268,9 +273,8 @@ fn parse_service(item: &Value, prefix: &str) -> Result<DirectoryService, Vec<Fie
             "status must be one of: active, inactive, defunct, temporarily closed",
         ));
     }
-    if let Some(url) = &url
-        && !(url.starts_with("http://") || url.starts_with("https://"))
-    {
+    let raw_url = item["url"].as_str().unwrap_or_default();
+    if url.is_some() && !(raw_url.starts_with("http://") || raw_url.starts_with("https://")) {
         errors.push(FieldError::new(
             format!("{prefix}url"),
             "url",

@@ -68,6 +68,16 @@ pub fn exact(mut doc: OpenApi) -> OpenApi {
         components
             .schemas
             .insert("OutcomeRequest".into(), RefOr::T(outcome_request()));
+        super::import_contract::add(components);
+    }
+    let import = doc.paths.paths.get_mut("/directory/import");
+    let body = import.and_then(|item| item.post.as_mut()?.request_body.as_mut());
+    let content = body.and_then(|b| match b {
+        RefOr::T(b) => b.content.get_mut("application/json"),
+        RefOr::Ref(_) => None,
+    });
+    if let Some(RefOr::T(content)) = content {
+        content.schema = Some(Ref::from_schema_name("DirectoryImport").into());
     }
     for (path, item) in doc.paths.paths.iter_mut() {
         for op in [item.get.as_mut(), item.post.as_mut()]

@@ -404,3 +404,58 @@ async fn whole_numbers_written_with_a_fraction_of_zero_are_the_integers_the_docu
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_directory_import_is_refused_exactly_when_the_document_says_it_is_invalid() {
+    let s = Service::start().await;
+    let manager = s.token(NORTH, Role::ServiceManager).await;
+    let doc: Value = s.get(&manager, "/openapi.json").await.1;
+    let valid_service =
+        json!({"id": "s-1", "name": "Walkers", "status": "active", "url": "https://walk.example"});
+    let with = |pointer: &str, value: Value| {
+        let mut service = valid_service.clone();
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        let target = if parent.is_empty() {
+            &mut service
+        } else {
+            service.pointer_mut(parent).unwrap()
+        };
+        target[key] = value;
+        service
+    };
+    let bodies = [
+        json!({}),
+        valid_service.clone(),
+        json!({"contents": [valid_service]}),
+        json!({"contents": []}),
+        json!({"name": "Org", "services": [valid_service]}),
+        json!({"contents": "no"}),
+        with("/status", json!(" active")),
+        with("/status", json!("closed")),
+        with("/url", json!(" https://walk.example")),
+        with("/url", json!("walk.example")),
+        with("/name", json!("111")),
+        with("/name", json!("  ")),
+        with("/id", json!("x".repeat(129))),
+        with("/extra", json!({"note": "a\u{0}b"})),
+        with("/extra", json!({"a\u{1b}": 1})),
+        with("/description", json!(5)),
+        with("/description", json!("two\nlines")),
+        with("/description", json!("a\u{1b}b")),
+        with("/organization", json!("not an object")),
+        with("/organization", json!({"name": "one\ntwo"})),
+        with("/attributes", json!([{"taxonomy_term": {"name": "a\nb"}}])),
+        with("/attributes", json!([{"taxonomy_term": {"name": 7}}])),
+        with("/service_areas", json!([{"name": "x".repeat(256)}])),
+    ];
+    for body in bodies {
+        let by_document = valid(&doc, "DirectoryImport", &body);
+        let (status, answer) = s.post(&manager, "/directory/import", body.clone()).await;
+        let expected = if by_document {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        assert_eq!(status, expected, "{body}: {answer}");
+    }
+}
