@@ -196,7 +196,9 @@ done
 
 failed=0
 for service in "${SERVICES[@]}"; do
-  report="$OUT/$service.txt"
+  # Written aside and moved into place whole: runs side by side never interleave a file.
+  final="$OUT/$service.txt"
+  report="$OUT/.$service.$$.txt"
   : >"$report"
   url="http://127.0.0.1:$(port_of "$service")/openapi.json"
   for role in $ROLES; do
@@ -224,8 +226,9 @@ for service in "${SERVICES[@]}"; do
     rm -rf "$work"
     echo >>"$report"
   done
-  grep -E '^=== .*: (passed|FAILED)$' "$report" >&2 || true
-  log "$service: findings in $report"
+  mv -f "$report" "$final"
+  grep -E '^=== .*: (passed|FAILED)$' "$final" >&2 || true
+  log "$service: findings in $final"
 done
 
 if ! kill -0 "$SERVE_PID" 2>/dev/null; then
