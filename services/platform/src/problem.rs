@@ -244,7 +244,10 @@ impl IntoResponse for ApiError {
 /// in a handler's OpenAPI description: 401 (no valid bearer token, with
 /// `WWW-Authenticate`) and 503 (a dependency is down for a moment: retry after
 /// `Retry-After` seconds, with the same `Idempotency-Key`). Who may call an operation
-/// (its 403) stays with the operation.
+/// (its 403) stays with the operation. What the edge answers by itself (422 for a path or
+/// query parameter, 404, 409 for `min_sequence` beyond the log, 413, 415) is added to
+/// every operation that can give it by [`crate::http::edges::document`] when the document
+/// is served, so handlers need not name it.
 pub struct CommonProblems;
 
 impl utoipa::IntoResponses for CommonProblems {
