@@ -3,19 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
+use linkway_platform::http::Query;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::csv::csv;
 use super::figures::{FirstContact, Outcomes, first_contact, outcomes, reasons};
-use super::params::{area_for, parse_cursor, query, wait_for};
+use super::params::{area_for, parse_cursor, wait_for};
 use crate::Settings;
 use crate::aggregate::{self, CLOSURE_REASONS, Cell, DECLINE_REASONS, Fact};
 use crate::disclosure::{Figure, Rules, Table, protect_table};
@@ -179,9 +179,8 @@ pub async fn get_outcome_feed(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
-    q: Result<Query<FeedQuery>, QueryRejection>,
+    Query(q): Query<FeedQuery>,
 ) -> Result<Response, ApiError> {
-    let q = query(q)?;
     let area = area_for(&state.db, &principal, q.area.as_deref()).await?;
     let cursor = parse_cursor(q.cursor.as_deref())?;
     wait_for(&state.checkpoint, q.min_sequence).await?;

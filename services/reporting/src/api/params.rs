@@ -1,24 +1,11 @@
-//! What both operations parse and check the same way: the query string, the commissioner
+//! What both operations parse and check the same way: the commissioner
 //! area the caller may read, months, and `?min_sequence=`.
 
-use axum::extract::Query;
-use axum::extract::rejection::QueryRejection;
 use linkway_events::Role;
 use linkway_platform::auth::Principal;
 use linkway_platform::text::Text;
 use linkway_platform::{ApiError, Checkpoint, Database, FieldError, registry};
 use time::Date;
-
-/// The query string, or a 422 problem naming what is wrong with it.
-pub(super) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(q)| q).map_err(|rejection| {
-        ApiError::Validation(vec![FieldError::new(
-            "query",
-            "schema",
-            rejection.body_text(),
-        )])
-    })
-}
 
 /// A commissioner area as a query names it (blank is none).
 pub const AREA: Text = Text::line(64);

@@ -3,16 +3,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
+use linkway_platform::http::Query;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::AppState;
 use super::figures::{FirstContact, Outcomes, first_contact, labelled, outcomes, reasons};
-use super::params::{area_for, parse_month, query, wait_for};
+use super::params::{area_for, parse_month, wait_for};
 use crate::Settings;
 use crate::aggregate::{self, CLOSURE_REASONS, Cell, DECLINE_REASONS, Fact};
 use crate::disclosure::{Figure, Rules, Table, protect_table};
@@ -178,9 +178,8 @@ pub fn summarise(
 pub async fn get_summary(
     State(state): State<AppState>,
     principal: Principal,
-    q: Result<Query<SummaryQuery>, QueryRejection>,
+    Query(q): Query<SummaryQuery>,
 ) -> Result<axum::Json<Summary>, ApiError> {
-    let q = query(q)?;
     let area = area_for(&state.db, &principal, q.area.as_deref()).await?;
     let mut errors = Vec::new();
     let from = parse_month("from", q.from.as_deref()).unwrap_or_else(|e| {

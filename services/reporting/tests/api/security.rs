@@ -30,7 +30,7 @@ async fn only_commissioners_and_admins_read_and_only_their_area() {
         let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(problem["errors"][0]["field"], "area");
         assert_eq!(problem["errors"][0]["rule"], "required");
-        // A malformed query string is a 422 problem too.
+        // A malformed query string is a 422 problem too, naming the parameter.
         let (status, headers, body) = w
             .get(
                 &format!("{path}?min_sequence=soon"),
@@ -40,7 +40,7 @@ async fn only_commissioners_and_admins_read_and_only_their_area() {
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(headers["content-type"], "application/problem+json");
-        assert!(body.contains("\"field\":\"query\""), "{body}");
+        assert!(body.contains("\"field\":\"min_sequence\""), "{body}");
     }
     w.assert_nothing_personal();
 }
