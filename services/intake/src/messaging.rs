@@ -271,10 +271,7 @@ async fn receive(
             vec![
                 Issue::error(
                     "not-found",
-                    format!(
-                        "the sender '{}' is not an organisation registered with Linkway",
-                        message.sender.value
-                    ),
+                    "the sender's identifier names no organisation registered with Linkway",
                 )
                 .at_sender(),
             ],

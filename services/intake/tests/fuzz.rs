@@ -7,7 +7,7 @@
 //! Random (not seeded): these touch no service. `PROPTEST_CASES=5000 cargo test -p
 //! linkway-intake --test fuzz` runs longer.
 
-use linkway_intake::fhir::read_message;
+use linkway_intake::fhir::{header_facts, read_message};
 use linkway_intake::form::{Posted, read};
 use linkway_intake::validation::{ReferralRequest, ValidReferral, validate, validate_with_consent};
 use proptest::prelude::*;
@@ -103,10 +103,10 @@ fn bundle() -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Every string in the bundle's entries.
+/// Every string in the bundle.
 fn fhir_pointers() -> Vec<String> {
     let mut out = Vec::new();
-    string_pointers(&bundle()["entry"], "/entry".into(), &mut out);
+    string_pointers(&bundle(), String::new(), &mut out);
     out
 }
 
@@ -146,13 +146,31 @@ fn through_json(body: &[u8]) {
     }
 }
 
-/// The FHIR path: JSON, the bundle reader, then validation with its consent.
+/// The FHIR path: JSON, the bundle reader, then validation with its consent. What the audit
+/// log keeps of the header, and the header of a message read, is storable too.
 fn through_fhir(body: &[u8]) {
-    if let Ok(bundle) = serde_json::from_slice::<Value>(body)
-        && let Ok(message) = read_message(&bundle)
-        && let Ok(valid) = validate_with_consent(&message.request, &message.consent, TODAY)
-    {
-        assert_storable(&valid);
+    let Ok(bundle) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    let facts = header_facts(&bundle);
+    walk(&json!([
+        facts.bundle_id,
+        facts.header_id,
+        facts.event_code,
+        facts.source_endpoint,
+        facts.source_software
+    ]));
+    if let Ok(message) = read_message(&bundle) {
+        walk(&json!([
+            message.bundle_id,
+            message.header_id,
+            message.sender.value,
+            message.source_endpoint,
+            message.source_software
+        ]));
+        if let Ok(valid) = validate_with_consent(&message.request, &message.consent, TODAY) {
+            assert_storable(&valid);
+        }
     }
 }
 

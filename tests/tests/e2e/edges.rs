@@ -50,7 +50,11 @@ const JSON_FIELDS: [&str; 20] = [
     "/notes",
 ];
 /// `(entry index, pointer in its resource)` of the fixture bundle.
-const FHIR_FIELDS: [(usize, &str); 14] = [
+const FHIR_FIELDS: [(usize, &str); 18] = [
+    (0, "/source/endpoint"),
+    (0, "/source/software"),
+    (5, "/identifier/0/value"),
+    (6, "/identifier/0/value"),
     (1, "/note/0/text"),
     (1, "/patientInstruction"),
     (1, "/priority"),

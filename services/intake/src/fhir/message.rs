@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use linkway_events::common::{SNOMED, SNOMED_REFERRAL_TO_SOCIAL_PRESCRIBING};
+use linkway_platform::text::Text;
 use serde_json::Value;
 
 use super::resources::{consent_read, needs, person, practitioner};
@@ -37,6 +38,17 @@ pub struct Message {
     pub consent_entry: Option<usize>,
 }
 
+/// The header's strings (ids, the sender's identifier, the reply endpoint, the software):
+/// kept in the audit log and used to find the sender, so one line without control
+/// characters, like any text.
+const HEADER_TEXT: Text = Text::line(2000);
+
+/// A header string as kept: cleaned, or `None` when absent, blank or not storable text
+/// (which [`read_message`] refuses).
+fn header_text(v: &Value) -> Option<String> {
+    v.as_str().and_then(|v| HEADER_TEXT.clean(v).ok().flatten())
+}
+
 /// What could be read of the header even when the message is refused (for the audit log).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderFacts {
@@ -51,7 +63,8 @@ pub struct HeaderFacts {
 pub fn header_facts(bundle: &Value) -> HeaderFacts {
     let header = bundle["entry"][0]["resource"].clone();
     let is_header = header["resourceType"] == "MessageHeader";
-    let s = |v: &Value| v.as_str().map(str::to_owned);
+    // Only what is storable text is kept: a refused message's header is logged too.
+    let s = header_text;
     HeaderFacts {
         bundle_id: s(&bundle["id"]),
         header_id: if is_header { s(&header["id"]) } else { None },
@@ -137,7 +150,7 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
         unsupported.push(
             Issue::error(
                 "not-supported",
-                format!("message event '{event}' is not supported: Linkway receives '{EVENT_SERVICE_REQUEST}' (referrals to social prescribing)"),
+                format!("the message event is not supported: Linkway receives '{EVENT_SERVICE_REQUEST}' (referrals to social prescribing)"),
             )
             .at("MessageHeader.eventCoding"),
         );
@@ -149,7 +162,7 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
         unsupported.push(
             Issue::error(
                 "not-supported",
-                format!("message reason '{reason}' is not supported: only new referrals"),
+                "the message reason is not supported: only new referrals",
             )
             .at("MessageHeader.reason"),
         );
@@ -165,8 +178,12 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
                 Issue::error(
                     "not-supported",
                     format!(
-                        "the message's focus is a {}, not a ServiceRequest: Linkway receives referrals only",
-                        r["resourceType"].as_str().unwrap_or("resource of no type")
+                        "the message's focus is {}, not a ServiceRequest: Linkway receives referrals only",
+                        // A FHIR type name is said back; anything else the sender put there is not.
+                        r["resourceType"]
+                            .as_str()
+                            .filter(|t| t.len() <= 64 && t.bytes().all(|b| b.is_ascii_alphabetic()))
+                            .map_or("another resource".to_owned(), |t| format!("a {t}"))
                     ),
                 )
                 .at("MessageHeader.focus"),
@@ -254,7 +271,10 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
         );
     }
     let source_endpoint = header["source"]["endpoint"].as_str().map(str::to_owned);
-    if source_endpoint.as_deref().is_none_or(str::is_empty) {
+    if source_endpoint
+        .as_deref()
+        .is_none_or(|e| e.trim().is_empty())
+    {
         issues.push(
             Issue::error(
                 "required",
@@ -263,6 +283,29 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
             .at("MessageHeader.source.endpoint")
             .rule("required"),
         );
+    }
+    // What is kept of the header (the audit log, the reply endpoint, the message's key) is
+    // text like any other.
+    for (value, at) in [
+        (bundle["id"].as_str(), "Bundle.id"),
+        (header["id"].as_str(), "MessageHeader.id"),
+        (
+            sender.as_ref().map(|s| s.value.as_str()),
+            "MessageHeader.sender",
+        ),
+        (source_endpoint.as_deref(), "MessageHeader.source.endpoint"),
+        (
+            header["source"]["software"].as_str(),
+            "MessageHeader.source.software",
+        ),
+    ] {
+        if let Some(Err(e)) = value.map(|v| HEADER_TEXT.clean(v)) {
+            issues.push(
+                Issue::error("value", format!("{at} {e}"))
+                    .at(at)
+                    .rule(e.rule()),
+            );
+        }
     }
     let patient = index
         .resolve(&sr["subject"])
@@ -307,11 +350,20 @@ pub fn read_message(bundle: &Value) -> Result<Message, Refusal> {
         .iter()
         .position(|e| e["resource"]["resourceType"] == "Consent");
     Ok(Message {
-        bundle_id: bundle["id"].as_str().map(str::to_owned),
-        header_id: header["id"].as_str().map(str::to_owned),
-        sender: sender.expect("checked above"),
-        source_endpoint: source_endpoint.expect("checked above"),
-        source_software: header["source"]["software"].as_str().map(str::to_owned),
+        bundle_id: header_text(&bundle["id"]),
+        header_id: header_text(&header["id"]),
+        sender: sender
+            .map(|s| SenderIdentifier {
+                value: HEADER_TEXT
+                    .clean(&s.value)
+                    .ok()
+                    .flatten()
+                    .unwrap_or_default(),
+                ..s
+            })
+            .expect("checked above"),
+        source_endpoint: header_text(&header["source"]["endpoint"]).expect("checked above"),
+        source_software: header_text(&header["source"]["software"]),
         request,
         consent: consent_read(consent_entry.map(|i| &entries[i]["resource"])),
         consent_entry,

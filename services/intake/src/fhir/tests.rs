@@ -49,9 +49,10 @@ fn the_booking_request_fixture_is_refused_as_not_a_referral() {
     let r = refusal(&fixture("bars-process-message-POST-body.json"));
     assert_eq!(r.status, 422);
     assert!(
-        r.issues
-            .iter()
-            .any(|i| i.code == "not-supported" && i.diagnostics.contains("booking-request"))
+        r.issues.iter().any(|i| i.code == "not-supported"
+            && i.expression.as_deref() == Some("MessageHeader.eventCoding")
+            && !i.diagnostics.contains("booking-request")),
+        "the event is named by its element, not by the code sent: {r:?}"
     );
     assert!(
         r.issues

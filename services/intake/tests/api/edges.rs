@@ -300,3 +300,46 @@ async fn a_json_referral_answer_names_the_new_referral_in_location() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_control_character_in_a_fhir_message_header_string_is_refused_not_a_server_error() {
+    let (intake, gp) = start().await;
+    let before = intake.log_end().await;
+    for (pointer, value, at) in [
+        (
+            "/entry/5/resource/identifier/0/value",
+            "Y99\u{0}001",
+            "MessageHeader.sender",
+        ),
+        (
+            "/entry/0/resource/source/endpoint",
+            "https://a.example/\u{0}",
+            "MessageHeader.source.endpoint",
+        ),
+        (
+            "/entry/0/resource/source/software",
+            "GP\u{1b}[2J",
+            "MessageHeader.source.software",
+        ),
+    ] {
+        let mut bundle = message();
+        *bundle.pointer_mut(pointer).unwrap() = json!(value);
+        let outcome = send_fhir(&intake, &gp, &bundle).await;
+        refused_quietly(&intake, before, &outcome, None).await;
+        assert!(
+            outcome.refuses(at, "control_character"),
+            "{at}: {:?}",
+            outcome.refused
+        );
+    }
+    // The message's own id is a header string too.
+    let mut bundle = message();
+    bundle["id"] = json!("id\u{0}");
+    let outcome = send_raw_fhir(&intake, &gp, bundle.to_string()).await;
+    refused_quietly(&intake, before, &outcome, None).await;
+    assert!(
+        outcome.refuses("Bundle.id", "control_character"),
+        "{:?}",
+        outcome.refused
+    );
+}
