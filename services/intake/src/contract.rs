@@ -65,6 +65,7 @@ fn format(kind: &str) -> Option<String> {
         }
         "language" => "[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*",
         "code" => "[1-9][0-9]{5,17}",
+        "idempotency_key" => "[!-~]{1,255}",
         _ => return None,
     };
     Some(format!("^{WS}{body}{WS}$"))

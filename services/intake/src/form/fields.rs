@@ -132,6 +132,13 @@ pub fn read(p: &Posted) -> Result<ReferralRequest, Vec<FieldError>> {
             errors.push(FieldError::new(field, "one_of", "must be yes or no"));
         }
     }
+    if p.get("idempotency_key").is_some_and(|k| !is_key(&k)) {
+        errors.push(FieldError::new(
+            "idempotency_key",
+            "idempotency_key_format",
+            "must be 1-255 visible ASCII characters: send the form again",
+        ));
+    }
     if p.get("interpreter_needed").is_some_and(|v| v != "yes") {
         errors.push(FieldError::new(
             "person.interpreter_needed",
@@ -144,6 +151,12 @@ pub fn read(p: &Posted) -> Result<ReferralRequest, Vec<FieldError>> {
     } else {
         Err(errors)
     }
+}
+
+/// An idempotency key as the `Idempotency-Key` header takes it: 1-255 visible ASCII.
+pub(super) fn is_key(k: &str) -> bool {
+    let k = k.trim();
+    !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The form's fields as the referral request the JSON API takes.
@@ -242,6 +255,7 @@ pub fn control_for(field: &str) -> &'static str {
         "consent" | "consent.referral_agreed" => "referral_agreed",
         "consent.status" => "consent_status",
         "person.interpreter_needed" => "interpreter_needed",
+        "idempotency_key" => "",
         "consent.share_details_with_referrer" => "share_details",
         "practitioner" | "practitioner.name" => "practitioner_name",
         "practitioner.role" => "practitioner_role",

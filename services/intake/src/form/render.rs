@@ -4,7 +4,7 @@
 use linkway_platform::FieldError;
 use uuid::Uuid;
 
-use super::fields::{COMMON_NEEDS, Posted, control_for};
+use super::fields::{COMMON_NEEDS, Posted, control_for, is_key};
 use crate::command::CommandResponse;
 use crate::read_model::Status;
 use crate::validation::VERIFICATION_STATUSES;
@@ -220,9 +220,11 @@ pub(super) fn render_form(view: &View<'_>) -> String {
         }
         b.push_str("</ul></div>");
     }
+    // The same key again, so a resend lands on the same referral; a fresh one if it was not one.
     let key = view
         .posted
         .get("idempotency_key")
+        .filter(|k| is_key(k))
         .unwrap_or_else(|| Uuid::new_v4().to_string());
     b.push_str(r#"<form method="post" action="/form" novalidate>"#);
     b.push_str(&format!(

@@ -343,3 +343,25 @@ async fn a_control_character_in_a_fhir_message_header_string_is_refused_not_a_se
         outcome.refused
     );
 }
+
+#[tokio::test]
+async fn a_form_idempotency_key_that_is_not_visible_ascii_is_refused_not_a_server_error() {
+    let (intake, gp) = start().await;
+    let before = intake.log_end().await;
+    for key in ["a\u{0}b", "key with spaces", "ключ", &"k".repeat(300)] {
+        let body: Vec<String> = form(&gp)
+            .iter()
+            .map(|(k, v)| {
+                let v = if k == "idempotency_key" { key } else { v };
+                format!("{}={}", pct(k), pct(v))
+            })
+            .collect();
+        let outcome = send_raw_form(&intake, body.join("&")).await;
+        refused_quietly(&intake, before, &outcome, None).await;
+        assert!(
+            outcome.refuses("idempotency_key", "idempotency_key_format"),
+            "{key:?}: {:?}",
+            outcome.refused
+        );
+    }
+}
