@@ -26,7 +26,8 @@ use time::Date;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
-    /// Commissioner area; administrators must give it, commissioners may only give their own.
+    /// Commissioner area. Commissioners read their own (without it, or naming it; another is
+    /// 403); administrators read the area they name, and without one are answered 403.
     pub area: Option<String>,
     /// `next_cursor` of the previous answer; absent to start from the beginning.
     pub cursor: Option<String>,
@@ -169,7 +170,7 @@ pub fn feed_months(settings: &Settings, months: &[Date], facts: &[Fact]) -> Vec<
             )
         ),
         (status = 401, description = "Missing or invalid bearer token", body = linkway_platform::Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not a commissioner or administrator, or another commissioner's area", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a commissioner or administrator, another commissioner's area, or an administrator naming no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad cursor or query string, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable, or `min_sequence` not reached within 5 s", body = linkway_platform::Problem, content_type = "application/problem+json"),
     )

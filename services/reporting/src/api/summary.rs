@@ -22,7 +22,8 @@ use crate::queries;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
-    /// Commissioner area; administrators must give it, commissioners may only give their own.
+    /// Commissioner area. Commissioners read their own (without it, or naming it; another is
+    /// 403); administrators read the area they name, and without one are answered 403.
     pub area: Option<String>,
     /// First month, `YYYY-MM` (inclusive).
     pub from: Option<String>,
@@ -169,7 +170,7 @@ pub fn summarise(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Disclosure-controlled figures of the area", body = Summary),
-        (status = 403, description = "Not a commissioner or administrator, or another commissioner's area", body = linkway_platform::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a commissioner or administrator, another commissioner's area, or an administrator naming no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad month or query string, or an administrator named no area", body = linkway_platform::Problem, content_type = "application/problem+json"),
         linkway_platform::problem::CommonProblems,
     )
