@@ -183,12 +183,26 @@ fn bundle_schema() -> Value {
             "entry": {
                 "type": "array",
                 "minItems": 1,
+                "prefixItems": [{
+                    "type": "object",
+                    "required": ["resource"],
+                    "properties": {"resource": {
+                        "type": "object",
+                        "required": ["resourceType", "eventCoding"],
+                        "properties": {"resourceType": {"type": "string", "enum": ["MessageHeader"]}},
+                    }},
+                }],
+                "description": "The MessageHeader first (eventCoding servicerequest-request), then the resources it references: ServiceRequest, Patient, Practitioner(Role), Organization, Consent.",
                 "items": {
                     "type": "object",
                     "required": ["resource"],
                     "properties": {
                         "fullUrl": {"type": "string"},
-                        "resource": {"type": "object", "required": ["resourceType"]},
+                        "resource": {
+                            "type": "object",
+                            "required": ["resourceType"],
+                            "properties": {"resourceType": {"type": "string", "minLength": 1}},
+                        },
                     },
                 },
             },

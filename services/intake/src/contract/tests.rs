@@ -97,3 +97,18 @@ fn query_and_header_parameters_carry_the_bounds_the_handlers_check() {
         .unwrap();
     assert_eq!(key["schema"]["maxLength"], 255);
 }
+
+#[test]
+fn the_fhir_message_is_documented_with_its_header_first() {
+    let doc = document();
+    let schema = &doc["paths"]["/fhir/$process-message"]["post"]["requestBody"]["content"]["application/fhir+json"]
+        ["schema"];
+    assert_eq!(schema["properties"]["type"]["enum"][0], "message");
+    let entry = &schema["properties"]["entry"];
+    assert_eq!(entry["minItems"], 1);
+    assert_eq!(
+        entry["prefixItems"][0]["properties"]["resource"]["properties"]["resourceType"]["enum"][0],
+        "MessageHeader",
+        "{entry}"
+    );
+}
