@@ -203,8 +203,8 @@ for service in "${SERVICES[@]}"; do
   url="http://127.0.0.1:$(port_of "$service")/openapi.json"
   for role in $ROLES; do
     log "schemathesis: $service as $role"
-    command=("$LINKWAY_HOME/venv/bin/schemathesis" --no-color run "$url"
-      --checks all --mode all
+    command=("$LINKWAY_HOME/venv/bin/schemathesis" --no-color --config-file "$PWD/deploy/schemathesis.toml" run "$url"
+      --mode all
       --phases examples,coverage,fuzzing
       --seed "$SEED" --generation-deterministic
       --max-examples "$MAX_EXAMPLES" --workers 1 --request-timeout 15
