@@ -192,6 +192,7 @@ pub(super) fn practitioner(index: &Entries<'_>, requester: &Value) -> Option<Pra
 /// - `status` is the person's answer: `active` agreed, `rejected` refused; other statuses
 ///   are not in force;
 /// - `provision.type` `deny` refuses; an active Consent without `provision.type` permits;
+///   nested provisions (exceptions) are not read, so a Consent with any is refused;
 /// - `provision.period` must cover today (`YYYY-MM-DD`, or a dateTime whose date is read);
 /// - `policyRule` must hold a coding of Linkway's lawful-basis CodeSystem
 ///   ([`LEGAL_BASIS_SYSTEM`], published as `schemas/fhir/CodeSystem-linkway-lawful-basis.json`);
@@ -216,7 +217,11 @@ pub(super) fn consent_read(consent: Option<&Value>) -> ConsentRead {
         Reading::Absent => Reading::Absent,
         Reading::Unknown => Reading::Unknown,
     };
+    // Nested provisions (exceptions to the rule) are not read, so a Consent that has them
+    // is not in a form Linkway can decide on: refused, never read as its top level alone.
+    let nested = !c["provision"]["provision"].is_null();
     let provision = match code(&c["provision"]["type"]) {
+        _ if nested => Reading::Unknown,
         Reading::Known(t) => match t.as_str() {
             "permit" => Reading::Known(Provision::Permit),
             "deny" => Reading::Known(Provision::Deny),

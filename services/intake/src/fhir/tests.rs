@@ -244,6 +244,20 @@ fn consent_without_the_sharing_extension_sends_only_codes_back() {
 }
 
 #[test]
+fn a_consent_with_nested_provisions_is_not_read_as_its_top_level_alone() {
+    let mut b = message();
+    entry(&mut b, "Consent")["provision"] = json!({
+        "type": "permit",
+        "provision": [{"type": "deny", "purpose": [{"code": "referral"}]}]
+    });
+    let m = read_message(&b).unwrap();
+    assert_eq!(
+        m.consent.record.unwrap().provision,
+        crate::consent::Reading::Unknown
+    );
+}
+
+#[test]
 fn priority_maps_to_urgency() {
     for (priority, urgency) in [
         ("routine", "routine"),
