@@ -131,7 +131,14 @@ stop_local() {
     as_pg "$bin/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
   fi
   if [ -f "$LINKWAY_HOME/nats.pid" ]; then
-    kill "$(cat "$LINKWAY_HOME/nats.pid")" 2>/dev/null || true
+    local pid
+    pid="$(cat "$LINKWAY_HOME/nats.pid")"
+    kill "$pid" 2>/dev/null || true
+    # Gone before we return: a start right after must not find the port still held.
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
     rm -f "$LINKWAY_HOME/nats.pid"
   fi
 }
