@@ -141,18 +141,32 @@ impl LogReader {
     }
 
     /// Whether the log holds events beyond the reader's position (its consumer has not
-    /// delivered them). An unanswered question counts as no: the consumer's own heartbeat
-    /// handles a server that does not answer.
+    /// delivered them). Asked of the stream's info, which its leader answers; when that
+    /// does not answer (a cluster settling after a node came back), of a direct get, which
+    /// any replica answers. Neither answering counts as no: the consumer's own heartbeat
+    /// handles a server that does not answer at all.
     /// (Borrows no `self`: the consumer held there is not `Sync`.)
-    async fn log_is_ahead(js: &jetstream::Context, stream: &str, next_sequence: u64) -> bool {
+    async fn log_is_ahead(
+        js: &jetstream::Context,
+        stream: &str,
+        filter: &str,
+        next_sequence: u64,
+    ) -> bool {
         let end = async {
             let stream = js.get_stream_no_info(stream).await.ok()?;
             stream.get_info().await.ok().map(|i| i.state.last_sequence)
         };
-        matches!(
-            tokio::time::timeout(IDLE_CHECK_TIMEOUT, end).await,
-            Ok(Some(last)) if last >= next_sequence
-        )
+        match tokio::time::timeout(IDLE_CHECK_TIMEOUT, end).await {
+            Ok(Some(last)) => last >= next_sequence,
+            _ => matches!(
+                tokio::time::timeout(
+                    DIRECT_TIMEOUT,
+                    direct_next(js, stream, filter, next_sequence)
+                )
+                .await,
+                Ok(Ok(Some(_)))
+            ),
+        }
     }
 
     /// The next event, waiting for one if the reader is caught up. Failures of the server
@@ -187,7 +201,9 @@ impl LogReader {
             let idle_check = tokio::time::Instant::from_std(self.last_activity + IDLE_CHECK);
             let Ok(delivered) = tokio::time::timeout_at(idle_check, messages.next()).await else {
                 self.last_activity = Instant::now();
-                if Self::log_is_ahead(&self.js, &self.stream, self.next_sequence).await {
+                if Self::log_is_ahead(&self.js, &self.stream, &self.filter, self.next_sequence)
+                    .await
+                {
                     tracing::info!(
                         position = self.next_sequence,
                         "event log reader got nothing while the log is ahead; recreating its consumer"
