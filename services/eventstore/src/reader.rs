@@ -1,5 +1,5 @@
-//! Reading the log: one aggregate (direct gets), or everything from a sequence on (an
-//! ordered consumer that is recreated after any failure, resuming where it stopped).
+//! Reading the log from a sequence on: an ordered consumer that is recreated after any
+//! failure, resuming where it stopped. (One aggregate's events load in `aggregate.rs`.)
 //!
 //! How fast a reader notices a lost consumer (a nats-server restart, a stream leader
 //! change) is set here. async-nats's ordered consumer pulls with a 30 s expiry and a 15 s

@@ -18,7 +18,7 @@ use linkway_events::referral::{
 };
 use linkway_events::{Actor, Event, Role};
 use linkway_platform::auth::Principal;
-use linkway_platform::command::{self, Call, Decision, Executed, Recorded, Stores};
+use linkway_platform::command::{self, Call, Decision, Executed, Recorded};
 use linkway_platform::idempotency::IdempotencyKey;
 use linkway_platform::text::Text;
 use linkway_platform::{ApiError, FieldError};
@@ -79,10 +79,7 @@ pub async fn run<D: Decision<Answer = CommandResponse>>(
         correlation_id: crate::api::correlation_id(headers),
         success,
     };
-    let stores = Stores {
-        store: &state.store,
-    };
-    command::execute(stores, &call, decision).await
+    command::execute(&state.store, &call, decision).await
 }
 
 /// The id of a new referral: derived from the key (a retry names the same referral), or

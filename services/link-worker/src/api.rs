@@ -23,7 +23,7 @@ use linkway_events::common::Coding;
 use linkway_events::referral::{LegalBasis, ReferralPersonal};
 use linkway_eventstore::EventStore;
 use linkway_platform::auth::Principal;
-use linkway_platform::command::{self, Call, Stores};
+use linkway_platform::command::{self, Call};
 use linkway_platform::http::{Path, Query};
 use linkway_platform::idempotency::IdempotencyKey;
 use linkway_platform::read_your_writes;
@@ -160,16 +160,13 @@ async fn execute(
         correlation_id: correlation_id(headers),
         success: StatusCode::OK,
     };
-    let stores = Stores {
-        store: &state.store,
-    };
     let decision = CaseDecision {
         id,
         command,
         policy: &state.policy,
         refused,
     };
-    let done = command::execute(stores, &call, &decision).await?;
+    let done = command::execute(&state.store, &call, &decision).await?;
     Ok((done.status, Json(done.answer)))
 }
 

@@ -93,12 +93,6 @@ pub trait Decision: Sync {
     }
 }
 
-/// Where commands read and write: the log, and nothing else.
-#[derive(Clone, Copy)]
-pub struct Stores<'a> {
-    pub store: &'a EventStore,
-}
-
 /// One call of a command, as the HTTP edge received it.
 pub struct Call<'a> {
     /// The operationId, e.g. `acceptReferral`.
@@ -126,7 +120,7 @@ pub struct Executed<A> {
 /// Runs one command (see the module docs).
 #[tracing::instrument(skip_all, fields(operation = call.operation, organisation = %call.principal.organisation_id, role = call.principal.role.as_str()))]
 pub async fn execute<D: Decision>(
-    stores: Stores<'_>,
+    store: &EventStore,
     call: &Call<'_>,
     decision: &D,
 ) -> Result<Executed<D::Answer>, ApiError> {
@@ -136,7 +130,7 @@ pub async fn execute<D: Decision>(
         .as_ref()
         .map(|k| k.message_id_prefix(call.operation, &call.aggregate_id));
     for _ in 0..MAX_ATTEMPTS {
-        let history = load(stores.store, &call.aggregate_id).await?;
+        let history = load(store, &call.aggregate_id).await?;
         // The command's own events already in the log: a retry whose answer was lost.
         let (first_ours, already) = match &ours {
             Some(prefix) => (
@@ -183,8 +177,7 @@ pub async fn execute<D: Decision>(
                 ours.as_deref(),
                 &request,
             );
-            match stores
-                .store
+            match store
                 .append(
                     aggregate_kind(&remaining[0]),
                     &call.aggregate_id,

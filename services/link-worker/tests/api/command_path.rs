@@ -9,7 +9,7 @@ use linkway_link_worker::case::{CaseState, Command, ContactKind, PlanInput, Poli
 use linkway_link_worker::commands::CaseDecision;
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
-use linkway_platform::command::{self, Call, Decision, Executed, Recorded, Stores};
+use linkway_platform::command::{self, Call, Decision, Executed, Recorded};
 use linkway_platform::idempotency::IdempotencyKey;
 use proptest::prelude::*;
 
@@ -114,8 +114,7 @@ async fn run<D: Decision>(
         correlation_id: Uuid::now_v7(),
         success: reqwest::StatusCode::OK,
     };
-    let stores = Stores { store: &s.store };
-    command::execute(stores, &call, decision).await
+    command::execute(&s.store, &call, decision).await
 }
 
 /// Every event type of the aggregate (referral and case subjects), in log order.
@@ -233,9 +232,8 @@ fn random_interleavings_of_a_withdrawal_with_case_commands_never_leave_an_active
         .unwrap();
 }
 
-/// The answer of each command family is lost after its append (the stored answer is gone,
-/// as when the process died before recording it): the retry with the same key gets the
-/// original answer and appends nothing.
+/// The answer of each command family is lost after its append: the retry with the same
+/// key gets the original answer, from the log alone, and appends nothing.
 #[tokio::test]
 async fn a_retry_whose_answer_was_lost_gets_the_original_answer_and_appends_nothing() {
     let s = Service::start().await;
