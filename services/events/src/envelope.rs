@@ -76,7 +76,7 @@ impl Actor {
 ///
 /// The stream sequence is not in the envelope: it is the event's position in the log,
 /// known only once the log has accepted it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope {
     /// UUID v7: unique, and sortable by creation time.
     pub event_id: Uuid,
@@ -97,7 +97,24 @@ pub struct Envelope {
     /// The event or request that directly caused this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
-    pub data: serde_json::Value,
+    /// The payload's JSON text, as written: decoded into its type only when read
+    /// ([`Envelope::event`]), never through a `serde_json::Value`.
+    pub data: Box<serde_json::value::RawValue>,
+}
+
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Envelope) -> bool {
+        self.event_id == other.event_id
+            && self.event_type == other.event_type
+            && self.version == other.version
+            && self.aggregate_id == other.aggregate_id
+            && self.occurred_at == other.occurred_at
+            && self.recorded_at == other.recorded_at
+            && self.actor == other.actor
+            && self.correlation_id == other.correlation_id
+            && self.causation_id == other.causation_id
+            && self.data.get() == other.data.get()
+    }
 }
 
 impl Envelope {
@@ -119,8 +136,18 @@ impl Envelope {
             actor,
             correlation_id,
             causation_id: None,
-            data: event.to_data(),
+            data: event.to_raw(),
         }
+    }
+
+    /// The payload parsed as JSON (for tests and tools; consumers use [`Envelope::event`]).
+    pub fn data_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.data.get()).expect("an envelope's data is JSON")
+    }
+
+    /// Replaces the payload with `data` (for tests writing old versions).
+    pub fn set_data(&mut self, data: &serde_json::Value) {
+        self.data = serde_json::value::to_raw_value(data).expect("JSON always serialises");
     }
 
     pub fn with_causation(mut self, causation_id: Uuid) -> Envelope {
@@ -139,6 +166,6 @@ impl Envelope {
 
     /// The typed payload; refuses unknown types and versions.
     pub fn event(&self) -> Result<Event, DecodeError> {
-        Event::decode_ref(&self.event_type, self.version, &self.data)
+        Event::decode_raw(&self.event_type, self.version, &self.data)
     }
 }

@@ -36,15 +36,24 @@ macro_rules! event_family {
                 value.expect("event payloads always serialise")
             }
 
+            /// The payload as JSON text, written straight from the typed payload.
+            pub fn to_raw(&self) -> Box<serde_json::value::RawValue> {
+                let raw = match self { $(Self::$variant(p) => serde_json::value::to_raw_value(p),)+ };
+                raw.expect("event payloads always serialise")
+            }
+
             /// `None` when the type is not of this family.
             pub fn decode(
                 event_type: &str,
                 version: u32,
-                data: &serde_json::Value,
+                data: $crate::Payload<'_>,
             ) -> Option<Result<Self, $crate::DecodeError>> {
                 match event_type {
                     $($type_name => Some(if version == $version {
-                        <$payload as serde::Deserialize>::deserialize(data)
+                        match data {
+                            $crate::Payload::Value(v) => <$payload as serde::Deserialize>::deserialize(v),
+                            $crate::Payload::Text(s) => serde_json::from_str::<$payload>(s),
+                        }
                             .map(Self::$variant)
                             .map_err(|source| $crate::DecodeError::InvalidData {
                                 event_type: event_type.to_owned(),

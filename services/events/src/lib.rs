@@ -93,6 +93,15 @@ impl Event {
         }
     }
 
+    /// The payload as JSON text, as it goes into the envelope's `data`.
+    pub fn to_raw(&self) -> Box<serde_json::value::RawValue> {
+        match self {
+            Event::Referral(e) => e.to_raw(),
+            Event::Case(e) => e.to_raw(),
+            Event::Registry(e) => e.to_raw(),
+        }
+    }
+
     /// Turns `(type, version, data)` into a typed event, upcasting older versions first.
     pub fn decode(
         event_type: &str,
@@ -110,7 +119,35 @@ impl Event {
         data: &serde_json::Value,
     ) -> Result<Event, DecodeError> {
         let (version, data) = upcast::upcast(event_type, version, data);
-        let data = data.as_ref();
+        Event::decode_current(event_type, version, Payload::Value(data.as_ref()))
+    }
+
+    /// Like [`Event::decode_ref`], from the payload's JSON text as stored: a payload of a
+    /// version no upcaster rewrites (nearly all of them) is read straight into its type,
+    /// with no `serde_json::Value` on the way; the others go through the upcasters.
+    pub fn decode_raw(
+        event_type: &str,
+        version: u32,
+        data: &serde_json::value::RawValue,
+    ) -> Result<Event, DecodeError> {
+        if upcast::rewrites(event_type, version) {
+            let value: serde_json::Value =
+                serde_json::from_str(data.get()).map_err(|source| DecodeError::InvalidData {
+                    event_type: event_type.to_owned(),
+                    version,
+                    source,
+                })?;
+            return Event::decode_ref(event_type, version, &value);
+        }
+        Event::decode_current(event_type, version, Payload::Text(data.get()))
+    }
+
+    /// Decodes a payload already at the version its family reads (or refuses it).
+    fn decode_current(
+        event_type: &str,
+        version: u32,
+        data: Payload<'_>,
+    ) -> Result<Event, DecodeError> {
         if let Some(r) = ReferralEvent::decode(event_type, version, data) {
             return r.map(Event::Referral);
         }
@@ -138,6 +175,13 @@ impl Event {
     pub fn superseded() -> Vec<(&'static str, u32)> {
         upcast::superseded()
     }
+}
+
+/// A payload to decode: parsed already, or the JSON text as stored.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload<'a> {
+    Value(&'a serde_json::Value),
+    Text(&'a str),
 }
 
 /// The aggregate kind of an event type: `referral.received` -> `referral`.

@@ -41,6 +41,14 @@ pub fn upcast<'a>(event_type: &str, version: u32, data: &'a Value) -> (u32, Cow<
     (version, data)
 }
 
+/// Whether an upcaster rewrites `(type, version)`: false for every version this code
+/// writes, so decoding can skip parsing the payload into a `Value` first.
+pub fn rewrites(event_type: &str, version: u32) -> bool {
+    UPCASTERS
+        .iter()
+        .any(|(t, from, _)| *t == event_type && *from == version)
+}
+
 /// Every `(type, version)` this code reads only through an upcaster: versions older than
 /// the one it writes, whose schemas and examples stay in `schemas/`.
 pub fn superseded() -> Vec<(&'static str, u32)> {

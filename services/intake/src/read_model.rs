@@ -367,7 +367,7 @@ impl Projection for Referrals {
             earlier.dedup();
             let found = tx
                 .query(
-                    "SELECT row FROM referrals WHERE referral_id = ANY($1)",
+                    "SELECT row::text FROM referrals WHERE referral_id = ANY($1)",
                     &[&earlier],
                 )
                 .await?;
@@ -489,7 +489,7 @@ fn read_rows(
     rows: &mut HashMap<Uuid, ReferralRow>,
 ) -> Result<(), serde_json::Error> {
     for r in found {
-        let row = serde_json::from_value::<ReferralRow>(r.get(0))?;
+        let row = serde_json::from_str::<ReferralRow>(r.get(0))?;
         rows.entry(row.referral_id).or_insert(row);
     }
     Ok(())

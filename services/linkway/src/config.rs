@@ -120,7 +120,7 @@ pub struct Settings {
         long,
         global = true,
         env = "LINKWAY_BATCH_SIZE",
-        default_value_t = 5000,
+        default_value_t = 20_000,
         value_parser = clap::value_parser!(u64).range(1..),
         help_heading = "Projections"
     )]
@@ -379,7 +379,7 @@ mod tests {
     fn defaults_ignore_the_environment_and_keep_secrets_out_of_debug() {
         let s = Settings::defaults();
         assert_eq!(s.nats_url, ["nats://127.0.0.1:4222"]);
-        assert_eq!(s.batch_size, 5000);
+        assert_eq!(s.batch_size, 20_000);
         assert!(s.pseudonym_key.is_none());
         let printed = format!("{s:?}");
         assert!(!printed.contains("postgres://"), "{printed}");

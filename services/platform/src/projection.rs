@@ -99,7 +99,7 @@ pub struct RunnerSettings {
 impl Default for RunnerSettings {
     fn default() -> Self {
         RunnerSettings {
-            batch_size: 5000,
+            batch_size: 20_000,
             max_delay: Duration::from_millis(20),
             ready: ReadinessLimits::default(),
         }

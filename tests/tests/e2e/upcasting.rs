@@ -280,7 +280,7 @@ fn history() -> Vec<Entry> {
         .iter_mut()
         .filter(|e| e.envelope.event_type == "referral.received")
     {
-        let data = &e.envelope.data;
+        let data = &e.envelope.data_value();
         let id = Uuid::parse_str(data["referral_id"].as_str().expect("id")).expect("UUID");
         let Some(nhs) = data["personal"]["person"]["nhs_number"].as_str() else {
             continue;
@@ -307,7 +307,7 @@ async fn write(store: &EventStore, log: &[Entry], mixed: bool) -> u64 {
         let mut envelope = e.envelope.clone();
         if let (true, Some(v1)) = (mixed, &e.v1_data) {
             envelope.version = 1;
-            envelope.data = v1.clone();
+            envelope.set_data(v1);
         }
         last = store
             .append(
@@ -448,7 +448,7 @@ async fn a_log_with_v1_and_v2_referrals_rebuilds_every_read_model_as_all_v2_does
         let envelope = Envelope::from_slice(&stored.payload).expect("envelope");
         if envelope.event_type == "referral.received" {
             *versions.entry(envelope.version).or_default() += 1;
-            if envelope.data.get("possible_duplicate_of").is_some() {
+            if envelope.data_value().get("possible_duplicate_of").is_some() {
                 assert_eq!(envelope.version, 1);
                 v1_with_list += 1;
             }

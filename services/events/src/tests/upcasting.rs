@@ -210,7 +210,7 @@ proptest! {
             OffsetDateTime::now_utc(),
         );
         envelope.version = 1;
-        envelope.data = v1;
+        envelope.set_data(&v1);
         let json: Value = serde_json::from_slice(&envelope.to_vec()).expect("JSON");
         assert_valid(&contract().envelope, &json, "v1 envelope");
         let read = Envelope::from_slice(&envelope.to_vec()).expect("parses");

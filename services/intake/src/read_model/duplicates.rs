@@ -41,7 +41,7 @@ pub(super) async fn load_candidates(
         return Ok(Vec::new());
     }
     tx.query(
-        "SELECT row FROM referrals
+        "SELECT row::text FROM referrals
          WHERE nhs_number_key = ANY($1) AND link_worker_organisation_id IS NOT NULL
            AND status = ANY($2)",
         &[&people, &Status::open_values()],

@@ -256,7 +256,7 @@ async fn illegal_steps_are_refused_with_the_rule_and_append_nothing() {
     );
     let decline = s.store.load("case", &id.to_string()).await.unwrap();
     assert_eq!(decline.len(), 1);
-    let data = &decline[0].decode().unwrap().0.data;
+    let data = &decline[0].decode().unwrap().0.data_value();
     assert_eq!(data["reason_code"]["code"], "871711000000103");
 
     // Closing twice.
