@@ -88,6 +88,8 @@ pub struct Appended {
     pub sequences: Vec<u64>,
     /// True when the log had already seen these message ids: a retry, nothing new written.
     pub duplicate: bool,
+    /// True when the log had already seen at least one of them.
+    pub any_duplicate: bool,
 }
 
 impl Appended {
@@ -233,6 +235,7 @@ impl EventStore {
         let mut expected = expected;
         let mut sequences = Vec::with_capacity(events.len());
         let mut duplicate = !events.is_empty();
+        let mut any_duplicate = false;
         for event in &events {
             let ack = self
                 .publish(&subject, event, expected)
@@ -240,6 +243,7 @@ impl EventStore {
                 .await
                 .map_err(|e| classify_publish_error(e, expected))?;
             duplicate &= ack.duplicate;
+            any_duplicate |= ack.duplicate;
             sequences.push(ack.sequence);
             expected = match expected {
                 Expected::Any => Expected::Any,
@@ -250,6 +254,7 @@ impl EventStore {
         Ok(Appended {
             sequences,
             duplicate,
+            any_duplicate,
         })
     }
 

@@ -147,6 +147,11 @@ impl Decision for Submit {
     type State = Referral;
     type Answer = CommandResponse;
 
+    /// A submit makes a new referral: its id derives from the key, or is fresh.
+    fn creates(&self) -> bool {
+        true
+    }
+
     fn fold(&self, history: &[Recorded]) -> Referral {
         Referral::fold(history)
     }

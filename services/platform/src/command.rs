@@ -86,6 +86,15 @@ pub trait Decision: Sync {
     /// The answer, from the state after the command's events and those events.
     fn answer(&self, after: &Self::State, events: &[Recorded]) -> Self::Answer;
 
+    /// A create: the aggregate id is new unless this call is a retry (it derives from the
+    /// `Idempotency-Key`, or is fresh). Its first attempt decides on the empty history
+    /// without loading it and appends expecting no events; a retry or a reused key then
+    /// meets a conflict (or the log's duplicate check) and is decided as any other
+    /// command, on the history loaded from the log. One round trip fewer for every create.
+    fn creates(&self) -> bool {
+        false
+    }
+
     /// Who an event is recorded as done by: the caller, unless the service says otherwise
     /// (routing that follows a submit is done by the system).
     fn actor(&self, principal: &Principal, _event: &Event) -> Actor {
@@ -129,8 +138,14 @@ pub async fn execute<D: Decision>(
         .key
         .as_ref()
         .map(|k| k.message_id_prefix(call.operation, &call.aggregate_id));
+    // A create's first attempt assumes the aggregate is new (see `Decision::creates`).
+    let mut assume_new = decision.creates();
     for _ in 0..MAX_ATTEMPTS {
-        let history = load(store, &call.aggregate_id).await?;
+        let history = if assume_new {
+            Vec::new()
+        } else {
+            load(store, &call.aggregate_id).await?
+        };
         // The command's own events already in the log: a retry whose answer was lost.
         let (first_ours, already) = match &ours {
             Some(prefix) => (
@@ -186,6 +201,12 @@ pub async fn execute<D: Decision>(
                 )
                 .await
             {
+                // The log had seen one of these message ids: not new after all. Answer
+                // from the log, as any retry is answered.
+                Ok(done) if assume_new && done.any_duplicate => {
+                    assume_new = false;
+                    continue;
+                }
                 Ok(done) => {
                     if !done.duplicate {
                         for (p, _) in &pending {
@@ -201,8 +222,12 @@ pub async fn execute<D: Decision>(
                         });
                     }
                 }
-                // Someone changed the aggregate since it was read: decide again.
-                Err(AppendError::Conflict { .. }) => continue,
+                // Someone changed the aggregate since it was read (or a create's aggregate
+                // was not new): decide again on the history as it is.
+                Err(AppendError::Conflict { .. }) => {
+                    assume_new = false;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
         }
