@@ -58,6 +58,14 @@ pub struct RecordedEvent {
 }
 
 impl RecordedEvent {
+    /// The aggregate kind its subject names (`<prefix>.<kind>.<id>`), read without
+    /// decoding the payload.
+    pub fn aggregate_kind(&self) -> Option<&str> {
+        let mut tokens = self.subject.rsplitn(3, '.');
+        tokens.next()?;
+        tokens.next()
+    }
+
     /// Envelope and typed payload; an error here means the event must be dead-lettered.
     pub fn decode(&self) -> Result<(Envelope, Event), DecodeError> {
         let envelope = Envelope::from_slice(&self.payload)?;

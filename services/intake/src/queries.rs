@@ -129,19 +129,20 @@ pub async fn unroutable_referrals(client: &Client) -> Result<Vec<ReferralRow>, Q
 /// The routing rules that could match a referral from `referrer` in postcode `district`
 /// (intake's copy of the registry); rules of a kind this version does not know are left out.
 pub async fn routing_rules(
-    client: &Client,
+    client: &deadpool_postgres::Client,
     referrer: &str,
     district: &str,
 ) -> Result<Vec<routing::Rule>, tokio_postgres::Error> {
-    let rows = client
-        .query(
+    // Every submit asks this: prepared once per connection, not parsed each time.
+    let statement = client
+        .prepare_cached(
             "SELECT rule_id, link_worker_organisation_id, criterion_kind, criterion_value, priority
              FROM registry.routing_rules
              WHERE (criterion_kind = 'referring_organisation' AND criterion_value = $1)
                 OR (criterion_kind = 'postcode_district' AND upper(criterion_value) = upper($2))",
-            &[&referrer, &district],
         )
         .await?;
+    let rows = client.query(&statement, &[&referrer, &district]).await?;
     Ok(rows
         .iter()
         .filter_map(|r| {

@@ -347,6 +347,10 @@ impl Projection for Referrals {
             PRIMARY KEY (referral_id, sequence)
         );";
 
+    fn reads(aggregate_kind: &str) -> bool {
+        matches!(aggregate_kind, "referral" | "case")
+    }
+
     async fn apply(
         &self,
         tx: &Transaction<'_>,

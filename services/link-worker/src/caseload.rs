@@ -44,6 +44,10 @@ impl Projection for Caseload {
         );
         CREATE INDEX IF NOT EXISTS cases_by_organisation ON cases (organisation_id, state);";
 
+    fn reads(aggregate_kind: &str) -> bool {
+        matches!(aggregate_kind, "referral" | "case")
+    }
+
     async fn apply(
         &self,
         tx: &Transaction<'_>,

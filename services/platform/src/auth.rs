@@ -61,12 +61,15 @@ pub fn mint_token() -> NewToken {
 /// Resolves a presented secret to a principal, if it is a live token.
 pub async fn authenticate(db: &Database, secret: &str) -> Result<Option<Principal>, ApiError> {
     let client = db.client().await?;
-    let row = client
-        .query_opt(
+    // Every request asks this: prepared once per connection, not parsed each time.
+    let statement = client
+        .prepare_cached(
             "SELECT token_id, organisation_id, role, user_id FROM registry.tokens
              WHERE secret_sha256 = $1 AND NOT revoked",
-            &[&sha256_hex(secret.as_bytes())],
         )
+        .await?;
+    let row = client
+        .query_opt(&statement, &[&sha256_hex(secret.as_bytes())])
         .await?;
     let principal = row.and_then(|r| {
         Some(Principal {

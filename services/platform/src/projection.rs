@@ -48,6 +48,14 @@ pub trait Projection: Send + Sync + 'static {
     /// projection's schema).
     const TABLES: &'static str;
 
+    /// Whether it reads events of this aggregate kind (`referral`, `case`, `organisation`,
+    /// `routing_rule`, `token`). Events of other kinds are neither decoded nor handed to
+    /// [`Projection::apply`], and a batch holding none it reads costs no transaction (its
+    /// checkpoint is written with the next one, or within [`CHECKPOINT_EVERY`]).
+    fn reads(_aggregate_kind: &str) -> bool {
+        true
+    }
+
     /// Applies a batch of events, in order, inside the runner's transaction. `search_path`
     /// is set to the projection's schema first. Write set-wise where you can: many events
     /// per statement is what makes replay fast.
@@ -124,6 +132,10 @@ impl Default for ReadinessLimits {
         }
     }
 }
+
+/// Longest a live runner leaves its stored checkpoint behind while the batches it skips
+/// (none of their events for it) move it on in memory: bounds what a restart re-reads.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// A projection behind the log whose checkpoint has not moved for this long is stalled
 /// (and `/readyz` says so), however small its lag.

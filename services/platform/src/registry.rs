@@ -41,6 +41,10 @@ impl Projection for Registry {
             revoked         boolean NOT NULL DEFAULT false
         );";
 
+    fn reads(aggregate_kind: &str) -> bool {
+        matches!(aggregate_kind, "organisation" | "routing_rule" | "token")
+    }
+
     async fn apply(
         &self,
         tx: &Transaction<'_>,

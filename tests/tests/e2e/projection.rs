@@ -395,3 +395,113 @@ async fn a_rebuild_while_the_live_projector_runs_swaps_in_a_complete_model() {
     // Give the live runner a moment past the checkpoint, then compare with a fresh rebuild.
     assert_exactly_once_and_rebuildable(&db, &store, last).await;
 }
+
+/// The ledger, reading only `referral` events.
+struct ReferralLedger(Ledger);
+
+impl Projection for ReferralLedger {
+    const NAME: &'static str = "ledger";
+    const VERSION: i32 = 1;
+    const TABLES: &'static str = Ledger::TABLES;
+
+    fn reads(aggregate_kind: &str) -> bool {
+        aggregate_kind == "referral"
+    }
+
+    async fn apply(
+        &self,
+        tx: &Transaction<'_>,
+        batch: &[Projected],
+    ) -> Result<(), ProjectionError> {
+        self.0.apply(tx, batch).await
+    }
+}
+
+async fn stored_checkpoint(db: &Database) -> i64 {
+    db.client()
+        .await
+        .unwrap()
+        .query_one(
+            "SELECT last_sequence FROM projection_checkpoints WHERE projection = 'ledger'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn events_of_kinds_a_projection_does_not_read_move_it_on_without_a_transaction_and_are_stored_within_a_second()
+ {
+    let env = TestEnv::shared();
+    let store = env.store().await;
+    let db = env.database("ledger").await;
+    // Case events only, in the log before the runner starts (one batch, read at once).
+    let cases = append_events(&store, 30).await;
+    let runner = ProjectionRunner::new(
+        ReferralLedger(Ledger { delay_ms: 0 }),
+        db.clone(),
+        store.clone(),
+        RunnerSettings {
+            batch_size: 50,
+            max_delay: Duration::from_millis(5),
+            ..RunnerSettings::default()
+        },
+    )
+    .await
+    .expect("runner");
+    let checkpoint = runner.checkpoint();
+    let _handle = tokio::spawn(runner.run(env.shutdown().wait()));
+
+    // The read model reaches them at once (read-your-writes holds) but applies nothing and,
+    // within the second, writes nothing.
+    assert!(checkpoint.wait_for(cases, Duration::from_secs(5)).await);
+    assert_eq!(snapshot(&db).await.0, vec![]);
+    assert!(stored_checkpoint(&db).await < cases as i64);
+
+    // After the second, the next batch stores where it stands: a restart re-reads little.
+    tokio::time::sleep(linkway_platform::projection::CHECKPOINT_EVERY + Duration::from_millis(200))
+        .await;
+    let later = append_events(&store, 1).await;
+    assert!(checkpoint.wait_for(later, Duration::from_secs(5)).await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while stored_checkpoint(&db).await < later as i64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "checkpoint never stored"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // An event it reads is applied, once.
+    let referral = Uuid::now_v7();
+    let event: Event = linkway_events::referral::ReferralEvent::Withdrawn(
+        linkway_events::referral::ReferralWithdrawn {
+            referral_id: referral,
+            reason: "sent by mistake".into(),
+        },
+    )
+    .into();
+    let sequence = store
+        .append(
+            "referral",
+            &referral.to_string(),
+            Expected::Any,
+            vec![PendingEvent::new(Envelope::new(
+                referral.to_string(),
+                &event,
+                Actor::system(),
+                Uuid::now_v7(),
+                OffsetDateTime::now_utc(),
+            ))],
+        )
+        .await
+        .unwrap()
+        .last_sequence();
+    assert!(checkpoint.wait_for(sequence, Duration::from_secs(5)).await);
+    assert_eq!(
+        snapshot(&db).await.0,
+        vec![(sequence as i64, referral.to_string())]
+    );
+    assert_eq!(stored_checkpoint(&db).await, sequence as i64);
+}

@@ -39,7 +39,7 @@ pub async fn rebuild<P: Projection>(
     let mut done = 0;
     progress(0, end);
     if end > 0 {
-        let mut batches = prefetch(store.read_from(1).await?, settings);
+        let mut batches = prefetch(store.read_from(1).await?, settings, P::reads);
         while done < end {
             let batch = batches
                 .recv()

@@ -66,7 +66,8 @@ impl<P: Projection> ProjectionRunner<P> {
             schema: P::NAME.to_owned(),
             checkpoint_row: P::NAME.to_owned(),
         };
-        let mut batches = prefetch(reader, self.settings);
+        let mut batches = prefetch(reader, self.settings, P::reads);
+        let mut stored_at = Instant::now();
         loop {
             let batch = tokio::select! {
                 _ = &mut shutdown => return,
@@ -75,20 +76,23 @@ impl<P: Projection> ProjectionRunner<P> {
                     None => return,
                 },
             };
+            // Nothing in it for this projection: move on in memory, without a transaction.
+            if batch.is_empty_for_us() && stored_at.elapsed() < CHECKPOINT_EVERY {
+                let last = batch.raw.last().map_or(0, |e| e.sequence);
+                self.advance(last);
+                metrics::projection_checkpoint(
+                    P::NAME,
+                    last,
+                    batch.raw.last().map_or(0, |e| e.pending),
+                );
+                continue;
+            }
             let mut backoff = Duration::from_millis(100);
             loop {
                 match apply_batch(&*self.projection, &self.db, &target, &batch).await {
                     Ok(checkpoint) => {
-                        self.tx.send_if_modified(|seen| {
-                            let moved = checkpoint > seen.sequence;
-                            if moved {
-                                *seen = Advance {
-                                    sequence: checkpoint,
-                                    at: Instant::now(),
-                                };
-                            }
-                            moved
-                        });
+                        stored_at = Instant::now();
+                        self.advance(checkpoint);
                         metrics::projection_checkpoint(
                             P::NAME,
                             checkpoint,
@@ -113,21 +117,41 @@ impl<P: Projection> ProjectionRunner<P> {
     }
 }
 
+impl<P: Projection> ProjectionRunner<P> {
+    /// Tells readers (read-your-writes, readiness) the read model has reached `checkpoint`.
+    fn advance(&self, checkpoint: u64) {
+        self.tx.send_if_modified(|seen| {
+            let moved = checkpoint > seen.sequence;
+            if moved {
+                *seen = Advance {
+                    sequence: checkpoint,
+                    at: Instant::now(),
+                };
+            }
+            moved
+        });
+    }
+}
+
 /// A batch read from the log and decoded ahead of its transaction.
 pub(super) struct Batch {
     /// Every event as read, in order.
     pub(super) raw: Vec<RecordedEvent>,
-    /// The events that decoded, in order.
+    /// The events of the kinds the projection reads that decoded, in order.
     pub(super) decoded: Vec<Projected>,
     /// Sequences of the events that did not decode, and why (they will be dead-lettered).
     pub(super) undecodable: Vec<(u64, String)>,
 }
 
 impl Batch {
-    fn decode(raw: Vec<RecordedEvent>) -> Batch {
+    fn decode(raw: Vec<RecordedEvent>, reads: fn(&str) -> bool) -> Batch {
         let mut decoded = Vec::with_capacity(raw.len());
         let mut undecodable = Vec::new();
         for event in &raw {
+            // An unreadable subject is decoded anyway: the decoder says what is wrong.
+            if event.aggregate_kind().is_some_and(|kind| !reads(kind)) {
+                continue;
+            }
             match event.decode() {
                 Ok((envelope, typed)) => decoded.push(Projected {
                     sequence: event.sequence,
@@ -144,6 +168,11 @@ impl Batch {
         }
     }
 
+    /// No event in it for the projection (none it reads, none to dead-letter).
+    fn is_empty_for_us(&self) -> bool {
+        self.decoded.is_empty() && self.undecodable.is_empty()
+    }
+
     fn raw(&self, sequence: u64) -> &RecordedEvent {
         let i = self
             .raw
@@ -157,7 +186,11 @@ impl Batch {
 /// PostgreSQL overlap. While the batch before it is still being applied, a batch keeps
 /// taking the events that arrive (up to `batch_size`): batches grow with the load instead
 /// of staying at the few events pending when each was started.
-pub(super) fn prefetch(mut reader: LogReader, settings: RunnerSettings) -> mpsc::Receiver<Batch> {
+pub(super) fn prefetch(
+    mut reader: LogReader,
+    settings: RunnerSettings,
+    reads: fn(&str) -> bool,
+) -> mpsc::Receiver<Batch> {
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         loop {
@@ -176,7 +209,7 @@ pub(super) fn prefetch(mut reader: LogReader, settings: RunnerSettings) -> mpsc:
                     e = reader.next(), if raw.len() < settings.batch_size => raw.push(e),
                 }
             };
-            permit.send(Batch::decode(raw));
+            permit.send(Batch::decode(raw, reads));
         }
     });
     rx
