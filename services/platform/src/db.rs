@@ -140,8 +140,15 @@ async fn create_if_missing(base: &tokio_postgres::Config, name: &str) -> Result<
                     tracing::info!(database = name, "database created");
                     break;
                 }
-                // Another process created it at the same moment.
-                Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => break,
+                // Another process created it at the same moment: PostgreSQL says so as a
+                // duplicate database, or, when the two inserts race, as a unique violation
+                // of `pg_database`'s name index.
+                Err(e)
+                    if e.code() == Some(&SqlState::DUPLICATE_DATABASE)
+                        || e.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+                {
+                    break;
+                }
                 Err(e) if e.code() == Some(&SqlState::OBJECT_IN_USE) && attempt < 20 => {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
