@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/infra.sh
+source deploy/bench/registry.sh
 bin="${1:-target/release/linkway}"
 ensure_packages
 command -v wrk >/dev/null || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk; }
@@ -15,10 +16,7 @@ run="b$(date +%s)"
 export LINKWAY_STREAM="BENCH_$run" LINKWAY_SUBJECT_PREFIX="bench$run" \
   LINKWAY_DATABASE_PREFIX="bench_$run" LINKWAY_INTAKE_PORT="${LINKWAY_INTAKE_PORT:-18081}" \
   LINKWAY_PSEUDONYM_KEY="bench-only-throwaway-pseudonym-key" LINKWAY_LOG=warn
-"$bin" admin org add --id gp-a81001 --name "Park Surgery" --kind gp_practice --code A81001 --area QWO >/dev/null
-"$bin" admin org add --id lw-leeds --name "Leeds link workers" --kind pcn --area QWO --link-worker-service >/dev/null
-"$bin" admin rule add --to lw-leeds --from-org gp-a81001 >/dev/null
-token=$("$bin" admin token create --org gp-a81001 --role referrer | tail -n 1)
+token=$(bench_registry "$bin")
 "$bin" serve --services intake &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT

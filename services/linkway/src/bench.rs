@@ -3,6 +3,10 @@
 //! replay, and PostgreSQL bulk insert.
 //!
 //! It works in a private stream and private databases, removed afterwards.
+//!
+//! Two mixes: `simple` (the same ten-event engaged journey for every referral) and
+//! `national` (DOMAIN.md's mix and England's shape, [`year`]: `--events 29000000` is a
+//! national year). Replays run one read model at a time, all three at once, or both.
 
 use std::time::{Duration, Instant};
 
@@ -19,89 +23,81 @@ use crate::catalogue::{self, ServiceName as Service};
 use crate::config::Settings;
 use crate::synthetic;
 
+mod report;
+pub mod year;
+
+pub use report::{Figure, Report};
+
 /// Events in one synthetic journey (see [`synthetic::journey`]).
 const EVENTS_PER_JOURNEY: usize = 10;
 
-/// One measured figure.
-#[derive(Debug, Clone)]
-pub struct Figure {
-    pub name: &'static str,
-    pub count: u64,
-    pub seconds: f64,
+/// The raw limits are rates: measured on at most this many events, whatever the run's size.
+const RAW_EVENTS: u64 = 2_000_000;
+
+/// Which journeys a run appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// One ten-event engaged journey per referral.
+    Simple,
+    /// DOMAIN.md's mix in England's shape (see [`year`]).
+    National,
 }
 
-impl Figure {
-    pub fn rate(&self) -> f64 {
-        self.count as f64 / self.seconds.max(1e-9)
+impl Mix {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Simple => "simple",
+            Mix::National => "national",
+        }
     }
 }
 
-/// Everything one run measured.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub events: u64,
-    pub raw_publish: Figure,
-    pub raw_replay: Figure,
-    pub pg_bulk_insert: Figure,
-    pub append: Figure,
-    pub replay: Vec<Figure>,
-    pub peak_rss_mib: f64,
+/// How the read models are replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Replay {
+    /// One after another, each alone: each read model's own rate.
+    Separately,
+    /// All three at once: how long rebuilding everything takes.
+    Together,
+    /// Separately, then together.
+    Both,
 }
 
-impl Report {
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let line = |f: &Figure| {
-            format!(
-                "{:<44} {:>10} in {:>7.3} s = {:>10.0} /s\n",
-                f.name,
-                f.count,
-                f.seconds,
-                f.rate()
-            )
-        };
-        out.push_str("raw limits (same machine, same run)\n");
-        out.push_str(&line(&self.raw_publish));
-        out.push_str(&line(&self.raw_replay));
-        out.push_str(&line(&self.pg_bulk_insert));
-        out.push_str("linkway\n");
-        out.push_str(&line(&self.append));
-        for r in &self.replay {
-            out.push_str(&line(r));
+/// What one run does.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// About how many events to append and replay.
+    pub events: u64,
+    /// Appends (and raw publishes) in flight at once.
+    pub in_flight: usize,
+    pub mix: Mix,
+    pub replay: Replay,
+}
+
+impl Options {
+    pub fn new(events: u64, in_flight: usize) -> Options {
+        Options {
+            events,
+            in_flight,
+            mix: Mix::Simple,
+            replay: Replay::Both,
         }
-        out.push_str("ratios\n");
-        out.push_str(&format!(
-            "{:<44} {:>10.2}x  (target >= 0.50x)\n",
-            "append (optimistic) / raw pipelined publish",
-            self.append.rate() / self.raw_publish.rate()
-        ));
-        for r in &self.replay {
-            out.push_str(&format!(
-                "{:<44} {:>10.2}x  ({:.0} events/s; target >= 30000)\n",
-                format!("{} / raw ordered replay", r.name),
-                r.rate() / self.raw_replay.rate(),
-                r.rate()
-            ));
-            out.push_str(&format!(
-                "{:<44} {:>10.2}x\n",
-                format!("{} / postgres bulk insert", r.name),
-                r.rate() / self.pg_bulk_insert.rate()
-            ));
-        }
-        out.push_str(&format!(
-            "peak resident memory: {:.0} MiB\n",
-            self.peak_rss_mib
-        ));
-        out
     }
 }
 
 /// Runs the benchmark with about `events` events.
-pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::Result<Report> {
+pub async fn run(settings: &Settings, options: &Options) -> anyhow::Result<Report> {
+    let in_flight = options.in_flight;
     let tag = format!("bench{}", std::process::id());
     let client = linkway_platform::nats::connect(&settings.nats_url, "linkway-bench").await?;
-    let journeys = (events as usize).div_ceil(EVENTS_PER_JOURNEY).max(1);
-    let events = (journeys * EVENTS_PER_JOURNEY) as u64;
+    let orgs = year::organisations();
+    let journeys = match options.mix {
+        Mix::Simple => (options.events as usize)
+            .div_ceil(EVENTS_PER_JOURNEY)
+            .max(1) as u64,
+        Mix::National => year::referrals_for(&orgs, options.events),
+    };
+    let raw_events = options.events.clamp(1, RAW_EVENTS);
 
     // Raw JetStream: pipelined publish of payloads the size of our events, then replay.
     let raw_stream = format!("{}_RAW", tag.to_uppercase());
@@ -113,6 +109,8 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
         name: raw_stream.clone(),
         subjects: vec![format!("{tag}raw.>")],
         storage: stream::StorageType::File,
+        // As many copies as the event log keeps, so the ratio compares like with like.
+        num_replicas: settings.replicas,
         ..Default::default()
     })
     .await?;
@@ -125,29 +123,34 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
     )
     .to_vec();
     let payload = Bytes::from(sample);
-    let raw_publish = {
-        let start = Instant::now();
-        let mut pending = Vec::with_capacity(in_flight);
-        for i in 0..events {
-            pending.push(
-                js.publish(format!("{tag}raw.{}", i % 1000), payload.clone())
-                    .await?,
-            );
-            if pending.len() >= in_flight {
-                for ack in pending.drain(..) {
-                    ack.await?;
-                }
-            }
-        }
-        for ack in pending.drain(..) {
-            ack.await?;
-        }
-        Figure {
-            name: "raw JetStream publish (pipelined)",
-            count: events,
-            seconds: start.elapsed().as_secs_f64(),
-        }
-    };
+    let raw_publish = pipelined(
+        "raw JetStream publish (pipelined)",
+        raw_events,
+        in_flight,
+        |i| {
+            let publish = jetstream::message::PublishMessage::build().payload(payload.clone());
+            js.send_publish(format!("{tag}raw.{}", i % 1000), publish)
+        },
+    )
+    .await?;
+    // The same, each message carrying what the server checks for every Linkway append: a
+    // message id (deduplication) and an expected last subject sequence (each to a subject
+    // of its own, expecting none). The share of append's cost that is the server's checks.
+    let raw_checked = pipelined(
+        "raw publish + msg id + expected seq",
+        raw_events,
+        in_flight,
+        |i| {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE, "0");
+            let publish = jetstream::message::PublishMessage::build()
+                .payload(payload.clone())
+                .headers(headers)
+                .message_id(format!("chk-{i}"));
+            js.send_publish(format!("{tag}raw.chk.{i}"), publish)
+        },
+    )
+    .await?;
     let raw_replay = {
         let stream = js.get_stream(&raw_stream).await?;
         let start = Instant::now();
@@ -158,7 +161,7 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
             .await?;
         let mut messages = consumer.messages().await?;
         let mut n = 0;
-        while n < events {
+        while n < raw_events {
             match tokio::time::timeout(Duration::from_secs(30), messages.next()).await? {
                 Some(m) => {
                     m?;
@@ -188,14 +191,27 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
     .await?;
     let append = {
         let start = Instant::now();
-        let appended: Vec<anyhow::Result<u64>> = futures::stream::iter(0..journeys as u64)
-            .map(|i| append_journey(&store, i))
-            .buffer_unordered(in_flight.max(1))
-            .collect()
-            .await;
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let mut appended = futures::stream::iter(0..journeys)
+            .map(|i| {
+                let (store, orgs, done) = (&store, &orgs, &done);
+                async move {
+                    let events = match options.mix {
+                        Mix::Simple => simple_journey(i),
+                        Mix::National => year::journey(orgs, i, journeys, Uuid::now_v7()),
+                    };
+                    let n = append_journey(store, events).await?;
+                    let total = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+                    if total / 1_000_000 != (total - n) / 1_000_000 {
+                        eprintln!("appended {total} events");
+                    }
+                    anyhow::Ok(n)
+                }
+            })
+            .buffer_unordered(in_flight.max(1));
         let mut count = 0;
-        for a in appended {
-            count += a?;
+        while let Some(n) = appended.next().await {
+            count += n?;
         }
         Figure {
             name: "linkway append (expected-sequence, pipelined)",
@@ -212,8 +228,8 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
         client.batch_execute("CREATE TABLE bench_rows (id bigint PRIMARY KEY, kind text NOT NULL, at bigint NOT NULL)").await?;
         let start = Instant::now();
         let mut done = 0u64;
-        while done < events {
-            let n = (events - done).min(10_000);
+        while done < raw_events {
+            let n = (raw_events - done).min(10_000);
             let ids: Vec<i64> = (done..done + n).map(|i| i as i64).collect();
             let kinds: Vec<&str> = ids.iter().map(|_| "case.contact_made").collect();
             client
@@ -223,7 +239,7 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
         }
         Figure {
             name: "postgres bulk insert (UNNEST, 10k/stmt)",
-            count: events,
+            count: raw_events,
             seconds: start.elapsed().as_secs_f64(),
         }
     };
@@ -232,8 +248,8 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
     // the service's own (fresh) database, prepared by the service's own start-up.
     let (trigger, shutdown) = Shutdown::new();
     trigger.fire(); // prepare the projections, but run no live runners during the measurement
-    let mut replay = Vec::new();
     let mut databases = vec![db_name];
+    let mut services = Vec::new();
     for (service, projection, figure_name) in [
         (
             Service::LinkWorker,
@@ -265,17 +281,38 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
         let key =
             linkway_platform::secret::Secret::new(linkway_platform::auth::mint_token().secret);
         let service = catalogue::build(service, settings, Some(&key))?;
-        let _started = service.start(&ctx).await?;
-        let start = Instant::now();
-        let reached = service.rebuild(&ctx, projection, &|_, _| {}).await?;
-        if let Some(reached) = reached {
-            replay.push(Figure {
-                name: figure_name,
-                count: reached,
-                seconds: start.elapsed().as_secs_f64(),
-            });
+        let started = service.start(&ctx).await?;
+        services.push((service, ctx, started, projection, figure_name));
+    }
+    let mut replay = Vec::new();
+    if options.replay != Replay::Together {
+        for (service, ctx, _, projection, figure_name) in &services {
+            let start = Instant::now();
+            if let Some(reached) = service.rebuild(ctx, projection, &|_, _| {}).await? {
+                replay.push(Figure {
+                    name: figure_name,
+                    count: reached,
+                    seconds: start.elapsed().as_secs_f64(),
+                });
+            }
         }
     }
+    let replay_together = if options.replay != Replay::Separately {
+        let start = Instant::now();
+        let reached =
+            futures::future::try_join_all(services.iter().map(
+                |(service, ctx, _, projection, _)| service.rebuild(ctx, projection, &|_, _| {}),
+            ))
+            .await?;
+        Some(Figure {
+            name: "replay into all three at once",
+            count: reached.into_iter().flatten().sum(),
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    } else {
+        None
+    };
+    drop(services);
 
     // Clean up: the (already stopped) projection tasks, the private stream and databases.
     let _ = trigger.stop(std::time::Duration::from_secs(5)).await;
@@ -286,34 +323,78 @@ pub async fn run(settings: &Settings, events: u64, in_flight: usize) -> anyhow::
     }
 
     Ok(Report {
-        events,
+        events: append.count,
+        mix: options.mix,
+        referrals: journeys,
         raw_publish,
+        raw_checked,
         raw_replay,
         pg_bulk_insert,
         append,
         replay,
+        replay_together,
         peak_rss_mib: peak_rss_mib(),
     })
 }
 
+/// Publishes `count` messages, `in_flight` acknowledgements outstanding at most, and
+/// times it.
+async fn pipelined<F, Fut>(
+    name: &'static str,
+    count: u64,
+    in_flight: usize,
+    publish: F,
+) -> anyhow::Result<Figure>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<
+            Output = Result<jetstream::context::PublishAckFuture, jetstream::context::PublishError>,
+        >,
+{
+    let start = Instant::now();
+    let mut pending = Vec::with_capacity(in_flight);
+    for i in 0..count {
+        pending.push(publish(i).await?);
+        if pending.len() >= in_flight.max(1) {
+            for ack in pending.drain(..) {
+                ack.await?;
+            }
+        }
+    }
+    for ack in pending.drain(..) {
+        ack.await?;
+    }
+    Ok(Figure {
+        name,
+        count,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Referral `i`'s journey in the simple mix, all of it happening now.
+fn simple_journey(i: u64) -> Vec<year::Timed> {
+    let now = OffsetDateTime::now_utc();
+    synthetic::journey(i, Uuid::now_v7(), "gp-bench", "lw-bench")
+        .into_iter()
+        .map(|(kind, event)| (kind, event, now))
+        .collect()
+}
+
 /// Appends one journey: each event expects the aggregate's previous sequence.
-async fn append_journey(store: &EventStore, i: u64) -> anyhow::Result<u64> {
-    let referral_id = Uuid::now_v7();
+async fn append_journey(store: &EventStore, events: Vec<year::Timed>) -> anyhow::Result<u64> {
+    let Some(id) = events.first().map(|(_, e, _)| referral_of(e)) else {
+        return Ok(0);
+    };
+    let referral_id = id;
     let id = referral_id.to_string();
     let mut last: std::collections::HashMap<&str, u64> = Default::default();
     let mut n = 0;
-    for (kind, event) in synthetic::journey(i, referral_id, "gp-bench", "lw-bench") {
+    for (kind, event, occurred_at) in events {
         let expected = match last.get(kind) {
             Some(seq) => Expected::LastSequence(*seq),
             None => Expected::NoEvents,
         };
-        let envelope = Envelope::new(
-            &id,
-            &event,
-            Actor::system(),
-            referral_id,
-            OffsetDateTime::now_utc(),
-        );
+        let envelope = Envelope::new(&id, &event, Actor::system(), referral_id, occurred_at);
         let appended = store
             .append(kind, &id, expected, vec![PendingEvent::new(envelope)])
             .await?;
@@ -321,6 +402,16 @@ async fn append_journey(store: &EventStore, i: u64) -> anyhow::Result<u64> {
         n += 1;
     }
     Ok(n)
+}
+
+/// The referral a journey's first event (`referral.received`) is about.
+fn referral_of(event: &linkway_events::Event) -> Uuid {
+    match event {
+        linkway_events::Event::Referral(linkway_events::ReferralEvent::Received(r)) => {
+            r.referral_id
+        }
+        _ => unreachable!("a journey starts with referral.received"),
+    }
 }
 
 pub(crate) async fn drop_database(settings: &Settings, name: &str) -> anyhow::Result<()> {

@@ -62,6 +62,13 @@ pub enum Command {
         /// Appends (and raw publishes) in flight at once.
         #[arg(long, default_value_t = 1000)]
         in_flight: usize,
+        /// The journeys: `simple` (one ten-event journey each) or `national` (DOMAIN.md's
+        /// mix in England's shape; `--events 29000000` is a national year).
+        #[arg(long, value_enum, default_value = "simple")]
+        mix: crate::bench::Mix,
+        /// Replay each read model alone, all three at once, or both.
+        #[arg(long, value_enum, default_value = "both")]
+        replay: crate::bench::Replay,
     },
     /// Drives the public HTTP APIs as their users will (referrals over JSON and FHIR,
     /// link-worker journeys, commissioner reads) and reports latency per operation.

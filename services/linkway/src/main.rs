@@ -63,8 +63,18 @@ async fn main() -> anyhow::Result<()> {
                 server.run_until_signal().await?;
             }
         }
-        Command::Bench { events, in_flight } => {
-            let report = linkway::bench::run(&settings, events, in_flight).await?;
+        Command::Bench {
+            events,
+            in_flight,
+            mix,
+            replay,
+        } => {
+            let options = linkway::bench::Options {
+                mix,
+                replay,
+                ..linkway::bench::Options::new(events, in_flight)
+            };
+            let report = linkway::bench::run(&settings, &options).await?;
             println!(
                 "linkway bench: {} events, {in_flight} in flight\n{}",
                 report.events,

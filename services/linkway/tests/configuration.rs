@@ -333,20 +333,31 @@ async fn the_benchmark_runs_every_service_through_its_service_shape() {
         database_prefix: env.scope.database_prefix.clone(),
         ..linkway::Settings::defaults()
     };
-    let report = linkway::bench::run(&settings, 300, 50)
-        .await
-        .expect("bench");
-    let replayed: Vec<&str> = report.replay.iter().map(|f| f.name).collect();
-    assert_eq!(
-        replayed.len(),
-        3,
-        "a replay into each service's read model: {replayed:?}"
-    );
-    assert!(
-        report.replay.iter().all(|f| f.count >= 300),
-        "{}",
-        report.render()
-    );
+    for mix in [linkway::bench::Mix::Simple, linkway::bench::Mix::National] {
+        let options = linkway::bench::Options {
+            mix,
+            ..linkway::bench::Options::new(300, 50)
+        };
+        let report = linkway::bench::run(&settings, &options)
+            .await
+            .expect("bench");
+        let replayed: Vec<&str> = report.replay.iter().map(|f| f.name).collect();
+        assert_eq!(
+            replayed.len(),
+            3,
+            "a replay into each service's read model: {replayed:?}"
+        );
+        // Every read model reaches the end of the log, alone and all three at once.
+        let appended = report.append.count;
+        assert!(appended >= 250, "{}", report.render());
+        assert!(
+            report.replay.iter().all(|f| f.count == appended),
+            "{}",
+            report.render()
+        );
+        let together = report.replay_together.as_ref().expect("together");
+        assert_eq!(together.count, 3 * appended, "{}", report.render());
+    }
 }
 
 #[tokio::test]
