@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/infra.sh
+source deploy/bench/common.sh
 bin="${1:-target/release/linkway}"
 shift || true
 ensure_packages
@@ -25,10 +26,7 @@ for i in 1 2 3; do
   pids+=($!)
 done
 for i in 1 2 3; do
-  for _ in $(seq 1 300); do
-    curl -fsS "http://127.0.0.1:1830$i/healthz" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
+  wait_for "http://127.0.0.1:1830$i/healthz" 300 || { echo "node $i did not start; see $dir/n$i.log" >&2; exit 1; }
 done
 export LINKWAY_NATS_URL="nats://127.0.0.1:14301,nats://127.0.0.1:14302,nats://127.0.0.1:14303"
 echo "== three nodes, R3"

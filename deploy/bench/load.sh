@@ -7,12 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/infra.sh
+source deploy/bench/common.sh
 bin="${1:-target/release/linkway}"
 shift || true
-ensure_packages
-start_nats
-start_postgres
-export_local_env
+bench_infra
 run="l$(date +%s)"
 export LINKWAY_STREAM="LOAD_$run" LINKWAY_SUBJECT_PREFIX="load$run" \
   LINKWAY_DATABASE_PREFIX="load_$run" LINKWAY_PSEUDONYM_KEY="bench-only-throwaway-pseudonym-key" \
@@ -25,10 +23,7 @@ for service in intake link-worker reporting; do
   pids+=($!)
 done
 for port in 18181 18182 18183; do
-  for _ in $(seq 1 150); do
-    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
-    sleep 0.2
-  done
+  wait_for "http://127.0.0.1:$port/healthz" || true
 done
 "$bin" load --run "$run" "$@"
 i=0

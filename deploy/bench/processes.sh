@@ -6,13 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/infra.sh
-source deploy/bench/registry.sh
+source deploy/bench/common.sh
 bin="${1:-target/release/linkway}"
-ensure_packages
-command -v wrk >/dev/null || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk; }
-start_nats
-start_postgres
-export_local_env
+bench_infra wrk
 for n in 1 2 3; do
   run="p$n$(date +%s)"
   export LINKWAY_STREAM="BENCH_$run" LINKWAY_SUBJECT_PREFIX="bench$run" \
@@ -26,7 +22,7 @@ for n in 1 2 3; do
     LINKWAY_INTAKE_PORT=$((18090 + i)) "$bin" serve --services intake &
     pids+=($!)
     url="http://127.0.0.1:$((18090 + i))"
-    for _ in $(seq 1 100); do curl -fsS "$url/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+    wait_for "$url/readyz" 100 || true
     for _ in $(seq 1 100); do
       [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url/referrals")" = 200 ] && break
       sleep 0.2

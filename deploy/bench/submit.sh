@@ -5,13 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source deploy/infra.sh
-source deploy/bench/registry.sh
+source deploy/bench/common.sh
 bin="${1:-target/release/linkway}"
-ensure_packages
-command -v wrk >/dev/null || { as_root apt-get update -qq; as_root apt-get install -y -qq wrk; }
-start_nats
-start_postgres
-export_local_env
+bench_infra wrk
 run="b$(date +%s)"
 export LINKWAY_STREAM="BENCH_$run" LINKWAY_SUBJECT_PREFIX="bench$run" \
   LINKWAY_DATABASE_PREFIX="bench_$run" LINKWAY_INTAKE_PORT="${LINKWAY_INTAKE_PORT:-18081}" \
@@ -21,10 +17,7 @@ token=$(bench_registry "$bin")
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 url="http://127.0.0.1:$LINKWAY_INTAKE_PORT"
-for _ in $(seq 1 100); do
-  curl -fsS "$url/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+wait_for "$url/readyz" 100 || true
 until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url/referrals")" = 200 ]; do sleep 0.2; done
 for c in 1 16; do
   printf 'submitReferral, %2d connection(s): ' "$c"

@@ -382,10 +382,9 @@ fn simple_journey(i: u64) -> Vec<year::Timed> {
 
 /// Appends one journey: each event expects the aggregate's previous sequence.
 async fn append_journey(store: &EventStore, events: Vec<year::Timed>) -> anyhow::Result<u64> {
-    let Some(id) = events.first().map(|(_, e, _)| referral_of(e)) else {
+    let Some(referral_id) = events.first().map(|(_, e, _)| referral_of(e)) else {
         return Ok(0);
     };
-    let referral_id = id;
     let id = referral_id.to_string();
     let mut last: std::collections::HashMap<&str, u64> = Default::default();
     let mut n = 0;

@@ -102,8 +102,18 @@ async fn start_runner(
     env: &TestEnv,
     delay_ms: u32,
 ) -> (Checkpoint, tokio::task::JoinHandle<()>) {
+    start_projection(Ledger { delay_ms }, db, store, env).await
+}
+
+/// Runs `projection` live in small batches until the test environment shuts down.
+async fn start_projection<P: Projection>(
+    projection: P,
+    db: &Database,
+    store: &EventStore,
+    env: &TestEnv,
+) -> (Checkpoint, tokio::task::JoinHandle<()>) {
     let runner = ProjectionRunner::new(
-        Ledger { delay_ms },
+        projection,
         db.clone(),
         store.clone(),
         RunnerSettings {
@@ -438,20 +448,8 @@ async fn events_of_kinds_a_projection_does_not_read_move_it_on_without_a_transac
     let db = env.database("ledger").await;
     // Case events only, in the log before the runner starts (one batch, read at once).
     let cases = append_events(&store, 30).await;
-    let runner = ProjectionRunner::new(
-        ReferralLedger(Ledger { delay_ms: 0 }),
-        db.clone(),
-        store.clone(),
-        RunnerSettings {
-            batch_size: 50,
-            max_delay: Duration::from_millis(5),
-            ..RunnerSettings::default()
-        },
-    )
-    .await
-    .expect("runner");
-    let checkpoint = runner.checkpoint();
-    let _handle = tokio::spawn(runner.run(env.shutdown().wait()));
+    let (checkpoint, _handle) =
+        start_projection(ReferralLedger(Ledger { delay_ms: 0 }), &db, &store, &env).await;
 
     // The read model reaches them at once (read-your-writes holds) but applies nothing and,
     // within the second, writes nothing.

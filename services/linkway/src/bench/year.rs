@@ -155,7 +155,6 @@ fn engaged(
     } else {
         Instrument::Swemwbs
     };
-    let mut measures = 0u8;
     for contact in 0..e.contacts {
         events.push(("case", contact_made(referral_id, i, contact), later(10)));
         if contact == 0 {
@@ -164,7 +163,6 @@ fn engaged(
                 outcome(i, referral_id, instrument, Timepoint::Baseline, 0),
                 later(0),
             ));
-            measures += 1;
         }
         if contact == 1 {
             events.push(("case", plan_agreed(referral_id), later(0)));
@@ -187,10 +185,8 @@ fn engaged(
                 outcome(i, referral_id, instrument, Timepoint::Review, 1),
                 later(0),
             ));
-            measures += 1;
         }
     }
-    let _ = measures;
     events.push((
         "case",
         outcome(i, referral_id, instrument, Timepoint::Exit, 2),
