@@ -13,6 +13,7 @@
 //! type and version.
 
 mod aggregate;
+pub mod backup;
 mod config;
 mod error;
 mod reader;

@@ -75,6 +75,25 @@ pub enum Command {
     Load(Box<crate::load::LoadArgs>),
     /// Prints every setting, where its value came from, and exits (secrets redacted).
     Settings,
+    /// Writes the event log, from a sequence to its last sequence when the backup starts,
+    /// to a file with a SHA-256 checksum (README: "Backup and restore").
+    Backup {
+        /// The backup file (written as `<out>.partial`, renamed once whole).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// The first sequence to include: the previous backup's last + 1 for an
+        /// incremental backup.
+        #[arg(long, default_value_t = 1)]
+        from_sequence: u64,
+    },
+    /// Restores a backup into the stream at its original sequences, after verifying the
+    /// whole file: into an empty stream, or one ending just before the backup's first
+    /// sequence; run again after an interruption, it resumes.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
 }
 
 /// A parsed command line, with where each setting came from.

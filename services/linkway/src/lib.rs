@@ -8,12 +8,14 @@
 //! - [`migrate`]: brings the databases up to date, starting nothing.
 //! - [`admin`]: organisations, routing rules and tokens (registry events).
 //! - [`rebuild`]: rebuilds a projection from the log with a progress bar.
+//! - [`backup`]: the event log to a verified file and back (`backup`, `restore`).
 //! - [`demo`]: realistic synthetic data through the services' APIs.
 //! - [`logging`]: the process's log, with the libraries that log data held at `info`.
 //! - [`bench`]: Linkway's append and replay rates beside raw JetStream and PostgreSQL.
 //! - [`load`]: a seeded load over the public HTTP APIs, with latency per operation.
 
 pub mod admin;
+pub mod backup;
 pub mod bench;
 pub mod catalogue;
 pub mod cli;

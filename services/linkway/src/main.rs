@@ -91,6 +91,15 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(problems.is_empty(), "linkway load: {}", problems.join("; "));
         }
         Command::Settings => println!("{}", parsed.sources),
+        Command::Backup { out, from_sequence } => {
+            println!(
+                "{}",
+                linkway::backup::backup(&settings, &out, from_sequence).await?
+            );
+        }
+        Command::Restore { from } => {
+            println!("{}", linkway::backup::restore(&settings, &from).await?);
+        }
     }
     Ok(())
 }
