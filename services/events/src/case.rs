@@ -14,7 +14,7 @@ event_family! {
         Accepted(CaseAccepted) = "case.accepted" version 1,
         Declined(CaseDeclined) = "case.declined" version 1,
         Assigned(CaseAssigned) = "case.assigned" version 1,
-        ContactAttempted(ContactAttempted) = "case.contact_attempted" version 1,
+        ContactAttempted(ContactAttempted) = "case.contact_attempted" version 2,
         ContactMade(ContactMade) = "case.contact_made" version 1,
         PlanAgreed(PlanAgreed) = "case.plan_agreed" version 1,
         OutcomeRecorded(OutcomeRecorded) = "case.outcome_recorded" version 1,
@@ -85,11 +85,54 @@ pub enum ContactChannel {
     Email,
 }
 
+/// How an attempt to reach the person ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ContactOutcome {
+    /// The call rang out, or the door was not answered.
+    NoAnswer,
+    VoicemailLeft,
+    /// A text, email or letter went out and has had no answer yet.
+    MessageSent,
+    /// The number or address reached someone else.
+    WrongNumber,
+    /// The person did not come to an appointment they had agreed to.
+    AppointmentMissed,
+    /// The link worker did not say (every attempt recorded before version 2).
+    NotRecorded,
+}
+
+impl ContactOutcome {
+    pub const ALL: [ContactOutcome; 6] = [
+        ContactOutcome::NoAnswer,
+        ContactOutcome::VoicemailLeft,
+        ContactOutcome::MessageSent,
+        ContactOutcome::WrongNumber,
+        ContactOutcome::AppointmentMissed,
+        ContactOutcome::NotRecorded,
+    ];
+
+    /// The wire name, e.g. `voicemail_left`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactOutcome::NoAnswer => "no_answer",
+            ContactOutcome::VoicemailLeft => "voicemail_left",
+            ContactOutcome::MessageSent => "message_sent",
+            ContactOutcome::WrongNumber => "wrong_number",
+            ContactOutcome::AppointmentMissed => "appointment_missed",
+            ContactOutcome::NotRecorded => "not_recorded",
+        }
+    }
+}
+
 /// A try to reach the person that did not reach them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContactAttempted {
     pub referral_id: Uuid,
     pub channel: ContactChannel,
+    /// How the attempt ended (version 2; a version 1 attempt reads as `not_recorded`).
+    pub outcome: ContactOutcome,
     /// Attempts so far, including this one.
     pub attempt_number: u32,
     /// This attempt reached the service's limit: the case is now "could not contact".

@@ -118,7 +118,9 @@ impl PartialEq for Envelope {
 }
 
 impl Envelope {
-    /// Wraps a typed event, stamping a fresh id and `recorded_at`.
+    /// Wraps a typed event, stamping a fresh id and `recorded_at`. The payload is written
+    /// at the version this process writes for its type: the newest, unless pinned older
+    /// for a rolling upgrade ([`crate::write_versions`]).
     pub fn new(
         aggregate_id: impl Into<String>,
         event: &Event,
@@ -126,17 +128,18 @@ impl Envelope {
         correlation_id: Uuid,
         occurred_at: OffsetDateTime,
     ) -> Envelope {
+        let (version, data) = crate::write_versions::installed().encode(event);
         Envelope {
             event_id: Uuid::now_v7(),
             event_type: event.type_name().to_owned(),
-            version: event.version(),
+            version,
             aggregate_id: aggregate_id.into(),
             occurred_at,
             recorded_at: OffsetDateTime::now_utc(),
             actor,
             correlation_id,
             causation_id: None,
-            data: event.to_raw(),
+            data,
         }
     }
 

@@ -11,7 +11,9 @@
 //! - [`registry`]: organisations, routing rules and access tokens.
 //! - [`Event`]: the typed union, with [`Event::decode`] refusing unknown types and versions.
 //! - [`upcast`]: older versions still in logs, turned into the current ones before decoding
-//!   (today `referral.received` v1 -> v2).
+//!   (today `referral.received` v1 -> v2 and `case.contact_attempted` v1 -> v2).
+//! - [`write_versions`]: the version this process writes of each type: the newest, or an
+//!   older one pinned for a rolling upgrade (written through a pure downcaster).
 //!
 //! Personal data about the person referred lives only under a field named `personal` in a
 //! payload, so it can be encrypted per person (and erased by destroying the key) without
@@ -24,11 +26,13 @@ mod family;
 pub mod referral;
 pub mod registry;
 pub mod upcast;
+pub mod write_versions;
 
 pub use case::CaseEvent;
 pub use envelope::{Actor, Envelope, Role};
 pub use referral::ReferralEvent;
 pub use registry::RegistryEvent;
+pub use write_versions::WriteVersions;
 
 /// Any Linkway event payload, typed.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +74,8 @@ impl Event {
         }
     }
 
-    /// The schema version this code writes for the event's type.
+    /// The newest schema version of the event's type: what this code writes, unless an
+    /// older one is pinned for a rolling upgrade ([`write_versions`]).
     pub fn version(&self) -> u32 {
         match self {
             Event::Referral(e) => e.version(),

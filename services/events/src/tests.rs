@@ -26,8 +26,8 @@ use uuid::Uuid;
 
 use crate::case::{
     CaseAccepted, CaseAssigned, CaseClosed, CaseDeclined, ClosureReason, ContactAttempted,
-    ContactChannel, ContactMade, ContactPersonal, DeclineReason, OutcomeRecorded, PlanAgreed,
-    PlanPersonal, Timepoint,
+    ContactChannel, ContactMade, ContactOutcome, ContactPersonal, DeclineReason, OutcomeRecorded,
+    PlanAgreed, PlanPersonal, Timepoint,
 };
 use crate::common::{Coding, SNOMED, SNOMED_REFERRAL_TO_SOCIAL_PRESCRIBING};
 use crate::referral::{
@@ -39,11 +39,13 @@ use crate::registry::{
     OrganisationKind, OrganisationRegistered, RoutingCriterion, RoutingRuleAdded,
     RoutingRuleRemoved, TokenIssued, TokenRevoked,
 };
-use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of};
+use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of, write_versions};
 
 #[cfg(feature = "openapi")]
 mod openapi;
 mod upcasting;
+mod upcasting_contact_attempted;
+mod write_versions_pinned;
 
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 const SCHEMA_BASE: &str = "https://schemas.linkway.example/";
@@ -517,6 +519,7 @@ fn sample_events() -> Vec<Event> {
         ContactAttempted {
             referral_id: referral,
             channel: ContactChannel::Text,
+            outcome: ContactOutcome::MessageSent,
             attempt_number: 2,
             could_not_contact: false,
         }
@@ -524,6 +527,7 @@ fn sample_events() -> Vec<Event> {
         ContactAttempted {
             referral_id: referral,
             channel: ContactChannel::Phone,
+            outcome: ContactOutcome::NotRecorded,
             attempt_number: 3,
             could_not_contact: true,
         }
@@ -1883,14 +1887,21 @@ fn arb_case_event() -> impl Strategy<Value = Event> {
                 link_worker_id,
             })
         }),
-        (arb_uuid(), arb_contact_channel(), 1u32..).prop_map(
-            |(referral_id, channel, attempt_number)| Event::from(ContactAttempted {
-                referral_id,
-                channel,
-                attempt_number,
-                could_not_contact: attempt_number % 2 == 0,
-            })
-        ),
+        (
+            arb_uuid(),
+            arb_contact_channel(),
+            proptest::sample::select(ContactOutcome::ALL.to_vec()),
+            1u32..
+        )
+            .prop_map(|(referral_id, channel, outcome, attempt_number)| {
+                Event::from(ContactAttempted {
+                    referral_id,
+                    channel,
+                    outcome,
+                    attempt_number,
+                    could_not_contact: attempt_number % 2 == 0,
+                })
+            }),
         (
             arb_uuid(),
             arb_contact_channel(),
@@ -2331,8 +2342,10 @@ fn asyncapi_names_a_message_for_every_catalogue_entry() {
                         .flatten()
                         .any(|m| m["$ref"] == in_channel)
                 });
-            // Consumers still receive a superseded version from old logs; nobody sends it.
-            let expected = action == "receive" || !is_superseded(t, v);
+            // Consumers still receive a superseded version from old logs; only a process
+            // pinned to it for a rolling upgrade sends it, when a downcaster reaches it.
+            let expected =
+                action == "receive" || !is_superseded(t, v) || write_versions::writable(t, v);
             assert_eq!(
                 found, expected,
                 "{key}: `{action}` operation on {channel}: {found}"

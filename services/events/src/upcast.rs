@@ -18,7 +18,10 @@ use serde_json::Value;
 type Step = (&'static str, u32, fn(&Value) -> Cow<'_, Value>);
 
 /// Every upcasting step, oldest first within a type.
-const UPCASTERS: &[Step] = &[("referral.received", 1, referral_received_v1_to_v2)];
+const UPCASTERS: &[Step] = &[
+    ("referral.received", 1, referral_received_v1_to_v2),
+    ("case.contact_attempted", 1, contact_attempted_v1_to_v2),
+];
 
 /// Turns `(type, version, data)` into the newest version this code knows for the type.
 /// Versions with no upcaster (the current one, and versions this code cannot read) come
@@ -65,6 +68,21 @@ fn referral_received_v1_to_v2(data: &Value) -> Cow<'_, Value> {
             Cow::Owned(Value::Object(map))
         }
         // Absent (v1 wrote no empty list) or not an object (the decoder refuses it).
+        _ => Cow::Borrowed(data),
+    }
+}
+
+/// `case.contact_attempted` v1 -> v2: add the required `outcome`. A v1 attempt said nothing
+/// of how it ended, so it reads as `not_recorded` (never a guess).
+fn contact_attempted_v1_to_v2(data: &Value) -> Cow<'_, Value> {
+    match data {
+        Value::Object(map) if !map.contains_key("outcome") => {
+            let mut map = map.clone();
+            map.insert("outcome".into(), Value::from("not_recorded"));
+            Cow::Owned(Value::Object(map))
+        }
+        // Carrying one already (no v1 writer did), or not an object (the decoder refuses
+        // it): as it is.
         _ => Cow::Borrowed(data),
     }
 }

@@ -18,7 +18,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use linkway_events::Role;
-use linkway_events::case::{ClosureReason, ContactChannel, DeclineReason, SharedDetail, Timepoint};
+use linkway_events::case::{
+    ClosureReason, ContactChannel, ContactOutcome, DeclineReason, SharedDetail, Timepoint,
+};
 use linkway_events::common::Coding;
 use linkway_events::referral::{LegalBasis, ReferralPersonal};
 use linkway_eventstore::EventStore;

@@ -25,7 +25,8 @@
 use linkway_events::Event;
 use linkway_events::case::SharedDetail;
 use linkway_events::case::{
-    CaseEvent, ClosureReason, ContactChannel, DeclineReason, PlanPersonal, Timepoint,
+    CaseEvent, ClosureReason, ContactChannel, ContactOutcome, DeclineReason, PlanPersonal,
+    Timepoint,
 };
 use linkway_events::common::Coding;
 use linkway_events::referral::{LegalBasis, ReferralEvent, ReferralPersonal, Urgency};
@@ -171,6 +172,11 @@ pub struct Outcome {
 pub struct ContactEntry {
     pub kind: ContactKind,
     pub channel: ContactChannel,
+    /// How an attempt ended, when the link worker said (`case.contact_attempted` v2).
+    /// Absent for contacts made and for attempts recorded without one (every v1 attempt
+    /// reads as `not_recorded`), so a record written before v2 is what its rebuild writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ContactOutcome>,
     pub minutes: u32,
     /// What was said (personal).
     pub notes: Option<String>,
@@ -347,6 +353,7 @@ impl Case {
                 self.contacts.push(ContactEntry {
                     kind: ContactKind::Attempt,
                     channel: a.channel,
+                    outcome: Some(a.outcome).filter(|o| *o != ContactOutcome::NotRecorded),
                     minutes: 0,
                     notes: None,
                     at,
@@ -362,6 +369,7 @@ impl Case {
                 self.contacts.push(ContactEntry {
                     kind: ContactKind::Made,
                     channel: c.channel,
+                    outcome: None,
                     minutes: c.minutes,
                     notes: c.personal.as_ref().map(|p| p.notes.clone()),
                     at,

@@ -397,3 +397,6 @@ mod directory;
 
 #[path = "api/contract.rs"]
 mod contract;
+
+#[path = "api/contact_outcomes.rs"]
+mod contact_outcomes;

@@ -475,6 +475,7 @@ mod tests {
             CaseEvent::ContactAttempted(ContactAttempted {
                 referral_id: id,
                 channel: ContactChannel::Phone,
+                outcome: ContactOutcome::NoAnswer,
                 attempt_number: 1,
                 could_not_contact: false,
             })
@@ -482,6 +483,7 @@ mod tests {
             CaseEvent::ContactAttempted(ContactAttempted {
                 referral_id: id,
                 channel: ContactChannel::Phone,
+                outcome: ContactOutcome::NoAnswer,
                 attempt_number: 2,
                 could_not_contact: true,
             })

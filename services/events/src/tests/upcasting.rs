@@ -1,5 +1,6 @@
 //! Superseded versions and their upcasters: `referral.received` v1 (which carried
-//! `possible_duplicate_of`) reads as v2.
+//! `possible_duplicate_of`) reads as v2 (`case.contact_attempted` v1 has its own file,
+//! `upcasting_contact_attempted`).
 //!
 //! - every superseded version is older than the one written, and upcasts to it;
 //! - the v1 example upcasts to exactly the v2 example's data;
@@ -22,9 +23,33 @@ fn v1_referral_received(received: &ReferralReceived, duplicates: &[Uuid]) -> Val
     data
 }
 
+/// An envelope holding `data` at `version` (as an older Linkway wrote it), checked against
+/// the envelope schema and read back as a consumer reads it from the log.
+pub(super) fn stored_as_written(event_type: &str, version: u32, data: &Value) -> Envelope {
+    let now = OffsetDateTime::now_utc();
+    let json = json!({
+        "event_id": Uuid::now_v7(),
+        "type": event_type,
+        "version": version,
+        "aggregate_id": aggregate_id_of(event_type, data),
+        "occurred_at": now.format(&time::format_description::well_known::Rfc3339).expect("RFC 3339"),
+        "recorded_at": now.format(&time::format_description::well_known::Rfc3339).expect("RFC 3339"),
+        "actor": Actor::system(),
+        "correlation_id": Uuid::now_v7(),
+        "data": data,
+    });
+    assert_valid(
+        &contract().envelope,
+        &json,
+        &format!("{event_type} v{version} envelope"),
+    );
+    Envelope::from_slice(json.to_string().as_bytes()).expect("parses")
+}
+
 /// Samples of every superseded version, with every field set in at least one.
 pub(super) fn superseded_samples() -> Vec<(&'static str, u32, Value)> {
-    vec![
+    let mut samples = super::upcasting_contact_attempted::v1_samples();
+    samples.extend([
         (
             "referral.received",
             1,
@@ -38,7 +63,8 @@ pub(super) fn superseded_samples() -> Vec<(&'static str, u32, Value)> {
             1,
             v1_referral_received(&minimal_referral_received(), &[]),
         ),
-    ]
+    ]);
+    samples
 }
 
 #[test]
@@ -202,18 +228,7 @@ proptest! {
         prop_assert_eq!(v2.as_ref(), &expected.to_data());
         prop_assert_eq!(&Event::decode("referral.received", 1, v1.clone()).expect("decodes"), &expected);
 
-        let mut envelope = Envelope::new(
-            aggregate_id_of("referral.received", &v1),
-            &expected,
-            Actor::system(),
-            Uuid::now_v7(),
-            OffsetDateTime::now_utc(),
-        );
-        envelope.version = 1;
-        envelope.set_data(&v1);
-        let json: Value = serde_json::from_slice(&envelope.to_vec()).expect("JSON");
-        assert_valid(&contract().envelope, &json, "v1 envelope");
-        let read = Envelope::from_slice(&envelope.to_vec()).expect("parses");
+        let read = stored_as_written("referral.received", 1, &v1);
         prop_assert_eq!(read.version, 1, "the log keeps what was written");
         prop_assert_eq!(read.event().expect("decodes"), expected);
     }

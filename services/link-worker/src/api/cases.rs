@@ -167,8 +167,8 @@ pub async fn assign_case(
     execute(&state, &principal, &headers, id, &body, command, refused).await
 }
 
-/// A contact: an attempt names only the channel; a contact made names its minutes (1-600)
-/// and may have notes. The document states it as one schema per kind
+/// A contact: an attempt names the channel and may say how it ended; a contact made names
+/// its minutes (1-600) and may have notes. The document states it as one schema per kind
 /// ([`super::contract`]).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -178,6 +178,9 @@ pub struct ContactRequest {
     /// phone | face_to_face | video | home_visit | text | email
     #[schema(example = "phone")]
     pub channel: ContactChannel,
+    /// How an attempt ended (attempts only): no_answer | voicemail_left | message_sent |
+    /// wrong_number | appointment_missed | not_recorded (the default).
+    pub outcome: Option<ContactOutcome>,
     /// Minutes spent (contacts made only), 1-600.
     #[schema(value_type = Option<u32>)]
     pub minutes: Option<fields::Whole>,
@@ -212,7 +215,7 @@ pub async fn record_contact(
     principal.require(CASE_ROLES)?;
     let req: ContactRequest = parse_body(&body)?;
     let mut errors = Vec::new();
-    let (minutes, notes) = match req.kind {
+    let (minutes, notes, outcome) = match req.kind {
         ContactKind::Made => {
             let minutes = req
                 .minutes
@@ -231,7 +234,18 @@ pub async fn record_contact(
                 req.notes.as_deref(),
                 fields::CONTACT_NOTES,
             );
-            (minutes.unwrap_or_default(), notes)
+            if req.outcome.is_some() {
+                errors.push(FieldError::new(
+                    "outcome",
+                    "made_has_no_outcome",
+                    "a contact made records no attempt outcome",
+                ));
+            }
+            (
+                minutes.unwrap_or_default(),
+                notes,
+                ContactOutcome::NotRecorded,
+            )
         }
         ContactKind::Attempt => {
             if req.minutes.is_some() || req.notes.is_some() {
@@ -241,13 +255,14 @@ pub async fn record_contact(
                     "an attempt records no minutes or notes",
                 ));
             }
-            (0, None)
+            (0, None, req.outcome.unwrap_or(ContactOutcome::NotRecorded))
         }
     };
     check(errors)?;
     let command = Command::RecordContact {
         kind: req.kind,
         channel: req.channel,
+        outcome,
         minutes,
         notes,
     };

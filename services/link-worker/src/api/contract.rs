@@ -171,7 +171,7 @@ fn states_pattern() -> String {
     format!("^{one}(?:,{one})*$")
 }
 
-/// A contact: an attempt (channel only) or a contact made (minutes 1-600, notes).
+/// A contact: an attempt (channel, outcome) or a contact made (minutes 1-600, notes).
 fn contact_request() -> Schema {
     let kind = |k: &str| {
         ObjectBuilder::new()
@@ -181,9 +181,18 @@ fn contact_request() -> Schema {
     let channel = Ref::from_schema_name("ContactChannel");
     let null = || ObjectBuilder::new().schema_type(Type::Null);
     let attempt = ObjectBuilder::new()
-        .description(Some("A contact attempt: the person was not reached."))
+        .description(Some(
+            "A contact attempt: the person was not reached. `outcome` says how it ended \
+             (default `not_recorded`).",
+        ))
         .property("kind", kind("attempt"))
         .property("channel", channel.clone())
+        .property(
+            "outcome",
+            OneOfBuilder::new()
+                .item(Ref::from_schema_name("ContactOutcome"))
+                .item(null()),
+        )
         .property("minutes", null())
         .property("notes", null())
         .required("kind")
@@ -198,6 +207,7 @@ fn contact_request() -> Schema {
         .description(Some("A contact made: its minutes and notes."))
         .property("kind", kind("made"))
         .property("channel", channel)
+        .property("outcome", null())
         .property(
             "minutes",
             ObjectBuilder::new()

@@ -16,7 +16,7 @@ use super::*;
         CommandAccepted, DeclineRequest, AssignRequest, ContactRequest, ContactKind, PlanRequest, ConnectRequest,
         ConnectionResponseRequest, ConnectionResponse, ConnectionStatus, OutcomeRequest, Instrument,
         SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry,
-        DeclineReason, ContactChannel, Timepoint, ClosureReason, LegalBasis, SharedDetail,
+        DeclineReason, ContactChannel, ContactOutcome, Timepoint, ClosureReason, LegalBasis, SharedDetail,
         Coding, linkway_events::case::PlanPersonal, linkway_events::referral::ContactMethod,
         linkway_events::referral::Address, linkway_events::referral::Person, ReferralPersonal,
         case::Plan, case::ContactEntry,

@@ -5,8 +5,8 @@ use linkway_events::case::SharedDetail;
 use linkway_events::case::{
     CaseAccepted, CaseAssigned, CaseClosed, CaseDeclined, CaseEvent, ClosureReason,
     ConnectionAccepted, ConnectionAttended, ConnectionDeclined, ConnectionMade, ContactAttempted,
-    ContactChannel, ContactMade, ContactPersonal, DeclineReason, OutcomeRecorded, PlanAgreed,
-    PlanPersonal,
+    ContactChannel, ContactMade, ContactOutcome, ContactPersonal, DeclineReason, OutcomeRecorded,
+    PlanAgreed, PlanPersonal,
 };
 use linkway_events::common::{Coding, SNOMED_SOCIAL_PRESCRIBING_DECLINED};
 use linkway_events::referral::LegalBasis;
@@ -129,6 +129,8 @@ pub enum Command {
     RecordContact {
         kind: ContactKind,
         channel: ContactChannel,
+        /// How an attempt ended (attempts only; `not_recorded` when the caller did not say).
+        outcome: ContactOutcome,
         minutes: u32,
         notes: Option<String>,
     },
@@ -273,6 +275,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
         Command::RecordContact {
             kind,
             channel,
+            outcome,
             minutes,
             notes,
         } => {
@@ -287,6 +290,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                     CaseEvent::ContactAttempted(ContactAttempted {
                         referral_id: id,
                         channel: *channel,
+                        outcome: *outcome,
                         attempt_number,
                         could_not_contact: case.state == CaseState::Assigned
                             && case.contacts_made == 0

@@ -1,6 +1,6 @@
 use super::*;
 use crate::outcomes::{self, Instrument};
-use linkway_events::case::SharedDetail;
+use linkway_events::case::{ContactOutcome, SharedDetail};
 use linkway_events::referral::{LegalBasis, ReferralRouted, ReferralWithdrawn};
 use time::macros::{date, datetime};
 
@@ -84,12 +84,14 @@ fn commands() -> Vec<Command> {
         Command::RecordContact {
             kind: ContactKind::Attempt,
             channel: ContactChannel::Phone,
+            outcome: ContactOutcome::NotRecorded,
             minutes: 0,
             notes: None,
         },
         Command::RecordContact {
             kind: ContactKind::Made,
             channel: ContactChannel::FaceToFace,
+            outcome: ContactOutcome::NotRecorded,
             minutes: 45,
             notes: Some("Talked about the garden".into()),
         },
@@ -275,6 +277,7 @@ fn attempt() -> Command {
     Command::RecordContact {
         kind: ContactKind::Attempt,
         channel: ContactChannel::Phone,
+        outcome: ContactOutcome::NotRecorded,
         minutes: 0,
         notes: None,
     }
@@ -347,6 +350,7 @@ fn a_late_contact_after_could_not_contact_engages_the_person() {
     let made = Command::RecordContact {
         kind: ContactKind::Made,
         channel: ContactChannel::Phone,
+        outcome: ContactOutcome::NotRecorded,
         minutes: 30,
         notes: None,
     };
@@ -602,6 +606,7 @@ mod journeys {
                         ContactKind::Attempt
                     },
                     channel,
+                    outcome: ContactOutcome::NotRecorded,
                     minutes: if made { minutes } else { 0 },
                     notes: None,
                 }

@@ -4,7 +4,7 @@
 
 use std::sync::Mutex;
 
-use linkway_events::case::{ClosureReason, ContactChannel, DeclineReason};
+use linkway_events::case::{ClosureReason, ContactChannel, ContactOutcome, DeclineReason};
 use linkway_link_worker::case::{CaseState, Command, ContactKind, PlanInput, Policy};
 use linkway_link_worker::commands::CaseDecision;
 use linkway_platform::ApiError;
@@ -38,6 +38,7 @@ fn step(n: usize) -> Command {
         2 => Command::RecordContact {
             kind: ContactKind::Made,
             channel: ContactChannel::Phone,
+            outcome: ContactOutcome::NotRecorded,
             minutes: 20,
             notes: None,
         },

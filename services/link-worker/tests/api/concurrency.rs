@@ -1,5 +1,5 @@
 use super::*;
-use linkway_events::case::ContactChannel;
+use linkway_events::case::{ContactChannel, ContactOutcome};
 use linkway_link_worker::api::load_case;
 use linkway_link_worker::case::{self, Command, ContactKind, Policy};
 
@@ -7,6 +7,7 @@ fn contact(minutes: u32) -> Command {
     Command::RecordContact {
         kind: ContactKind::Made,
         channel: ContactChannel::Phone,
+        outcome: ContactOutcome::NotRecorded,
         minutes,
         notes: None,
     }

@@ -14,8 +14,8 @@ use linkway_events::Event;
 use linkway_events::case::{
     CaseAccepted, CaseAssigned, CaseClosed, CaseDeclined, CaseEvent, ClosureReason,
     ConnectionAccepted, ConnectionAttended, ConnectionDeclined, ConnectionMade, ContactAttempted,
-    ContactChannel, ContactMade, ContactPersonal, DeclineReason, OutcomeRecorded, PlanAgreed,
-    PlanPersonal, PlanReviewed, SharedDetail, Timepoint,
+    ContactChannel, ContactMade, ContactOutcome, ContactPersonal, DeclineReason, OutcomeRecorded,
+    PlanAgreed, PlanPersonal, PlanReviewed, SharedDetail, Timepoint,
 };
 use linkway_events::referral::{LegalBasis, ReferralEvent, ReferralRouted};
 use linkway_link_worker::outcomes::{Instrument, score};
@@ -213,6 +213,7 @@ fn attempted(referral_id: Uuid, attempt_number: u32, could_not_contact: bool) ->
     CaseEvent::ContactAttempted(ContactAttempted {
         referral_id,
         channel: ContactChannel::Phone,
+        outcome: ContactOutcome::NoAnswer,
         attempt_number,
         could_not_contact,
     })

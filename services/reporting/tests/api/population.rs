@@ -274,6 +274,7 @@ pub async fn drive_by_events(w: &World, plans: &[Plan]) -> Vec<Uuid> {
                 CaseEvent::ContactAttempted(ContactAttempted {
                     referral_id: id,
                     channel: ContactChannel::Phone,
+                    outcome: ContactOutcome::NoAnswer,
                     attempt_number: attempt,
                     could_not_contact: p.gave_up && attempt == p.attempts,
                 }),

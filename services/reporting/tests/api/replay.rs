@@ -56,6 +56,7 @@ async fn replay_speed_of_the_reporting_projection() {
                     CaseEvent::ContactAttempted(ContactAttempted {
                         referral_id: id,
                         channel: ContactChannel::Phone,
+                        outcome: ContactOutcome::NoAnswer,
                         attempt_number: 1,
                         could_not_contact: false,
                     })
