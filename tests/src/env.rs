@@ -2,7 +2,8 @@
 //! shortcuts to register organisations, issue tokens and serve a router on a free port.
 
 use linkway_events::registry::{
-    OrganisationKind, OrganisationRegistered, RegistryEvent, TokenIssued,
+    OrganisationKind, OrganisationRegistered, RegistryEvent, RoutingCriterion, RoutingRuleAdded,
+    TokenIssued,
 };
 use linkway_events::{Actor, Envelope, Event, Role};
 use linkway_eventstore::{EventStore, Expected, PendingEvent, StoreConfig};
@@ -121,6 +122,27 @@ impl TestEnv {
         })
         .into();
         self.append_registry(organisation_id, event).await
+    }
+
+    /// A GP practice `referrer` and a link-worker service `link_worker` in commissioner
+    /// area `area`, with a rule routing every referral from the one to the other: the
+    /// smallest registry a referral's journey needs.
+    pub async fn referrer_and_link_worker(&self, referrer: &str, link_worker: &str, area: &str) {
+        self.register_organisation(referrer, OrganisationKind::GpPractice, Some(area), false)
+            .await;
+        self.register_organisation(link_worker, OrganisationKind::Pcn, Some(area), true)
+            .await;
+        let rule_id = Uuid::now_v7();
+        let event: Event = RegistryEvent::RoutingRuleAdded(RoutingRuleAdded {
+            rule_id,
+            link_worker_organisation_id: link_worker.into(),
+            criterion: RoutingCriterion::ReferringOrganisation {
+                organisation_id: referrer.into(),
+            },
+            priority: 1,
+        })
+        .into();
+        self.append_registry(&rule_id.to_string(), event).await;
     }
 
     /// Issues a bearer token for an organisation and role; returns the secret and the

@@ -8,7 +8,7 @@ use async_nats::StatusCode;
 use async_nats::jetstream;
 use futures::StreamExt;
 
-use crate::{EventStore, RecordedEvent, StoreError, check_subject_token};
+use crate::{EventStore, RecordedEvent, StoreError, TraceContext, check_subject_token};
 
 /// An event of an aggregate as a command reads it: the event and the message id it was
 /// appended under (`Nats-Msg-Id`), by which a retried command finds its own events.
@@ -104,6 +104,7 @@ fn stored(message: async_nats::Message) -> Result<StoredEvent, StoreError> {
         event: RecordedEvent {
             sequence,
             subject,
+            trace: TraceContext::read(message.headers.as_ref()),
             payload: message.payload,
             pending: 0,
         },

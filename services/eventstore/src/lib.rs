@@ -9,14 +9,15 @@
 //!
 //! Subjects are `<prefix>.<aggregate kind>.<aggregate id>`, e.g.
 //! `linkway.referral.0192f7c4-...`. Ids are opaque (UUIDs or organisation ids), never
-//! personal data. Headers carry only the message id, the expected sequence, and the event
-//! type and version.
+//! personal data. Headers carry only the message id, the expected sequence, the event
+//! type and version, and the W3C trace context of the request that appended it.
 
 mod aggregate;
 pub mod backup;
 mod config;
 mod error;
 mod reader;
+mod trace;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub use aggregate::StoredEvent;
 pub use config::StoreConfig;
 pub use error::{AppendError, StoreError};
 pub use reader::{LogReader, RecordedEvent};
+pub use trace::{TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext};
 
 /// Header naming the event type; lets consumers route without parsing the payload.
 pub const TYPE_HEADER: &str = "Linkway-Type";
@@ -62,6 +64,8 @@ pub struct PendingEvent {
     /// Becomes `Nats-Msg-Id`. Derive it from the caller's idempotency key (plus the event's
     /// position within the command) so a retried command dedupes instead of appending twice.
     pub message_id: String,
+    /// The trace the event is appended in (W3C `traceparent`/`tracestate` headers).
+    pub trace: Option<TraceContext>,
 }
 
 impl PendingEvent {
@@ -71,6 +75,7 @@ impl PendingEvent {
         PendingEvent {
             envelope,
             message_id,
+            trace: None,
         }
     }
 
@@ -78,7 +83,14 @@ impl PendingEvent {
         PendingEvent {
             envelope,
             message_id: message_id.into(),
+            trace: None,
         }
+    }
+
+    /// Carries `trace` in the event's headers.
+    pub fn with_trace(mut self, trace: Option<TraceContext>) -> PendingEvent {
+        self.trace = trace;
+        self
     }
 }
 
@@ -340,11 +352,14 @@ impl EventStore {
     }
 }
 
-/// An event's type and version headers.
+/// An event's type and version headers, and its trace context.
 fn headers(event: &PendingEvent) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(TYPE_HEADER, event.envelope.event_type.as_str());
     headers.insert(VERSION_HEADER, event.envelope.version.to_string().as_str());
+    if let Some(trace) = &event.trace {
+        trace.write(&mut headers);
+    }
     headers
 }
 

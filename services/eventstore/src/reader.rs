@@ -22,7 +22,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use linkway_events::{DecodeError, Envelope, Event};
 
-use crate::{EventStore, StoreError};
+use crate::{EventStore, StoreError, TraceContext};
 
 /// Longest pull request of a reader's consumer. async-nats sets the idle heartbeat to half
 /// of it (1 s), so a dead consumer is noticed within about two seconds.
@@ -55,6 +55,8 @@ pub struct RecordedEvent {
     pub payload: Bytes,
     /// Events after this one that the log held when it was delivered (0 = caught up).
     pub pending: u64,
+    /// The trace it was appended in, if its writer sent one.
+    pub trace: Option<TraceContext>,
 }
 
 impl RecordedEvent {
@@ -230,6 +232,7 @@ impl LogReader {
                     let message = message.split().0;
                     return RecordedEvent {
                         sequence,
+                        trace: TraceContext::read(message.headers.as_ref()),
                         subject: message.subject.to_string(),
                         payload: message.payload,
                         pending,
@@ -292,6 +295,7 @@ async fn direct_next(
     match stream.direct_get_next_for_subject(filter, Some(from)).await {
         Ok(message) => Ok(Some(RecordedEvent {
             sequence: message.sequence,
+            trace: TraceContext::read(Some(&message.headers)),
             subject: message.subject.to_string(),
             payload: message.payload,
             pending: 0,

@@ -51,6 +51,8 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
 use linkway_eventstore::EventStore;
+use linkway_platform::metrics;
+use linkway_platform::ops::ScrapeHook;
 use linkway_platform::registry::Registry;
 use linkway_platform::service::{self, BoxFuture, Progress, Service, Started};
 use linkway_platform::{Checkpoint, Database, ServiceContext};
@@ -130,9 +132,22 @@ impl Service for IntakeService {
                 referrals: referrals.clone(),
                 nhs_key,
             };
+            let db = ctx.db.clone();
+            let on_scrape: ScrapeHook = Arc::new(move || {
+                let db = db.clone();
+                Box::pin(async move {
+                    let Ok(client) = db.client().await else {
+                        return;
+                    };
+                    if let Ok(n) = queries::unroutable_count(&client).await {
+                        metrics::unroutable_referrals(n.max(0) as u64);
+                    }
+                })
+            });
             Ok(Started {
                 routes: router(state),
                 projections: vec![("registry", registry), (Referrals::NAME, referrals)],
+                on_scrape: Some(on_scrape),
             })
         })
     }

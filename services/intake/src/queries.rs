@@ -112,6 +112,17 @@ pub async fn referral_page(
     Ok(ReferralPage { rows, total })
 }
 
+/// How many referrals no rule matched are waiting (the `linkway_unroutable_referrals` gauge).
+pub async fn unroutable_count(client: &Client) -> Result<i64, QueryError> {
+    Ok(client
+        .query_one(
+            "SELECT count(*) FROM referrals.referrals WHERE status = 'unroutable'",
+            &[],
+        )
+        .await?
+        .get(0))
+}
+
 /// Referrals no rule matched, oldest first.
 pub async fn unroutable_referrals(client: &Client) -> Result<Vec<ReferralRow>, QueryError> {
     let rows = client

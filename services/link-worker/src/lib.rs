@@ -27,6 +27,8 @@ pub mod directory;
 pub mod outcomes;
 pub mod queries;
 
+use linkway_platform::metrics;
+use linkway_platform::ops::ScrapeHook;
 use linkway_platform::registry::Registry;
 use linkway_platform::service::{self, BoxFuture, Progress, Service, Started};
 use linkway_platform::{Database, ServiceContext};
@@ -76,9 +78,24 @@ impl Service for LinkWorkerService {
                 caseload: caseload.clone(),
                 policy: self.policy,
             };
+            let (db, answer_days) = (ctx.db.clone(), self.policy.connection_answer_days);
+            let on_scrape: ScrapeHook = std::sync::Arc::new(move || {
+                let db = db.clone();
+                Box::pin(async move {
+                    let before =
+                        time::OffsetDateTime::now_utc() - time::Duration::days(answer_days);
+                    let Ok(client) = db.client().await else {
+                        return;
+                    };
+                    if let Ok(n) = queries::overdue_connection_cases(&client, before).await {
+                        metrics::connections_overdue(n.max(0) as u64);
+                    }
+                })
+            });
             Ok(Started {
                 routes: api::routes(state),
                 projections: vec![("caseload", caseload), ("registry", registry)],
+                on_scrape: Some(on_scrape),
             })
         })
     }

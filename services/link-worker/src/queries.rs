@@ -56,6 +56,21 @@ fn order_by(sort: CaseloadSort, descending: bool) -> String {
     }
 }
 
+/// Open cases, of every organisation, with an onward connection unanswered since before
+/// `before` (the `linkway_connections_overdue` gauge).
+pub async fn overdue_connection_cases(
+    client: &Client,
+    before: OffsetDateTime,
+) -> Result<i64, tokio_postgres::Error> {
+    Ok(client
+        .query_one(
+            "SELECT count(*) FROM caseload.cases WHERE open AND oldest_pending_connection_at < $1",
+            &[&before],
+        )
+        .await?
+        .get(0))
+}
+
 /// One page of an organisation's caseload, filtered and sorted, and its counts.
 pub async fn caseload_page(
     client: &Client,

@@ -279,6 +279,16 @@ pub struct Settings {
         help_heading = "Logging"
     )]
     pub log: String,
+    /// OpenTelemetry collector (OTLP over HTTP, JSON), e.g. `http://127.0.0.1:4318`:
+    /// traces are exported to `<endpoint>/v1/traces`. Unset: no export (trace ids still
+    /// go into log lines and events' headers).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_OTLP_ENDPOINT",
+        help_heading = "Logging"
+    )]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Settings parsed on their own, for [`Settings::defaults`].

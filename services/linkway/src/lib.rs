@@ -28,6 +28,7 @@ pub mod migrate;
 pub mod rebuild;
 pub mod serve;
 pub mod synthetic;
+pub mod telemetry;
 
 pub use catalogue::ServiceName;
 pub use config::Settings;

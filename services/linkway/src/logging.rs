@@ -12,6 +12,8 @@ use tracing_subscriber::filter::{EnvFilter, filter_fn};
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::telemetry::Telemetry;
+
 /// Libraries whose debug and trace output carries the data they move.
 const DATA_CARRIERS: &[&str] = &[
     "tokio_postgres",
@@ -32,18 +34,28 @@ pub fn may_log(meta: &Metadata<'_>) -> bool {
     !carrier || *meta.level() <= Level::INFO
 }
 
-/// Installs the process's subscriber: plain lines on stderr (colours at a terminal).
-pub fn init(filter: &str) -> anyhow::Result<()> {
+/// Installs the process's subscriber: plain lines on stderr (colours at a terminal), and
+/// the same spans as OpenTelemetry spans, exported to `otlp_endpoint` when it is set
+/// ([`crate::telemetry`]). Keep the answer until the process ends: dropping it flushes.
+pub fn init(filter: &str, otlp_endpoint: Option<&str>) -> anyhow::Result<Telemetry> {
+    let telemetry = Telemetry::new(otlp_endpoint)?;
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(telemetry.tracer())
+        .with_tracked_inactivity(false);
     tracing_subscriber::registry()
         .with(
             fmt.with_filter(EnvFilter::try_new(filter)?)
                 .with_filter(filter_fn(may_log)),
         )
+        .with(
+            otel.with_filter(EnvFilter::try_new(filter)?)
+                .with_filter(filter_fn(may_log)),
+        )
         .try_init()?;
-    Ok(())
+    Ok(telemetry)
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let parsed = cli::parse(std::env::args_os().collect())?;
     let settings = parsed.cli.settings;
-    linkway::logging::init(&settings.log)?;
+    // Held to the end: dropping it exports the last spans.
+    let _telemetry = linkway::logging::init(&settings.log, settings.otlp_endpoint.as_deref())?;
     match parsed.cli.command {
         Command::Serve { services } => {
             let server =

@@ -7,7 +7,6 @@
 use std::time::{Duration, Instant};
 
 use linkway_events::Role;
-use linkway_events::registry::OrganisationKind;
 use linkway_testkit::{Linkway, TestEnv};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -75,21 +74,7 @@ async fn journey_logs_none_of_the_persons_details(level: &str) {
     lw.start_ready(Duration::from_secs(90))
         .await
         .expect("ready");
-    env.register_organisation(GP, OrganisationKind::GpPractice, Some("QLG"), false)
-        .await;
-    env.register_organisation(LW, OrganisationKind::Pcn, Some("QLG"), true)
-        .await;
-    linkway::admin::run(
-        &env.store().await,
-        linkway::admin::AdminCommand::Rule(linkway::admin::RuleCommand::Add {
-            to: LW.into(),
-            from_org: Some(GP.into()),
-            postcode_district: None,
-            priority: 1,
-        }),
-    )
-    .await
-    .expect("routing rule");
+    env.referrer_and_link_worker(GP, LW, "QLG").await;
     let (gp, _) = env.issue_token(GP, Role::Referrer).await;
     let (worker, _) = env.issue_token(LW, Role::LinkWorker).await;
     let http = reqwest::Client::new();

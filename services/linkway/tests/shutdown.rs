@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use linkway_events::Role;
-use linkway_events::registry::OrganisationKind;
 use linkway_testkit::{Linkway, TestEnv};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -109,21 +108,7 @@ async fn stop_under_load(signal: &str) {
         .await
         .expect("ready");
 
-    env.register_organisation(GP, OrganisationKind::GpPractice, Some("QSD"), false)
-        .await;
-    env.register_organisation(LW, OrganisationKind::Pcn, Some("QSD"), true)
-        .await;
-    linkway::admin::run(
-        &env.store().await,
-        linkway::admin::AdminCommand::Rule(linkway::admin::RuleCommand::Add {
-            to: LW.into(),
-            from_org: Some(GP.into()),
-            postcode_district: None,
-            priority: 1,
-        }),
-    )
-    .await
-    .expect("routing rule");
+    env.referrer_and_link_worker(GP, LW, "QSD").await;
     let (token, _) = env.issue_token(GP, Role::Referrer).await;
     // A fresh connection per request: a request either gets a connection (and then its
     // answer) or is refused; no request rides a kept-alive connection into the stop.

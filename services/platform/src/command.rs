@@ -29,9 +29,11 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::auth::Principal;
+use crate::http::request::current_service;
 use crate::idempotency::IdempotencyKey;
 use crate::problem::ApiError;
 use crate::secret::sha256_hex;
+use crate::{metrics, telemetry};
 
 /// How often a command is decided again after another writer changed its aggregate.
 const MAX_ATTEMPTS: usize = 5;
@@ -126,9 +128,20 @@ pub struct Executed<A> {
     pub replayed: bool,
 }
 
-/// Runs one command (see the module docs).
-#[tracing::instrument(skip_all, fields(operation = call.operation, organisation = %call.principal.organisation_id, role = call.principal.role.as_str()))]
+/// Runs one command (see the module docs), timed by operation.
+#[tracing::instrument(name = "command", skip_all, fields(operation = call.operation, organisation = %call.principal.organisation_id, role = call.principal.role.as_str()))]
 pub async fn execute<D: Decision>(
+    store: &EventStore,
+    call: &Call<'_>,
+    decision: &D,
+) -> Result<Executed<D::Answer>, ApiError> {
+    let started = std::time::Instant::now();
+    let executed = decide_and_append(store, call, decision).await;
+    metrics::command(current_service(), call.operation, started.elapsed());
+    executed
+}
+
+async fn decide_and_append<D: Decision>(
     store: &EventStore,
     call: &Call<'_>,
     decision: &D,
@@ -210,7 +223,7 @@ pub async fn execute<D: Decision>(
                 Ok(done) => {
                     if !done.duplicate {
                         for (p, _) in &pending {
-                            crate::metrics::event_appended(&p.envelope.event_type);
+                            metrics::event_appended(&p.envelope.event_type);
                         }
                     }
                     for ((p, event), sequence) in pending.into_iter().zip(done.sequences) {
@@ -225,6 +238,7 @@ pub async fn execute<D: Decision>(
                 // Someone changed the aggregate since it was read (or a create's aggregate
                 // was not new): decide again on the history as it is.
                 Err(AppendError::Conflict { .. }) => {
+                    metrics::command_conflict(current_service(), call.operation);
                     assume_new = false;
                     continue;
                 }
@@ -291,6 +305,7 @@ fn envelopes<D: Decision>(
     request: &str,
 ) -> Vec<(PendingEvent, Event)> {
     let now = OffsetDateTime::now_utc();
+    let trace = telemetry::current();
     let mut cause: Option<Uuid> = None;
     remaining
         .iter()
@@ -314,7 +329,8 @@ fn envelopes<D: Decision>(
                     format!("{prefix}{}.{request}", skip + i),
                 ),
                 None => PendingEvent::new(envelope),
-            };
+            }
+            .with_trace(trace.clone());
             (pending, event.clone())
         })
         .collect()

@@ -33,6 +33,7 @@ pub mod read_your_writes;
 pub mod registry;
 pub mod secret;
 pub mod service;
+pub mod telemetry;
 pub mod text;
 
 pub use db::Database;

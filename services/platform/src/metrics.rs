@@ -35,10 +35,33 @@ struct OperationLabel {
     operation: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServiceLabel {
+    service: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabel {
+    service: String,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    version: &'static str,
+}
+
 /// Latency buckets from 1 ms to about 16 s.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.001, 2.0, 15))
 }
+
+/// Batch size buckets from 1 to 65,536 events.
+fn batch_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 2.0, 17))
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 struct Metrics {
     registry: Registry,
@@ -47,9 +70,19 @@ struct Metrics {
     checkpoint: Family<ProjectionLabel, Gauge>,
     lag: Family<ProjectionLabel, Gauge>,
     lag_seconds: Family<ProjectionLabel, Gauge<f64, AtomicU64>>,
+    batch_size: Histograms<ProjectionLabel>,
+    retries: Family<ProjectionLabel, Counter>,
+    redeliveries: Family<ProjectionLabel, Counter>,
     appended: Family<EventTypeLabel, Counter>,
+    commands: Histograms<OperationLabel>,
+    conflicts: Family<OperationLabel, Counter>,
     requests: Family<RequestLabel, Counter>,
-    latency: Family<OperationLabel, Histogram, fn() -> Histogram>,
+    latency: Histograms<OperationLabel>,
+    pool: Family<PoolLabel, Gauge>,
+    pool_max: Family<ServiceLabel, Gauge>,
+    ready: Family<ServiceLabel, Gauge>,
+    unroutable: Gauge,
+    overdue: Gauge,
 }
 
 fn metrics() -> &'static Metrics {
@@ -62,9 +95,19 @@ fn metrics() -> &'static Metrics {
             checkpoint: Family::default(),
             lag: Family::default(),
             lag_seconds: Family::default(),
+            batch_size: Family::new_with_constructor(batch_histogram as fn() -> Histogram),
+            retries: Family::default(),
+            redeliveries: Family::default(),
             appended: Family::default(),
+            commands: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            conflicts: Family::default(),
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            pool: Family::default(),
+            pool_max: Family::default(),
+            ready: Family::default(),
+            unroutable: Gauge::default(),
+            overdue: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -92,6 +135,63 @@ fn metrics() -> &'static Metrics {
             "Age of the oldest event in the log the read model has not applied, as last seen",
             m.lag_seconds.clone(),
         );
+        registry.register(
+            "projection_batch_size",
+            "Events per batch handed to a projection",
+            m.batch_size.clone(),
+        );
+        registry.register(
+            "projection_retries",
+            "Batches retried after a transient failure (the database or the log away)",
+            m.retries.clone(),
+        );
+        registry.register(
+            "log_redeliveries",
+            "Events the log handed a projection again (at or below its checkpoint), skipped",
+            m.redeliveries.clone(),
+        );
+        registry.register(
+            "command_duration_seconds",
+            "Time in the command path (load, decide, append), by operation",
+            m.commands.clone(),
+        );
+        registry.register(
+            "command_conflicts",
+            "Decisions taken again because the log moved since the aggregate was read",
+            m.conflicts.clone(),
+        );
+        registry.register(
+            "db_pool_connections",
+            "Connections of the service's database pool, by state",
+            m.pool.clone(),
+        );
+        registry.register(
+            "db_pool_max_connections",
+            "The size limit of the service's database pool",
+            m.pool_max.clone(),
+        );
+        registry.register(
+            "ready",
+            "1 while the service's /readyz answers 200, else 0 (as of the last scrape or probe)",
+            m.ready.clone(),
+        );
+        registry.register(
+            "unroutable_referrals",
+            "Unroutable referrals waiting for routing by hand (intake)",
+            m.unroutable.clone(),
+        );
+        registry.register(
+            "connections_overdue",
+            "Onward connections past their answer window with no answer (link-worker)",
+            m.overdue.clone(),
+        );
+        let build: Family<VersionLabel, Gauge> = Family::default();
+        build
+            .get_or_create(&VersionLabel {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("build_info", "The running build (always 1)", build);
         registry.register(
             "events_appended",
             "Events appended to the log by this process",
@@ -190,6 +290,99 @@ pub fn request(service: &str, operation: &str, status: u16, latency: Duration) {
             operation: operation.to_owned(),
         })
         .observe(latency.as_secs_f64());
+}
+
+/// The events of one batch handed to a projection.
+pub fn projection_batch(projection: &str, events: usize) {
+    metrics()
+        .batch_size
+        .get_or_create(&projection_label(projection))
+        .observe(events as f64);
+}
+
+/// A batch that failed transiently and will be tried again.
+pub fn projection_retry(projection: &str) {
+    metrics()
+        .retries
+        .get_or_create(&projection_label(projection))
+        .inc();
+}
+
+/// Events the log handed again that the projection had applied already.
+pub fn redelivered(projection: &str, events: u64) {
+    if events > 0 {
+        metrics()
+            .redeliveries
+            .get_or_create(&projection_label(projection))
+            .inc_by(events);
+    }
+}
+
+/// One command run through the command path, however it ended.
+pub fn command(service: &str, operation: &str, latency: Duration) {
+    metrics()
+        .commands
+        .get_or_create(&operation_label(service, operation))
+        .observe(latency.as_secs_f64());
+}
+
+/// A decision taken again because the log moved.
+pub fn command_conflict(service: &str, operation: &str) {
+    metrics()
+        .conflicts
+        .get_or_create(&operation_label(service, operation))
+        .inc();
+}
+
+/// The database pool's connections now: in use, idle, and its limit.
+pub fn pool(service: &str, in_use: usize, idle: usize, max: usize) {
+    let m = metrics();
+    for (state, n) in [("in_use", in_use), ("idle", idle)] {
+        m.pool
+            .get_or_create(&PoolLabel {
+                service: service.to_owned(),
+                state,
+            })
+            .set(n as i64);
+    }
+    m.pool_max
+        .get_or_create(&ServiceLabel {
+            service: service.to_owned(),
+        })
+        .set(max as i64);
+}
+
+/// Whether the service would answer `/readyz` with 200.
+pub fn ready(service: &str, ready: bool) {
+    metrics()
+        .ready
+        .get_or_create(&ServiceLabel {
+            service: service.to_owned(),
+        })
+        .set(i64::from(ready));
+}
+
+/// Unroutable referrals waiting (intake's read model, at a scrape).
+pub fn unroutable_referrals(n: u64) {
+    metrics().unroutable.set(n as i64);
+}
+
+/// Onward connections past their answer window (link-worker's read model, at a scrape).
+pub fn connections_overdue(n: u64) {
+    metrics().overdue.set(n as i64);
+}
+
+fn projection_label(projection: &str) -> ProjectionLabel {
+    ProjectionLabel {
+        projection: projection.to_owned(),
+    }
+}
+
+fn operation_label(service: &str, operation: &str) -> OperationLabel {
+    OperationLabel {
+        service: service.to_owned(),
+        operation: operation.to_owned(),
+    }
 }
 
 /// Prometheus text exposition of every metric.

@@ -71,10 +71,28 @@ pub async fn connect(seeds: &[String], name: &str) -> anyhow::Result<async_nats:
     Ok(client)
 }
 
-/// Refuses a server version older than [`MIN_SERVER_VERSION`] (or one that does not parse).
+/// `(major, minor, patch)`.
+type Version = (u64, u64, u64);
+
+/// Server versions known to lose acknowledged JetStream data, with what they lose: a
+/// referral acknowledged to a GP practice must survive a crash.
+const KNOWN_DATA_LOSS: &[(Version, Version, &str)] = &[(
+    (2, 10, 20),
+    (2, 10, 22),
+    "can lose whole streams when the process crashes (Jepsen, December 2025; fixed in 2.10.23)",
+)];
+
+/// Refuses a server version with a known data-loss bug ([`KNOWN_DATA_LOSS`]), one older
+/// than [`MIN_SERVER_VERSION`], or one that does not parse.
 pub fn check_version(version: &str) -> anyhow::Result<()> {
     let parsed = parse_version(version)
         .with_context(|| format!("cannot read the server version {version:?}"))?;
+    if let Some((_, _, loss)) = KNOWN_DATA_LOSS
+        .iter()
+        .find(|(from, to, _)| (*from..=*to).contains(&parsed))
+    {
+        anyhow::bail!("nats-server {version} {loss}: upgrade NATS");
+    }
     let (major, minor, patch) = MIN_SERVER_VERSION;
     anyhow::ensure!(
         parsed >= MIN_SERVER_VERSION,
@@ -122,7 +140,12 @@ mod tests {
         ] {
             assert!(check_version(ok).is_ok(), "{ok} refused");
         }
-        for old in ["2.10.22", "2.9.10", "v2.10.0-RC.1", "1.99.99"] {
+        for lossy in ["2.10.20", "v2.10.21", "2.10.22"] {
+            let err = check_version(lossy).expect_err(lossy).to_string();
+            assert!(err.contains("lose whole streams"), "{err}");
+            assert!(err.contains(lossy), "{err}");
+        }
+        for old in ["2.10.23", "2.9.10", "v2.10.0-RC.1", "1.99.99"] {
             let err = check_version(old).expect_err(old).to_string();
             assert!(err.contains("2.11.0 or later"), "{err}");
             assert!(err.contains(old), "{err}");

@@ -29,10 +29,19 @@ const DB_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// What readiness depends on.
 #[derive(Clone)]
 pub struct Readiness {
+    /// The service's name, the `service` label of its gauges.
+    pub service: &'static str,
     pub db: Database,
     pub nats: async_nats::Client,
     pub projections: Vec<(&'static str, Checkpoint)>,
+    /// The service's own gauges, read from its read models at each scrape.
+    pub on_scrape: Option<ScrapeHook>,
 }
+
+/// Sets a service's own gauges (e.g. intake's unroutable referrals) when `/metrics` is
+/// scraped; a failure leaves the gauge as it was.
+pub type ScrapeHook =
+    std::sync::Arc<dyn Fn() -> futures::future::BoxFuture<'static, ()> + Send + Sync>;
 
 /// The operational routes, for merging into a service's router.
 pub fn routes(readiness: Readiness) -> axum::Router {
@@ -94,9 +103,20 @@ pub struct ProjectionReadiness {
 }
 
 async fn readyz(State(r): State<Readiness>) -> impl IntoResponse {
+    let report = assess(&r).await;
+    let status = if report.reasons.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(report))
+}
+
+/// Whether the service is ready, and why not; sets `linkway_ready`.
+async fn assess(r: &Readiness) -> ReadinessReport {
     let nats_ok = r.nats.connection_state() == async_nats::connection::State::Connected;
     let db = tokio::time::timeout(DB_CHECK_TIMEOUT, r.db.is_reachable());
-    let (db_ok, statuses) = tokio::join!(db, statuses(&r));
+    let (db_ok, statuses) = tokio::join!(db, statuses(r));
     let db_ok = db_ok.unwrap_or(false);
     let mut reasons = Vec::new();
     if !nats_ok {
@@ -123,27 +143,33 @@ async fn readyz(State(r): State<Readiness>) -> impl IntoResponse {
         );
     }
     let ready = reasons.is_empty();
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    metrics::ready(r.service, ready);
     let ok = |up: bool| if up { "ok" } else { "unreachable" };
-    (
-        status,
-        Json(ReadinessReport {
-            status: if ready { "ready" } else { "not_ready" },
-            reasons,
-            nats: ok(nats_ok),
-            database: ok(db_ok),
-            projections,
-        }),
-    )
+    ReadinessReport {
+        status: if ready { "ready" } else { "not_ready" },
+        reasons,
+        nats: ok(nats_ok),
+        database: ok(db_ok),
+        projections,
+    }
 }
 
 async fn metrics_text(State(r): State<Readiness>) -> impl IntoResponse {
-    // Lag is measured against the log when asked, so a scrape sees it now.
-    statuses(&r).await;
+    // Readiness and lag are measured when asked (lag against the log), so a scrape sees
+    // them now; so are the pool and the service's own gauges.
+    let status = r.db.pool().status();
+    metrics::pool(
+        r.service,
+        status.size.saturating_sub(status.available),
+        status.available,
+        status.max_size,
+    );
+    let own = async {
+        if let Some(hook) = &r.on_scrape {
+            hook().await;
+        }
+    };
+    tokio::join!(assess(&r), own);
     (
         [(
             header::CONTENT_TYPE,

@@ -72,6 +72,8 @@ pub struct Started {
     pub routes: axum::Router,
     /// Its projections by name, for `/readyz`.
     pub projections: Vec<(&'static str, Checkpoint)>,
+    /// Its own gauges, set at each scrape of `/metrics`.
+    pub on_scrape: Option<ops::ScrapeHook>,
 }
 
 /// Starts `service` and returns its whole router: its routes, the operational routes,
@@ -84,9 +86,11 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
     crate::http::edges::document(&mut openapi, &dialects);
     let operations = crate::http::OperationIds::from_openapi(&openapi);
     let readiness = ops::Readiness {
+        service: service.name(),
         db: ctx.db.clone(),
         nats: ctx.nats.clone(),
         projections: started.projections,
+        on_scrape: started.on_scrape,
     };
     let served = Arc::new(openapi);
     let routes = started.routes.merge(ops::routes(readiness)).route(

@@ -133,6 +133,7 @@ impl Service for ReportingService {
             Ok(Started {
                 routes,
                 projections: vec![("registry", registry), ("reporting", reporting)],
+                on_scrape: None,
             })
         })
     }

@@ -98,9 +98,11 @@ async fn readyz_names_a_stalled_projection_and_recovers() {
         .await;
     assert!(checkpoint.wait_for(first, Duration::from_secs(20)).await);
     let router = ops::routes(Readiness {
+        service: "test",
         db: ctx.db.clone(),
         nats: ctx.nats.clone(),
         projections: vec![("registry", checkpoint.clone())],
+        on_scrape: None,
     });
     let url = format!("{}/readyz", serve(router, env.shutdown()).await);
     let http = reqwest::Client::new();

@@ -21,7 +21,7 @@ use tracing::field::Empty;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::metrics;
+use crate::{metrics, telemetry};
 
 /// The header a caller may send (and always gets back) to tie its request to the events
 /// it causes.
@@ -113,6 +113,13 @@ struct Operation(Arc<OnceLock<String>>);
 tokio::task_local! {
     /// The span of the request this task is answering.
     static REQUEST_SPAN: tracing::Span;
+    /// The service answering it (for the command path's metrics).
+    static SERVICE: &'static str;
+}
+
+/// The service whose request this task is answering; `"none"` outside a request.
+pub fn current_service() -> &'static str {
+    SERVICE.try_with(|s| *s).unwrap_or("none")
 }
 
 /// Puts the caller's organisation and role on the current request's span (called once a
@@ -153,6 +160,7 @@ async fn name_operation(
         };
         let _ = REQUEST_SPAN.try_with(|span| {
             span.record("operation_id", name.as_str());
+            telemetry::name(span, &name);
         });
         let _ = slot.0.set(name);
     }
@@ -182,15 +190,26 @@ async fn observe(
         organisation = Empty,
         role = Empty,
         correlation_id = %correlation.0,
+        trace_id = Empty,
         status = Empty,
+        otel.kind = "server",
     );
-    let mut response = REQUEST_SPAN
-        .scope(span.clone(), next.run(request).instrument(span.clone()))
+    // The caller's trace goes on through this request and the events it appends.
+    telemetry::continue_request(&span, request.headers());
+    if let Some(trace_id) = telemetry::trace_id(&span) {
+        span.record("trace_id", tracing::field::display(&trace_id));
+    }
+    let mut response = SERVICE
+        .scope(
+            service,
+            REQUEST_SPAN.scope(span.clone(), next.run(request).instrument(span.clone())),
+        )
         .await;
     let name = match operation.0.get() {
         Some(name) => name.as_str(),
         None => {
             span.record("operation_id", UNMATCHED);
+            telemetry::name(&span, UNMATCHED);
             UNMATCHED
         }
     };

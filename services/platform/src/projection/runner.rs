@@ -87,10 +87,14 @@ impl<P: Projection> ProjectionRunner<P> {
                 );
                 continue;
             }
+            metrics::projection_batch(P::NAME, batch.raw.len());
+            // Open from the first try to the commit: each traced event's projection span.
+            let spans = event_spans::<P>(&batch);
             let mut backoff = Duration::from_millis(100);
             loop {
                 match apply_batch(&*self.projection, &self.db, &target, &batch).await {
                     Ok(checkpoint) => {
+                        drop(spans);
                         stored_at = Instant::now();
                         self.advance(checkpoint);
                         metrics::projection_checkpoint(
@@ -101,6 +105,7 @@ impl<P: Projection> ProjectionRunner<P> {
                         break;
                     }
                     Err(e) => {
+                        metrics::projection_retry(P::NAME);
                         tracing::warn!(
                             error = format!("{e:#}"),
                             "applying a batch failed; retrying"
@@ -131,6 +136,37 @@ impl<P: Projection> ProjectionRunner<P> {
             moved
         });
     }
+}
+
+/// While spans are exported, one span per event of the batch that carries the trace it
+/// was appended in, as a child of the span that appended it: so a referral's trace shows
+/// each projection applying its events. Fields: projection, event type, sequence.
+fn event_spans<P: Projection>(batch: &Batch) -> Vec<tracing::Span> {
+    if !crate::telemetry::exporting() {
+        return Vec::new();
+    }
+    batch
+        .decoded
+        .iter()
+        .filter_map(|event| {
+            let trace = batch.raw(event.sequence).trace.as_ref()?;
+            let span = tracing::info_span!(
+                "project",
+                projection = P::NAME,
+                event_type = event.envelope.event_type.as_str(),
+                sequence = event.sequence,
+                batch_events = batch.raw.len(),
+                trace_id = tracing::field::Empty,
+                otel.name = format!("project {}", P::NAME),
+                otel.kind = "consumer",
+            );
+            crate::telemetry::continue_event(&span, trace);
+            if let Some(id) = crate::telemetry::trace_id(&span) {
+                span.record("trace_id", tracing::field::display(&id));
+            }
+            Some(span)
+        })
+        .collect()
 }
 
 /// A batch read from the log and decoded ahead of its transaction.
@@ -297,6 +333,10 @@ pub(super) async fn apply_in<P: Projection>(
     else {
         return Ok(checkpoint);
     };
+    metrics::redelivered(
+        P::NAME,
+        batch.raw.partition_point(|e| e.sequence <= checkpoint) as u64,
+    );
     for (sequence, reason) in batch.undecodable.iter().filter(|(s, _)| *s > checkpoint) {
         park(tx, P::NAME, batch.raw(*sequence), reason).await?;
     }
