@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use linkway_events::WriteVersions;
 use linkway_eventstore::StoreConfig;
 use linkway_platform::RunnerSettings;
 use linkway_platform::projection::ReadinessLimits;
@@ -33,6 +34,10 @@ fn pseudonym_key(value: &str) -> Result<Secret, String> {
         ));
     }
     Ok(Secret::new(value))
+}
+
+fn write_versions(value: &str) -> Result<WriteVersions, String> {
+    WriteVersions::parse(value).map_err(|e| e.to_string())
 }
 
 /// Shortest pseudonym key accepted: a key that short can be guessed.
@@ -92,6 +97,16 @@ pub struct Settings {
         help_heading = "Event log"
     )]
     pub replicas: usize,
+    /// Event versions to write older than the newest, `type=version` comma-separated, e.g.
+    /// `case.contact_attempted=1`: the first step of a rolling upgrade (unset: the newest).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_WRITE_EVENT_VERSIONS",
+        value_parser = write_versions,
+        help_heading = "Event log"
+    )]
+    pub write_event_versions: Option<WriteVersions>,
 
     /// PostgreSQL server URL; each service uses its own database there (created if missing).
     #[arg(
@@ -320,6 +335,11 @@ impl Settings {
             replicas: self.replicas,
             ..StoreConfig::default()
         }
+    }
+
+    /// The event versions this process writes (installed once by `serve`).
+    pub fn write_versions(&self) -> WriteVersions {
+        self.write_event_versions.clone().unwrap_or_default()
     }
 
     pub fn runner(&self) -> RunnerSettings {

@@ -96,6 +96,14 @@ pub async fn start(
     if services.contains(&ServiceName::Reporting) && pseudonym_key.is_none() {
         anyhow::bail!(linkway_reporting::NO_PSEUDONYM_KEY);
     }
+    // The versions this process writes, set once for the process (a rolling upgrade pins
+    // older ones until every process reads the newest: README "Upgrading").
+    let versions = settings.write_versions();
+    linkway_events::write_versions::install(versions.clone())
+        .context("LINKWAY_WRITE_EVENT_VERSIONS")?;
+    if !versions.is_newest() {
+        tracing::info!(pinned = %versions, "writing older event versions for a rolling upgrade");
+    }
     // Build them all first: a setting that is wrong fails before anything starts.
     let built = services
         .iter()

@@ -232,7 +232,7 @@ async fn received_per_referral(store: &EventStore) -> HashMap<String, u32> {
 
 /// Waits for every projection to reach the log end, then rebuilds each with
 /// `linkway rebuild` and compares every table before and after.
-async fn read_models_equal_a_rebuild(world: &World) {
+pub async fn read_models_equal_a_rebuild(world: &World) {
     let end = world.store.last_sequence().await.expect("log end");
     for service in SERVICES {
         let deadline = Instant::now() + Duration::from_secs(30);
