@@ -113,7 +113,7 @@ impl EventStore {
     /// Writes the log from `from_sequence` (1 for all of it) to the last sequence at the
     /// start of the call into `out`, in the format of this module. Events appended
     /// meanwhile are not included: take the next backup from `last_sequence + 1`.
-    #[instrument(skip_all, fields(stream = %self.config.stream, from_sequence))]
+    #[instrument(skip_all, fields(stream = %self.config.stream, from_sequence = from_sequence))]
     pub async fn export<W: AsyncWrite + Unpin>(
         &self,
         from_sequence: u64,

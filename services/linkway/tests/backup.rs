@@ -360,3 +360,65 @@ fn nth_payload(bytes: &[u8], n: usize) -> usize {
     let line_start: usize = text.split_inclusive('\n').take(n + 1).map(str::len).sum();
     line_start + text[line_start..].find("\"payload\":\"").unwrap() + 11
 }
+
+/// A timing, not a check of answers: `LINKWAY_BACKUP_EVENTS` (default a million)
+/// Linkway-shaped messages published straight to the stream, then `linkway backup` and
+/// `linkway restore` into a fresh nats-server, each timed (`LINKWAY_BACKUP_BINARY` names
+/// another build of the binary, e.g. a release one). Run with
+/// `cargo test -p linkway --test backup -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a timing of a million events; run by hand"]
+async fn a_million_events_back_up_and_restore() {
+    let events: u64 = std::env::var("LINKWAY_BACKUP_EVENTS")
+        .map(|n| n.parse().expect("a number of events"))
+        .unwrap_or(1_000_000);
+    let binary = std::env::var("LINKWAY_BACKUP_BINARY").unwrap_or_else(|_| BINARY.into());
+    let (nats, fresh_nats) = (Nats::start().unwrap(), Nats::start().unwrap());
+    let scope = Scope::new();
+    // Backup and restore touch NATS only.
+    let unused_db = "postgres://unused@127.0.0.1:1/unused";
+    let original = Linkway::new(&binary, &[nats.url()], unused_db, &scope).unwrap();
+    let restored = Linkway::new(&binary, &[fresh_nats.url()], unused_db, &scope).unwrap();
+    let store = store_on(nats.url(), &scope).await;
+
+    let started = Instant::now();
+    let js = store.jetstream();
+    // About the size of a journey's events, with the quotes a JSON payload has.
+    let filler = "x".repeat(520);
+    let mut pending = std::collections::VecDeque::new();
+    for i in 0..events {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(linkway_eventstore::TYPE_HEADER, "case.contact_attempted");
+        headers.insert(linkway_eventstore::VERSION_HEADER, "1");
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            format!("m-{i}").as_str(),
+        );
+        let payload = format!(
+            "{{\"event_id\":\"e-{i}\",\"type\":\"case.contact_attempted\",\"data\":{{\"note\":\"{filler}\"}}}}"
+        );
+        let publish = async_nats::jetstream::message::PublishMessage::build()
+            .payload(payload.into())
+            .headers(headers);
+        let subject = format!("{}.case.c{}", scope.subject_prefix, i % 50_000);
+        pending.push_back(js.send_publish(subject, publish).await.unwrap());
+        if pending.len() >= 1000 {
+            pending.pop_front().unwrap().await.unwrap();
+        }
+    }
+    for ack in pending {
+        ack.await.unwrap();
+    }
+    eprintln!("published {events} events in {:?}", started.elapsed());
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = backup(&original, &dir.path().join("all.jsonl"), 1);
+    assert_eq!(file.messages.len() as u64, events);
+    let size = std::fs::metadata(&file.path).unwrap().len();
+    eprintln!("backup file: {} MiB", size / (1 << 20));
+    let started = Instant::now();
+    let summary = succeeds(&restored, &["restore", "--from", file.arg()]);
+    eprintln!("{} ({:?})", summary.trim(), started.elapsed());
+    let fresh = store_on(fresh_nats.url(), &scope).await;
+    assert_eq!(fresh.last_sequence().await.unwrap(), events);
+}

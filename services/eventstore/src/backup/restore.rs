@@ -41,7 +41,7 @@ pub struct Restored {
 impl EventStore {
     /// Restores the backup at `path` into this store's stream (see the module doc of
     /// [`crate::backup`] for what is checked and when).
-    #[instrument(skip_all, fields(stream = %self.config.stream))]
+    #[instrument(skip_all, fields(stream = %self.config.stream, file = %path.display()))]
     pub async fn import(&self, path: &Path) -> Result<Restored, BackupError> {
         let first = read_through(path).await?;
         let header = first.verified.header.clone();
@@ -306,4 +306,42 @@ fn compare(there: &Message, backup: &Message) -> Result<(), BackupError> {
         sequence: backup.seq,
         what,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(seq: u64, subject: &str, id: &str, payload: &[u8]) -> Message {
+        let headers = vec![("Nats-Msg-Id".to_owned(), id.to_owned())];
+        Message::new(seq, subject.into(), headers, payload)
+    }
+
+    #[test]
+    fn a_resumed_restore_names_what_differs() {
+        let ours = message(3, "p.case.a", "m3", b"{}");
+        assert!(compare(&ours, &ours).is_ok());
+        for (there, what) in [
+            (message(4, "p.case.a", "m3", b"{}"), "sequence"),
+            (message(3, "p.case.b", "m3", b"{}"), "subject"),
+            (message(3, "p.case.a", "other", b"{}"), "headers"),
+            (message(3, "p.case.a", "m3", b"[]"), "payload"),
+        ] {
+            match compare(&there, &ours) {
+                Err(BackupError::Diverged {
+                    sequence: 3,
+                    what: w,
+                }) => assert_eq!(w, what),
+                other => panic!("{what}: {other:?}"),
+            }
+        }
+        // What the target stored beside (its expected-sequence header) is not a difference.
+        let mut stored = ours.clone();
+        stored.headers = vec![
+            ("Nats-Expected-Last-Sequence".into(), "2".into()),
+            ("Nats-Msg-Id".into(), "m3".into()),
+        ];
+        let stored = Message::new(3, stored.subject, stored.headers, b"{}");
+        assert!(compare(&stored, &ours).is_ok());
+    }
 }
