@@ -433,6 +433,49 @@ mod tests {
         );
     }
 
+    /// Every header an append can write is described on every message of the AsyncAPI
+    /// document, so the document states the wire exactly.
+    #[test]
+    fn every_header_an_append_writes_is_in_the_asyncapi_document() {
+        let event =
+            linkway_events::Event::Registry(linkway_events::registry::RegistryEvent::TokenRevoked(
+                linkway_events::registry::TokenRevoked {
+                    token_id: uuid::Uuid::nil(),
+                },
+            ));
+        let envelope = Envelope::new(
+            "x",
+            &event,
+            linkway_events::Actor::system(),
+            uuid::Uuid::nil(),
+            time::OffsetDateTime::UNIX_EPOCH,
+        );
+        let pending = PendingEvent::new(envelope).with_trace(Some(TraceContext {
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+            tracestate: Some("vendor=1".into()),
+        }));
+        let mut written = headers(&pending);
+        expect(&mut written, "linkway.token.x", Expected::WholeAggregate(3));
+        let mut names: Vec<String> = written.iter().map(|(k, _)| k.to_string()).collect();
+        // Set by the publish itself (`PublishMessage::message_id`).
+        names.push(async_nats::header::NATS_MESSAGE_ID.to_string());
+        assert_eq!(names.len(), 7, "{names:?}");
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schemas/asyncapi.json"))
+                .expect("asyncapi.json");
+        let messages = doc["components"]["messages"].as_object().expect("messages");
+        assert!(!messages.is_empty());
+        for (key, message) in messages {
+            let described = &message["headers"]["properties"];
+            for name in &names {
+                assert!(
+                    described[name.as_str()].is_object(),
+                    "{key}: header {name} is not described"
+                );
+            }
+        }
+    }
+
     #[test]
     fn subject_tokens_refuse_separators_and_wildcards() {
         for bad in ["", "a.b", "a b", "*", ">", "a>", "é", &"x".repeat(129)] {
