@@ -1,7 +1,9 @@
-//! The registry: organisations, routing rules and access tokens. Every service projects
-//! what it needs of these (tokens to authenticate, organisations to authorise and report).
-//! Aggregates: `organisation` (id = organisation id), `routing_rule` (id = rule UUID),
-//! `token` (id = token UUID).
+//! The registry: organisations, routing rules, access tokens and the people who sign in.
+//! Every service projects what it needs of these (tokens and users to authenticate,
+//! organisations to authorise and report). Aggregates: `organisation` (id = organisation
+//! id), `routing_rule` (id = rule UUID), `token` (id = token UUID), `user` (id = user UUID).
+//! No password or secret is ever in them: people sign in at their organisation's identity
+//! provider, and a user is found by the provider's issuer and subject.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -17,6 +19,11 @@ event_family! {
         RoutingRuleRemoved(RoutingRuleRemoved) = "routing_rule.removed" version 1,
         TokenIssued(TokenIssued) = "token.issued" version 1,
         TokenRevoked(TokenRevoked) = "token.revoked" version 1,
+        UserRegistered(UserRegistered) = "user.registered" version 1,
+        UserRolesChanged(UserRolesChanged) = "user.roles_changed" version 1,
+        UserDeactivated(UserDeactivated) = "user.deactivated" version 1,
+        UserSignedIn(UserSignedIn) = "user.signed_in" version 1,
+        UserSignedOut(UserSignedOut) = "user.signed_out" version 1,
     }
 }
 
@@ -130,4 +137,45 @@ pub struct TokenIssued {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRevoked {
     pub token_id: Uuid,
+}
+
+/// A person who works for an organisation may sign in: they are known by the subject their
+/// identity provider (`issuer`, an OpenID Connect issuer URL) gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRegistered {
+    pub user_id: Uuid,
+    pub organisation_id: String,
+    /// What they may do; at least one.
+    pub roles: Vec<Role>,
+    /// The name shown beside their actions, e.g. "Sam Patel (link worker)".
+    pub display_name: String,
+    pub issuer: String,
+    pub subject: String,
+}
+
+/// The user's roles are now exactly these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRolesChanged {
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+/// The user may no longer sign in; their open sessions end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDeactivated {
+    pub user_id: Uuid,
+}
+
+/// The user signed in: a session began (its cookie names `session_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSignedIn {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+}
+
+/// The user signed out: the session's cookie is refused from now on, by every service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSignedOut {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
 }

@@ -45,6 +45,7 @@ use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of, write_
 mod openapi;
 mod upcasting;
 mod upcasting_contact_attempted;
+mod users;
 mod write_versions_pinned;
 
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -163,6 +164,7 @@ fn aggregate_id_of(event_type: &str, data: &Value) -> String {
         "organisation" => "organisation_id",
         "routing_rule" => "rule_id",
         "token" => "token_id",
+        "user" => "user_id",
         other => panic!("unknown aggregate kind {other}"),
     };
     data[field]
@@ -700,6 +702,9 @@ fn sample_events() -> Vec<Event> {
         .into(),
         TokenRevoked { token_id: token }.into(),
     ]
+    .into_iter()
+    .chain(users::samples())
+    .collect()
 }
 
 fn sample_types() -> BTreeSet<(&'static str, u32)> {
@@ -2145,6 +2150,7 @@ fn generators_cover_the_catalogue() {
         arb_referral_follow_up(),
         arb_case_event(),
         arb_registry_event(),
+        users::arb_user_event(),
     ];
     let mut runner = TestRunner::deterministic();
     let mut seen = BTreeSet::new();
@@ -2186,6 +2192,11 @@ proptest! {
 
     #[test]
     fn generated_registry_events_validate_and_round_trip(event in arb_registry_event()) {
+        assert_contract(&event);
+    }
+
+    #[test]
+    fn generated_user_events_validate_and_round_trip(event in users::arb_user_event()) {
         assert_contract(&event);
     }
 

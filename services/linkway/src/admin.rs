@@ -1,4 +1,4 @@
-//! `linkway admin`: organisations, routing rules and tokens. Each is a registry event on
+//! `linkway admin`: organisations, routing rules, tokens and users. Each is a registry event on
 //! the log; every service projects them into its own registry read model. Every command
 //! decides on the registry as folded from the log ([`registry`]) by the rules of
 //! [`decide`], and appends expecting its own aggregate as it read it (a concurrent change
@@ -11,6 +11,7 @@
 pub mod decide;
 pub mod registry;
 pub mod tokens;
+pub mod users;
 
 use clap::Subcommand;
 use linkway_events::registry::{
@@ -38,6 +39,9 @@ pub enum AdminCommand {
     /// Bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// People who sign in to the pages.
+    #[command(subcommand)]
+    User(users::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,13 +126,13 @@ fn parse_kind(s: &str) -> Result<OrganisationKind, String> {
     })
 }
 
-fn parse_role(s: &str) -> Result<Role, String> {
+pub(crate) fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s)
         .filter(|r| *r != Role::System)
         .ok_or_else(|| format!("unknown role {s:?}; one of referrer, link_worker, service_manager, commissioner, admin"))
 }
 
-fn valid_id(id: &str) -> anyhow::Result<()> {
+pub(crate) fn valid_id(id: &str) -> anyhow::Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -160,6 +164,7 @@ async fn execute(
     command: AdminCommand,
 ) -> anyhow::Result<String> {
     match command {
+        AdminCommand::User(command) => users::execute(store, command).await,
         AdminCommand::Org(OrgCommand::Add {
             id,
             name,
@@ -303,7 +308,7 @@ async fn execute(
 
 /// Text an admin typed, through the one text rule (blank is absent); the refusal names
 /// the flag and the rule, never the value.
-fn typed(flag: &str, rule: Text, raw: Option<String>) -> anyhow::Result<Option<String>> {
+pub(crate) fn typed(flag: &str, rule: Text, raw: Option<String>) -> anyhow::Result<Option<String>> {
     match raw {
         None => Ok(None),
         Some(raw) => rule
@@ -367,10 +372,10 @@ pub async fn issue_token(
 }
 
 /// What a decision appends, and what it expects of its own aggregate.
-struct Plan {
-    aggregate_id: String,
-    event: RegistryEvent,
-    expected: Expected,
+pub(crate) struct Plan {
+    pub(crate) aggregate_id: String,
+    pub(crate) event: RegistryEvent,
+    pub(crate) expected: Expected,
 }
 
 /// The expectation on an aggregate last seen at `sequence` (0: not there yet).
@@ -382,7 +387,7 @@ fn own(sequence: u64) -> Expected {
 }
 
 /// The registry a decision was made on, and the sequence of the event it appended.
-struct Decided {
+pub(crate) struct Decided {
     organisations: std::collections::BTreeMap<String, registry::Organisation>,
     appended: u64,
 }
@@ -392,7 +397,7 @@ const ATTEMPTS: usize = 5;
 
 /// Loads the registry, decides, appends expecting the aggregate as it was read; on a
 /// conflict loads and decides again.
-async fn decide_and_append(
+pub(crate) async fn decide_and_append(
     store: &EventStore,
     decide: impl Fn(&Registry) -> Result<Plan, Refusal>,
 ) -> anyhow::Result<Decided> {

@@ -1,5 +1,6 @@
-//! The registry read model: organisations, routing rules and tokens, projected by every
-//! service into its own database (schema `registry`) from the registry events.
+//! The registry read model: organisations, routing rules, tokens, users and their sessions,
+//! projected by every service into its own database (schema `registry`) from the registry
+//! events, so each service authenticates a bearer token or a session cookie on its own.
 
 use linkway_events::Event;
 use linkway_events::registry::{RegistryEvent, RoutingCriterion};
@@ -14,7 +15,7 @@ pub struct Registry;
 
 impl Projection for Registry {
     const NAME: &'static str = "registry";
-    const VERSION: i32 = 1;
+    const VERSION: i32 = 2;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id     text PRIMARY KEY,
@@ -39,10 +40,29 @@ impl Projection for Registry {
             secret_sha256   text NOT NULL UNIQUE,
             label           text,
             revoked         boolean NOT NULL DEFAULT false
+        );
+        CREATE TABLE IF NOT EXISTS users (
+            user_id         uuid PRIMARY KEY,
+            organisation_id text NOT NULL,
+            roles           text[] NOT NULL,
+            display_name    text NOT NULL,
+            issuer          text NOT NULL,
+            subject         text NOT NULL,
+            active          boolean NOT NULL DEFAULT true,
+            UNIQUE (issuer, subject)
+        );
+        CREATE TABLE IF NOT EXISTS sessions (
+            session_id uuid PRIMARY KEY,
+            user_id    uuid NOT NULL,
+            started_at timestamptz NOT NULL,
+            ended      boolean NOT NULL DEFAULT false
         );";
 
     fn reads(aggregate_kind: &str) -> bool {
-        matches!(aggregate_kind, "organisation" | "routing_rule" | "token")
+        matches!(
+            aggregate_kind,
+            "organisation" | "routing_rule" | "token" | "user"
+        )
     }
 
     async fn apply(
@@ -115,10 +135,73 @@ impl Projection for Registry {
                     )
                     .await?;
                 }
+                RegistryEvent::UserRegistered(u) => {
+                    // A second registration of the same user, or of the same identity
+                    // under a new id, replaces the first (the latest registration wins).
+                    tx.execute(
+                        "DELETE FROM users WHERE issuer = $1 AND subject = $2 AND user_id <> $3",
+                        &[&u.issuer, &u.subject, &u.user_id],
+                    )
+                    .await?;
+                    tx.execute(
+                        "INSERT INTO users VALUES ($1, $2, $3, $4, $5, $6, true)
+                         ON CONFLICT (user_id) DO UPDATE SET organisation_id = $2, roles = $3,
+                           display_name = $4, issuer = $5, subject = $6, active = true",
+                        &[
+                            &u.user_id,
+                            &u.organisation_id,
+                            &role_names(&u.roles),
+                            &u.display_name,
+                            &u.issuer,
+                            &u.subject,
+                        ],
+                    )
+                    .await?;
+                }
+                RegistryEvent::UserRolesChanged(u) => {
+                    tx.execute(
+                        "UPDATE users SET roles = $2 WHERE user_id = $1",
+                        &[&u.user_id, &role_names(&u.roles)],
+                    )
+                    .await?;
+                }
+                RegistryEvent::UserDeactivated(u) => {
+                    tx.execute(
+                        "UPDATE users SET active = false WHERE user_id = $1",
+                        &[&u.user_id],
+                    )
+                    .await?;
+                    tx.execute(
+                        "UPDATE sessions SET ended = true WHERE user_id = $1",
+                        &[&u.user_id],
+                    )
+                    .await?;
+                }
+                RegistryEvent::UserSignedIn(u) => {
+                    tx.execute(
+                        "INSERT INTO sessions VALUES ($1, $2, $3, false) ON CONFLICT DO NOTHING",
+                        &[&u.session_id, &u.user_id, &projected.envelope.recorded_at],
+                    )
+                    .await?;
+                }
+                RegistryEvent::UserSignedOut(u) => {
+                    // The sign-out may be read before its sign-in (another process's
+                    // append); the row it leaves keeps the session refused either way.
+                    tx.execute(
+                        "INSERT INTO sessions VALUES ($1, $2, $3, true)
+                         ON CONFLICT (session_id) DO UPDATE SET ended = true",
+                        &[&u.session_id, &u.user_id, &projected.envelope.recorded_at],
+                    )
+                    .await?;
+                }
             }
         }
         Ok(())
     }
+}
+
+fn role_names(roles: &[linkway_events::Role]) -> Vec<&'static str> {
+    roles.iter().map(|r| r.as_str()).collect()
 }
 
 /// An organisation as the registry knows it.

@@ -8,7 +8,7 @@ use linkway_events::Role;
 use linkway_events::registry::{OrganisationKind, OrganisationRegistered, RoutingCriterion};
 use uuid::Uuid;
 
-use super::registry::{Registry, Rule, Token};
+use super::registry::{Registry, Rule, Token, User};
 
 /// Linkway's own operators: the organisation admin tokens belong to (and the actor of
 /// every admin event). Built in, never registered.
@@ -33,6 +33,9 @@ pub enum Refusal {
     CommissionerWithoutArea,
     NoSuchRule(Uuid),
     NoSuchToken(Uuid),
+    NoRoles,
+    IdentityTaken(Uuid),
+    NoSuchUser(Uuid),
 }
 
 impl fmt::Display for Refusal {
@@ -79,6 +82,17 @@ impl fmt::Display for Refusal {
                 "a commissioner needs --area: its reports are scoped to that commissioner area",
             ),
             Refusal::NoSuchRule(id) => write!(f, "there is no routing rule {id} in force"),
+            Refusal::NoRoles => write!(
+                f,
+                "a user needs at least one role (--roles referrer,link_worker,...): with none \
+                 they could sign in and do nothing"
+            ),
+            Refusal::IdentityTaken(user) => write!(
+                f,
+                "that identity provider account already signs in as user {user}: one account \
+                 is one person (deactivate that user first)"
+            ),
+            Refusal::NoSuchUser(id) => write!(f, "no active user {id}"),
             Refusal::NoSuchToken(id) => write!(
                 f,
                 "there is no live token {id} (see `linkway admin token list`)"
@@ -213,4 +227,49 @@ pub fn revoke_token(registry: &Registry, token_id: Uuid) -> Result<&Token, Refus
         .get(&token_id)
         .filter(|t| t.revoked_at.is_none())
         .ok_or(Refusal::NoSuchToken(token_id))
+}
+
+/// A user may be registered in an organisation for roles it fits (as a token would be,
+/// [`issue_token`]), with an identity no other active user signs in with.
+pub fn register_user(
+    registry: &Registry,
+    organisation_id: &str,
+    roles: &[Role],
+    issuer: &str,
+    subject: &str,
+) -> Result<(), Refusal> {
+    user_roles(registry, organisation_id, roles)?;
+    match registry.user_by_identity(issuer, subject) {
+        Some(other) => Err(Refusal::IdentityTaken(other.registered.user_id)),
+        None => Ok(()),
+    }
+}
+
+/// An active user's roles may change to others their organisation fits.
+pub fn change_roles<'a>(
+    registry: &'a Registry,
+    user_id: Uuid,
+    roles: &[Role],
+) -> Result<&'a User, Refusal> {
+    let user = active_user(registry, user_id)?;
+    user_roles(registry, &user.registered.organisation_id, roles)?;
+    Ok(user)
+}
+
+/// An active user, to deactivate or change.
+pub fn active_user(registry: &Registry, user_id: Uuid) -> Result<&User, Refusal> {
+    registry
+        .users
+        .get(&user_id)
+        .filter(|u| u.active)
+        .ok_or(Refusal::NoSuchUser(user_id))
+}
+
+fn user_roles(registry: &Registry, organisation_id: &str, roles: &[Role]) -> Result<(), Refusal> {
+    if roles.is_empty() {
+        return Err(Refusal::NoRoles);
+    }
+    roles
+        .iter()
+        .try_for_each(|role| issue_token(registry, organisation_id, *role))
 }

@@ -1,11 +1,11 @@
-//! The registry as the log says it is: organisations, routing rules and tokens folded from
+//! The registry as the log says it is: organisations, routing rules, tokens and users folded from
 //! their events (not from any service's read model, which may lag), with the sequences an
 //! admin command's append is guarded on.
 
 use std::collections::BTreeMap;
 
 use linkway_events::registry::{
-    OrganisationRegistered, RegistryEvent, RoutingRuleAdded, TokenIssued,
+    OrganisationRegistered, RegistryEvent, RoutingRuleAdded, TokenIssued, UserRegistered,
 };
 use linkway_events::{Envelope, Event};
 use linkway_eventstore::{EventStore, RecordedEvent};
@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub const ORGANISATION: &str = "organisation";
 pub const ROUTING_RULE: &str = "routing_rule";
 pub const TOKEN: &str = "token";
+pub const USER: &str = "user";
 
 /// An organisation's latest registration.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,12 +43,23 @@ pub struct Token {
     pub sequence: u64,
 }
 
+/// A user as registered, with their roles now and whether they may still sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub registered: UserRegistered,
+    pub active: bool,
+    /// Sequence of its last registration, role change or deactivation (sign-ins and
+    /// sign-outs are appended without expectations and change nothing an admin decides).
+    pub sequence: u64,
+}
+
 /// Everything the registry's events say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Registry {
     pub organisations: BTreeMap<String, Organisation>,
     pub rules: BTreeMap<Uuid, Rule>,
     pub tokens: BTreeMap<Uuid, Token>,
+    pub users: BTreeMap<Uuid, User>,
     /// Sequence of the last routing-rule event (0: none yet).
     pub last_rule_sequence: u64,
 }
@@ -104,6 +116,29 @@ impl Registry {
                     token.sequence = sequence;
                 }
             }
+            RegistryEvent::UserRegistered(u) => {
+                self.users.insert(
+                    u.user_id,
+                    User {
+                        registered: u.clone(),
+                        active: true,
+                        sequence,
+                    },
+                );
+            }
+            RegistryEvent::UserRolesChanged(u) => {
+                if let Some(user) = self.users.get_mut(&u.user_id) {
+                    user.registered.roles = u.roles.clone();
+                    user.sequence = sequence;
+                }
+            }
+            RegistryEvent::UserDeactivated(u) => {
+                if let Some(user) = self.users.get_mut(&u.user_id) {
+                    user.active = false;
+                    user.sequence = sequence;
+                }
+            }
+            RegistryEvent::UserSignedIn(_) | RegistryEvent::UserSignedOut(_) => {}
         }
     }
 
@@ -112,6 +147,13 @@ impl Registry {
         self.rules
             .values()
             .filter(move |r| !r.removed && r.added.link_worker_organisation_id == organisation_id)
+    }
+
+    /// The active user another identity provider account would clash with.
+    pub fn user_by_identity(&self, issuer: &str, subject: &str) -> Option<&User> {
+        self.users
+            .values()
+            .find(|u| u.active && u.registered.issuer == issuer && u.registered.subject == subject)
     }
 
     /// The sequence of an organisation's last event (0: not registered).
@@ -126,7 +168,7 @@ impl Registry {
 /// stops the command: an admin decision is never made on part of the registry.
 pub async fn load(store: &EventStore) -> anyhow::Result<Registry> {
     let mut recorded: Vec<RecordedEvent> = Vec::new();
-    for kind in [ORGANISATION, ROUTING_RULE, TOKEN] {
+    for kind in [ORGANISATION, ROUTING_RULE, TOKEN, USER] {
         recorded.extend(store.load_kind(kind).await?);
     }
     recorded.sort_by_key(|r| r.sequence);
