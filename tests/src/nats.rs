@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::process::{Server, Slot, Watched, wait_for_port};
 
@@ -10,6 +10,8 @@ pub struct Nats {
     cluster: Option<ClusterNode>,
     /// The nats-server executable ([`binary`] unless a test wants another version).
     binary: PathBuf,
+    /// A configuration file to start from, and the environment it reads.
+    config: Option<(PathBuf, Vec<(String, String)>)>,
     process: Slot,
 }
 
@@ -56,12 +58,28 @@ impl Nats {
         Ok(nats)
     }
 
+    /// A lone server started from a configuration file (e.g. one `deploy/nats/` ships)
+    /// with `env` set for it; its port, store and monitoring port are the harness's own.
+    pub fn start_with_config(config: &Path, env: &[(&str, &str)]) -> std::io::Result<Nats> {
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let nats = Nats {
+            config: Some((config.to_owned(), env)),
+            ..Nats::new(None)?
+        };
+        nats.run()?;
+        Ok(nats)
+    }
+
     fn new(cluster: Option<ClusterNode>) -> std::io::Result<Nats> {
         Ok(Nats {
             port: crate::free_port(),
             store: tempfile::Builder::new().prefix("linkway-nats-").tempdir()?,
             cluster,
             binary: binary(),
+            config: None,
             process: Slot::default(),
         })
     }
@@ -98,6 +116,28 @@ impl Server for Nats {
             self.port,
             self.store.path().display(),
         );
+        if let Some((config, env)) = &self.config {
+            // Its own store, in place of the configuration's (nats-server refuses both).
+            let text = std::fs::read_to_string(config)?;
+            let ours: String = text
+                .lines()
+                .map(|l| match l.trim_start().starts_with("store_dir") {
+                    true => format!("store_dir: \"{}\"\n", self.store.path().display()),
+                    false => format!("{l}\n"),
+                })
+                .collect();
+            let copy = self.store.path().join("server.conf");
+            std::fs::write(&copy, ours)?;
+            let env: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
+            command = format!(
+                "env {} {} -a 127.0.0.1 -p {} -c {} -m {}",
+                env.join(" "),
+                self.binary.display(),
+                self.port,
+                copy.display(),
+                crate::free_port()
+            );
+        }
         if let Some(c) = &self.cluster {
             let routes: Vec<String> = c
                 .routes

@@ -51,13 +51,17 @@ pub struct Settings {
     #[arg(long, global = true, env = "LINKWAY_CONFIG", help_heading = "Settings")]
     pub config: Option<PathBuf>,
 
-    /// NATS seed URLs, comma-separated; Linkway starts while any one of them is up.
+    /// NATS seed URLs, comma-separated; Linkway starts while any one of them is up. A seed
+    /// may carry the NATS user and password (`nats://user:password@host:4222`); they are
+    /// never shown (default `nats://127.0.0.1:4222`).
     #[arg(
         long,
         global = true,
         env = "LINKWAY_NATS_URL",
         default_value = "nats://127.0.0.1:4222",
         value_delimiter = ',',
+        hide_env_values = true,
+        hide_default_value = true,
         help_heading = "Event log"
     )]
     pub nats_url: Vec<String>,

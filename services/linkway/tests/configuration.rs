@@ -130,7 +130,7 @@ fn a_flag_beats_the_environment_which_beats_the_file_which_beats_the_default() {
     std::fs::write(
         &file,
         r#"
-nats_url = ["nats://a.example:4222", "nats://b.example:4222"]
+nats_url = ["nats://linkway:nats-file-secret@a.example:4222", "nats://b.example:4222"]
 batch_size = 111
 stream = "FROM_FILE"
 replicas = 3
@@ -161,7 +161,7 @@ pseudonym_key = "file-pseudonym-key-kept-secret"
     assert_eq!(s["LINKWAY_DATABASE_URL"], "[redacted]  (file)");
     assert_eq!(s["LINKWAY_PSEUDONYM_KEY"], "[redacted]  (environment)");
     assert!(
-        !all.contains("file-secret") && !all.contains("long-enough"),
+        !all.contains("file-secret") && !all.contains("long-enough") && !all.contains("linkway:"),
         "{all}"
     );
 

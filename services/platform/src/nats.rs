@@ -35,7 +35,16 @@ pub async fn connect(seeds: &[String], name: &str) -> anyhow::Result<async_nats:
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(!addrs.is_empty(), "no NATS seed URL given");
-    let client = async_nats::ConnectOptions::new()
+    let mut options = async_nats::ConnectOptions::new();
+    // async-nats sends no credentials it finds in a URL: the first seed naming a user
+    // (`nats://user:password@host:4222`) authenticates every connection.
+    if let Some(addr) = addrs.iter().find(|a| a.has_user_pass()) {
+        options = options.user_and_password(
+            addr.username().unwrap_or_default().to_owned(),
+            addr.password().unwrap_or_default().to_owned(),
+        );
+    }
+    let client = options
         .name(name)
         .retry_on_initial_connect()
         .connection_timeout(CONNECT_TIMEOUT)
@@ -113,8 +122,8 @@ fn parse_version(version: &str) -> Option<(u64, u64, u64)> {
     Some((major, minor, patch))
 }
 
-/// A seed as it may be shown: without any `user:password@`.
-fn without_userinfo(seed: &str) -> String {
+/// A seed as it may be shown (logs, errors, `linkway settings`): without any `user:password@`.
+pub fn without_userinfo(seed: &str) -> String {
     match (seed.find("://"), seed.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             format!("{}://{}", &seed[..scheme], &seed[at + 1..])

@@ -202,3 +202,47 @@ async fn connect_refuses_a_nats_server_older_than_2_11() {
     assert!(err.contains("2.11.0 or later"), "{err}");
     assert!(err.contains("upgrade NATS"), "{err}");
 }
+
+/// The one-machine server configuration `deploy/nats/linkway.conf` ships (accounts, a
+/// password from the environment, `sync_interval: always`) takes Linkway's connection with
+/// the user and password in the seed URL, and refuses one without them.
+#[tokio::test]
+async fn the_shipped_nats_configuration_takes_linkway_with_its_password_only() {
+    let config =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/nats/linkway.conf");
+    let nats = Nats::start_with_config(
+        &config,
+        &[
+            ("NATS_LINKWAY_PASSWORD", "0123456789abcdef0123"),
+            ("NATS_SYSTEM_PASSWORD", "fedcba98765432100123"),
+        ],
+    )
+    .expect("nats-server with the shipped configuration");
+    let with_password = nats
+        .url()
+        .replace("nats://", "nats://linkway:0123456789abcdef0123@");
+    let client = linkway_platform::nats::connect(&[with_password], "linkway-test")
+        .await
+        .expect("connects with the password");
+    let store = linkway_eventstore::EventStore::connect(
+        client,
+        linkway_eventstore::StoreConfig {
+            stream: "CONF".into(),
+            subject_prefix: "conf".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("creates the stream in the Linkway account");
+    assert!(store.last_sequence().await.is_ok());
+    let wrong = nats.url().replace("nats://", "nats://linkway:wrong@");
+    let refused = tokio::time::timeout(
+        Duration::from_secs(5),
+        linkway_platform::nats::connect(&[wrong], "linkway-test"),
+    )
+    .await;
+    assert!(
+        !matches!(refused, Ok(Ok(_))),
+        "a wrong password must not connect"
+    );
+}

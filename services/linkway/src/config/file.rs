@@ -112,6 +112,12 @@ pub fn describe(
             .map(|values| values.map(|v| v.to_string_lossy().into_owned()).collect());
         let value = match raw {
             None => "(not set)".to_owned(),
+            // A seed URL may carry a NATS user and password: shown without them.
+            Some(values) if id == "nats_url" => values
+                .iter()
+                .map(|v| linkway_platform::nats::without_userinfo(v))
+                .collect::<Vec<_>>()
+                .join(","),
             Some(_) if arg.is_hide_env_values_set() => "[redacted]".to_owned(),
             Some(values) => values.join(","),
         };
