@@ -92,6 +92,7 @@ impl TestEnv {
             db: self.database(service).await,
             runner: RunnerSettings::default(),
             shutdown: self.shutdown.clone(),
+            web: std::sync::Arc::new(linkway_platform::web::WebSettings::for_tests()),
         }
     }
 

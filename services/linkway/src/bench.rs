@@ -276,6 +276,7 @@ pub async fn run(settings: &Settings, options: &Options) -> anyhow::Result<Repor
             db,
             runner: settings.runner(),
             shutdown: shutdown.clone(),
+            web: std::sync::Arc::new(linkway_platform::web::WebSettings::for_tests()),
         };
         // Private data, thrown away afterwards: a random key will do.
         let key =

@@ -9,6 +9,7 @@
 //! The README's "Configuration" table is checked against these definitions by a test.
 
 pub mod file;
+mod web;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -38,6 +39,16 @@ fn pseudonym_key(value: &str) -> Result<Secret, String> {
 
 fn write_versions(value: &str) -> Result<WriteVersions, String> {
     WriteVersions::parse(value).map_err(|e| e.to_string())
+}
+
+fn session_key(value: &str) -> Result<Secret, String> {
+    if value.chars().count() < linkway_platform::web::session::MIN_KEY_CHARS {
+        return Err(format!(
+            "must be at least {} characters (a random secret)",
+            linkway_platform::web::session::MIN_KEY_CHARS
+        ));
+    }
+    Ok(Secret::new(value))
 }
 
 /// Shortest pseudonym key accepted: a key that short can be guessed.
@@ -218,6 +229,65 @@ pub struct Settings {
         help_heading = "HTTP"
     )]
     pub shutdown_grace_secs: u64,
+
+    /// The key that seals the pages' session cookie (at least 32 characters of a random
+    /// secret), the same for every process so one sign-in is valid on every service.
+    /// Unset: a random key per process (sign-ins end when it restarts); `linkway demo`
+    /// uses a built-in key.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_SESSION_KEY",
+        value_parser = session_key,
+        hide_env_values = true,
+        hide_default_value = true,
+        help_heading = "Pages"
+    )]
+    pub session_key: Option<Secret>,
+    /// Identity providers people sign in at, `;`-separated, each `name|issuer URL|client
+    /// id`, e.g. `NHS CIS2|https://am.nhsidentity.spineservices.nhs.uk/...|linkway-prod`.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_OIDC_PROVIDERS",
+        value_delimiter = ';',
+        help_heading = "Pages"
+    )]
+    pub oidc_providers: Vec<String>,
+    /// The providers' client secrets, `;`-separated, in the order of
+    /// `LINKWAY_OIDC_PROVIDERS`.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_OIDC_CLIENT_SECRETS",
+        value_parser = secret,
+        value_delimiter = ';',
+        hide_env_values = true,
+        hide_default_value = true,
+        help_heading = "Pages"
+    )]
+    pub oidc_client_secrets: Vec<Secret>,
+    /// Each service's public base URL, `service=URL` comma-separated (e.g.
+    /// `intake=https://refer.example.nhs.uk`): the sign-in's return address and the links
+    /// between services. Unset: `http://<bind>:<port>` of each.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_PUBLIC_URLS",
+        value_delimiter = ',',
+        help_heading = "Pages"
+    )]
+    pub public_urls: Vec<String>,
+    /// nhsuk-frontend's `dist/nhsuk` folder, served at `/assets/` (`deploy/assets.sh`
+    /// installs it under `web/`). Unset: `web/node_modules/nhsuk-frontend/dist/nhsuk` if
+    /// it exists.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_ASSETS_DIR",
+        help_heading = "Pages"
+    )]
+    pub assets_dir: Option<PathBuf>,
 
     /// Reporting's secret key for pseudonyms (keyed hashes). Required by `serve` and
     /// `rebuild reporting`; `linkway demo` alone runs on a built-in key.

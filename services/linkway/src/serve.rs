@@ -58,6 +58,7 @@ pub async fn context(
         db,
         runner: settings.runner(),
         shutdown: shutdown.clone(),
+        web: settings.web()?,
     })
 }
 

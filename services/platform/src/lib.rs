@@ -35,6 +35,7 @@ pub mod secret;
 pub mod service;
 pub mod telemetry;
 pub mod text;
+pub mod web;
 
 pub use db::Database;
 pub use problem::{ApiError, FieldError, Problem};

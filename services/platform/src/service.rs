@@ -27,6 +27,7 @@ use tokio::task::JoinSet;
 use crate::Database;
 use crate::ops;
 use crate::projection::{Checkpoint, Projection, ProjectionRunner, RunnerSettings};
+use crate::web::{Web, WebSettings};
 
 /// Reports rebuild progress: events applied so far, events in the log.
 pub type Progress<'a> = dyn Fn(u64, u64) + Sync + 'a;
@@ -85,6 +86,18 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
     ops::document(&mut openapi);
     crate::http::edges::document(&mut openapi, &dialects);
     let operations = crate::http::OperationIds::from_openapi(&openapi);
+    let registry = started
+        .projections
+        .iter()
+        .find(|(name, _)| *name == "registry")
+        .map(|(_, cp)| cp.clone());
+    let web = Arc::new(Web::new(
+        service.name(),
+        ctx.web.clone(),
+        ctx.db.clone(),
+        ctx.store.clone(),
+        registry,
+    ));
     let readiness = ops::Readiness {
         service: service.name(),
         db: ctx.db.clone(),
@@ -100,6 +113,11 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
             async move { Json((*served).clone()) }
         }),
     );
+    let routes = routes
+        .merge(crate::web::sign_in::routes())
+        .merge(crate::web::assets::routes(ctx.web.assets.as_deref()))
+        .layer(axum::middleware::from_fn(crate::web::signed_in::layer))
+        .layer(axum::Extension(web));
     let routes = crate::http::edges::layer(routes, dialects);
     Ok(crate::http::layer(routes, service.name(), operations))
 }
@@ -115,6 +133,8 @@ pub struct ServiceContext {
     pub runner: RunnerSettings,
     /// Background tasks watch it and are spawned on its task set, so they are joined.
     pub shutdown: Shutdown,
+    /// The pages' settings (the same for every service of the process).
+    pub web: Arc<WebSettings>,
 }
 
 impl ServiceContext {
