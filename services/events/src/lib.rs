@@ -128,8 +128,9 @@ impl Event {
     }
 
     /// Like [`Event::decode_ref`], from the payload's JSON text as stored: a payload of a
-    /// version no upcaster rewrites (nearly all of them) is read straight into its type,
-    /// with no `serde_json::Value` on the way; the others go through the upcasters.
+    /// version no upcaster rewrites (nearly all of them, and older ones read as they are)
+    /// is read straight into its type, with no `serde_json::Value` on the way; the others
+    /// go through the upcasters.
     pub fn decode_raw(
         event_type: &str,
         version: u32,
@@ -144,6 +145,7 @@ impl Event {
                 })?;
             return Event::decode_ref(event_type, version, &value);
         }
+        let version = upcast::reads_as(event_type, version);
         Event::decode_current(event_type, version, Payload::Text(data.get()))
     }
 

@@ -15,7 +15,7 @@ event_family! {
         reason = "events are short-lived values; boxing `Received` would burden every match for no gain"
     )]
     ReferralEvent {
-        Received(ReferralReceived) = "referral.received" version 2,
+        Received(ReferralReceived) = "referral.received" version 3,
         Routed(ReferralRouted) = "referral.routed" version 1,
         Unroutable(ReferralUnroutable) = "referral.unroutable" version 1,
         Withdrawn(ReferralWithdrawn) = "referral.withdrawn" version 1,
@@ -86,10 +86,16 @@ pub struct Practitioner {
 
 /// A referral arrived and passed validation.
 ///
-/// Version 2. Version 1 also carried `possible_duplicate_of` (the referrals still open for
-/// the same person at the same service), which intake's command computed from its own read
-/// model; that is a finding, not a fact of the arrival, so intake's read model now makes it
-/// from the log. A v1 event reads as v2 with the field dropped (see [`crate::upcast`]).
+/// Version 3 adds `reply_to`. Version 2 had no place for it: intake kept a FHIR sender's
+/// endpoint in its own `inbound_messages` table, so a read model rebuilt from the log (or a
+/// log restored into a fresh deployment) lost it. A v2 event reads as v3 without it, and a
+/// process pinned to v2 for a rolling upgrade writes v3 down by dropping it (see
+/// [`crate::upcast`], [`crate::write_versions`]).
+///
+/// Version 1 also carried `possible_duplicate_of` (the referrals still open for the same
+/// person at the same service), which intake's command computed from its own read model;
+/// that is a finding, not a fact of the arrival, so intake's read model now makes it from
+/// the log. A v1 event reads as v2 with the field dropped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReferralReceived {
     pub referral_id: Uuid,
@@ -108,6 +114,12 @@ pub struct ReferralReceived {
     pub age_band: String,
     /// Everything that identifies or describes the person. Encryptable, erasable.
     pub personal: ReferralPersonal,
+    /// Where replies to the sender go: a FHIR message's `MessageHeader.source.endpoint`, an
+    /// organisation's system address (not personal data, so not under `personal`). Only
+    /// for `source_channel` `fhir`; absent for the other channels and for every referral
+    /// written before version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
 }
 
 /// The person-identifying part of a referral.

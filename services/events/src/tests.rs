@@ -45,6 +45,7 @@ use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of, write_
 mod openapi;
 mod upcasting;
 mod upcasting_contact_attempted;
+mod upcasting_reply_to;
 mod users;
 mod write_versions_pinned;
 
@@ -404,6 +405,7 @@ fn sample_referral_received() -> ReferralReceived {
             needs_text: Some("Recently bereaved, not eating well.".into()),
             notes: Some("Daughter helps with letters.".into()),
         },
+        reply_to: Some("https://meadowbank.example/fhir/replies".into()),
     }
 }
 
@@ -452,6 +454,7 @@ fn minimal_referral_received() -> ReferralReceived {
             needs_text: None,
             notes: None,
         },
+        reply_to: None,
     }
 }
 
@@ -1750,6 +1753,7 @@ fn arb_referral_received() -> impl Strategy<Value = ReferralReceived> {
             arb_person(),
             proptest::option::of(arb_text()),
             proptest::option::of(arb_text()),
+            arb_text(),
         ),
     )
         .prop_map(
@@ -1771,6 +1775,7 @@ fn arb_referral_received() -> impl Strategy<Value = ReferralReceived> {
                     person,
                     needs_text,
                     notes,
+                    endpoint,
                 ),
             )| ReferralReceived {
                 referral_id,
@@ -1797,6 +1802,8 @@ fn arb_referral_received() -> impl Strategy<Value = ReferralReceived> {
                     needs_text,
                     notes,
                 },
+                // Intake writes a reply endpoint for every FHIR message, and only for them.
+                reply_to: (source_channel == SourceChannel::Fhir).then_some(endpoint),
             },
         )
 }

@@ -8,20 +8,51 @@
 //! the old events for ever.
 //!
 //! An upcaster is a pure function of the payload (no clock, no lookup), so a log replays
-//! to the same read models whatever versions it holds.
+//! to the same read models whatever versions it holds. A version that only adds optional
+//! fields (absent meaning "not said") needs no function: its step reads the older payload
+//! as it is ([`Upcaster::AsIs`], e.g. `referral.received` v2 -> v3).
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-/// One step: `(event type, from version, upcaster to from + 1)`.
-type Step = (&'static str, u32, fn(&Value) -> Cow<'_, Value>);
+/// How one version's payload becomes the next one's.
+#[derive(Clone, Copy)]
+enum Upcaster {
+    /// A pure function rewrites it.
+    Rewrite(fn(&Value) -> Cow<'_, Value>),
+    /// The next version only adds optional fields, and absent says what the older version
+    /// did not: the older payload already is one of the next version, read as it is (no
+    /// copy, and no `serde_json::Value` on the way from the stored text).
+    AsIs,
+}
+
+/// One step: `(event type, from version, how it becomes from + 1)`.
+type Step = (&'static str, u32, Upcaster);
 
 /// Every upcasting step, oldest first within a type.
 const UPCASTERS: &[Step] = &[
-    ("referral.received", 1, referral_received_v1_to_v2),
-    ("case.contact_attempted", 1, contact_attempted_v1_to_v2),
+    (
+        "referral.received",
+        1,
+        Upcaster::Rewrite(referral_received_v1_to_v2),
+    ),
+    // v3 adds the optional `reply_to`; a v2 referral said nothing of it.
+    ("referral.received", 2, Upcaster::AsIs),
+    (
+        "case.contact_attempted",
+        1,
+        Upcaster::Rewrite(contact_attempted_v1_to_v2),
+    ),
 ];
+
+/// The step from `(type, version)` to the next version, if any.
+fn step(event_type: &str, version: u32) -> Option<Upcaster> {
+    UPCASTERS
+        .iter()
+        .find(|(t, from, _)| *t == event_type && *from == version)
+        .map(|(_, _, step)| *step)
+}
 
 /// Turns `(type, version, data)` into the newest version this code knows for the type.
 /// Versions with no upcaster (the current one, and versions this code cannot read) come
@@ -31,29 +62,45 @@ const UPCASTERS: &[Step] = &[
 pub fn upcast<'a>(event_type: &str, version: u32, data: &'a Value) -> (u32, Cow<'a, Value>) {
     let mut version = version;
     let mut data = Cow::Borrowed(data);
-    while let Some((_, _, step)) = UPCASTERS
-        .iter()
-        .find(|(t, from, _)| *t == event_type && *from == version)
-    {
-        data = match data {
-            Cow::Borrowed(d) => step(d),
-            Cow::Owned(d) => Cow::Owned(step(&d).into_owned()),
-        };
+    while let Some(step) = step(event_type, version) {
+        if let Upcaster::Rewrite(rewrite) = step {
+            data = match data {
+                Cow::Borrowed(d) => rewrite(d),
+                Cow::Owned(d) => Cow::Owned(rewrite(&d).into_owned()),
+            };
+        }
         version += 1;
     }
     (version, data)
 }
 
-/// Whether an upcaster rewrites `(type, version)`: false for every version this code
-/// writes, so decoding can skip parsing the payload into a `Value` first.
+/// Whether an upcaster rewrites `(type, version)` on its way to the newest version: false
+/// for every version this code writes and for those read as they are, so decoding can
+/// skip parsing the payload into a `Value` first.
 pub fn rewrites(event_type: &str, version: u32) -> bool {
-    UPCASTERS
-        .iter()
-        .any(|(t, from, _)| *t == event_type && *from == version)
+    let mut version = version;
+    while let Some(step) = step(event_type, version) {
+        if matches!(step, Upcaster::Rewrite(_)) {
+            return true;
+        }
+        version += 1;
+    }
+    false
 }
 
-/// Every `(type, version)` this code reads only through an upcaster: versions older than
-/// the one it writes, whose schemas and examples stay in `schemas/`.
+/// The version `(type, version)` is read as: the newest one its upcasters reach (itself
+/// when none applies).
+pub fn reads_as(event_type: &str, version: u32) -> u32 {
+    let mut version = version;
+    while step(event_type, version).is_some() {
+        version += 1;
+    }
+    version
+}
+
+/// Every `(type, version)` this code reads only through an upcaster (a rewriting one or
+/// one reading it as it is): versions older than the one it writes, whose schemas and
+/// examples stay in `schemas/`.
 pub fn superseded() -> Vec<(&'static str, u32)> {
     UPCASTERS.iter().map(|(t, from, _)| (*t, *from)).collect()
 }

@@ -30,7 +30,20 @@ use crate::Event;
 type Step = (&'static str, u32, fn(Value) -> Value);
 
 /// Every downcasting step, newest first within a type.
-const DOWNCASTERS: &[Step] = &[("case.contact_attempted", 2, contact_attempted_v2_to_v1)];
+const DOWNCASTERS: &[Step] = &[
+    ("referral.received", 3, referral_received_v3_to_v2),
+    ("case.contact_attempted", 2, contact_attempted_v2_to_v1),
+];
+
+/// `referral.received` v3 -> v2: drop `reply_to`, which v2 has no place for (a v2 referral
+/// reads back without a reply endpoint). v2 -> v1 has no downcaster: v1 needs the
+/// `possible_duplicate_of` that v2 dropped.
+fn referral_received_v3_to_v2(mut data: Value) -> Value {
+    if let Value::Object(map) = &mut data {
+        map.remove("reply_to");
+    }
+    data
+}
 
 /// `case.contact_attempted` v2 -> v1: drop `outcome`, which v1 has no place for (its
 /// upcaster reads the attempt back as `not_recorded`).

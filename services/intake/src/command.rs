@@ -88,6 +88,29 @@ pub fn new_referral_id(key: Option<&IdempotencyKey>, operation: &str) -> Uuid {
     key.map_or_else(Uuid::now_v7, |k| k.derived_id(operation))
 }
 
+/// How a referral arrived, with what only that channel says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arrival {
+    Api,
+    Web,
+    /// A FHIR message: `reply_to` is its `MessageHeader.source.endpoint`, where replies to
+    /// the sender go. It goes into the event, so intake answers it from the log alone.
+    Fhir {
+        reply_to: String,
+    },
+}
+
+impl Arrival {
+    /// The event's `source_channel` and `reply_to`.
+    fn into_event_fields(self) -> (SourceChannel, Option<String>) {
+        match self {
+            Arrival::Api => (SourceChannel::Api, None),
+            Arrival::Web => (SourceChannel::Web, None),
+            Arrival::Fhir { reply_to } => (SourceChannel::Fhir, Some(reply_to)),
+        }
+    }
+}
+
 /// Submits a validated referral from any channel: picks the route from intake's copy of
 /// the routing rules (configuration, read without waiting), then runs [`Submit`].
 #[allow(
@@ -101,12 +124,13 @@ pub async fn submit(
     key: Option<IdempotencyKey>,
     operation: &'static str,
     valid: ValidReferral,
-    channel: SourceChannel,
+    arrival: Arrival,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Executed<CommandResponse>, ApiError> {
     let referral_id = new_referral_id(key.as_ref(), operation);
     let route = choose_route(state, &referrer, &valid.postcode_district).await?;
+    let (channel, reply_to) = arrival.into_event_fields();
     let received = ReferralReceived {
         referral_id,
         referrer_organisation_id: referrer,
@@ -120,6 +144,7 @@ pub async fn submit(
         postcode_district: valid.postcode_district,
         age_band: valid.age_band,
         personal: valid.personal,
+        reply_to,
     };
     let decision = Submit { received, route };
     run(

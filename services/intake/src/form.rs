@@ -22,7 +22,6 @@ use axum::extract::State;
 use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use linkway_events::referral::SourceChannel;
 use linkway_platform::auth::{self, Principal};
 use linkway_platform::idempotency::IdempotencyKey;
 use linkway_platform::{ApiError, FieldError};
@@ -242,7 +241,7 @@ async fn submit(
         key,
         OPERATION,
         valid,
-        SourceChannel::Web,
+        command::Arrival::Web,
         headers,
         &fingerprint,
     )

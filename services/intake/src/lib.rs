@@ -12,8 +12,9 @@
 //!   (`api/referrals.rs`, `api/corrections.rs`, `api/admin.rs`).
 //! - [`queries`]: every SQL statement the handlers run, as typed functions.
 //! - [`fhir`] (pure) and [`messaging`] (the handler): `processMessage`, BaRS-style FHIR
-//!   message bundles in, `OperationOutcome`s out; senders' endpoints kept in
-//!   `inbound_messages`.
+//!   message bundles in, `OperationOutcome`s out; the sender's endpoint goes into
+//!   `referral.received` (`reply_to`), and every message is kept in `inbound_messages`
+//!   for audit.
 //! - [`form`]: the server-rendered web form (no JavaScript).
 //! - [`keys`]: the key behind keyed NHS number lookups.
 //!
@@ -22,9 +23,10 @@
 //! is decided. Where the read model is written: `read_model::Referrals::apply`, only.
 //!
 //! Intake's database holds, besides its projections (`referrals`, `registry`):
-//! `intake_secrets` (the NHS number lookup key), `inbound_messages` (every FHIR message an
-//! authenticated caller sent, with the sender's endpoint) and the platform's bookkeeping
-//! (`token_usage`). Those are not rebuilt from the log.
+//! `intake_secrets` (the NHS number lookup key), `inbound_messages` (the audit of every FHIR
+//! message an authenticated caller sent, accepted or refused, with the sender's endpoint)
+//! and the platform's bookkeeping (`token_usage`). Those are not rebuilt from the log, and
+//! no answer reads them.
 //!
 //! **Architecture invariant**: intake writes only `referral.*` events and reads only its own
 //! database (its projections, its copy of the registry); it never calls another service.

@@ -1,15 +1,15 @@
 //! `processMessage`: the FHIR endpoint. A BaRS-style message bundle is read by
 //! [`crate::fhir`], its sender resolved against intake's copy of the registry, validated like
-//! any referral, and recorded by [`crate::command`]; every answer is FHIR (an
-//! `OperationOutcome`), and every message an authenticated caller sends is kept in
-//! `inbound_messages` with the sender's endpoint (SQL in [`crate::queries`]).
+//! any referral, and recorded by [`crate::command`] with the sender's endpoint
+//! (`MessageHeader.source.endpoint`) as the event's `reply_to`; every answer is FHIR (an
+//! `OperationOutcome`), and every message an authenticated caller sends, accepted or
+//! refused, is kept in `inbound_messages` for audit (SQL in [`crate::queries`]).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use linkway_events::Role;
-use linkway_events::referral::SourceChannel;
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
 use linkway_platform::idempotency::IdempotencyKey;
@@ -310,7 +310,9 @@ async fn receive(
         key,
         OPERATION,
         valid,
-        SourceChannel::Fhir,
+        command::Arrival::Fhir {
+            reply_to: message.source_endpoint,
+        },
         headers,
         body,
     )

@@ -63,22 +63,6 @@ pub async fn timeline(
         .collect())
 }
 
-/// The FHIR sender's endpoint for replies: from the first accepted message that carried
-/// the referral (it is in intake's message log, not in the event).
-pub async fn reply_endpoint(
-    client: &Client,
-    referral_id: Uuid,
-) -> Result<Option<String>, tokio_postgres::Error> {
-    let row = client
-        .query_opt(
-            "SELECT source_endpoint FROM inbound_messages
-             WHERE referral_id = $1 AND outcome = 'accepted' ORDER BY id LIMIT 1",
-            &[&referral_id],
-        )
-        .await?;
-    Ok(row.and_then(|r| r.get(0)))
-}
-
 /// A page of `listReferrals`, and how many match in all.
 pub struct ReferralPage {
     pub rows: Vec<ReferralRow>,

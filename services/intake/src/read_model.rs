@@ -65,6 +65,10 @@ pub struct ReferralRow {
     /// Keyed hash (HMAC-SHA256) of the NHS number, hex: finds repeat referrals of the same
     /// person without keeping the number itself.
     pub nhs_number_key: Option<String>,
+    /// Where replies to a FHIR sender go (`referral.received`'s `reply_to`); absent for the
+    /// other channels and for FHIR referrals received before the event carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
     /// Other open referrals of the same person at the same service when this one was routed,
     /// in log order: found by this projection (see `duplicates`), never by a command.
     pub possible_duplicate_of: Vec<Uuid>,
@@ -127,6 +131,7 @@ impl ReferralRow {
                 ),
             },
             nhs_number_key: p.nhs_number.as_deref().map(|n| key.hash(n)),
+            reply_to: r.reply_to.clone(),
             possible_duplicate_of: Vec::new(),
             first_contact_at: None,
             outcomes: Vec::new(),
@@ -320,6 +325,8 @@ impl Referrals {
 impl Projection for Referrals {
     const NAME: &'static str = "referrals";
     // 4: possible duplicates found here at routing time, not copied from `referral.received`.
+    // `reply_to` (from `referral.received` v3) needs no new version: a stored row without
+    // it is what a rebuild writes for a v2 referral, which carried none.
     const VERSION: i32 = 4;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS referrals (

@@ -259,6 +259,7 @@ fn received(id: Uuid, given_name: &str) -> ReferralReceived {
             needs_text: Some("Lonely since moving".into()),
             notes: None,
         },
+        reply_to: None,
     }
 }
 

@@ -103,6 +103,7 @@ pub fn referral_received(i: u64, referral_id: Uuid, referrer: &str) -> ReferralR
             ),
             notes: None,
         },
+        reply_to: None,
     }
 }
 

@@ -299,6 +299,7 @@ mod tests {
                 needs_text: Some("Feels alone since moving".into()),
                 notes: None,
             },
+            reply_to: None,
         })
         .into()
     }

@@ -1,10 +1,11 @@
 //! Superseded versions and their upcasters: `referral.received` v1 (which carried
-//! `possible_duplicate_of`) reads as v2 (`case.contact_attempted` v1 has its own file,
+//! `possible_duplicate_of`) reads as v2, and so as v3 (`referral.received` v2 -> v3 and
+//! `case.contact_attempted` v1 have their own files, `upcasting_reply_to` and
 //! `upcasting_contact_attempted`).
 //!
 //! - every superseded version is older than the one written, and upcasts to it;
 //! - the v1 example upcasts to exactly the v2 example's data;
-//! - any valid v1 (proptest) upcasts to a valid v2 that decodes to the same referral;
+//! - any valid v1 (proptest) upcasts to a valid v3 that decodes to the same referral;
 //! - current versions pass through untouched and unborrowed-from; unknown versions are
 //!   still refused.
 
@@ -13,10 +14,11 @@ use std::borrow::Cow;
 use super::*;
 use crate::upcast::upcast;
 
-/// `referral.received` v1 data as an older Linkway wrote it: the v2 payload plus the open
-/// referrals it found for the same person at the same service (absent when none).
+/// `referral.received` v1 data as an older Linkway wrote it: the v2 payload (v3's without
+/// `reply_to`) plus the open referrals it found for the same person at the same service
+/// (absent when none).
 fn v1_referral_received(received: &ReferralReceived, duplicates: &[Uuid]) -> Value {
-    let mut data = Event::from(received.clone()).to_data();
+    let mut data = super::upcasting_reply_to::v2_referral_received(received);
     if !duplicates.is_empty() {
         data["possible_duplicate_of"] = json!(duplicates);
     }
@@ -49,6 +51,7 @@ pub(super) fn stored_as_written(event_type: &str, version: u32, data: &Value) ->
 /// Samples of every superseded version, with every field set in at least one.
 pub(super) fn superseded_samples() -> Vec<(&'static str, u32, Value)> {
     let mut samples = super::upcasting_contact_attempted::v1_samples();
+    samples.extend(super::upcasting_reply_to::v2_samples());
     samples.extend([
         (
             "referral.received",
@@ -74,7 +77,7 @@ fn superseded_versions_are_older_than_the_written_ones_and_upcast_to_them() {
         superseded.contains(&("referral.received", 1)),
         "v1 is superseded"
     );
-    assert_eq!(current_version("referral.received"), 2);
+    assert_eq!(current_version("referral.received"), 3);
     for (t, v) in superseded {
         assert!(
             !Event::catalogue().contains(&(t, v)),
@@ -106,8 +109,9 @@ fn the_v1_example_upcasts_to_the_v2_example() {
     );
     assert!(v2["data"].get("possible_duplicate_of").is_none());
 
+    // v1 -> v2 drops the list; v2 -> v3 reads what is left as it is.
     let (version, data) = upcast("referral.received", 1, &v1["data"]);
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert!(matches!(data, Cow::Owned(_)), "the field was dropped");
     assert_eq!(data.as_ref(), &v2["data"]);
 
@@ -120,20 +124,20 @@ fn the_v1_example_upcasts_to_the_v2_example() {
         .event()
         .expect("v2 decodes");
     assert_eq!(from_v1, from_v2);
-    assert_eq!(from_v1.version(), 2, "consumers only see the newest shape");
+    assert_eq!(from_v1.version(), 3, "consumers only see the newest shape");
 }
 
 #[test]
 fn a_v1_without_duplicates_is_read_in_place() {
     let data = v1_referral_received(&minimal_referral_received(), &[]);
     let (version, upcast_data) = upcast("referral.received", 1, &data);
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     assert!(
         matches!(upcast_data, Cow::Borrowed(_)),
         "nothing to drop, nothing copied"
     );
     assert_valid(
-        event_validator("referral.received", 2),
+        event_validator("referral.received", 3),
         &upcast_data,
         "upcast v1",
     );
@@ -150,22 +154,22 @@ fn current_versions_pass_through_untouched() {
         assert!(matches!(data, Cow::Borrowed(_)), "{t} v{v} was copied");
         assert_eq!(data.as_ref(), &example["data"]);
     }
-    // v2 data carrying the v1 field is not upcast (only v1 is): the tolerant decoder
-    // ignores the unknown field, and the closed v2 schema refuses it.
+    // v3 data carrying the v1 field is not upcast (only v1 is): the tolerant decoder
+    // ignores the unknown field, and the closed v3 schema refuses it.
     let mut data = example_data("referral.received");
     data["possible_duplicate_of"] = json!([uuid(REFERRAL_ID)]);
     assert!(matches!(
-        upcast("referral.received", 2, &data),
-        (2, Cow::Borrowed(_))
+        upcast("referral.received", 3, &data),
+        (3, Cow::Borrowed(_))
     ));
-    assert_refused("referral.received", &data, "the v1-only field in v2");
-    assert!(Event::decode("referral.received", 2, data).is_ok());
+    assert_refused("referral.received", &data, "the v1-only field in v3");
+    assert!(Event::decode("referral.received", 3, data).is_ok());
 }
 
 #[test]
 fn versions_with_no_upcaster_are_still_refused() {
     let data = read_json(&example_path("referral.received", 1))["data"].clone();
-    for version in [0, 3, 7] {
+    for version in [0, 4, 7] {
         assert_eq!(upcast("referral.received", version, &data).0, version);
         match Event::decode("referral.received", version, data.clone()) {
             Err(DecodeError::UnsupportedVersion {
@@ -200,8 +204,9 @@ fn the_v1_schema_keeps_its_own_contract() {
     assert_valid(v1, &data, "v1 with one duplicate");
     // Every v2 payload was also a valid v1 (v2 only removed an optional field).
     for event in sample_events() {
-        if let Event::Referral(crate::ReferralEvent::Received(_)) = event {
-            assert_valid(v1, &event.to_data(), "v2 data as v1");
+        if let Event::Referral(crate::ReferralEvent::Received(r)) = event {
+            let v2 = super::upcasting_reply_to::v2_referral_received(&r);
+            assert_valid(v1, &v2, "v2 data as v1");
         }
     }
 }
@@ -209,10 +214,11 @@ fn the_v1_schema_keeps_its_own_contract() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
-    /// Any valid v1 upcasts to a valid v2 that decodes to the referral it was written from,
-    /// directly and through an envelope as a consumer reads it from the log.
+    /// Any valid v1 upcasts to a valid v3 that decodes to the referral it was written from
+    /// (bar the `reply_to` v1 had no place for), directly and through an envelope as a
+    /// consumer reads it from the log.
     #[test]
-    fn any_valid_v1_upcasts_to_a_valid_v2(
+    fn any_valid_v1_upcasts_to_a_valid_v3(
         received in arb_referral_received(),
         duplicates in proptest::collection::btree_set(arb_uuid(), 0..4),
     ) {
@@ -220,12 +226,12 @@ proptest! {
         let v1 = v1_referral_received(&received, &duplicates);
         assert_valid(event_validator("referral.received", 1), &v1, "generated v1");
 
-        let (version, v2) = upcast("referral.received", 1, &v1);
-        prop_assert_eq!(version, 2);
-        assert_valid(event_validator("referral.received", 2), &v2, "upcast v1");
-        prop_assert!(v2.get("possible_duplicate_of").is_none());
-        let expected = Event::from(received);
-        prop_assert_eq!(v2.as_ref(), &expected.to_data());
+        let (version, v3) = upcast("referral.received", 1, &v1);
+        prop_assert_eq!(version, 3);
+        assert_valid(event_validator("referral.received", 3), &v3, "upcast v1");
+        prop_assert!(v3.get("possible_duplicate_of").is_none());
+        let expected = Event::from(ReferralReceived { reply_to: None, ..received });
+        prop_assert_eq!(v3.as_ref(), &expected.to_data());
         prop_assert_eq!(&Event::decode("referral.received", 1, v1.clone()).expect("decodes"), &expected);
 
         let read = stored_as_written("referral.received", 1, &v1);

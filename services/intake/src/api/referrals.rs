@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use linkway_events::Role;
 use linkway_events::common::Coding;
-use linkway_events::referral::SourceChannel;
 use linkway_platform::auth::Principal;
 use linkway_platform::http::{Path, Query};
 use linkway_platform::idempotency::IdempotencyKey;
@@ -196,7 +195,7 @@ pub async fn submit_referral(
         key,
         operation,
         valid,
-        SourceChannel::Api,
+        command::Arrival::Api,
         &headers,
         &body,
     )
@@ -263,12 +262,6 @@ pub async fn get_referral(
     let client = state.db.client().await?;
     let timeline = queries::timeline(&client, id).await?;
     let admin = principal.role == Role::Admin;
-    // The FHIR sender's endpoint is in intake's message log (see `messaging`), not the event.
-    let reply_to = if admin {
-        queries::reply_endpoint(&client, id).await?
-    } else {
-        None
-    };
     Ok(Json(ReferralView {
         referral_id: row.referral_id,
         status: row.status,
@@ -283,7 +276,7 @@ pub async fn get_referral(
         age_band: row.age_band,
         person: row.person,
         possible_duplicate_of: admin.then_some(row.possible_duplicate_of),
-        reply_to,
+        reply_to: row.reply_to.filter(|_| admin),
         outcomes: row.outcomes,
         received_at: row.received_at,
         updated_at: row.updated_at,

@@ -163,6 +163,7 @@ mod tests {
                 birth_date: "1990-01-01".into(),
             },
             nhs_number_key: key.map(str::to_owned),
+            reply_to: None,
             possible_duplicate_of: vec![],
             first_contact_at: None,
             outcomes: vec![],

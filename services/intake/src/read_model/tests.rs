@@ -74,6 +74,29 @@ fn the_received_row_keeps_no_nhs_number_only_its_keyed_hash() {
 }
 
 #[test]
+fn a_fhir_senders_reply_endpoint_comes_from_the_event_and_a_row_without_one_still_reads() {
+    let mut r = received(true);
+    r.source_channel = linkway_events::referral::SourceChannel::Fhir;
+    r.reply_to = Some("https://meadowbank.example/fhir/replies".into());
+    let e = envelope(&ReferralEvent::Received(r.clone()).into());
+    let row = ReferralRow::received(&r, &e, 1, &NhsNumberKey::from_bytes([7; 32]));
+    assert_eq!(
+        row.reply_to.as_deref(),
+        Some("https://meadowbank.example/fhir/replies")
+    );
+    let stored = serde_json::to_value(&row).unwrap();
+    assert_eq!(serde_json::from_value::<ReferralRow>(stored).unwrap(), row);
+
+    // A row stored before the field existed (a v2 referral's) reads as one without it,
+    // which is what a rebuild writes for it: no new projection version is needed.
+    let web = self::row(true);
+    let mut stored = serde_json::to_value(&web).unwrap();
+    assert!(stored.get("reply_to").is_none());
+    stored.as_object_mut().unwrap().remove("reply_to");
+    assert_eq!(serde_json::from_value::<ReferralRow>(stored).unwrap(), web);
+}
+
+#[test]
 fn the_link_workers_story_moves_the_status_and_first_contact_counts_once() {
     let mut r = row(true);
     let lw = json!({"link_worker_organisation_id": "svc"});

@@ -82,6 +82,11 @@ async fn a_social_prescribing_message_is_accepted_and_visible_through_get_referr
     assert_eq!(r.needs[0].code, "422650009");
     assert_eq!(r.personal.person.nhs_number.as_deref(), Some("9434765919"));
     assert!(r.consent.share_details_with_referrer);
+    assert_eq!(
+        r.reply_to.as_deref(),
+        Some("https://meadowbank.example/fhir/replies"),
+        "the sender's endpoint is in the event"
+    );
 
     let (status, view) = intake
         .get(&gp, &format!("/referrals/{id}?min_sequence={seq}"))
@@ -92,10 +97,21 @@ async fn a_social_prescribing_message_is_accepted_and_visible_through_get_referr
     assert_eq!(view["person"]["family_name"], "Fictional");
     assert_eq!(view["postcode_district"], "LS6");
 
-    // The sender's endpoint is stored for replies and audit.
+    assert!(view.get("reply_to").is_none(), "for administrators only");
+
+    // Administrators see where replies go, answered from the read model (so from the log
+    // alone): the same with intake's audit of messages gone.
     let admin = intake.token(OPS, Role::Admin).await;
     let (_, view) = intake.get(&admin, &format!("/referrals/{id}")).await;
     assert_eq!(view["reply_to"], "https://meadowbank.example/fhir/replies");
+    let db = intake.env.database("intake").await;
+    let client = db.client().await.unwrap();
+    client
+        .execute("DELETE FROM inbound_messages", &[])
+        .await
+        .unwrap();
+    let (_, after) = intake.get(&admin, &format!("/referrals/{id}")).await;
+    assert_eq!(after, view);
 }
 
 #[tokio::test]

@@ -318,6 +318,7 @@ impl World {
                 needs_text: Some(p.needs_text.clone()),
                 notes: Some(format!("Call {} after 5pm", p.family_name)),
             },
+            reply_to: None,
         });
         let actor = Actor {
             organisation_id: r.referrer.into(),
