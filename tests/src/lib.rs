@@ -5,6 +5,9 @@
 //! - [`Postgres`]: a PostgreSQL cluster made with `initdb` in a temporary dir, on a free
 //!   port (as the `postgres` user when the tests run as root).
 //! - [`Linkway`]: the `linkway` binary as a child process (kill -9, SIGTERM, restart).
+//! - [`OidcProvider`]: a real OpenID Connect provider (`oidc-provider` on Node) with the
+//!   clients and accounts a test gives it; [`run_browser_script`]: a Playwright script of
+//!   `tests/browser/` in headless Chromium.
 //! - [`shared_nats`] / [`shared_postgres`]: one of each per test process, for tests that
 //!   need no faults; every test still gets its own stream and databases ([`Scope`]).
 //!
@@ -13,18 +16,22 @@
 //! a kill, so nothing is left running. Tests can stop, kill and restart either server to
 //! inject faults.
 
+pub mod browser;
 mod env;
 pub mod linkway;
 pub mod nats;
+pub mod oidc;
 mod postgres;
 mod process;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use browser::run_browser_script;
 pub use env::{TestEnv, serve};
 pub use linkway::Linkway;
 pub use nats::{Nats, NatsCluster};
+pub use oidc::{OidcAccount, OidcClient, OidcConfig, OidcProvider};
 pub use postgres::Postgres;
 pub use process::Server;
 
