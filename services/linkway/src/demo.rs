@@ -24,6 +24,86 @@ const AREA: &str = "QWO";
 /// public: pseudonyms made with it protect nothing, which is why only the demo uses it.
 pub const PSEUDONYM_KEY: &str = "linkway-demo-only-public-pseudonym-key";
 
+/// The session key of `linkway demo` when none is configured: public, like
+/// [`PSEUDONYM_KEY`], so only the demo uses it.
+pub const SESSION_KEY: &str = "linkway-demo-only-public-session-key-not-a-secret";
+
+/// The demo's people: subject (under the demo issuer), label, organisation, roles.
+const USERS: [(&str, &str, &str, &[Role]); 5] = [
+    (
+        "demo-referrer",
+        "Alex Morgan, GP referrer at Park Surgery",
+        GP,
+        &[Role::Referrer],
+    ),
+    (
+        "demo-link-worker",
+        "Sam Patel, link worker",
+        LINK_WORKERS,
+        &[Role::LinkWorker],
+    ),
+    (
+        "demo-service-manager",
+        "Jo Okafor, link-worker service manager",
+        LINK_WORKERS,
+        &[Role::ServiceManager, Role::LinkWorker],
+    ),
+    (
+        "demo-commissioner",
+        "Chris Lee, ICB commissioner",
+        ICB,
+        &[Role::Commissioner],
+    ),
+    (
+        "demo-admin",
+        "Robin Shah, Linkway administrator",
+        "linkway",
+        &[Role::Admin],
+    ),
+];
+
+/// The pages' settings for the demo: its one-click users, and the public demo session
+/// key unless one is configured.
+pub fn web_settings(
+    settings: &Settings,
+) -> anyhow::Result<std::sync::Arc<linkway_platform::web::WebSettings>> {
+    let mut web = (*settings.web()?).clone();
+    if settings.session_key.is_none() {
+        web.session_key = linkway_platform::secret::Secret::new(SESSION_KEY);
+    }
+    web.demo_users = USERS
+        .iter()
+        .map(|(subject, label, _, _)| linkway_platform::web::DemoUser {
+            subject: (*subject).to_owned(),
+            label: (*label).to_owned(),
+        })
+        .collect();
+    Ok(std::sync::Arc::new(web))
+}
+
+/// Registers the demo's people (once: a later demo on the same log finds them there).
+async fn register_users(store: &linkway_eventstore::EventStore) -> anyhow::Result<()> {
+    let registry = crate::admin::registry::load(store).await?;
+    for (subject, label, org, roles) in USERS {
+        let issuer = linkway_platform::web::settings::DEMO_ISSUER;
+        if registry.user_by_identity(issuer, subject).is_some() {
+            continue;
+        }
+        crate::admin::run(
+            store,
+            AdminCommand::User(crate::admin::users::UserCommand::Add {
+                org: org.into(),
+                roles: roles.to_vec(),
+                name: label.split(',').next().unwrap_or(label).into(),
+                issuer: issuer.into(),
+                subject: subject.into(),
+            }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// The tokens the demo issued, by who holds them.
 pub struct DemoTokens {
     pub referrer: String,
@@ -112,6 +192,7 @@ pub async fn seed(
         )
         .await?;
     }
+    register_users(&store).await?;
     let token = |org: &'static str, role: Role| {
         let store = store.clone();
         async move {
@@ -257,9 +338,10 @@ fn guide(
     format!(
         "Linkway demo is running: {sent} synthetic referrals sent, {worked} cases worked by the link-worker service.
 
-  intake       {intake}      (referrers; web form: {intake}/form)
-  link-worker  {link_worker}  (link workers)
-  reporting    {reporting}   (commissioners)
+Pages (sign in with one click as a demo user: demo only):
+  intake       {intake}/sign-in      (referrers, administrators)
+  link-worker  {link_worker}/sign-in  (link workers, service managers)
+  reporting    {reporting}/sign-in   (commissioners)
   each serves /healthz /readyz /metrics /openapi.json
 
 Tokens (demo only):

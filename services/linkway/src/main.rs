@@ -55,7 +55,9 @@ async fn main() -> anyhow::Result<()> {
                     Secret::new(demo::PSEUDONYM_KEY)
                 }
             };
-            let server = linkway::serve::start(&settings, &ServiceName::ALL, Some(&key)).await?;
+            let web = demo::web_settings(&settings)?;
+            let server =
+                linkway::serve::start_with(&settings, &ServiceName::ALL, Some(&key), web).await?;
             let seeded = demo::seed(&settings, &server.running, referrals).await?;
             println!("{}", seeded.guide);
             if exit {

@@ -86,6 +86,16 @@ pub async fn start(
     services: &[ServiceName],
     pseudonym_key: Option<&Secret>,
 ) -> anyhow::Result<Server> {
+    start_with(settings, services, pseudonym_key, settings.web()?).await
+}
+
+/// [`start`] with the pages' settings given (the demo adds its one-click users).
+pub async fn start_with(
+    settings: &Settings,
+    services: &[ServiceName],
+    pseudonym_key: Option<&Secret>,
+    web: std::sync::Arc<linkway_platform::web::WebSettings>,
+) -> anyhow::Result<Server> {
     let (servers, servers_stop) = Shutdown::new();
     let (background, background_stop) = Shutdown::new();
     let mut server = Server {
@@ -112,7 +122,8 @@ pub async fn start(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (nats, store) = connect_store(settings).await?;
     for (name, service) in built {
-        let ctx = context(settings, &*service, &nats, &store, &background_stop).await?;
+        let mut ctx = context(settings, &*service, &nats, &store, &background_stop).await?;
+        ctx.web = web.clone();
         let router = service::router(&*service, &ctx).await?;
         let addr = settings.listen_addr(name);
         let listener = tokio::net::TcpListener::bind(addr)

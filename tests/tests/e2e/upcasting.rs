@@ -19,7 +19,7 @@ use linkway_events::referral::{
 };
 use linkway_events::registry::{
     OrganisationKind, OrganisationRegistered, RegistryEvent, RoutingCriterion, RoutingRuleAdded,
-    RoutingRuleRemoved, TokenIssued,
+    RoutingRuleRemoved, TokenIssued, UserRegistered, UserSignedIn, UserSignedOut,
 };
 use linkway_events::{Actor, Envelope, Event, Role};
 use linkway_eventstore::{EventStore, Expected, PendingEvent, StoreConfig};
@@ -141,6 +141,35 @@ fn registry() -> Vec<Entry> {
         Actor::system(),
         start,
     ));
+    // A person who signs in, and one session begun and ended: the users and sessions tables.
+    let (user_id, session_id) = (Uuid::now_v7(), Uuid::now_v7());
+    let person = [
+        RegistryEvent::UserRegistered(UserRegistered {
+            user_id,
+            organisation_id: SERVICE_A.into(),
+            roles: vec![Role::LinkWorker],
+            display_name: "Upcasting test".into(),
+            issuer: "https://idp.example".into(),
+            subject: "upcasting-1".into(),
+        }),
+        RegistryEvent::UserSignedIn(UserSignedIn {
+            user_id,
+            session_id,
+        }),
+        RegistryEvent::UserSignedOut(UserSignedOut {
+            user_id,
+            session_id,
+        }),
+    ];
+    for event in person {
+        log.push(entry(
+            "user",
+            user_id.to_string(),
+            event.into(),
+            Actor::system(),
+            start,
+        ));
+    }
     log
 }
 

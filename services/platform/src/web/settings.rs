@@ -17,10 +17,15 @@ pub struct Provider {
     pub client_secret: Secret,
 }
 
-/// A demo user: `linkway demo` offers a one-click sign-in as each (never outside the demo).
+/// The issuer demo users are registered under: no provider answers for it, so only the
+/// demo's one-click sign-in (which exists only in `linkway demo`) signs them in.
+pub const DEMO_ISSUER: &str = "urn:linkway:demo";
+
+/// A demo user: `linkway demo` offers a one-click sign-in as each (never outside the demo),
+/// found in the registry by [`DEMO_ISSUER`] and `subject`.
 #[derive(Debug, Clone)]
 pub struct DemoUser {
-    pub user_id: uuid::Uuid,
+    pub subject: String,
     pub label: String,
 }
 

@@ -21,6 +21,7 @@ use super::page::Page;
 use super::session::{
     ABSOLUTE_LIFETIME, LOGIN_COOKIE, LOGIN_LIFETIME, Login, SESSION_COOKIE, Session,
 };
+use super::settings::DEMO_ISSUER;
 use super::signed_in::{PageRejection, cookie_headers, problem_page};
 use super::{PageForm, SignedIn, Web};
 use crate::auth::Principal;
@@ -87,7 +88,7 @@ async fn sign_in_page(Extension(web): Extension<Arc<Web>>, Query(q): Query<Retur
                 }
                 @for user in &web.settings.demo_users {
                     form method="post" action="/auth/demo" novalidate {
-                        input type="hidden" name="user_id" value=(user.user_id);
+                        input type="hidden" name="subject" value=(user.subject);
                         input type="hidden" name="return_to" value=(return_to);
                         button class="nhsuk-button nhsuk-button--secondary" type="submit" { "Sign in as " (user.label) }
                     }
@@ -258,7 +259,7 @@ async fn begin_session(
 
 #[derive(Debug, Deserialize)]
 struct DemoForm {
-    user_id: Uuid,
+    subject: String,
     #[serde(default)]
     return_to: Option<String>,
 }
@@ -273,7 +274,7 @@ async fn demo_sign_in(
         .settings
         .demo_users
         .iter()
-        .any(|u| u.user_id == form.user_id)
+        .any(|u| u.subject == form.subject)
     {
         return problem_page(
             StatusCode::NOT_FOUND,
@@ -281,21 +282,16 @@ async fn demo_sign_in(
             "Demo sign-in is only for the demo's users.",
         );
     }
-    let client = match web.db.client().await {
-        Ok(c) => c,
-        Err(_) => return PageRejection::Unavailable.into_response(),
+    let identity = super::oidc::Identity {
+        issuer: DEMO_ISSUER.to_owned(),
+        subject: form.subject.clone(),
     };
-    let row = client
-        .query_opt(
-            "SELECT user_id, organisation_id, roles FROM registry.users WHERE user_id = $1 AND active",
-            &[&form.user_id],
-        )
-        .await;
-    let Ok(Some(row)) = row else {
-        return PageRejection::Unavailable.into_response();
-    };
-    let Some(user) = registered(row.get(0), row.get(1), row.get(2)) else {
-        return not_signed_in("That demo user has no role.");
+    let user = match find_user(&web, DEMO_ISSUER, &identity).await {
+        Ok(Some(user)) => user,
+        Ok(None) => {
+            return not_signed_in("That demo user is not registered yet: try again in a moment.");
+        }
+        Err(rejection) => return rejection.into_response(),
     };
     begin_session(
         &web,
