@@ -165,7 +165,7 @@ impl TestEnv {
         (token.secret, seq)
     }
 
-    async fn append_registry(&self, aggregate_id: &str, event: Event) -> u64 {
+    pub(crate) async fn append_registry(&self, aggregate_id: &str, event: Event) -> u64 {
         let kind = event.aggregate_kind();
         let envelope = Envelope::new(
             aggregate_id,

@@ -7,7 +7,8 @@
 //! - [`Linkway`]: the `linkway` binary as a child process (kill -9, SIGTERM, restart).
 //! - [`OidcProvider`]: a real OpenID Connect provider (`oidc-provider` on Node) with the
 //!   clients and accounts a test gives it; [`run_browser_script`]: a Playwright script of
-//!   `tests/browser/` in headless Chromium.
+//!   `tests/browser/` in headless Chromium; [`Pages`]: `linkway serve` signed in to
+//!   through that provider, the one fixture page tests share.
 //! - [`shared_nats`] / [`shared_postgres`]: one of each per test process, for tests that
 //!   need no faults; every test still gets its own stream and databases ([`Scope`]).
 //!
@@ -21,6 +22,7 @@ mod env;
 pub mod linkway;
 pub mod nats;
 pub mod oidc;
+pub mod pages;
 mod postgres;
 mod process;
 
@@ -32,6 +34,7 @@ pub use env::{TestEnv, serve};
 pub use linkway::Linkway;
 pub use nats::{Nats, NatsCluster};
 pub use oidc::{OidcAccount, OidcClient, OidcConfig, OidcProvider};
+pub use pages::{Pages, Person};
 pub use postgres::Postgres;
 pub use process::Server;
 
