@@ -29,6 +29,17 @@ use crate::command::{self, Call, Decision, Recorded};
 use crate::http::request::CorrelationId;
 use crate::problem::ApiError;
 
+/// The sign-in routes in a service's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(sign_in_page, login, callback, demo_sign_in, sign_out, signed_out))]
+struct SignInDoc;
+
+/// Adds the sign-in routes to a service's served document.
+pub fn document(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    doc.merge(SignInDoc::openapi());
+}
+
 /// The routes; the request layer's extensions carry [`Web`].
 pub fn routes() -> axum::Router {
     axum::Router::new()
@@ -65,6 +76,10 @@ fn page<'a>(title: &'a str) -> Page<'a> {
     }
 }
 
+/// The sign-in page: the identity providers (and, in the demo, its people).
+#[utoipa::path(get, path = "/sign-in", operation_id = "getSignIn", tag = "pages",
+    params(("return_to" = Option<String>, Query, description = "A path on this service to go back to after signing in")),
+    responses((status = 200, description = "The sign-in page (HTML)", content_type = "text/html", body = String)))]
 async fn sign_in_page(Extension(web): Extension<Arc<Web>>, Query(q): Query<ReturnTo>) -> Response {
     let return_to = local_path(q.return_to.as_deref());
     let encoded: String = form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
@@ -109,6 +124,17 @@ fn redirect_uri(web: &Web) -> String {
     format!("{}/auth/callback", web.public_url())
 }
 
+/// Starts a sign-in at a provider: a redirect to its authorization endpoint (code flow, PKCE).
+#[utoipa::path(get, path = "/auth/login", operation_id = "startSignIn", tag = "pages",
+    params(
+        ("provider" = usize, Query, description = "The provider's place on the sign-in page, from 0"),
+        ("return_to" = Option<String>, Query, description = "A path on this service to go back to"),
+    ),
+    responses(
+        (status = 303, description = "To the identity provider"),
+        (status = 404, description = "No such provider (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The provider cannot be reached; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 async fn login(Extension(web): Extension<Arc<Web>>, Query(q): Query<LoginQuery>) -> Response {
     let Some(provider) = web.providers.get(q.provider) else {
         return problem_page(
@@ -144,6 +170,18 @@ struct CallbackQuery {
     state: Option<String>,
 }
 
+/// Where the provider sends the browser back: the code exchanged, the ID token checked, the
+/// session begun.
+#[utoipa::path(get, path = "/auth/callback", operation_id = "finishSignIn", tag = "pages",
+    params(
+        ("code" = Option<String>, Query, description = "The authorization code"),
+        ("state" = Option<String>, Query, description = "The state this service sent"),
+    ),
+    responses(
+        (status = 303, description = "Signed in: to the page asked for"),
+        (status = 403, description = "Not signed in, and why (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The registry or the log is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 async fn callback(
     Extension(web): Extension<Arc<Web>>,
     correlation: CorrelationId,
@@ -265,6 +303,15 @@ struct DemoForm {
 }
 
 /// Demo mode only: sign in as a demo user without an identity provider.
+/// Demo only: sign in as one of the demo's people.
+#[utoipa::path(post, path = "/auth/demo", operation_id = "signInAsDemoUser", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`subject` of a demo person, `return_to`"),
+    responses(
+        (status = 303, description = "Signed in"),
+        (status = 403, description = "Not signed in, and why (HTML)", content_type = "text/html", body = String),
+        (status = 404, description = "Not a demo person, or not the demo (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The registry or the log is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 async fn demo_sign_in(
     Extension(web): Extension<Arc<Web>>,
     correlation: CorrelationId,
@@ -302,6 +349,14 @@ async fn demo_sign_in(
     .await
 }
 
+/// Ends the session on every service.
+#[utoipa::path(post, path = "/sign-out", operation_id = "signOut", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf`: the session's token"),
+    responses(
+        (status = 303, description = "Signed out: to /signed-out"),
+        (status = 403, description = "The form's CSRF token is missing or wrong: nothing changed (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The log is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 async fn sign_out(
     Extension(web): Extension<Arc<Web>>,
     correlation: CorrelationId,
@@ -324,6 +379,9 @@ async fn sign_out(
     }
 }
 
+/// Says the session ended.
+#[utoipa::path(get, path = "/signed-out", operation_id = "getSignedOut", tag = "pages",
+    responses((status = 200, description = "Signed out (HTML)", content_type = "text/html", body = String)))]
 async fn signed_out() -> Response {
     page("You have signed out")
         .render(html! {
