@@ -138,6 +138,7 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         .filter(|s: &Session| s.is_live(now));
     request.extensions_mut().insert(Opened(session.clone()));
     let mut response = next.run(request).await;
+    protect(response.headers_mut());
     if let Some(mut session) = session
         && session.needs_renewal(now)
         && response.status().is_success()
@@ -150,6 +151,26 @@ pub async fn layer(mut request: Request, next: Next) -> Response {
         }
     }
     response
+}
+
+/// What a page may load and who may frame it: only this service's own scripts, styles
+/// and images (nhsuk-frontend's fonts come from assets.nhs.uk), never in a frame, forms
+/// posted only here; answers are never sniffed as another type, and a referrer is sent
+/// only to this origin. Set on every answer (JSON ones ignore what does not apply).
+fn protect(headers: &mut axum::http::HeaderMap) {
+    const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+        img-src 'self' data:; font-src 'self' https://assets.nhs.uk; object-src 'none'; \
+        base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+    for (name, value) in [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    }
 }
 
 /// The request's `Cookie` header values.
