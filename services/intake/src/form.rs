@@ -1,4 +1,6 @@
-//! The web form for referrers without an integrated system: server-rendered HTML that works
+//! The token form, for referrers whose organisation has no Linkway sign-in (people with
+//! an account use the signed-in pages of [`crate::pages`], which share [`submit`] with
+//! it; the page says so): server-rendered HTML that works
 //! without JavaScript, labels on every control, radio groups in fieldsets, and validation
 //! messages next to their fields (plus a summary linking to them, GOV.UK style).
 //!
@@ -192,7 +194,7 @@ pub async fn post_form(
             Some("Your organisation's token may not send referrals.".into()),
         );
     }
-    match submit(&state, &principal, &headers, &posted).await {
+    match submit(&state, &principal, &headers, &posted, OPERATION).await {
         Ok((status, answer)) => html(status, confirmation(&answer)),
         Err(ApiError::Validation(errors)) => again(StatusCode::UNPROCESSABLE_ENTITY, &errors, None),
         Err(e @ ApiError::Forbidden) => again(
@@ -214,18 +216,28 @@ pub async fn post_form(
     }
 }
 
-async fn submit(
+/// Reads a posted referral form, validates it and submits it: the one path of this
+/// token form and of the signed-in page (`crate::pages`), the same validation and
+/// [`command::submit`] as `submitReferral`. `operation` names the command (and scopes the
+/// form's idempotency key, so the two forms never share a referral).
+pub(crate) async fn submit(
     state: &AppState,
     principal: &Principal,
     headers: &HeaderMap,
     posted: &Posted,
+    operation: &'static str,
 ) -> Result<(StatusCode, CommandResponse), ApiError> {
     let request = fields::read(posted).map_err(ApiError::Validation)?;
     // The request, not the raw post (which holds the token), is what the key stands for.
     let fingerprint = serde_json::to_vec(&request).expect("requests serialise");
+    let scope = if operation == OPERATION {
+        "form"
+    } else {
+        operation
+    };
     let key = posted.get("idempotency_key").map(|k| IdempotencyKey {
         organisation_id: principal.organisation_id.clone(),
-        key: format!("form:{}", k.trim()),
+        key: format!("{scope}:{}", k.trim()),
     });
     let valid = validation::validate(&request, today()).map_err(ApiError::Validation)?;
     let referrer = command::referring_organisation(
@@ -239,7 +251,7 @@ async fn submit(
         principal,
         referrer,
         key,
-        OPERATION,
+        operation,
         valid,
         command::Arrival::Web,
         headers,

@@ -15,11 +15,14 @@
 //!   message bundles in, `OperationOutcome`s out; the sender's endpoint goes into
 //!   `referral.received` (`reply_to`), and every message is kept in `inbound_messages`
 //!   for audit.
-//! - [`form`]: the server-rendered web form (no JavaScript).
+//! - [`form`]: the token form for organisations without sign-in (no JavaScript).
+//! - [`pages`]: the signed-in referrer's pages: make a referral, the organisation's
+//!   referrals, one referral's timeline, withdraw.
 //! - [`keys`]: the key behind keyed NHS number lookups.
 //!
 //! Where a referral enters: `api::submit_referral`, `messaging::process_message`,
-//! `form::post_form`; all three call `command::submit`, the only place `referral.received`
+//! `form::post_form` and `pages::send_referral` (the last two through `form::submit`); all
+//! call `command::submit`, the only place `referral.received`
 //! is decided. Where the read model is written: `read_model::Referrals::apply`, only.
 //!
 //! Intake's database holds, besides its projections (`referrals`, `registry`):
@@ -41,6 +44,7 @@ pub mod form;
 pub mod keys;
 pub mod messaging;
 pub mod nhs_number;
+pub mod pages;
 pub mod queries;
 pub mod read_model;
 pub mod referral;
@@ -243,6 +247,18 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/referrals/{referral_id}/route", post(api::route_referral))
         .route("/admin/unroutable", get(api::list_unroutable))
         .route("/form", get(form::get_form).post(form::post_form))
+        // The referrer's pages (HTML for people, beside the JSON routes; not in the document).
+        .route("/", get(pages::home))
+        .route(
+            "/referrals/new",
+            get(pages::new_referral).post(pages::send_referral),
+        )
+        .route("/referrals/view", get(pages::referrals))
+        .route("/referrals/{referral_id}/view", get(pages::referral))
+        .route(
+            "/referrals/{referral_id}/view/withdraw",
+            post(pages::withdraw),
+        )
         // `$` is literal in axum paths; some clients percent-encode it.
         .route("/fhir/$process-message", post(messaging::process_message))
         .route("/fhir/%24process-message", post(messaging::process_message))

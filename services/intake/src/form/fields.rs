@@ -71,7 +71,7 @@ impl Posted {
         Posted(pairs)
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<String> {
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -79,7 +79,7 @@ impl Posted {
             .filter(|v| !v.trim().is_empty())
     }
 
-    pub(super) fn all(&self, name: &str) -> Vec<String> {
+    pub(crate) fn all(&self, name: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == name)
@@ -96,7 +96,7 @@ impl Posted {
     }
 
     /// The value to show again in a field (never the token).
-    pub(super) fn value(&self, name: &str) -> String {
+    pub(crate) fn value(&self, name: &str) -> String {
         if name == "access_token" {
             return String::new();
         }
@@ -154,7 +154,7 @@ pub fn read(p: &Posted) -> Result<ReferralRequest, Vec<FieldError>> {
 }
 
 /// An idempotency key as the `Idempotency-Key` header takes it: 1-255 visible ASCII.
-pub(super) fn is_key(k: &str) -> bool {
+pub(crate) fn is_key(k: &str) -> bool {
     let k = k.trim();
     !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic())
 }

@@ -196,6 +196,7 @@ pub(super) fn render_form(view: &View<'_>) -> String {
     let mut b = String::new();
     let has_errors = !view.errors.is_empty() || view.page_error.is_some();
     b.push_str("<h1>Refer someone to social prescribing</h1>");
+    b.push_str(r#"<p>This form is for organisations whose staff do not sign in to Linkway: it asks for your organisation's token. If you have a Linkway account, <a href="/referrals/new">sign in and make the referral there</a> instead.</p>"#);
     if has_errors {
         b.push_str(r#"<div class="error-summary" role="alert" aria-labelledby="error-summary-title" tabindex="-1"><h2 id="error-summary-title">There is a problem</h2><ul>"#);
         if let Some(e) = &view.page_error {
@@ -413,7 +414,7 @@ pub(super) fn render_form(view: &View<'_>) -> String {
     )
 }
 
-pub(super) fn label_of(control: &str) -> &'static str {
+pub(crate) fn label_of(control: &str) -> &'static str {
     match control {
         "access_token" => "Linkway token",
         "referrer_organisation_id" => "Referring organisation",

@@ -11,6 +11,7 @@ mod fhir;
 mod form;
 mod lifecycle;
 mod openapi;
+mod pages;
 mod referrals;
 mod replay;
 mod support;

@@ -32,6 +32,11 @@ pub struct Intake {
 impl Intake {
     /// Starts intake with the usual organisations registered and no routing rules.
     pub async fn start() -> Intake {
+        Intake::start_with(linkway_platform::web::WebSettings::for_tests()).await
+    }
+
+    /// [`Intake::start`] with these page settings (demo users, for a one-click sign-in).
+    pub async fn start_with(web: linkway_platform::web::WebSettings) -> Intake {
         let env = TestEnv::shared();
         for (org, kind, lw) in [
             (GP, OrganisationKind::GpPractice, false),
@@ -43,7 +48,8 @@ impl Intake {
         ] {
             env.register_organisation(org, kind, Some("QWO"), lw).await;
         }
-        let ctx = env.context("intake").await;
+        let mut ctx = env.context("intake").await;
+        ctx.web = std::sync::Arc::new(web);
         let router = linkway_intake::start(ctx).await.expect("intake starts");
         let base = serve(router, env.shutdown()).await;
         Intake {
