@@ -23,6 +23,7 @@ use crate::catalogue::{self, ServiceName as Service};
 use crate::config::Settings;
 use crate::synthetic;
 
+pub mod pages;
 mod report;
 pub mod year;
 

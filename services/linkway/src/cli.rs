@@ -70,6 +70,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "both")]
         replay: crate::bench::Replay,
     },
+    /// Server time of each page (p50, p99) with many open cases in one link-worker
+    /// service, in a private scope it removes afterwards.
+    BenchPages {
+        /// Open cases to create (referrals submitted, routed to one service).
+        #[arg(long, default_value_t = 10_000)]
+        cases: u64,
+        /// Requests per page, one at a time.
+        #[arg(long, default_value_t = 500)]
+        requests: u64,
+    },
     /// Drives the public HTTP APIs as their users will (referrals over JSON and FHIR,
     /// link-worker journeys, commissioner reads) and reports latency per operation.
     Load(Box<crate::load::LoadArgs>),

@@ -84,6 +84,10 @@ async fn main() -> anyhow::Result<()> {
                 report.render()
             );
         }
+        Command::BenchPages { cases, requests } => {
+            let report = linkway::bench::pages::run(&settings, cases, requests).await?;
+            println!("linkway bench-pages\n{}", report.render());
+        }
         Command::Load(args) => {
             let report = linkway::load::command(&settings, &args).await?;
             println!("{}", report.render());
