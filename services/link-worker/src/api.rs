@@ -179,10 +179,12 @@ pub mod contract;
 pub mod fields;
 mod import_contract;
 mod openapi;
+mod operation;
 mod plans;
 
 pub use caseload::*;
 pub use cases::*;
 pub use community_services::*;
 pub use openapi::*;
+pub use operation::{Operation, run};
 pub use plans::*;

@@ -192,6 +192,19 @@ pub struct Concern {
     pub raised_at: OffsetDateTime,
 }
 
+/// One thing that happened to the case, for its timeline: when, the event's type, and
+/// what it said in codes and names of services (never the person's details).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Happened {
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// e.g. `case.accepted`.
+    pub event_type: String,
+    /// e.g. a decline reason, a channel, a service's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
 /// Everything known about one case, folded from the log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Case {
@@ -234,6 +247,9 @@ pub struct Case {
     pub closure_reason: Option<ClosureReason>,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub ended_at: Option<OffsetDateTime>,
+    /// Every referral and case event, oldest first (the case page's timeline).
+    #[serde(default)]
+    pub history: Vec<Happened>,
     /// Stream sequence of the case aggregate's last event; 0 when it has none yet. The next
     /// append expects it.
     pub last_case_sequence: u64,
@@ -270,6 +286,7 @@ impl Case {
             decline_reason: None,
             closure_reason: None,
             ended_at: None,
+            history: Vec::new(),
             last_case_sequence: 0,
             last_sequence: 0,
         }
@@ -295,6 +312,13 @@ impl Case {
 
     /// Folds one event in. Events of other aggregates and other referrals are ignored.
     pub fn apply(&mut self, sequence: u64, occurred_at: OffsetDateTime, event: &Event) {
+        if !matches!(event, Event::Registry(_)) {
+            self.history.push(Happened {
+                at: occurred_at,
+                event_type: event.type_name().to_owned(),
+                detail: self.detail(event),
+            });
+        }
         match event {
             Event::Referral(e) => self.apply_referral(occurred_at, e),
             Event::Case(e) => {
@@ -454,10 +478,42 @@ impl Case {
         }
     }
 
+    /// What the timeline says of `event` beside its type (codes, a service's name).
+    fn detail(&self, event: &Event) -> Option<String> {
+        let service = |id: Uuid| self.connection(id).map(|c| c.service_name.clone());
+        match event {
+            Event::Case(CaseEvent::Declined(d)) => Some(code(&d.reason)),
+            Event::Case(CaseEvent::Assigned(a)) => Some(a.link_worker_id.clone()),
+            Event::Case(CaseEvent::ContactAttempted(a)) => {
+                Some(format!("{} {}", code(&a.channel), code(&a.outcome)))
+            }
+            Event::Case(CaseEvent::ContactMade(c)) => {
+                Some(format!("{} {}", code(&c.channel), c.minutes))
+            }
+            Event::Case(CaseEvent::ConnectionMade(c)) => Some(c.service_name.clone()),
+            Event::Case(CaseEvent::ConnectionAccepted(c)) => service(c.connection_id),
+            Event::Case(CaseEvent::ConnectionDeclined(c)) => service(c.connection_id),
+            Event::Case(CaseEvent::ConnectionAttended(c)) => service(c.connection_id),
+            Event::Case(CaseEvent::OutcomeRecorded(o)) => {
+                Some(format!("{} {}", o.instrument, code(&o.timepoint)))
+            }
+            Event::Case(CaseEvent::Closed(c)) => Some(code(&c.reason)),
+            _ => None,
+        }
+    }
+
     fn connection(&self, connection_id: Uuid) -> Option<&Connection> {
         self.connections
             .iter()
             .find(|c| c.connection_id == connection_id)
+    }
+}
+
+/// An enum's snake_case code, as its events spell it.
+fn code<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 

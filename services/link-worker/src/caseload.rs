@@ -25,8 +25,9 @@ impl Projection for Caseload {
     const NAME: &'static str = "caseload";
     /// 2: contacts and safeguarding concerns kept in the record. 3: `record` is `json`
     /// (stored as written; nothing queries inside it, and `jsonb` costs a parse per write),
-    /// compressed with lz4 (pglz was a fifth of PostgreSQL's time in a replay).
-    const VERSION: i32 = 3;
+    /// compressed with lz4 (pglz was a fifth of PostgreSQL's time in a replay). 4: the
+    /// case's timeline (`history`) kept in the record.
+    const VERSION: i32 = 4;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS cases (
             referral_id                  uuid PRIMARY KEY,

@@ -14,6 +14,8 @@
 //!   an update and a withdrawal landing mid-decision is never overlooked.
 //! - [`api`]: the HTTP operations: caseload queries, and handlers that hand commands to
 //!   [`commands`].
+//! - [`pages`]: the link worker's and the service manager's pages (server-rendered, no
+//!   JavaScript needed), reading and commanding through the same functions as [`api`].
 //! - [`queries`]: the SQL of the caseload queries, as typed functions.
 //!
 //! The service appends only `case.*` events and reads only the log and its own database.
@@ -25,6 +27,7 @@ pub mod caseload;
 pub mod commands;
 pub mod directory;
 pub mod outcomes;
+pub mod pages;
 pub mod queries;
 
 use linkway_platform::metrics;
@@ -93,7 +96,7 @@ impl Service for LinkWorkerService {
                 })
             });
             Ok(Started {
-                routes: api::routes(state),
+                routes: api::routes(state.clone()).merge(pages::routes(state)),
                 projections: vec![("caseload", caseload), ("registry", registry)],
                 on_scrape: Some(on_scrape),
             })

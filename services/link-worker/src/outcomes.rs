@@ -10,6 +10,8 @@
 //! - WEMWBS: 14 items 1-5, total 14-70.
 //! - UCLA 3-item loneliness: 3 items 1-3, total 3-9 (higher is lonelier).
 
+pub mod questions;
+
 use linkway_events::case::Timepoint;
 use serde::{Deserialize, Serialize};
 

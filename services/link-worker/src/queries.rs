@@ -134,3 +134,94 @@ pub async fn caseload_page(
         counts_by_link_worker: per_worker.iter().map(|r| (r.get(0), r.get(1))).collect(),
     })
 }
+
+/// A person of the organisation who holds cases, as the registry knows them.
+pub struct LinkWorker {
+    pub user_id: String,
+    pub display_name: String,
+}
+
+/// The organisation's active link workers, by name (the registry projected here).
+pub async fn link_workers(
+    client: &Client,
+    organisation_id: &str,
+) -> Result<Vec<LinkWorker>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT user_id::text, display_name FROM registry.users
+             WHERE organisation_id = $1 AND active AND 'link_worker' = ANY(roles)
+             ORDER BY display_name, user_id",
+            &[&organisation_id],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| LinkWorker {
+            user_id: r.get(0),
+            display_name: r.get(1),
+        })
+        .collect())
+}
+
+/// One link worker's open cases, as the team page counts them (no person's details).
+pub struct Workload {
+    /// `""` for cases no one holds.
+    pub link_worker_id: String,
+    pub open: i64,
+    /// Days since the referral of the longest-waiting open case.
+    pub longest_wait_days: i64,
+    /// Mean days waiting of the open cases.
+    pub mean_wait_days: f64,
+    /// Open cases with an onward connection unanswered past the answer window.
+    pub overdue_connections: i64,
+    pub safeguarding: i64,
+}
+
+/// The organisation's open cases per link worker.
+pub async fn workload(
+    client: &Client,
+    organisation_id: &str,
+    overdue_before: OffsetDateTime,
+) -> Result<Vec<Workload>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT COALESCE(link_worker_id, ''), count(*),
+                    COALESCE(max(EXTRACT(EPOCH FROM now() - received_at)) / 86400, 0)::bigint,
+                    COALESCE(avg(EXTRACT(EPOCH FROM now() - received_at)) / 86400, 0)::float8,
+                    count(*) FILTER (WHERE oldest_pending_connection_at < $2),
+                    count(*) FILTER (WHERE safeguarding)
+             FROM caseload.cases WHERE organisation_id = $1 AND open
+             GROUP BY link_worker_id ORDER BY 1",
+            &[&organisation_id, &overdue_before],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Workload {
+            link_worker_id: r.get(0),
+            open: r.get(1),
+            longest_wait_days: r.get(2),
+            mean_wait_days: r.get(3),
+            overdue_connections: r.get(4),
+            safeguarding: r.get(5),
+        })
+        .collect())
+}
+
+/// The organisation's open cases with an onward connection waiting for an answer, the
+/// longest waiting first (at most `limit`), as the read model stores them.
+pub async fn waiting_connections(
+    client: &Client,
+    organisation_id: &str,
+    limit: i64,
+) -> Result<Vec<Value>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT record FROM caseload.cases
+             WHERE organisation_id = $1 AND open AND oldest_pending_connection_at IS NOT NULL
+             ORDER BY oldest_pending_connection_at, referral_id LIMIT $2",
+            &[&organisation_id, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}

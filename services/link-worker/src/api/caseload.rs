@@ -170,6 +170,19 @@ pub async fn get_caseload(
     Query(q): Query<CaseloadQuery>,
 ) -> Result<Json<CaseloadPage>> {
     principal.require(CASE_ROLES)?;
+    caseload(&state, &principal, &q, "getCaseload")
+        .await
+        .map(Json)
+}
+
+/// A page of the caller's caseload, as `getCaseload` and the caseload page read it; the
+/// cases shown are recorded as seen through `operation`.
+pub async fn caseload(
+    state: &AppState,
+    principal: &Principal,
+    q: &CaseloadQuery,
+    operation: &str,
+) -> Result<CaseloadPage> {
     let mut errors = Vec::new();
     let linkway_platform::http::Paging { limit, offset } =
         linkway_platform::http::Paging::read(q.limit, q.offset, &mut errors);
@@ -202,15 +215,15 @@ pub async fn get_caseload(
         items.push(summary(&case, &state.policy, now));
     }
     let shown: Vec<Uuid> = items.iter().map(|i| i.referral_id).collect();
-    crate::audit::record_access(&client, &principal, "getCaseload", &shown).await?;
-    Ok(Json(CaseloadPage {
+    crate::audit::record_access(&client, principal, operation, &shown).await?;
+    Ok(CaseloadPage {
         total: page.total,
         limit,
         offset,
         counts_by_state: page.counts_by_state,
         counts_by_link_worker: page.counts_by_link_worker,
         items,
-    }))
+    })
 }
 
 /// An onward connection as a case shows it.
@@ -269,7 +282,7 @@ pub struct CaseDetail {
     pub version: u64,
 }
 
-fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
+pub fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
     let overdue_before = now - time::Duration::days(policy.connection_answer_days);
     let snake = |v: Value| v.as_str().map(str::to_owned);
     CaseDetail {
@@ -351,14 +364,28 @@ pub async fn get_case(
     Query(c): Query<Consistency>,
 ) -> Result<Response> {
     principal.require(CASE_ROLES)?;
-    read_your_writes::reach(&state.caseload, c.min_sequence).await?;
-    let client = state.db.client().await?;
-    let case = crate::caseload::case_for(&client, id, &principal.organisation_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    crate::audit::record_access(&client, &principal, "getCase", &[id]).await?;
+    let case = read_case(&state, &principal, id, c.min_sequence, "getCase").await?;
     let etag = header::HeaderValue::from_str(&format!("\"{}\"", case.last_case_sequence))
         .map_err(|e| ApiError::Internal(e.into()))?;
     let body = Json(detail(&case, &state.policy, OffsetDateTime::now_utc()));
     Ok(([(header::ETAG, etag)], body).into_response())
+}
+
+/// One case from the read model (once it reaches `min_sequence`), if it was routed to the
+/// caller's organisation (404 otherwise, as if it did not exist); the read is recorded as
+/// seen through `operation`.
+pub async fn read_case(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+    min_sequence: Option<u64>,
+    operation: &str,
+) -> Result<Case> {
+    read_your_writes::reach(&state.caseload, min_sequence).await?;
+    let client = state.db.client().await?;
+    let case = crate::caseload::case_for(&client, id, &principal.organisation_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    crate::audit::record_access(&client, principal, operation, &[id]).await?;
+    Ok(case)
 }

@@ -55,16 +55,7 @@ pub async fn accept_referral(
     headers: HeaderMap,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    execute(
-        &state,
-        &principal,
-        &headers,
-        id,
-        b"",
-        Command::Accept,
-        Vec::new(),
-    )
-    .await
+    run(&state, &principal, &headers, id, Operation::Accept, b"").await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -99,17 +90,7 @@ pub async fn decline_referral(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: DeclineRequest = parse_body(&body)?;
-    execute(
-        &state,
-        &principal,
-        &headers,
-        id,
-        &body,
-        Command::Decline { reason: req.reason },
-        Vec::new(),
-    )
-    .await
+    run(&state, &principal, &headers, id, Operation::Decline, &body).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -143,28 +124,7 @@ pub async fn assign_case(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: AssignRequest = parse_body(&body)?;
-    let mut errors = Vec::new();
-    let named = fields::optional(
-        &mut errors,
-        "link_worker_id",
-        req.link_worker_id.as_deref(),
-        fields::LINK_WORKER_ID,
-    );
-    check(errors)?;
-    let mut refused = Vec::new();
-    let link_worker_id = named
-        .or_else(|| principal.user_id.clone())
-        .unwrap_or_else(|| {
-            refused.push(FieldError::new(
-                "link_worker_id",
-                "required",
-                "name the link worker (the token names no user)",
-            ));
-            String::new()
-        });
-    let command = Command::Assign { link_worker_id };
-    execute(&state, &principal, &headers, id, &body, command, refused).await
+    run(&state, &principal, &headers, id, Operation::Assign, &body).await
 }
 
 /// A contact: an attempt names the channel and may say how it ended; a contact made names
@@ -213,58 +173,13 @@ pub async fn record_contact(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: ContactRequest = parse_body(&body)?;
-    let mut errors = Vec::new();
-    let (minutes, notes, outcome) = match req.kind {
-        ContactKind::Made => {
-            let minutes = req
-                .minutes
-                .map(fields::Whole::to_u32)
-                .filter(|m| fields::MINUTES.contains(m));
-            if minutes.is_none() {
-                errors.push(FieldError::new(
-                    "minutes",
-                    "range",
-                    "minutes must be 1-600 for a contact made",
-                ));
-            }
-            let notes = fields::optional(
-                &mut errors,
-                "notes",
-                req.notes.as_deref(),
-                fields::CONTACT_NOTES,
-            );
-            if req.outcome.is_some() {
-                errors.push(FieldError::new(
-                    "outcome",
-                    "made_has_no_outcome",
-                    "a contact made records no attempt outcome",
-                ));
-            }
-            (
-                minutes.unwrap_or_default(),
-                notes,
-                ContactOutcome::NotRecorded,
-            )
-        }
-        ContactKind::Attempt => {
-            if req.minutes.is_some() || req.notes.is_some() {
-                errors.push(FieldError::new(
-                    "kind",
-                    "attempt_has_no_content",
-                    "an attempt records no minutes or notes",
-                ));
-            }
-            (0, None, req.outcome.unwrap_or(ContactOutcome::NotRecorded))
-        }
-    };
-    check(errors)?;
-    let command = Command::RecordContact {
-        kind: req.kind,
-        channel: req.channel,
-        outcome,
-        minutes,
-        notes,
-    };
-    execute(&state, &principal, &headers, id, &body, command, Vec::new()).await
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        Operation::RecordContact,
+        &body,
+    )
+    .await
 }

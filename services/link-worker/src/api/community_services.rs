@@ -30,15 +30,24 @@ pub async fn import_directory(
     principal: Principal,
     body: axum::body::Bytes,
 ) -> Result<Json<ImportResult>> {
-    principal.require(&[Role::ServiceManager, Role::Admin])?;
-    let value: Value = parse_body(&body)?;
+    principal.require(IMPORT_ROLES)?;
+    import(&state, &body).await.map(Json)
+}
+
+/// Who may import the directory.
+pub const IMPORT_ROLES: &[Role] = &[Role::ServiceManager, Role::Admin];
+
+/// Imports an Open Referral UK JSON body, all or nothing (`importDirectory` and the
+/// import page).
+pub async fn import(state: &AppState, body: &[u8]) -> Result<ImportResult> {
+    let value: Value = parse_body(body)?;
     let services = directory::parse_import(&value).map_err(ApiError::Validation)?;
     let client = state.db.client().await?;
     let upserted = directory::upsert(&client, &services).await?;
-    Ok(Json(ImportResult {
+    Ok(ImportResult {
         upserted,
         ids: services.into_iter().map(|s| s.id).collect(),
-    }))
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -19,7 +19,7 @@ pub struct PlanRequest {
 }
 
 /// The plan, and what is refused once the case is authorised (a review date in the past).
-fn plan_input(req: PlanRequest) -> Result<(case::PlanInput, Vec<FieldError>)> {
+pub(super) fn plan_input(req: PlanRequest) -> Result<(case::PlanInput, Vec<FieldError>)> {
     let mut errors = Vec::new();
     let what_matters = fields::required(
         &mut errors,
@@ -91,9 +91,15 @@ pub async fn agree_plan(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let (plan, refused) = plan_input(parse_body(&body)?)?;
-    let command = Command::AgreePlan(plan);
-    execute(&state, &principal, &headers, id, &body, command, refused).await
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        Operation::AgreePlan,
+        &body,
+    )
+    .await
 }
 
 /// Review the agreed plan: goals and actions as they now stand, next review date.
@@ -120,9 +126,15 @@ pub async fn review_plan(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let (plan, refused) = plan_input(parse_body(&body)?)?;
-    let command = Command::ReviewPlan(plan);
-    execute(&state, &principal, &headers, id, &body, command, refused).await
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        Operation::ReviewPlan,
+        &body,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -166,58 +178,15 @@ pub async fn connect_service(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: ConnectRequest = parse_body(&body)?;
-    let mut errors = Vec::new();
-    let service_id = fields::required(
-        &mut errors,
-        "service_id",
-        &req.service_id,
-        fields::SERVICE_ID,
-    );
-    check(errors)?;
-    let mut seen = std::collections::HashSet::new();
-    if let Some(i) = req.share.iter().position(|d| !seen.insert(*d)) {
-        return Err(invalid(
-            &format!("share.{i}"),
-            "unique",
-            "each detail is shared once",
-        ));
-    }
-    let client = state.db.client().await?;
-    let found = directory::get(&client, &service_id).await?;
-    drop(client);
-    let mut refused = Vec::new();
-    let service = found.map_or_else(
-        || {
-            refused.push(FieldError::new(
-                "service_id",
-                "known_service",
-                "no directory service has this id",
-            ));
-            case::ServiceRef {
-                id: service_id.clone(),
-                name: String::new(),
-                status: String::new(),
-            }
-        },
-        |s| case::ServiceRef {
-            id: s.id,
-            name: s.name,
-            status: s.status,
-        },
-    );
-    let key = IdempotencyKey::from_headers(&headers, &principal.organisation_id)?;
-    let connection_id = match &key {
-        Some(k) => k.derived_id(&format!("connectService:{id}")),
-        None => Uuid::now_v7(),
-    };
-    let command = Command::ConnectService {
-        connection_id,
-        service,
-        legal_basis: req.legal_basis,
-        shared: req.share,
-    };
-    execute(&state, &principal, &headers, id, &body, command, refused).await
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        Operation::ConnectService,
+        &body,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -255,12 +224,15 @@ pub async fn record_connection_response(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: ConnectionResponseRequest = parse_body(&body)?;
-    let command = Command::RecordConnectionResponse {
-        connection_id,
-        response: req.response,
-    };
-    execute(&state, &principal, &headers, id, &body, command, Vec::new()).await
+    run(
+        &state,
+        &principal,
+        &headers,
+        id,
+        Operation::RecordConnectionResponse { connection_id },
+        &body,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -300,18 +272,13 @@ pub async fn record_outcome(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: OutcomeRequest = parse_body(&body)?;
-    let answers: Vec<u8> = req.item_answers.iter().map(|a| a.to_u8()).collect();
-    let scored = outcomes::score(req.instrument, req.timepoint, &answers)
-        .map_err(|e| invalid(&e.field(), e.rule(), &e.to_string()))?;
-    execute(
+    run(
         &state,
         &principal,
         &headers,
         id,
+        Operation::RecordOutcome,
         &body,
-        Command::RecordOutcome(scored),
-        Vec::new(),
     )
     .await
 }
@@ -347,18 +314,13 @@ pub async fn raise_safeguarding(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: SafeguardingRequest = parse_body(&body)?;
-    let mut errors = Vec::new();
-    let concern = fields::required(&mut errors, "concern", &req.concern, fields::CONCERN);
-    check(errors)?;
-    execute(
+    run(
         &state,
         &principal,
         &headers,
         id,
+        Operation::RaiseSafeguarding,
         &body,
-        Command::RaiseSafeguarding { concern },
-        Vec::new(),
     )
     .await
 }
@@ -395,15 +357,5 @@ pub async fn close_case(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandAccepted>)> {
     principal.require(CASE_ROLES)?;
-    let req: CloseRequest = parse_body(&body)?;
-    execute(
-        &state,
-        &principal,
-        &headers,
-        id,
-        &body,
-        Command::Close { reason: req.reason },
-        Vec::new(),
-    )
-    .await
+    run(&state, &principal, &headers, id, Operation::Close, &body).await
 }

@@ -1,6 +1,19 @@
 use super::*;
 
 const QUERIES: [&str; 3] = ["getCaseload", "getCase", "listDirectory"];
+/// The pages (HTML, documented under the tag `pages`): not JSON operations.
+const PAGES: [&str; 10] = [
+    "getCaseloadPage",
+    "getCasePage",
+    "submitCaseForm",
+    "getOutcomeForm",
+    "submitOutcomeForm",
+    "getConnectPage",
+    "submitConnectForm",
+    "getTeamPage",
+    "getDirectoryImportPage",
+    "submitDirectoryImportForm",
+];
 const COMMANDS: [&str; 12] = [
     "acceptReferral",
     "declineReferral",
@@ -28,11 +41,16 @@ async fn openapi_lists_every_operation_with_its_request_responses_and_errors() {
     let mut found = std::collections::BTreeMap::new();
     // The platform's operational routes are the platform's to document.
     let operational = ["getHealth", "getReadiness", "getMetrics", "getOpenApi"];
+    // The platform's operations (sign-in, ...) are the platform's to document.
+    let own = serde_json::to_value(linkway_link_worker::openapi()).unwrap();
     for (path, item) in doc["paths"].as_object().unwrap() {
+        if !own["paths"][path].is_object() {
+            continue;
+        }
         for (method, op) in item.as_object().unwrap() {
             if let Some(id) = op["operationId"]
                 .as_str()
-                .filter(|id| !operational.contains(id))
+                .filter(|id| !operational.contains(id) && !PAGES.contains(id))
             {
                 found.insert(id.to_owned(), (path.clone(), method.clone(), op.clone()));
             }
@@ -65,6 +83,21 @@ async fn openapi_lists_every_operation_with_its_request_responses_and_errors() {
                 .unwrap_or_else(|| panic!("{id} ({method} {path}) lacks {status}"))["content"]["application/problem+json"]
                 ["schema"]["$ref"];
             assert_eq!(problem, "#/components/schemas/Problem", "{id} {status}");
+        }
+    }
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if PAGES.contains(&op["operationId"].as_str().unwrap_or("")) {
+                assert_eq!(op["tags"][0], "pages", "{method} {path}");
+                assert!(
+                    op["responses"]
+                        .as_object()
+                        .unwrap()
+                        .values()
+                        .any(|r| r["content"]["text/html"].is_object()),
+                    "{method} {path} answers HTML"
+                );
+            }
         }
     }
     assert_eq!(

@@ -77,7 +77,8 @@ fn the_document_states_the_bounds_the_code_enforces() {
     let mut commands = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         let Some(op) = item.get("post") else { continue };
-        if path == "/directory/import" {
+        // The pages' forms carry their key and version as fields, not headers.
+        if path == "/directory/import" || op["tags"][0] == "pages" {
             continue;
         }
         commands += 1;
