@@ -8,6 +8,8 @@ use tokio_postgres::Transaction;
 
 use crate::projection::{Projected, Projection, ProjectionError};
 
+pub mod admin;
+pub mod routing;
 pub mod usage;
 
 /// The registry projection. Registry events are rare, so it writes row by row.

@@ -38,39 +38,11 @@ pub fn age_band(age: i32) -> &'static str {
     }
 }
 
-/// A UK postcode in its canonical form (`LS6 9ZZ`), or `None` when it is not one.
-pub fn normalise_postcode(input: &str) -> Option<String> {
-    let compact: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_ascii_uppercase();
-    if !(5..=7).contains(&compact.len()) || !compact.is_ascii() {
-        return None;
-    }
-    let (outward, inward) = compact.split_at(compact.len() - 3);
-    let i = inward.as_bytes();
-    if !(i[0].is_ascii_digit() && i[1].is_ascii_uppercase() && i[2].is_ascii_uppercase()) {
-        return None;
-    }
-    is_outward_code(outward).then(|| format!("{outward} {inward}"))
-}
+/// UK postcodes: the platform's one rule, which routing rules' districts are read by too.
+pub use linkway_platform::registry::routing::{normalise_postcode, postcode_district};
 
-/// `[A-Z]{1,2}[0-9][A-Z0-9]?`
-pub(super) fn is_outward_code(s: &str) -> bool {
-    let b = s.as_bytes();
-    let letters = b.iter().take_while(|c| c.is_ascii_uppercase()).count();
-    if !(1..=2).contains(&letters) || b.len() <= letters || !b[letters].is_ascii_digit() {
-        return false;
-    }
-    let rest = &b[letters + 1..];
-    rest.is_empty() || (rest.len() == 1 && rest[0].is_ascii_alphanumeric())
-}
-
-/// The outward code of a canonical postcode: `LS6 9ZZ` -> `LS6`.
-pub fn postcode_district(canonical: &str) -> &str {
-    canonical.split(' ').next().unwrap_or(canonical)
-}
+#[cfg(test)]
+pub(super) use linkway_platform::registry::routing::is_outward_code;
 
 /// `+?[0-9][0-9 ()-]{5,24}` with 10 to 15 digits.
 pub fn is_phone(s: &str) -> bool {

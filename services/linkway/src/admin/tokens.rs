@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
-use super::registry::Registry;
 use crate::ServiceName;
 use crate::config::Settings;
+use linkway_platform::registry::admin::Registry;
 
 /// When each token was last used against any service, and the services that could not
 /// be asked.

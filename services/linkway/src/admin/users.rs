@@ -5,12 +5,12 @@
 
 use clap::Subcommand;
 use linkway_events::Role;
-use linkway_events::registry::{RegistryEvent, UserDeactivated, UserRegistered, UserRolesChanged};
-use linkway_eventstore::{EventStore, Expected};
-use linkway_platform::text::Text;
+use linkway_events::registry::UserRegistered;
+use linkway_platform::registry::admin::Admin;
+use linkway_platform::registry::admin::input::{self, DISPLAY_NAME, ISSUER, SUBJECT};
 use uuid::Uuid;
 
-use super::{Plan, decide, decide_and_append, parse_role, registry, typed, valid_id};
+use super::parse_role;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -48,7 +48,7 @@ pub enum UserCommand {
 }
 
 /// Carries out a user command; returns what to print.
-pub async fn execute(store: &EventStore, command: UserCommand) -> anyhow::Result<String> {
+pub async fn execute(admin: &Admin<'_>, command: UserCommand) -> anyhow::Result<String> {
     match command {
         UserCommand::Add {
             org,
@@ -57,69 +57,27 @@ pub async fn execute(store: &EventStore, command: UserCommand) -> anyhow::Result
             issuer,
             subject,
         } => {
-            valid_id(&org)?;
-            let display_name = typed("--name", Text::name(200), Some(name))?
-                .ok_or_else(|| anyhow::anyhow!("--name must not be empty"))?;
-            let issuer = typed("--issuer", Text::line(500), Some(issuer))?
-                .ok_or_else(|| anyhow::anyhow!("--issuer must not be empty"))?;
-            let subject = typed("--subject", Text::line(255), Some(subject))?
-                .ok_or_else(|| anyhow::anyhow!("--subject must not be empty"))?;
             let registered = UserRegistered {
                 user_id: Uuid::now_v7(),
-                organisation_id: org.clone(),
-                roles: distinct(roles),
-                display_name,
-                issuer,
-                subject,
+                organisation_id: input::organisation_id("--org", &org)?,
+                roles: input::distinct(roles),
+                display_name: input::required("--name", DISPLAY_NAME, &name)?,
+                issuer: input::required("--issuer", ISSUER, &issuer)?,
+                subject: input::required("--subject", SUBJECT, &subject)?,
             };
-            let user_id = registered.user_id;
-            decide_and_append(store, |registry| {
-                decide::register_user(
-                    registry,
-                    &org,
-                    &registered.roles,
-                    &registered.issuer,
-                    &registered.subject,
-                )?;
-                Ok(Plan {
-                    aggregate_id: user_id.to_string(),
-                    event: RegistryEvent::UserRegistered(registered.clone()),
-                    expected: Expected::NoEvents,
-                })
-            })
-            .await?;
-            Ok(user_id.to_string())
+            admin.register_user(&registered).await?;
+            Ok(registered.user_id.to_string())
         }
         UserCommand::Roles { user_id, roles } => {
-            let roles = distinct(roles);
-            decide_and_append(store, |registry| {
-                let user = decide::change_roles(registry, user_id, &roles)?;
-                Ok(Plan {
-                    aggregate_id: user_id.to_string(),
-                    event: RegistryEvent::UserRolesChanged(UserRolesChanged {
-                        user_id,
-                        roles: roles.clone(),
-                    }),
-                    expected: Expected::LastSequence(user.sequence),
-                })
-            })
-            .await?;
+            admin.change_roles(user_id, &input::distinct(roles)).await?;
             Ok(user_id.to_string())
         }
         UserCommand::Deactivate { user_id } => {
-            decide_and_append(store, |registry| {
-                let user = decide::active_user(registry, user_id)?;
-                Ok(Plan {
-                    aggregate_id: user_id.to_string(),
-                    event: RegistryEvent::UserDeactivated(UserDeactivated { user_id }),
-                    expected: Expected::LastSequence(user.sequence),
-                })
-            })
-            .await?;
+            admin.deactivate_user(user_id).await?;
             Ok(user_id.to_string())
         }
         UserCommand::List { org } => {
-            let registry = registry::load(store).await?;
+            let registry = admin.registry().await?;
             let mut out = String::from("user_id\torganisation\troles\tname\tstate");
             for user in registry.users.values().filter(|u| {
                 org.as_deref()
@@ -138,15 +96,4 @@ pub async fn execute(store: &EventStore, command: UserCommand) -> anyhow::Result
             Ok(out)
         }
     }
-}
-
-/// Roles in the order given, each once.
-fn distinct(roles: Vec<Role>) -> Vec<Role> {
-    let mut out = Vec::with_capacity(roles.len());
-    for role in roles {
-        if !out.contains(&role) {
-            out.push(role);
-        }
-    }
-    out
 }

@@ -8,10 +8,11 @@ use linkway_events::Role;
 use linkway_events::registry::{OrganisationKind, OrganisationRegistered, RoutingCriterion};
 use uuid::Uuid;
 
-use super::registry::{Registry, Rule, Token, User};
+use super::fold::{Registry, Rule, Token, User};
+use crate::registry::routing::is_district;
 
-/// Linkway's own operators: the organisation admin tokens belong to (and the actor of
-/// every admin event). Built in, never registered.
+/// Linkway's own operators: the organisation admin tokens and administrators belong to
+/// (and the CLI's actor). Built in, never registered.
 pub const OPERATOR: &str = "linkway";
 
 /// Why an admin command was refused.
@@ -38,31 +39,65 @@ pub enum Refusal {
     NoSuchUser(Uuid),
 }
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// How a refusal names the way to put things right: the CLI's commands and flags, or
+/// the pages' fields. The rule each message states is the same for both.
+pub struct Wording {
+    pub add_organisation: &'static str,
+    pub link_worker_service: &'static str,
+    pub area: &'static str,
+    pub roles: &'static str,
+    pub remove_rule: &'static str,
+    pub list_tokens: &'static str,
+    pub operator: &'static str,
+}
+
+impl Wording {
+    /// `linkway admin`'s words.
+    pub const CLI: Wording = Wording {
+        add_organisation: "add it with `linkway admin org add` first",
+        link_worker_service: "register it with --link-worker-service first",
+        area: "--area",
+        roles: "--roles referrer,link_worker,...",
+        remove_rule: "`linkway admin rule remove`",
+        list_tokens: "see `linkway admin token list`",
+        operator: "--org linkway",
+    };
+
+    /// The admin pages' words.
+    pub const PAGES: Wording = Wording {
+        add_organisation: "register it on the organisations page first",
+        link_worker_service: "register it as running a link-worker service first",
+        area: "a commissioner area",
+        roles: "choose at least one role",
+        remove_rule: "the routing rules page",
+        list_tokens: "see the tokens page",
+        operator: "organisation linkway",
+    };
+}
+
+impl Refusal {
+    /// The refusal in `wording`'s words.
+    pub fn describe(&self, w: &Wording) -> String {
         match self {
-            Refusal::UnregisteredOrganisation(id) => write!(
-                f,
-                "organisation {id:?} is not registered (add it with `linkway admin org add` first)"
+            Refusal::UnregisteredOrganisation(id) => format!(
+                "organisation {id:?} is not registered ({})",
+                w.add_organisation
             ),
-            Refusal::NotALinkWorkerService(id) => write!(
-                f,
+            Refusal::NotALinkWorkerService(id) => format!(
                 "organisation {id:?} is not a link-worker service: a rule routing to it would \
-                 send every referral it matches to nobody (register it with \
-                 --link-worker-service first)"
+                 send every referral it matches to nobody ({})",
+                w.link_worker_service
             ),
             Refusal::StillRoutedTo {
                 organisation,
                 rules,
-            } => write!(
-                f,
+            } => format!(
                 "organisation {organisation:?} would no longer be a link-worker service while \
-                 routing rules still send referrals to it ({}): remove them first with \
-                 `linkway admin rule remove`",
-                rules.join(", ")
+                 routing rules still send referrals to it ({}): remove them first with {}",
+                rules.join(", "),
+                w.remove_rule
             ),
-            Refusal::NotAPostcodeDistrict(d) => write!(
-                f,
+            Refusal::NotAPostcodeDistrict(d) => format!(
                 "postcode district {d:?} is not an outward code (like LS6 or SW1A): a rule on \
                  it would match no referral"
             ),
@@ -70,34 +105,39 @@ impl fmt::Display for Refusal {
                 organisation,
                 role,
                 needs,
-            } => write!(
-                f,
-                "a {role} token needs {needs}; organisation {organisation:?} is not one"
-            ),
-            Refusal::ReservedOrganisation => write!(
-                f,
+            } => {
+                let needs = needs.replace("{operator}", w.operator);
+                format!("the {role} role needs {needs}; organisation {organisation:?} is not one")
+            }
+            Refusal::ReservedOrganisation => format!(
                 "{OPERATOR:?} is Linkway's own operator organisation and cannot be registered"
             ),
-            Refusal::CommissionerWithoutArea => f.write_str(
-                "a commissioner needs --area: its reports are scoped to that commissioner area",
+            Refusal::CommissionerWithoutArea => format!(
+                "a commissioner needs {}: its reports are scoped to that commissioner area",
+                w.area
             ),
-            Refusal::NoSuchRule(id) => write!(f, "there is no routing rule {id} in force"),
-            Refusal::NoRoles => write!(
-                f,
-                "a user needs at least one role (--roles referrer,link_worker,...): with none \
-                 they could sign in and do nothing"
+            Refusal::NoSuchRule(id) => format!("there is no routing rule {id} in force"),
+            Refusal::NoRoles => format!(
+                "a user needs at least one role ({}): with none they could sign in and do \
+                 nothing",
+                w.roles
             ),
-            Refusal::IdentityTaken(user) => write!(
-                f,
+            Refusal::IdentityTaken(user) => format!(
                 "that identity provider account already signs in as user {user}: one account \
                  is one person (deactivate that user first)"
             ),
-            Refusal::NoSuchUser(id) => write!(f, "no active user {id}"),
-            Refusal::NoSuchToken(id) => write!(
-                f,
-                "there is no live token {id} (see `linkway admin token list`)"
-            ),
+            Refusal::NoSuchUser(id) => format!("no active user {id}"),
+            Refusal::NoSuchToken(id) => {
+                format!("there is no live token {id} ({})", w.list_tokens)
+            }
         }
+    }
+}
+
+impl fmt::Display for Refusal {
+    /// In the CLI's words (what `linkway admin` prints).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(&Wording::CLI))
     }
 }
 
@@ -162,13 +202,6 @@ pub fn add_rule(
     Ok(())
 }
 
-/// The same rule intake reads a district with: the outward code of a valid postcode.
-fn is_district(district: &str) -> bool {
-    use linkway_intake::validation::{normalise_postcode, postcode_district};
-    normalise_postcode(&format!("{district} 9ZZ"))
-        .is_some_and(|canonical| postcode_district(&canonical) == district)
-}
-
 /// A rule in force, to remove.
 pub fn remove_rule(registry: &Registry, rule_id: Uuid) -> Result<&Rule, Refusal> {
     registry
@@ -192,7 +225,7 @@ pub fn issue_token(registry: &Registry, organisation_id: &str, role: Role) -> Re
             Ok(())
         } else {
             Err(does_not_fit(
-                "Linkway's operator organisation (--org linkway) and the admin role together",
+                "Linkway's operator organisation ({operator}) and the admin role together",
             ))
         };
     }
@@ -272,4 +305,172 @@ fn user_roles(registry: &Registry, organisation_id: &str, roles: &[Role]) -> Res
     roles
         .iter()
         .try_for_each(|role| issue_token(registry, organisation_id, *role))
+}
+
+#[cfg(test)]
+mod tests {
+    use linkway_events::registry::{RoutingRuleAdded, UserRegistered};
+
+    use super::*;
+    use crate::registry::admin::fold::Organisation;
+
+    fn organisation(id: &str, kind: OrganisationKind, service: bool) -> OrganisationRegistered {
+        OrganisationRegistered {
+            organisation_id: id.into(),
+            name: format!("{id} name"),
+            kind,
+            code: None,
+            commissioner_area: Some("QAD".into()),
+            link_worker_service: service,
+        }
+    }
+
+    /// A GP practice, a link-worker service with a rule from the practice, a commissioner
+    /// and one user at the service.
+    fn registry() -> Registry {
+        let mut registry = Registry::default();
+        for o in [
+            organisation("gp", OrganisationKind::GpPractice, false),
+            organisation("lw", OrganisationKind::Pcn, true),
+            organisation("icb", OrganisationKind::Commissioner, false),
+        ] {
+            registry.organisations.insert(
+                o.organisation_id.clone(),
+                Organisation {
+                    registered: o,
+                    sequence: 1,
+                },
+            );
+        }
+        let rule_id = Uuid::from_u128(1);
+        registry.rules.insert(
+            rule_id,
+            Rule {
+                added: RoutingRuleAdded {
+                    rule_id,
+                    link_worker_organisation_id: "lw".into(),
+                    criterion: RoutingCriterion::ReferringOrganisation {
+                        organisation_id: "gp".into(),
+                    },
+                    priority: 1,
+                },
+                removed: false,
+                sequence: 2,
+            },
+        );
+        let user_id = Uuid::from_u128(2);
+        registry.users.insert(
+            user_id,
+            User {
+                registered: UserRegistered {
+                    user_id,
+                    organisation_id: "lw".into(),
+                    roles: vec![Role::LinkWorker],
+                    display_name: "Ada".into(),
+                    issuer: "https://idp".into(),
+                    subject: "ada".into(),
+                },
+                active: true,
+                sequence: 3,
+            },
+        );
+        registry
+    }
+
+    #[test]
+    fn a_rule_routes_only_to_a_registered_link_worker_service_on_what_a_referral_carries() {
+        let r = registry();
+        let from = |org: &str| RoutingCriterion::ReferringOrganisation {
+            organisation_id: org.into(),
+        };
+        let district = |d: &str| RoutingCriterion::PostcodeDistrict { district: d.into() };
+        assert_eq!(add_rule(&r, "lw", &from("gp")), Ok(()));
+        assert_eq!(add_rule(&r, "lw", &district("SW1A")), Ok(()));
+        assert_eq!(
+            add_rule(&r, "nobody", &from("gp")),
+            Err(Refusal::UnregisteredOrganisation("nobody".into()))
+        );
+        assert_eq!(
+            add_rule(&r, "gp", &from("gp")),
+            Err(Refusal::NotALinkWorkerService("gp".into()))
+        );
+        assert_eq!(
+            add_rule(&r, "lw", &from("gp-x")),
+            Err(Refusal::UnregisteredOrganisation("gp-x".into()))
+        );
+        assert_eq!(
+            add_rule(&r, "lw", &district("LS6 4QX")),
+            Err(Refusal::NotAPostcodeDistrict("LS6 4QX".into()))
+        );
+    }
+
+    #[test]
+    fn a_service_cannot_stop_while_rules_route_to_it_and_a_commissioner_needs_an_area() {
+        let r = registry();
+        let refused = register_organisation(&r, &organisation("lw", OrganisationKind::Pcn, false));
+        assert!(matches!(refused, Err(Refusal::StillRoutedTo { .. })));
+        let mut no_area = organisation("icb-2", OrganisationKind::Commissioner, false);
+        no_area.commissioner_area = None;
+        assert_eq!(
+            register_organisation(&r, &no_area),
+            Err(Refusal::CommissionerWithoutArea)
+        );
+        assert_eq!(
+            register_organisation(&r, &organisation(OPERATOR, OrganisationKind::Other, false)),
+            Err(Refusal::ReservedOrganisation)
+        );
+    }
+
+    #[test]
+    fn a_role_must_fit_its_organisation() {
+        let r = registry();
+        for (org, role) in [
+            ("lw", Role::LinkWorker),
+            ("lw", Role::ServiceManager),
+            ("icb", Role::Commissioner),
+            ("gp", Role::Referrer),
+            (OPERATOR, Role::Admin),
+        ] {
+            assert_eq!(issue_token(&r, org, role), Ok(()), "{org} {role:?}");
+        }
+        for (org, role) in [
+            ("gp", Role::LinkWorker),
+            ("gp", Role::Commissioner),
+            ("icb", Role::Referrer),
+            ("gp", Role::Admin),
+            (OPERATOR, Role::Referrer),
+        ] {
+            assert!(issue_token(&r, org, role).is_err(), "{org} {role:?}");
+        }
+    }
+
+    #[test]
+    fn one_identity_is_one_person_and_a_user_needs_a_role() {
+        let r = registry();
+        assert_eq!(
+            register_user(&r, "lw", &[Role::LinkWorker], "https://idp", "ada"),
+            Err(Refusal::IdentityTaken(Uuid::from_u128(2)))
+        );
+        assert_eq!(
+            register_user(&r, "lw", &[], "https://idp", "bea"),
+            Err(Refusal::NoRoles)
+        );
+        assert_eq!(
+            register_user(&r, "lw", &[Role::ServiceManager], "https://idp", "bea"),
+            Ok(())
+        );
+        assert!(change_roles(&r, Uuid::from_u128(2), &[Role::Commissioner]).is_err());
+        assert!(active_user(&r, Uuid::from_u128(9)).is_err());
+    }
+
+    #[test]
+    fn the_cli_and_the_pages_state_the_same_rule_in_their_own_words() {
+        let refusal = Refusal::CommissionerWithoutArea;
+        assert!(refusal.to_string().contains("needs --area"));
+        let page = refusal.describe(&Wording::PAGES);
+        assert!(page.contains("needs a commissioner area") && !page.contains("--"));
+        let admin = issue_token(&registry(), "gp", Role::Admin).unwrap_err();
+        assert!(admin.to_string().contains("(--org linkway)"));
+        assert!(!admin.describe(&Wording::PAGES).contains("--"));
+    }
 }
