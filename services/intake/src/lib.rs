@@ -247,7 +247,7 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/referrals/{referral_id}/route", post(api::route_referral))
         .route("/admin/unroutable", get(api::list_unroutable))
         .route("/form", get(form::get_form).post(form::post_form))
-        // The referrer's pages (HTML for people, beside the JSON routes; not in the document).
+        // The referrer's pages (HTML for people signed in, beside the JSON routes).
         .route("/", get(pages::home))
         .route(
             "/referrals/new",
@@ -287,6 +287,12 @@ pub fn router(state: AppState) -> axum::Router {
         messaging::legal_basis_code_system,
         form::get_form,
         form::post_form,
+        pages::home::home,
+        pages::make::new_referral,
+        pages::make::send_referral,
+        pages::list::referrals,
+        pages::referral::referral,
+        pages::referral::withdraw,
     ),
     components(schemas(
         linkway_platform::Problem,
@@ -317,7 +323,8 @@ pub fn router(state: AppState) -> axum::Router {
         (name = "referrals", description = "Sending and following referrals"),
         (name = "admin", description = "Routing referrals no rule matched"),
         (name = "fhir", description = "FHIR R4 messaging (BaRS-style); answers are OperationOutcomes"),
-        (name = "form", description = "The web form for referrers without an integrated system (HTML, no JavaScript)")
+        (name = "form", description = "The token form for organisations whose staff do not sign in (HTML, no JavaScript)"),
+        (name = "pages", description = "Pages for people signed in (HTML, no JavaScript needed): sign-in, and the referrer's pages")
     )
 )]
 struct ApiDoc;

@@ -17,8 +17,8 @@
 //!   `POST /referrals/{id}/view/withdraw`.
 //!
 //! The JSON routes `/referrals` and `/referrals/{id}` stay JSON; pages live beside them.
-//! Pages are not in the OpenAPI document (like the platform's sign-in pages): they are for
-//! people, not systems. A record of another organisation is the same 404 page as a missing one.
+//! Each is in the OpenAPI document under the tag `pages`, as the platform's sign-in routes
+//! are (HTML answers, form bodies, no bearer token: the session cookie). A record of another organisation is the same 404 page as a missing one.
 
 pub mod home;
 pub mod list;

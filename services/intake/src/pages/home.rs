@@ -9,6 +9,12 @@ use maud::{Markup, html};
 use super::{PageError, SERVICE, Section, html, navigation, principal};
 
 /// The start page: make a referral, or see the organisation's referrals.
+#[utoipa::path(get, path = "/", operation_id = "getReferrerHome", tag = "pages",
+    responses(
+        (status = 200, description = "The referrer's start page (HTML)", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to /sign-in, coming back here after"),
+        (status = 403, description = "Signed in without the referrer role (HTML)", content_type = "text/html", body = String),
+    ))]
 pub async fn home(who: SignedIn) -> Result<Response, PageError> {
     principal(&who)?;
     let page = Page {

@@ -21,6 +21,17 @@ use crate::read_model::{ReferralRow, Status};
 pub const PER_PAGE: i64 = 25;
 
 /// The list, filtered and paged.
+#[utoipa::path(get, path = "/referrals/view", operation_id = "getReferralsPage", tag = "pages",
+    params(
+        ("status" = Option<String>, Query, description = "Only referrals in this status (any other value: every status)"),
+        ("page" = Option<i64>, Query, description = "Which page of 25, from 1"),
+    ),
+    responses(
+        (status = 200, description = "The organisation's referrals (HTML)", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to /sign-in, coming back here after"),
+        (status = 403, description = "Signed in without the referrer role (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The read model or the log is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 pub async fn referrals(
     who: SignedIn,
     State(state): State<AppState>,

@@ -20,6 +20,12 @@ use crate::form::{self, Posted};
 pub const OPERATION: &str = "submitReferralPage";
 
 /// The empty form.
+#[utoipa::path(get, path = "/referrals/new", operation_id = "getMakeReferralPage", tag = "pages",
+    responses(
+        (status = 200, description = "The referral form (HTML)", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to /sign-in, coming back here after"),
+        (status = 403, description = "Signed in without the referrer role (HTML)", content_type = "text/html", body = String),
+    ))]
 pub async fn new_referral(who: SignedIn) -> Result<Response, PageError> {
     principal(&who)?;
     let posted = Posted::new(Vec::new());
@@ -27,6 +33,16 @@ pub async fn new_referral(who: SignedIn) -> Result<Response, PageError> {
 }
 
 /// Sends the form.
+#[utoipa::path(post, path = "/referrals/new", operation_id = "submitReferralPage", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "The form's fields (see GET /referrals/new), `csrf` and `idempotency_key` from the rendered form"),
+    responses(
+        (status = 303, description = "Sent: to the referral's page with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 403, description = "Without the session's CSRF token, or without the referrer role: nothing changed (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "Changed concurrently: the form again, to send again (HTML)", content_type = "text/html", body = String),
+        (status = 422, description = "The form again with what was typed, each problem beside its field and in the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The read model or the log is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 pub async fn send_referral(
     who: SignedIn,
     State(state): State<AppState>,

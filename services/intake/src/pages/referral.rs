@@ -33,6 +33,20 @@ use crate::read_model::ReferralRow;
 pub const WITHDRAW: &str = "withdrawReferralPage";
 
 /// The referral's page.
+#[utoipa::path(get, path = "/referrals/{referral_id}/view", operation_id = "getReferralPage", tag = "pages",
+    params(
+        ("referral_id" = Uuid, Path, description = "The referral's id"),
+        ("min_sequence" = Option<u64>, Query, description = "Wait until the page includes this change"),
+        ("done" = Option<String>, Query, description = "`sent` or `withdrawn`: say so in a banner"),
+    ),
+    responses(
+        (status = 200, description = "The referral, its timeline and the withdraw form (HTML)", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to /sign-in, coming back here after"),
+        (status = 403, description = "Signed in without the referrer role (HTML)", content_type = "text/html", body = String),
+        (status = 404, description = "No such referral, or another organisation's: the same page (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "`min_sequence` is beyond the end of the log (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The read model or the log is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 pub async fn referral(
     who: SignedIn,
     State(state): State<AppState>,
@@ -53,6 +67,18 @@ pub async fn referral(
 }
 
 /// Withdraws the referral with the reason given.
+#[utoipa::path(post, path = "/referrals/{referral_id}/view/withdraw", operation_id = "withdrawReferralPage", tag = "pages",
+    params(("referral_id" = Uuid, Path, description = "The referral's id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`reason`, `csrf` and `idempotency_key` from the referral's page"),
+    responses(
+        (status = 303, description = "Withdrawn: to the referral's page with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 403, description = "Without the session's CSRF token, or without the referrer role: nothing changed (HTML)", content_type = "text/html", body = String),
+        (status = 404, description = "No such referral, or another organisation's: the same page (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "It can no longer be withdrawn, or it changed concurrently: the page says which (HTML)", content_type = "text/html", body = String),
+        (status = 422, description = "No reason, or one too long: the page with the problem beside the field; nothing recorded (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The read model or the log is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
 pub async fn withdraw(
     who: SignedIn,
     State(state): State<AppState>,

@@ -75,6 +75,40 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "/form",
         &[201, 401, 403, 409, 415, 422, 503],
     ),
+    // The platform's sign-in pages.
+    ("getSignIn", "get", "/sign-in", &[200]),
+    ("startSignIn", "get", "/auth/login", &[404, 503]),
+    ("finishSignIn", "get", "/auth/callback", &[403, 503]),
+    ("signInAsDemoUser", "post", "/auth/demo", &[403, 404, 503]),
+    ("signOut", "post", "/sign-out", &[403, 503]),
+    ("getSignedOut", "get", "/signed-out", &[200]),
+    // The referrer's pages.
+    ("getReferrerHome", "get", "/", &[200, 403]),
+    ("getMakeReferralPage", "get", "/referrals/new", &[200, 403]),
+    (
+        "submitReferralPage",
+        "post",
+        "/referrals/new",
+        &[403, 409, 422, 503],
+    ),
+    (
+        "getReferralsPage",
+        "get",
+        "/referrals/view",
+        &[200, 403, 503],
+    ),
+    (
+        "getReferralPage",
+        "get",
+        "/referrals/{referral_id}/view",
+        &[200, 403, 404, 409, 503],
+    ),
+    (
+        "withdrawReferralPage",
+        "post",
+        "/referrals/{referral_id}/view/withdraw",
+        &[403, 404, 409, 422, 503],
+    ),
 ];
 
 async fn document(intake: &Intake) -> Value {
@@ -152,8 +186,9 @@ async fn every_operation_is_documented_with_its_request_responses_and_errors() {
                 "{id} documents no request"
             );
         }
-        // The platform's operational routes are open and say so by declaring none.
-        if op["tags"][0] != "operations" {
+        // The platform's operational routes are open and say so by declaring none; pages
+        // take the session cookie, not a bearer token.
+        if op["tags"][0] != "operations" && op["tags"][0] != "pages" {
             assert!(op["security"].is_array(), "{id} declares its security");
         }
     }
