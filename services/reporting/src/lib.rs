@@ -9,6 +9,8 @@
 //!   service x need (pure).
 //! - [`disclosure`]: disclosure control, primary and secondary suppression (pure).
 //! - [`api`]: `getSummary` and `getOutcomeFeed` (JSON or CSV), commissioner area scoped.
+//! - [`pages`]: the commissioner's dashboard (`/`, `/dashboard.csv`): the summary's
+//!   figures as accessible SVG charts beside tables, and as CSV.
 //! - [`queries`]: the SQL of those answers, as typed functions (one snapshot per answer).
 //!
 //! **Invariant**: no reporting table or answer holds a name, NHS number, contact detail,
@@ -18,6 +20,7 @@ pub mod aggregate;
 pub mod api;
 pub mod disclosure;
 pub mod journey;
+pub mod pages;
 pub mod projection;
 pub mod pseudonym;
 pub mod queries;
@@ -129,6 +132,7 @@ impl Service for ReportingService {
             let routes = axum::Router::new()
                 .route("/summary", get(api::get_summary))
                 .route("/feed", get(api::get_outcome_feed))
+                .merge(pages::routes())
                 .with_state(state);
             Ok(Started {
                 routes,
@@ -191,7 +195,12 @@ pub async fn rebuild_with(
         title = "Linkway reporting",
         description = "Disclosure-controlled outcome figures for commissioners: no person-identifiable data."
     ),
-    paths(api::get_summary, api::get_outcome_feed),
+    paths(
+        api::get_summary,
+        api::get_outcome_feed,
+        pages::get_dashboard,
+        pages::get_dashboard_csv
+    ),
     components(schemas(
         api::Summary,
         api::Measure,
@@ -214,6 +223,7 @@ pub async fn rebuild_with(
     modifiers(&BearerAuth, &OperationalRoutes, &ExactParameters),
     tags(
         (name = "reporting", description = "Commissioner outcome feed and summary"),
+        (name = "pages", description = "The commissioner's dashboard (HTML, signed in with a session cookie) and its figures as CSV"),
         (name = "operations", description = "Health, readiness, metrics and this document")
     )
 )]

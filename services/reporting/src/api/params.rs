@@ -11,6 +11,8 @@ use time::Date;
 pub const AREA: Text = Text::line(64);
 /// A month, `YYYY-MM`.
 pub const MONTH_PATTERN: &str = "^[0-9]{4}-(?:0[1-9]|1[0-2])$";
+/// A month on a page's form: `YYYY-MM`, or empty for none.
+pub const PAGE_MONTH_PATTERN: &str = "^(?:[0-9]{4}-(?:0[1-9]|1[0-2]))?$";
 /// A feed cursor: the `next_cursor` of an answer (digits), or empty for the beginning.
 pub const CURSOR_PATTERN: &str = "^[0-9]{0,19}$";
 
@@ -29,12 +31,15 @@ impl utoipa::Modify for ExactParameters {
                 .max_length(max)
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            // A page's GET form sends an empty field for "no limit".
+            let page = crate::pages::PATHS.contains(&path.as_str());
             for op in item.get.iter_mut() {
                 for p in op.parameters.iter_mut().flatten() {
                     let RefOr::T(p) = p else { continue };
                     let schema = match p.name.as_str() {
                         "area" => string(AREA.pattern(), Some(AREA.max_chars)),
+                        "from" | "to" if page => string(PAGE_MONTH_PATTERN, None),
                         "from" | "to" => string(MONTH_PATTERN, None),
                         "cursor" => string(CURSOR_PATTERN, None),
                         _ => continue,
@@ -47,7 +52,7 @@ impl utoipa::Modify for ExactParameters {
 }
 
 /// The commissioner area the caller may read.
-pub(super) async fn area_for(
+pub(crate) async fn area_for(
     db: &Database,
     principal: &Principal,
     requested: Option<&str>,
@@ -102,7 +107,7 @@ fn cursor_refused() -> ApiError {
 }
 
 /// A month (see [`MONTH_PATTERN`]), or what is wrong with it.
-pub(super) fn parse_month(field: &str, value: Option<&str>) -> Result<Option<Date>, FieldError> {
+pub(crate) fn parse_month(field: &str, value: Option<&str>) -> Result<Option<Date>, FieldError> {
     let Some(value) = value else { return Ok(None) };
     let bad = || FieldError::new(field, "month_format", "a month is written YYYY-MM");
     let (y, m) = value.split_once('-').ok_or_else(bad)?;

@@ -181,7 +181,17 @@ pub async fn get_summary(
     principal: Principal,
     Query(q): Query<SummaryQuery>,
 ) -> Result<axum::Json<Summary>, ApiError> {
-    let area = area_for(&state.db, &principal, q.area.as_deref()).await?;
+    summary_for(&state, &principal, &q).await.map(axum::Json)
+}
+
+/// The figures of the area `principal` may read: what `getSummary` answers, and what the
+/// commissioner's dashboard shows (one function, so the page can show nothing else).
+pub async fn summary_for(
+    state: &AppState,
+    principal: &Principal,
+    q: &SummaryQuery,
+) -> Result<Summary, ApiError> {
+    let area = area_for(&state.db, principal, q.area.as_deref()).await?;
     let mut errors = Vec::new();
     let from = parse_month("from", q.from.as_deref()).unwrap_or_else(|e| {
         errors.push(e);
@@ -197,12 +207,12 @@ pub async fn get_summary(
     wait_for(&state.checkpoint, q.min_sequence).await?;
     let mut client = state.db.client().await?;
     let read = queries::summary_facts(&mut client, &area, from, to).await?;
-    Ok(axum::Json(summarise(
+    Ok(summarise(
         &state.settings,
         area,
-        q.from,
-        q.to,
+        q.from.clone(),
+        q.to.clone(),
         read.sequence,
         &read.facts,
-    )))
+    ))
 }

@@ -4,6 +4,7 @@ mod e2e;
 mod exact_contract;
 mod journeys;
 mod openapi;
+mod pages;
 mod population;
 mod privacy_scan;
 mod replay;

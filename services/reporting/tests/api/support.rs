@@ -2,15 +2,17 @@
 //! append referral and case events, and a recorder of every response body so a test can
 //! check that none of them holds personal data.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use linkway_events::case::CaseEvent;
 use linkway_events::common::Coding;
 use linkway_events::referral::*;
-use linkway_events::registry::OrganisationKind;
+use linkway_events::registry::{OrganisationKind, RegistryEvent, UserRegistered};
 use linkway_events::{Actor, Envelope, Event, Role};
 use linkway_eventstore::{EventStore, Expected, PendingEvent};
+use linkway_platform::web::WebSettings;
+use linkway_platform::web::session::{ABSOLUTE_LIFETIME, SESSION_COOKIE, Sealer, Session};
 use linkway_reporting::Settings;
 use linkway_testkit::{TestEnv, serve};
 use reqwest::StatusCode;
@@ -126,6 +128,8 @@ pub struct World {
     pub base: String,
     pub http: reqwest::Client,
     pub settings: Settings,
+    /// The pages' settings the service runs with (its session key seals test cookies).
+    pub web: Arc<WebSettings>,
     pub commissioner_a: String,
     pub commissioner_b: String,
     pub admin: String,
@@ -174,6 +178,7 @@ impl World {
         let (link_worker, _) = env.issue_token("lw-a", Role::LinkWorker).await;
         let (service_manager, _) = env.issue_token("lw-a", Role::ServiceManager).await;
         let ctx = env.context("reporting").await;
+        let web = ctx.web.clone();
         let router = linkway_reporting::start_with(ctx, settings.clone())
             .await
             .expect("reporting starts");
@@ -184,6 +189,7 @@ impl World {
             base,
             http: reqwest::Client::new(),
             settings,
+            web,
             commissioner_a,
             commissioner_b,
             admin,
@@ -224,15 +230,7 @@ impl World {
         if let Some(accept) = accept {
             request = request.header("accept", accept);
         }
-        let response = request.send().await.expect("reporting answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.text().await.expect("a body");
-        self.bodies
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(format!("{headers:?}\n{body}"));
-        (status, headers, body)
+        self.recorded(request).await
     }
 
     /// GET that must succeed with JSON. A 503 (the read model not yet at `min_sequence`,
@@ -247,6 +245,77 @@ impl World {
             assert_eq!(status, StatusCode::OK, "{path}: {body}");
             return serde_json::from_str(&body).expect("JSON");
         }
+    }
+
+    /// Registers a person of `organisation` with `roles` (as `linkway admin user add`
+    /// would) and returns the `Cookie` header of a session of theirs, once this
+    /// service's registry knows them.
+    pub async fn sign_in(&self, organisation: &str, roles: &[Role]) -> String {
+        let user_id = Uuid::now_v7();
+        let event: Event = RegistryEvent::UserRegistered(UserRegistered {
+            user_id,
+            organisation_id: organisation.into(),
+            roles: roles.to_vec(),
+            display_name: format!("Test {}", roles[0].as_str()),
+            issuer: "https://idp.example.org".into(),
+            subject: format!("sub-{user_id}"),
+        })
+        .into();
+        self.append(
+            "user",
+            user_id,
+            event,
+            OffsetDateTime::now_utc(),
+            Actor::system(),
+        )
+        .await;
+        let session = Session::begin(user_id, OffsetDateTime::now_utc());
+        let sealed = Sealer::new(&self.web.session_key, false).seal(
+            SESSION_COOKIE,
+            &session,
+            ABSOLUTE_LIFETIME,
+        );
+        let cookie = sealed.split(';').next().expect("name=value").to_owned();
+        // The registry has the user once it has reached their event.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, _, _) = self.page("/?from=2000-01&to=2000-01", Some(&cookie)).await;
+            if status != StatusCode::SEE_OTHER {
+                return cookie;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the user never became known"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// GET a page with `cookie` (redirects not followed); records the body for the
+    /// personal-data scan.
+    pub async fn page(&self, path: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, String) {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client");
+        let mut request = client.get(format!("{}{path}", self.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        self.recorded(request).await
+    }
+
+    /// Sends `request` and records the answer for the personal-data scan.
+    async fn recorded(&self, request: reqwest::RequestBuilder) -> (StatusCode, HeaderMap, String) {
+        let response = request.send().await.expect("reporting answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.text().await.expect("a body");
+        self.bodies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(format!("{headers:?}\n{body}"));
+        (status, headers, body)
     }
 
     /// The last stream sequence, for `min_sequence`.
