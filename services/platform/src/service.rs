@@ -116,6 +116,7 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
     );
     let routes = routes
         .merge(crate::web::sign_in::routes())
+        .merge(crate::web::admin::routes())
         .merge(crate::web::assets::routes(ctx.web.assets.as_deref()))
         .layer(axum::middleware::from_fn(crate::web::signed_in::layer))
         .layer(axum::Extension(web));

@@ -12,12 +12,14 @@
 //! - [`sign_in`]: the routes every service serves: `/sign-in`, `/auth/login`,
 //!   `/auth/callback`, `/sign-out`, `/signed-out`, demo sign-in, and `/assets/`.
 //! - [`page`]: the NHS design system layout and components (maud).
+//! - [`admin`]: the administrator's pages under `/admin` on every service.
 //!
 //! Signing in and out are events (`user.signed_in`, `user.signed_out`) appended through
 //! the platform's one command path, so every service's registry knows a session ended.
 //!
 //! [`Principal`]: crate::auth::Principal
 
+pub mod admin;
 pub mod assets;
 pub mod form;
 pub mod oidc;

@@ -1,0 +1,431 @@
+//! The administrator's pages, under `/admin` on every service: organisations, users,
+//! tokens, routing rules (with a preview of where a referral would go) and this service's
+//! dead letters. Only a signed-in person holding the admin role sees them
+//! (`who.principal(&[Role::Admin])`, others get the 403 page).
+//!
+//! Every change is the registry's own admin command ([`crate::registry::admin::Admin`],
+//! the one `linkway admin` runs), acting as the signed-in administrator, so the event
+//! names their user id; a refusal is the command's own rule, in the pages' words
+//! ([`Wording::PAGES`]), shown in the error summary beside what was typed (422). Lists
+//! read the registry as folded from the log, what the commands decide on, so a change
+//! shows at once; a form that worked answers 303 to its list with `?min_sequence=`.
+//! Forms are read with [`PageForm`] (the CSRF check first).
+//!
+//! - [`organisations`]: `GET /admin/organisations`, `GET /admin/organisations/{id}`,
+//!   `POST /admin/organisations` (register or update).
+//! - [`users`]: `GET`/`POST /admin/users`, `GET /admin/users/{id}`,
+//!   `POST /admin/users/{id}/roles`, `POST /admin/users/{id}/deactivate`.
+//! - [`tokens`]: `GET`/`POST /admin/tokens` (the secret shown once on the answer),
+//!   `POST /admin/tokens/{id}/revoke`.
+//! - [`rules`]: `GET`/`POST /admin/routing-rules`, `POST /admin/routing-rules/{id}/remove`,
+//!   `POST /admin/routing-rules/preview`.
+//! - [`dead_letters`]: `GET /admin/dead-letters`.
+
+pub mod dead_letters;
+pub mod organisations;
+pub mod rules;
+pub mod tokens;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use linkway_events::Role;
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::page::{Field, FieldError, error_for, error_summary, success_banner};
+use super::signed_in::problem_page;
+use super::{NavItem, Page, PageRejection, SignedIn, Web};
+use crate::auth::Principal;
+use crate::http::request::CorrelationId;
+use crate::registry::admin::input::Invalid;
+use crate::registry::admin::{Admin, AdminError, Refusal, Registry, Wording};
+
+/// The service label of every admin page's header and title.
+pub const SERVICE: &str = "Administration";
+
+/// The routes; the request layer's extensions carry [`Web`].
+pub fn routes() -> axum::Router {
+    axum::Router::new()
+        .route("/admin", get(home))
+        .route(
+            "/admin/organisations",
+            get(organisations::list).post(organisations::register),
+        )
+        .route("/admin/organisations/{id}", get(organisations::edit))
+        .route("/admin/users", get(users::list).post(users::add))
+        .route("/admin/users/{id}", get(users::user))
+        .route("/admin/users/{id}/roles", post(users::change_roles))
+        .route("/admin/users/{id}/deactivate", post(users::deactivate))
+        .route("/admin/tokens", get(tokens::list).post(tokens::issue))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/admin/routing-rules", get(rules::list).post(rules::add))
+        .route("/admin/routing-rules/preview", post(rules::preview))
+        .route("/admin/routing-rules/{id}/remove", post(rules::remove))
+        .route("/admin/dead-letters", get(dead_letters::list))
+}
+
+/// The admin pages' sections, for the header's navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Home,
+    Organisations,
+    Users,
+    Tokens,
+    Rules,
+    DeadLetters,
+}
+
+const SECTIONS: [(Section, &str, &str); 5] = [
+    (
+        Section::Organisations,
+        "Organisations",
+        "/admin/organisations",
+    ),
+    (Section::Users, "Users", "/admin/users"),
+    (Section::Tokens, "Tokens", "/admin/tokens"),
+    (Section::Rules, "Routing rules", "/admin/routing-rules"),
+    (Section::DeadLetters, "Dead letters", "/admin/dead-letters"),
+];
+
+/// An admin page: its heading, section, the person, and whether it shows errors.
+pub struct AdminPage<'a> {
+    pub title: &'a str,
+    pub section: Section,
+    pub who: &'a SignedIn,
+    pub errors: &'a [FieldError],
+    pub back: Option<(&'a str, String)>,
+}
+
+impl AdminPage<'_> {
+    /// The page with `content` after its `<h1>` (and the error summary, if any); 422 when
+    /// it shows errors, never cached.
+    pub fn render(&self, content: Markup) -> Response {
+        let navigation = SECTIONS
+            .iter()
+            .map(|(section, text, href)| NavItem {
+                text,
+                href: (*href).to_owned(),
+                current: *section == self.section,
+            })
+            .collect();
+        let page = Page {
+            title: self.title,
+            service: SERVICE,
+            signed_in: Some(self.who),
+            navigation,
+            has_errors: !self.errors.is_empty(),
+            back: self.back.clone(),
+        };
+        let status = if self.errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        no_store(
+            status,
+            page.render(html! {
+                (error_summary(self.errors))
+                h1 class="nhsuk-heading-l" { (self.title) }
+                (content)
+            }),
+        )
+    }
+}
+
+/// A rendered page that is never cached (a token's secret, people's names).
+pub fn no_store(status: StatusCode, page: Markup) -> Response {
+    let mut response = (status, page).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// An administrator's request: who they are, the pages' context, and the principal their
+/// commands act as. Anyone else is refused (403 page; not signed in: to sign in).
+pub struct AsAdmin {
+    pub who: SignedIn,
+    pub web: Arc<Web>,
+    principal: Principal,
+    correlation: Uuid,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for AsAdmin {
+    type Rejection = AdminPageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let who = SignedIn::from_request_parts(parts, state).await?;
+        let principal = who.principal(&[Role::Admin])?;
+        let web = parts
+            .extensions
+            .get::<Arc<Web>>()
+            .cloned()
+            .ok_or(AdminPageError::Rejected(PageRejection::Unavailable))?;
+        let Ok(CorrelationId(correlation)) = CorrelationId::from_request_parts(parts, state).await;
+        Ok(AsAdmin {
+            who,
+            web,
+            principal,
+            correlation,
+        })
+    }
+}
+
+impl AsAdmin {
+    /// The registry's admin commands, acting as this administrator.
+    pub fn commands(&self) -> Admin<'_> {
+        Admin::person(&self.web.store, &self.principal, self.correlation)
+    }
+
+    /// The registry as the log holds it (what the commands decide on).
+    pub async fn registry(&self) -> Result<Registry, AdminPageError> {
+        Ok(crate::registry::admin::fold::load(&self.web.store).await?)
+    }
+
+    /// A page of `section` titled `title`, showing `errors`.
+    pub fn page<'a>(
+        &'a self,
+        title: &'a str,
+        section: Section,
+        errors: &'a [FieldError],
+    ) -> AdminPage<'a> {
+        AdminPage {
+            title,
+            section,
+            who: &self.who,
+            errors,
+            back: None,
+        }
+    }
+
+    /// What a one-button action (remove, revoke, deactivate) answers: 303 to `list` once
+    /// done; the 404 page for a record that is not there; else `again` with the refusal.
+    pub async fn after_action(
+        &self,
+        result: Result<u64, AdminError>,
+        list: &str,
+        exists: impl Fn(&Registry) -> bool,
+        again: impl FnOnce(&Registry, FieldError) -> Response,
+    ) -> Result<Response, AdminPageError> {
+        match result {
+            Ok(sequence) => Ok(saved(list, sequence)),
+            Err(err) => {
+                let error = refused(err, "maincontent")?;
+                let registry = self.registry().await?;
+                if !exists(&registry) {
+                    return Err(AdminPageError::NotFound);
+                }
+                Ok(again(&registry, error))
+            }
+        }
+    }
+}
+
+/// A form field of a page showing `errors`.
+pub fn field<'a>(
+    errors: &'a [FieldError],
+    id: &'a str,
+    label: &'a str,
+    hint: Option<&'a str>,
+) -> Field<'a> {
+    Field {
+        id,
+        label,
+        hint,
+        error: error_for(errors, id),
+    }
+}
+
+/// Why an admin page was not shown.
+#[derive(Debug)]
+pub enum AdminPageError {
+    /// Not signed in, not an administrator, a form without its CSRF token.
+    Rejected(PageRejection),
+    /// No such record (a bad id in the path too).
+    NotFound,
+    /// The log could not be read or written.
+    Unavailable(String),
+}
+
+impl From<PageRejection> for AdminPageError {
+    fn from(r: PageRejection) -> AdminPageError {
+        AdminPageError::Rejected(r)
+    }
+}
+
+impl From<anyhow::Error> for AdminPageError {
+    fn from(e: anyhow::Error) -> AdminPageError {
+        AdminPageError::Unavailable(format!("{e:#}"))
+    }
+}
+
+impl IntoResponse for AdminPageError {
+    fn into_response(self) -> Response {
+        match self {
+            AdminPageError::Rejected(r) => r.into_response(),
+            AdminPageError::NotFound => problem_page(
+                StatusCode::NOT_FOUND,
+                "Page not found",
+                "If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address.",
+            ),
+            AdminPageError::Unavailable(why) => {
+                tracing::warn!(error = %why, "admin page: the registry could not be read or written");
+                PageRejection::Unavailable.into_response()
+            }
+        }
+    }
+}
+
+/// What a command's failure is on a page: a refusal beside the field it is about, or the
+/// page that says try again.
+pub fn refused(err: AdminError, field: &str) -> Result<FieldError, AdminPageError> {
+    match err {
+        AdminError::Refused(refusal) => Ok(refusal_at(&refusal, field)),
+        AdminError::KeptChanging => Ok(FieldError {
+            field: field.to_owned(),
+            message: sentence(&err.to_string()),
+        }),
+        AdminError::Log(e) => Err(e.into()),
+    }
+}
+
+/// A rule's refusal beside field `field`, in the pages' words.
+pub fn refusal_at(refusal: &Refusal, field: &str) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: sentence(&refusal.describe(&Wording::PAGES)),
+    }
+}
+
+/// A field's refusal by the input rules, beside field `id`.
+pub fn invalid(err: Invalid, id: &str) -> FieldError {
+    FieldError {
+        field: id.to_owned(),
+        message: sentence(&err.message),
+    }
+}
+
+/// The value, or its refusal added to `errors` beside field `id`.
+pub fn checked<T>(errors: &mut Vec<FieldError>, id: &str, value: Result<T, Invalid>) -> Option<T> {
+    value.map_err(|e| errors.push(invalid(e, id))).ok()
+}
+
+/// A message as a sentence: capital first letter.
+pub fn sentence(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map_or_else(String::new, |c| {
+        c.to_uppercase().chain(chars).collect::<String>()
+    })
+}
+
+/// 303 to `list` saying which event the change was.
+pub fn saved(list: &str, sequence: u64) -> Response {
+    Redirect::to(&format!("{list}?min_sequence={sequence}")).into_response()
+}
+
+/// A path id that must be a UUID: anything else is the same 404 as a missing record.
+pub fn path_id(raw: &str) -> Result<Uuid, AdminPageError> {
+    Uuid::parse_str(raw).map_err(|_| AdminPageError::NotFound)
+}
+
+/// A list's query: the event a change just made, to say it was saved.
+#[derive(Debug, Default, Deserialize)]
+pub struct Saved {
+    #[serde(default)]
+    pub min_sequence: Option<u64>,
+}
+
+impl Saved {
+    /// The success banner, when the list follows a change.
+    pub fn banner(&self, what: &str) -> Markup {
+        html! {
+            @if let Some(sequence) = self.min_sequence {
+                (success_banner(what, html! { p { "Recorded as event " (sequence) " of the log." } }))
+            }
+        }
+    }
+}
+
+/// Checkboxes in a fieldset: `(value, label)` choices under `legend`, those in `checked`
+/// ticked.
+pub fn checkboxes(
+    name: &str,
+    legend: &str,
+    choices: &[(&str, &str)],
+    checked: &[&str],
+    error: Option<&str>,
+) -> Markup {
+    html! {
+        div class={ "nhsuk-form-group" @if error.is_some() { " nhsuk-form-group--error" } } {
+            fieldset class="nhsuk-fieldset" aria-describedby=[error.map(|_| format!("{name}-error"))] {
+                legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s" { (legend) }
+                @if let Some(error) = error {
+                    span class="nhsuk-error-message" id=(format!("{name}-error")) {
+                        span class="nhsuk-u-visually-hidden" { "Error: " } (error)
+                    }
+                }
+                div class="nhsuk-checkboxes" data-module="nhsuk-checkboxes" {
+                    @for (i, (value, label)) in choices.iter().enumerate() {
+                        @let id = if i == 0 { name.to_owned() } else { format!("{name}-{}", i + 1) };
+                        div class="nhsuk-checkboxes__item" {
+                            input class="nhsuk-checkboxes__input" id=(id) name=(name) type="checkbox"
+                              value=(value) checked[checked.contains(value)];
+                            label class="nhsuk-label nhsuk-checkboxes__label" for=(id) { (label) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `(value, label)` pairs as a select takes them.
+pub fn options(choices: &[(String, String)]) -> Vec<(&str, &str)> {
+    choices
+        .iter()
+        .map(|(v, l)| (v.as_str(), l.as_str()))
+        .collect()
+}
+
+/// Roles an administrator may give, as `(value, label)`.
+pub const ROLE_CHOICES: [(&str, &str); 5] = [
+    ("referrer", "Referrer"),
+    ("link_worker", "Link worker"),
+    ("service_manager", "Service manager"),
+    ("commissioner", "Commissioner"),
+    ("admin", "Administrator"),
+];
+
+/// A small form with one button (revoke, remove, deactivate), its purpose said in full to
+/// assistive technology by `hidden`.
+pub fn action_button(action: &str, csrf: &str, text: &str, hidden: &str) -> Markup {
+    html! {
+        form method="post" action=(action) novalidate class="nhsuk-u-margin-bottom-0" {
+            input type="hidden" name="csrf" value=(csrf);
+            button class="nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0" data-module="nhsuk-button" type="submit" {
+                (text) span class="nhsuk-u-visually-hidden" { " " (hidden) }
+            }
+        }
+    }
+}
+
+async fn home(admin: AsAdmin) -> Result<Response, AdminPageError> {
+    Ok(admin.page("Administration", Section::Home, &[]).render(html! {
+        p class="nhsuk-body-l" {
+            "Organisations, the people who sign in, API tokens for systems, and the routing rules that decide which link-worker service takes a referral. Every change is recorded in the log as yours."
+        }
+        ul class="nhsuk-list" {
+            @for (_, text, href) in SECTIONS {
+                li { a href=(href) { (text) } }
+            }
+        }
+        p { "These pages are the same on every Linkway service; dead letters are this service's (" (admin.web.service) ")." }
+    }))
+}
