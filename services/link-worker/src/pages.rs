@@ -43,6 +43,11 @@ mod timeline;
 /// The service's name in every page's header and title.
 pub const SERVICE: &str = "Caseload";
 
+/// A link in a table cell: at least 24 px tall, so rows' links are targets of the size
+/// WCAG 2.2 asks for (2.5.8).
+pub const TABLE_LINK: &str =
+    "nhsuk-u-display-inline-block nhsuk-u-padding-top-1 nhsuk-u-padding-bottom-1";
+
 /// Who works cases: the roles every case page requires, as the API's case operations do.
 pub const CASE_ROLES: &[Role] = &[Role::LinkWorker, Role::ServiceManager];
 

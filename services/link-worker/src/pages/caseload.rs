@@ -229,7 +229,7 @@ pub async fn page(
 fn row(c: &CaseSummary, names: &HashMap<&str, &str>) -> Vec<Markup> {
     let worker = c.link_worker_id.as_deref();
     vec![
-        html! { a href=(format!("/cases/{}/view", c.referral_id)) { (c.person_name.as_deref().unwrap_or("Unnamed")) } },
+        html! { a class=(super::TABLE_LINK) href=(format!("/cases/{}/view", c.referral_id)) { (c.person_name.as_deref().unwrap_or("Unnamed")) } },
         tag(labels::state(c.state), labels::state_colour(c.state)),
         html! { @if let Some(d) = c.days_waiting { (d) " " (if d == 1 { "day" } else { "days" }) } },
         html! { (worker.map_or("Not allocated", |w| names.get(w).copied().unwrap_or(w))) },

@@ -90,7 +90,7 @@ pub async fn page(
             p { "No link workers are registered in your organisation yet." }
         } @else {
             (table("Accepted cases no link worker holds", &["Person", "Waiting", "Flags", "Allocate to"], &unallocated.items.iter().enumerate().map(|(i, c)| vec![
-                html! { a href=(format!("/cases/{}/view", c.referral_id)) { (c.person_name.as_deref().unwrap_or("Unnamed")) } },
+                html! { a class=(super::TABLE_LINK) href=(format!("/cases/{}/view", c.referral_id)) { (c.person_name.as_deref().unwrap_or("Unnamed")) } },
                 html! { @if let Some(d) = c.days_waiting { (d) " days" } },
                 super::caseload::flags(c),
                 allocate(&who, c.referral_id, i, &options),
@@ -144,7 +144,7 @@ fn waiting_table(cases: &[Case], overdue_before: OffsetDateTime, now: OffsetDate
         .flat_map(|case| {
             let name = case.personal.as_ref().map_or_else(|| "Unnamed".to_owned(), |p| format!("{} {}", p.person.given_name, p.person.family_name));
             case.connections.iter().filter(|c| c.status == ConnectionStatus::Pending).map(move |c| vec![
-                html! { a href=(format!("/cases/{}/view#connections", case.referral_id)) { (name) } },
+                html! { a class=(super::TABLE_LINK) href=(format!("/cases/{}/view#connections", case.referral_id)) { (name) } },
                 html! { (c.service_name) },
                 html! { ((now - c.made_at).whole_days()) " days" },
                 html! { @if c.made_at < overdue_before { (tag("Overdue", "orange")) } @else { "Within the answer window" } },
