@@ -20,12 +20,13 @@ const TEXT: &str = "#212b32";
 /// NHS mid grey: the gap of a suppressed figure (4.5:1 on white, for its text too).
 const GAP: &str = "#4c6272";
 
-/// Width of the drawing (user units; the SVG scales to its container).
-pub const WIDTH: f64 = 720.0;
+/// Width of the drawing (user units; the SVG scales to its container, which is at most
+/// about this wide in the nhsuk layout, so text is drawn near its own size).
+pub const WIDTH: f64 = 940.0;
 /// Where bars start: the labels sit to their left.
-pub const BAR_X: f64 = 260.0;
+pub const BAR_X: f64 = 360.0;
 /// The longest bar (the largest figure).
-pub const BAR_MAX: f64 = 360.0;
+pub const BAR_MAX: f64 = 460.0;
 /// Height of one row.
 pub const ROW: f64 = 34.0;
 /// Height of one bar.
@@ -142,7 +143,7 @@ impl BarChart {
               aria-labelledby=(format!("{title_id} {desc_id}"))
               viewBox=(format!("0 0 {} {}", number(WIDTH), number(height)))
               width="100%" preserveAspectRatio="xMinYMin meet"
-              font-family="Frutiger W01, Arial, sans-serif" font-size="15" {
+              font-family="Frutiger W01, Arial, sans-serif" font-size="16" {
                 title id=(title_id) { (self.title) }
                 desc id=(desc_id) { (self.description()) }
                 @if hatched {
