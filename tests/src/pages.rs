@@ -74,6 +74,14 @@ impl Pages {
             .env(
                 "LINKWAY_SESSION_KEY",
                 "pages-test-session-key-0123456789abcdef",
+            )
+            // The process runs elsewhere: the design system's files by their full path.
+            .env(
+                "LINKWAY_ASSETS_DIR",
+                concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../web/node_modules/nhsuk-frontend/dist/nhsuk"
+                ),
             );
         linkway
             .start_ready(Duration::from_secs(90))

@@ -70,7 +70,7 @@ impl Page<'_> {
                             }
                         }
                     }
-                    script type="module" src="/assets/nhsuk-frontend.min.js" {}
+                    script type="module" src="/assets/linkway.mjs" {}
                 }
             }
         }
