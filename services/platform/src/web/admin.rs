@@ -353,38 +353,7 @@ impl Saved {
     }
 }
 
-/// Checkboxes in a fieldset: `(value, label)` choices under `legend`, those in `checked`
-/// ticked.
-pub fn checkboxes(
-    name: &str,
-    legend: &str,
-    choices: &[(&str, &str)],
-    checked: &[&str],
-    error: Option<&str>,
-) -> Markup {
-    html! {
-        div class={ "nhsuk-form-group" @if error.is_some() { " nhsuk-form-group--error" } } {
-            fieldset class="nhsuk-fieldset" aria-describedby=[error.map(|_| format!("{name}-error"))] {
-                legend class="nhsuk-fieldset__legend nhsuk-fieldset__legend--s" { (legend) }
-                @if let Some(error) = error {
-                    span class="nhsuk-error-message" id=(format!("{name}-error")) {
-                        span class="nhsuk-u-visually-hidden" { "Error: " } (error)
-                    }
-                }
-                div class="nhsuk-checkboxes" data-module="nhsuk-checkboxes" {
-                    @for (i, (value, label)) in choices.iter().enumerate() {
-                        @let id = if i == 0 { name.to_owned() } else { format!("{name}-{}", i + 1) };
-                        div class="nhsuk-checkboxes__item" {
-                            input class="nhsuk-checkboxes__input" id=(id) name=(name) type="checkbox"
-                              value=(value) checked[checked.contains(value)];
-                            label class="nhsuk-label nhsuk-checkboxes__label" for=(id) { (label) }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
+pub use super::page::checkboxes;
 
 /// `(value, label)` pairs as a select takes them.
 pub fn options(choices: &[(String, String)]) -> Vec<(&str, &str)> {

@@ -251,6 +251,40 @@ pub fn radios(
     checked: &str,
     error: Option<&str>,
 ) -> Markup {
+    choice_group(Choice::Radio, name, legend, choices, &[checked], error)
+}
+
+/// Checkboxes in a fieldset: `(value, label)` choices under `legend`, `checked` ticked.
+pub fn checkboxes(
+    name: &str,
+    legend: &str,
+    choices: &[(&str, &str)],
+    checked: &[&str],
+    error: Option<&str>,
+) -> Markup {
+    choice_group(Choice::Checkbox, name, legend, choices, checked, error)
+}
+
+#[derive(Clone, Copy)]
+enum Choice {
+    Radio,
+    Checkbox,
+}
+
+/// nhsuk's radios or checkboxes: the first control's id is `name` (where an error
+/// summary links), the others `name-2`, `name-3`, ...
+fn choice_group(
+    kind: Choice,
+    name: &str,
+    legend: &str,
+    choices: &[(&str, &str)],
+    checked: &[&str],
+    error: Option<&str>,
+) -> Markup {
+    let (group, input, module) = match kind {
+        Choice::Radio => ("radios", "radio", "nhsuk-radios"),
+        Choice::Checkbox => ("checkboxes", "checkbox", "nhsuk-checkboxes"),
+    };
     html! {
         div class={ "nhsuk-form-group" @if error.is_some() { " nhsuk-form-group--error" } } {
             fieldset class="nhsuk-fieldset" aria-describedby=[error.map(|_| format!("{name}-error"))] {
@@ -260,12 +294,13 @@ pub fn radios(
                         span class="nhsuk-u-visually-hidden" { "Error: " } (error)
                     }
                 }
-                div class="nhsuk-radios" data-module="nhsuk-radios" {
+                div class=(format!("nhsuk-{group}")) data-module=(module) {
                     @for (i, (value, label)) in choices.iter().enumerate() {
                         @let id = if i == 0 { name.to_owned() } else { format!("{name}-{}", i + 1) };
-                        div class="nhsuk-radios__item" {
-                            input class="nhsuk-radios__input" id=(id) name=(name) type="radio" value=(value) checked[*value == checked];
-                            label class="nhsuk-label nhsuk-radios__label" for=(id) { (label) }
+                        div class=(format!("nhsuk-{group}__item")) {
+                            input class=(format!("nhsuk-{group}__input")) id=(id) name=(name) type=(input)
+                              value=(value) checked[checked.contains(value)];
+                            label class=(format!("nhsuk-label nhsuk-{group}__label")) for=(id) { (label) }
                         }
                     }
                 }
