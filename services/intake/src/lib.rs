@@ -259,6 +259,12 @@ pub fn router(state: AppState) -> axum::Router {
             "/referrals/{referral_id}/view/withdraw",
             post(pages::withdraw),
         )
+        // The administrator's unroutable referrals, routed by hand.
+        .route("/admin/unroutable/view", get(pages::unroutable::unroutable))
+        .route(
+            "/admin/unroutable/{referral_id}/route",
+            post(pages::unroutable::route),
+        )
         // `$` is literal in axum paths; some clients percent-encode it.
         .route("/fhir/$process-message", post(messaging::process_message))
         .route("/fhir/%24process-message", post(messaging::process_message))
@@ -293,6 +299,8 @@ pub fn router(state: AppState) -> axum::Router {
         pages::list::referrals,
         pages::referral::referral,
         pages::referral::withdraw,
+        pages::unroutable::unroutable,
+        pages::unroutable::route,
     ),
     components(schemas(
         linkway_platform::Problem,
@@ -324,7 +332,7 @@ pub fn router(state: AppState) -> axum::Router {
         (name = "admin", description = "Routing referrals no rule matched"),
         (name = "fhir", description = "FHIR R4 messaging (BaRS-style); answers are OperationOutcomes"),
         (name = "form", description = "The token form for organisations whose staff do not sign in (HTML, no JavaScript)"),
-        (name = "pages", description = "Pages for people signed in (HTML, no JavaScript needed): sign-in, and the referrer's pages")
+        (name = "pages", description = "Pages for people signed in (HTML, no JavaScript needed): sign-in, the referrer's pages and the administrator's unroutable referrals")
     )
 )]
 struct ApiDoc;

@@ -25,6 +25,7 @@ pub mod list;
 pub mod make;
 pub mod make_form;
 pub mod referral;
+pub mod unroutable;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

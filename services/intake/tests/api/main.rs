@@ -15,3 +15,4 @@ mod pages;
 mod referrals;
 mod replay;
 mod support;
+mod unroutable_page;

@@ -109,6 +109,19 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "/referrals/{referral_id}/view/withdraw",
         &[403, 404, 409, 422, 503],
     ),
+    // The administrator's unroutable referrals.
+    (
+        "getUnroutablePage",
+        "get",
+        "/admin/unroutable/view",
+        &[200, 403, 409, 503],
+    ),
+    (
+        "routeReferralPage",
+        "post",
+        "/admin/unroutable/{referral_id}/route",
+        &[403, 404, 422, 503],
+    ),
 ];
 
 async fn document(intake: &Intake) -> Value {
