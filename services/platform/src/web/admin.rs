@@ -394,6 +394,10 @@ async fn home(admin: AsAdmin) -> Result<Response, AdminPageError> {
             @for (_, text, href) in SECTIONS {
                 li { a href=(href) { (text) } }
             }
+            // Intake's own: the referrals no rule matched, each with its route-by-hand form.
+            @if admin.web.service == "intake" {
+                li { a href="/admin/unroutable/view" { "Unroutable referrals" } }
+            }
         }
         p { "These pages are the same on every Linkway service; dead letters are this service's (" (admin.web.service) ")." }
     }))
