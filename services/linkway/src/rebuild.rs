@@ -42,9 +42,10 @@ pub async fn rebuild(
     let (nats, store) = connect_store(settings).await?;
     let (_trigger, shutdown) = Shutdown::new();
     let mut done = Vec::new();
+    let web = settings.web()?;
     for name in owners {
         let service = catalogue::build(name, settings, settings.pseudonym_key.as_ref())?;
-        let ctx = context(settings, &*service, &nats, &store, &shutdown).await?;
+        let ctx = context(settings, &*service, &nats, &store, &shutdown, web.clone()).await?;
         service.migrate(&ctx.db).await?;
         let bar = if show_progress {
             ProgressBar::new(0)

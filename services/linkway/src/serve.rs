@@ -32,14 +32,15 @@ pub async fn connect_store(
     Ok((client, store))
 }
 
-/// Builds one service's context: its own database, the shared log, and `shutdown` for
-/// its background tasks.
+/// Builds one service's context: its own database, the shared log, `shutdown` for its
+/// background tasks, and the pages' settings every service of the process shares.
 pub async fn context(
     settings: &Settings,
     service: &dyn Service,
     nats: &async_nats::Client,
     store: &EventStore,
     shutdown: &Shutdown,
+    web: std::sync::Arc<linkway_platform::web::WebSettings>,
 ) -> anyhow::Result<ServiceContext> {
     let db = Database::open(
         &settings.database_url(),
@@ -58,7 +59,7 @@ pub async fn context(
         db,
         runner: settings.runner(),
         shutdown: shutdown.clone(),
-        web: settings.web()?,
+        web,
     })
 }
 
@@ -122,8 +123,15 @@ pub async fn start_with(
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (nats, store) = connect_store(settings).await?;
     for (name, service) in built {
-        let mut ctx = context(settings, &*service, &nats, &store, &background_stop).await?;
-        ctx.web = web.clone();
+        let ctx = context(
+            settings,
+            &*service,
+            &nats,
+            &store,
+            &background_stop,
+            web.clone(),
+        )
+        .await?;
         let router = service::router(&*service, &ctx).await?;
         let addr = settings.listen_addr(name);
         let listener = tokio::net::TcpListener::bind(addr)
