@@ -20,7 +20,7 @@ event_family! {
         OutcomeRecorded(OutcomeRecorded) = "case.outcome_recorded" version 1,
         Closed(CaseClosed) = "case.closed" version 1,
         PlanReviewed(PlanReviewed) = "case.plan_reviewed" version 1,
-        ConnectionMade(ConnectionMade) = "case.connection_made" version 1,
+        ConnectionMade(ConnectionMade) = "case.connection_made" version 2,
         ConnectionAccepted(ConnectionAccepted) = "case.connection_accepted" version 1,
         ConnectionDeclined(ConnectionDeclined) = "case.connection_declined" version 1,
         ConnectionAttended(ConnectionAttended) = "case.connection_attended" version 1,
@@ -251,6 +251,11 @@ pub struct ConnectionMade {
     pub service_id: String,
     /// The service's name at the time (directories change).
     pub service_name: String,
+    /// The kind of service at the time: the directory's first taxonomy term for it
+    /// (lower case, e.g. `physical activity`). Absent: the directory named none, or the
+    /// connection was made before version 2. Commissioners see connections by it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_kind: Option<String>,
     /// The lawful basis for sharing the person's details with the service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_basis: Option<crate::referral::LegalBasis>,

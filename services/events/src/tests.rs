@@ -46,6 +46,7 @@ mod openapi;
 mod upcasting;
 mod upcasting_contact_attempted;
 mod upcasting_reply_to;
+mod upcasting_service_kind;
 mod users;
 mod write_versions_pinned;
 
@@ -610,6 +611,7 @@ fn sample_events() -> Vec<Event> {
             connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
             service_id: "ac148810-d857-441c-9679-408f346de14b".into(),
             service_name: "Community Counselling".into(),
+            service_kind: Some("mental health and wellbeing".into()),
             legal_basis: Some(crate::referral::LegalBasis::ExplicitConsent),
             shared: vec![
                 crate::case::SharedDetail::Name,
@@ -622,6 +624,7 @@ fn sample_events() -> Vec<Event> {
             connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7c"),
             service_id: "walk-1".into(),
             service_name: "Walking group".into(),
+            service_kind: None,
             legal_basis: None,
             shared: vec![],
         }
@@ -2000,16 +2003,26 @@ fn arb_case_follow_up() -> impl Strategy<Value = Event> {
                     })
                 }
             ),
-        (arb_uuid(), arb_uuid(), "[A-Za-z0-9-]{1,64}", arb_text()).prop_map(
-            |(referral_id, connection_id, service_id, service_name)| Event::from(ConnectionMade {
-                referral_id,
-                connection_id,
-                service_id,
-                service_name,
-                legal_basis: None,
-                shared: vec![],
-            })
-        ),
+        (
+            arb_uuid(),
+            arb_uuid(),
+            "[A-Za-z0-9-]{1,64}",
+            arb_text(),
+            proptest::option::of("[a-z ]{1,40}")
+        )
+            .prop_map(
+                |(referral_id, connection_id, service_id, service_name, service_kind)| Event::from(
+                    ConnectionMade {
+                        referral_id,
+                        connection_id,
+                        service_id,
+                        service_name,
+                        service_kind,
+                        legal_basis: None,
+                        shared: vec![],
+                    }
+                )
+            ),
         (arb_uuid(), arb_uuid(), 0u8..3).prop_map(
             |(referral_id, connection_id, which)| match which {
                 0 => Event::from(ConnectionAccepted {
@@ -2161,7 +2174,7 @@ fn generators_cover_the_catalogue() {
     ];
     let mut runner = TestRunner::deterministic();
     let mut seen = BTreeSet::new();
-    for _ in 0..2_000 {
+    for _ in 0..6_000 {
         let event = all.new_tree(&mut runner).expect("a value").current();
         seen.insert((event.type_name(), event.version()));
     }

@@ -44,6 +44,8 @@ const UPCASTERS: &[Step] = &[
         1,
         Upcaster::Rewrite(contact_attempted_v1_to_v2),
     ),
+    // v2 adds the optional `service_kind`; a v1 connection said nothing of it.
+    ("case.connection_made", 1, Upcaster::AsIs),
 ];
 
 /// The step from `(type, version)` to the next version, if any.

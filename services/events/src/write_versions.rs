@@ -33,6 +33,7 @@ type Step = (&'static str, u32, fn(Value) -> Value);
 const DOWNCASTERS: &[Step] = &[
     ("referral.received", 3, referral_received_v3_to_v2),
     ("case.contact_attempted", 2, contact_attempted_v2_to_v1),
+    ("case.connection_made", 2, connection_made_v2_to_v1),
 ];
 
 /// `referral.received` v3 -> v2: drop `reply_to`, which v2 has no place for (a v2 referral
@@ -50,6 +51,15 @@ fn referral_received_v3_to_v2(mut data: Value) -> Value {
 fn contact_attempted_v2_to_v1(mut data: Value) -> Value {
     if let Value::Object(map) = &mut data {
         map.remove("outcome");
+    }
+    data
+}
+
+/// `case.connection_made` v2 -> v1: drop `service_kind`, which v1 has no place for (a v1
+/// connection reads back with no kind: reporting counts it under `not_recorded`).
+fn connection_made_v2_to_v1(mut data: Value) -> Value {
+    if let Value::Object(map) = &mut data {
+        map.remove("service_kind");
     }
     data
 }

@@ -26,6 +26,15 @@ pub const FAMILY: [&str; 8] = [
     "Demoson",
     "Placeholder",
 ];
+/// Kinds of community service (a directory's taxonomy terms) with a service name of each.
+pub const SERVICE_KINDS: [(&str, &str); 6] = [
+    ("physical activity", "Walking"),
+    ("arts and creativity", "Choir"),
+    ("nature and gardening", "Gardening"),
+    ("befriending", "Befriending"),
+    ("money and debt advice", "Debt advice"),
+    ("housing advice", "Housing advice"),
+];
 pub const DISTRICTS: [&str; 4] = ["LS6", "LS7", "LS8", "BD1"];
 pub const NEEDS: [(&str, &str); 4] = [
     ("1144779008", "Loneliness"),

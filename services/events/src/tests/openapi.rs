@@ -100,7 +100,7 @@ fn payload_types_have_schemas_that_match_the_event_schemas() {
     same_contract::<ClosureReason>("ClosureReason", ("case.closed", 1), "/properties/reason");
     same_contract::<SharedDetail>(
         "SharedDetail",
-        ("case.connection_made", 1),
+        ("case.connection_made", 2),
         "/properties/shared/items",
     );
 }

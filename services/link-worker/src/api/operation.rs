@@ -202,12 +202,14 @@ async fn connect(
                 id: service_id.clone(),
                 name: String::new(),
                 status: String::new(),
+                kind: None,
             }
         },
         |s| case::ServiceRef {
             id: s.id,
             name: s.name,
             status: s.status,
+            kind: s.categories.into_iter().next(),
         },
     );
     let key = IdempotencyKey::from_headers(headers, &principal.organisation_id)?;

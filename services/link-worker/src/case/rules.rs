@@ -104,6 +104,8 @@ pub struct ServiceRef {
     pub name: String,
     /// Open Referral status: active | inactive | defunct | temporarily closed.
     pub status: String,
+    /// The kind of service: the directory's first taxonomy term for it (lower case).
+    pub kind: Option<String>,
 }
 
 /// A plan as agreed or reviewed.
@@ -381,6 +383,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                 connection_id: *connection_id,
                 service_id: service.id.clone(),
                 service_name: service.name.clone(),
+                service_kind: service.kind.clone(),
                 legal_basis: Some(*legal_basis),
                 shared: shared.clone(),
             })

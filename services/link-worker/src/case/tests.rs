@@ -68,6 +68,7 @@ fn service(status: &str) -> ServiceRef {
         id: "walking-group".into(),
         name: "Walking group".into(),
         status: status.into(),
+        kind: Some("physical activity".into()),
     }
 }
 
@@ -624,6 +625,7 @@ mod journeys {
                             id: format!("{status}-{id}"),
                             name: "A service".into(),
                             status: status.into(),
+                            kind: None,
                         },
                         legal_basis: LegalBasis::PublicTaskHealthCare,
                         shared: vec![SharedDetail::Name],

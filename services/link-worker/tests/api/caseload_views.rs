@@ -32,6 +32,7 @@ async fn filters_sorting_paging_counts_and_flags() {
         connection_id: Uuid::now_v7(),
         service_id: "choir".into(),
         service_name: "Choir".into(),
+        service_kind: Some("arts and creativity".into()),
         legal_basis: None,
         shared: vec![],
     })

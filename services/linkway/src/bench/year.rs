@@ -169,7 +169,7 @@ fn engaged(
             for (k, (service, answer)) in e.connections.iter().enumerate() {
                 events.push((
                     "case",
-                    connection(referral_id, i, k, &orgs.directory[*service]),
+                    connection(referral_id, i, k, &orgs.directory[*service], *service),
                     later(1),
                 ));
                 let connection_id = connection_id(i, k);
@@ -293,12 +293,14 @@ fn connection_id(i: u64, k: usize) -> Uuid {
     Uuid::from_u64_pair(0x7EA2_0000_0000_0000 | i, k as u64)
 }
 
-fn connection(referral_id: Uuid, i: u64, k: usize, service_id: &str) -> Event {
+fn connection(referral_id: Uuid, i: u64, k: usize, service_id: &str, index: usize) -> Event {
+    let (kind, _) = crate::synthetic::SERVICE_KINDS[index % crate::synthetic::SERVICE_KINDS.len()];
     CaseEvent::ConnectionMade(ConnectionMade {
         referral_id,
         connection_id: connection_id(i, k),
         service_id: service_id.to_owned(),
         service_name: format!("Community service {service_id}"),
+        service_kind: Some(kind.to_owned()),
         legal_basis: Some(LegalBasis::PublicTaskHealthCare),
         shared: vec![SharedDetail::Name, SharedDetail::Phone, SharedDetail::Needs],
     })

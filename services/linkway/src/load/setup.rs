@@ -164,12 +164,14 @@ pub async fn import_directory(
         .iter()
         .enumerate()
         .map(|(k, id)| {
+            let (kind, name) = crate::synthetic::SERVICE_KINDS[k % 6];
             json!({
                 "id": id,
-                "name": format!("{} group {k}", ["Walking", "Choir", "Gardening", "Befriending", "Debt advice", "Housing advice"][k % 6]),
+                "name": format!("{name} group {k}"),
                 "status": "active",
                 "url": format!("https://community.example/{id}"),
                 "description": "A community service for the load test.",
+                "attributes": [{"id": format!("{id}-kind"), "taxonomy_term": {"id": kind, "term": kind}}],
             })
         })
         .collect();
