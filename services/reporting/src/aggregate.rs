@@ -95,6 +95,8 @@ pub struct Cell {
     pub ons4_pairs: Vec<([i16; 4], [i16; 4])>,
     /// UCLA-3 change (latest - baseline), one per person with both.
     pub ucla3_change: Vec<i16>,
+    /// Connections by kind of service: `[made, accepted, attended]` per kind.
+    pub connections_by_kind: BTreeMap<String, [u64; 3]>,
 }
 
 fn ons4(items: &Option<Vec<i16>>) -> Option<[i16; 4]> {
@@ -144,6 +146,45 @@ impl Cell {
         if let (Some(b), Some(l)) = (j.ucla3_baseline, j.ucla3_latest) {
             self.ucla3_change.push(l - b);
         }
+        for c in &j.connections {
+            let counts = self.connections_by_kind.entry(c.kind.clone()).or_default();
+            counts[0] += u64::from(c.made);
+            counts[1] += u64::from(c.accepted);
+            counts[2] += u64::from(c.attended);
+        }
+    }
+
+    /// The count measures broken down by kind of service (`connections_made`,
+    /// `connections_accepted`, `connections_attended`), as `(kind, count)` in kind order,
+    /// when the kinds add up to the measure's total. They do unless the log holds events the
+    /// journey cannot tell apart (an answer given twice); then `None`, and the kinds are
+    /// protected cell by cell.
+    pub fn by_kind(&self, measure: &str) -> Option<Vec<(String, u64)>> {
+        let (index, total) = match measure {
+            "connections_made" => (0, self.connections_made),
+            "connections_accepted" => (1, self.connections_accepted),
+            "connections_attended" => (2, self.connections_attended),
+            _ => return None,
+        };
+        let cells: Vec<(String, u64)> = self
+            .connections_by_kind
+            .iter()
+            .map(|(kind, counts)| (kind.clone(), counts[index]))
+            .collect();
+        (cells.iter().map(|(_, n)| n).sum::<u64>() == total).then_some(cells)
+    }
+
+    /// Per kind of service, the count of `measure`, whether or not they add up.
+    pub fn kind_counts(&self, measure: &str) -> Vec<(String, u64)> {
+        let index = match measure {
+            "connections_accepted" => 1,
+            "connections_attended" => 2,
+            _ => 0,
+        };
+        self.connections_by_kind
+            .iter()
+            .map(|(kind, counts)| (kind.clone(), counts[index]))
+            .collect()
     }
 
     /// Count measures by name, in the order answers show them. Each one adds up across

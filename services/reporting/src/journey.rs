@@ -12,6 +12,79 @@ use linkway_events::{Event, common::calendar_date};
 use serde::{Deserialize, Serialize};
 use time::Date;
 
+use crate::pseudonym::Pseudonymiser;
+
+/// Kind of service counted for a connection whose event named none (the directory had no
+/// taxonomy term for the service, or the connection predates `case.connection_made` v2).
+pub const NO_KIND: &str = "not_recorded";
+
+/// One onward connection of a journey: its kind of service and how it was answered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Keyed hash of the connection id ([`Pseudonymiser::connection`]).
+    pub key: String,
+    /// The kind of service, or [`NO_KIND`].
+    pub kind: String,
+    /// Its making was seen (an answer may come for a connection made before a rebuild's
+    /// start; never in a whole log).
+    pub made: bool,
+    pub accepted: bool,
+    pub declined: bool,
+    pub attended: bool,
+}
+
+/// Separates the connections of a journey in their stored text.
+const RECORD_SEPARATOR: char = '\u{1e}';
+/// Separates a connection's fields (kinds are directory terms on one line: never either).
+const UNIT_SEPARATOR: char = '\u{1f}';
+
+/// The `connections` column: `key US kind US flags`, joined by RS; flags are `m` made,
+/// `a` accepted, `d` declined and `t` attended.
+pub fn connections_text(connections: &[Connection]) -> String {
+    let mut out = String::new();
+    for (i, c) in connections.iter().enumerate() {
+        if i > 0 {
+            out.push(RECORD_SEPARATOR);
+        }
+        out.push_str(&c.key);
+        out.push(UNIT_SEPARATOR);
+        out.push_str(&c.kind);
+        out.push(UNIT_SEPARATOR);
+        for (set, flag) in [
+            (c.made, 'm'),
+            (c.accepted, 'a'),
+            (c.declined, 'd'),
+            (c.attended, 't'),
+        ] {
+            if set {
+                out.push(flag);
+            }
+        }
+    }
+    out
+}
+
+/// Reads what [`connections_text`] wrote.
+pub fn parse_connections(text: &str) -> Vec<Connection> {
+    text.split(RECORD_SEPARATOR)
+        .filter(|r| !r.is_empty())
+        .map(|record| {
+            let mut fields = record.split(UNIT_SEPARATOR);
+            let key = fields.next().unwrap_or_default().to_owned();
+            let kind = fields.next().unwrap_or(NO_KIND).to_owned();
+            let flags = fields.next().unwrap_or_default();
+            Connection {
+                key,
+                kind,
+                made: flags.contains('m'),
+                accepted: flags.contains('a'),
+                declined: flags.contains('d'),
+                attended: flags.contains('t'),
+            }
+        })
+        .collect()
+}
+
 /// One row of `reporting.referrals`, keyed by the referral's pseudonym.
 ///
 /// Field names are the column names (see [`crate::projection`], which moves rows in and
@@ -59,6 +132,9 @@ pub struct Journey {
     pub connections_declined: i32,
     #[serde(default)]
     pub connections_attended: i32,
+    /// Each onward connection with its kind of service (the counts above are of events).
+    #[serde(default)]
+    pub connections: Vec<Connection>,
     #[serde(default)]
     pub safeguarding_raised: i32,
     /// SWEMWBS metric score at baseline, and at the latest later timepoint.
@@ -124,11 +200,12 @@ impl Journey {
     }
 
     /// Folds one event in. `occurred_on` is the day it happened (UTC), `sequence` its
-    /// position in the log. Events of other families are ignored.
-    pub fn apply(&mut self, event: &Event, occurred_on: Date, sequence: u64) {
+    /// position in the log; `keys` hashes connection ids. Events of other families are
+    /// ignored.
+    pub fn apply(&mut self, event: &Event, occurred_on: Date, sequence: u64, keys: &Pseudonymiser) {
         let changed = match event {
             Event::Referral(e) => self.apply_referral(e, occurred_on),
-            Event::Case(e) => self.apply_case(e, occurred_on),
+            Event::Case(e) => self.apply_case(e, occurred_on, keys),
             Event::Registry(_) => false,
         };
         if changed {
@@ -158,7 +235,23 @@ impl Journey {
         true
     }
 
-    fn apply_case(&mut self, event: &CaseEvent, occurred_on: Date) -> bool {
+    /// The connection keyed `key`, added (with no kind) if its making was never seen.
+    fn connection(&mut self, key: String) -> &mut Connection {
+        let at = match self.connections.iter().position(|c| c.key == key) {
+            Some(at) => at,
+            None => {
+                self.connections.push(Connection {
+                    key,
+                    kind: NO_KIND.to_owned(),
+                    ..Connection::default()
+                });
+                self.connections.len() - 1
+            }
+        };
+        &mut self.connections[at]
+    }
+
+    fn apply_case(&mut self, event: &CaseEvent, occurred_on: Date, keys: &Pseudonymiser) -> bool {
         match event {
             CaseEvent::Accepted(a) => {
                 self.accepted = true;
@@ -232,10 +325,25 @@ impl Journey {
             }
             CaseEvent::Closed(c) => self.closed_reason = Some(closure_reason(c.reason).to_owned()),
             CaseEvent::PlanReviewed(_) => self.plan_reviews += 1,
-            CaseEvent::ConnectionMade(_) => self.connections_made += 1,
-            CaseEvent::ConnectionAccepted(_) => self.connections_accepted += 1,
-            CaseEvent::ConnectionDeclined(_) => self.connections_declined += 1,
-            CaseEvent::ConnectionAttended(_) => self.connections_attended += 1,
+            CaseEvent::ConnectionMade(c) => {
+                self.connections_made += 1;
+                let kind = c.service_kind.as_deref().unwrap_or(NO_KIND).to_owned();
+                let connection = self.connection(keys.connection(c.connection_id));
+                connection.kind = kind;
+                connection.made = true;
+            }
+            CaseEvent::ConnectionAccepted(c) => {
+                self.connections_accepted += 1;
+                self.connection(keys.connection(c.connection_id)).accepted = true;
+            }
+            CaseEvent::ConnectionDeclined(c) => {
+                self.connections_declined += 1;
+                self.connection(keys.connection(c.connection_id)).declined = true;
+            }
+            CaseEvent::ConnectionAttended(c) => {
+                self.connections_attended += 1;
+                self.connection(keys.connection(c.connection_id)).attended = true;
+            }
             CaseEvent::SafeguardingRaised(_) => self.safeguarding_raised += 1,
         }
         true
@@ -243,323 +351,4 @@ impl Journey {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use linkway_events::case::*;
-    use linkway_events::common::Coding;
-    use linkway_events::referral::*;
-    use time::macros::date;
-    use uuid::Uuid;
-
-    fn received(id: Uuid) -> Event {
-        ReferralEvent::Received(ReferralReceived {
-            referral_id: id,
-            referrer_organisation_id: "gp-1".into(),
-            practitioner: Practitioner {
-                name: "Dr Practitioner".into(),
-                role: None,
-                phone: None,
-                email: None,
-            },
-            source_channel: SourceChannel::Api,
-            needs: vec![
-                Coding::snomed("1000", "loneliness"),
-                Coding::snomed("2000", "debt"),
-                Coding::snomed("1000", "loneliness"),
-            ],
-            urgency: Urgency::Routine,
-            safeguarding_concern: false,
-            legal_basis: LegalBasis::PublicTaskHealthCare,
-            consent: Consent {
-                referral_agreed: true,
-                share_details_with_referrer: false,
-            },
-            postcode_district: "LS6".into(),
-            age_band: "25-34".into(),
-            personal: ReferralPersonal {
-                person: Person {
-                    nhs_number: Some("9434765919".into()),
-                    nhs_number_verification: None,
-                    given_name: "Ada".into(),
-                    family_name: "Lovelace".into(),
-                    birth_date: date!(1990 - 01 - 02),
-                    address: Address {
-                        lines: vec!["1 Street".into()],
-                        postcode: "LS6 1AA".into(),
-                    },
-                    phone: Some("07700900000".into()),
-                    email: None,
-                    preferred_contact_method: ContactMethod::Phone,
-                    language: None,
-                    interpreter_needed: false,
-                    accessibility_needs: None,
-                    gender: None,
-                    ethnicity: None,
-                },
-                needs_text: Some("Feels alone since moving".into()),
-                notes: None,
-            },
-            reply_to: None,
-        })
-        .into()
-    }
-
-    fn outcome(
-        id: Uuid,
-        instrument: &str,
-        timepoint: Timepoint,
-        answers: Vec<u8>,
-        raw: Option<u32>,
-        derived: Option<f64>,
-    ) -> Event {
-        CaseEvent::OutcomeRecorded(OutcomeRecorded {
-            referral_id: id,
-            instrument: instrument.into(),
-            instrument_version: "1".into(),
-            algorithm_version: 1,
-            timepoint,
-            item_answers: answers,
-            raw_score: raw,
-            derived_score: derived,
-        })
-        .into()
-    }
-
-    #[test]
-    fn a_whole_journey_keeps_facts_and_no_personal_data() {
-        let id = Uuid::now_v7();
-        let mut j = Journey::new("p".into());
-        j.apply(&received(id), date!(2026 - 01 - 10), 1);
-        j.apply(
-            &ReferralEvent::Routed(ReferralRouted {
-                referral_id: id,
-                link_worker_organisation_id: "lw-1".into(),
-                rule_id: None,
-            })
-            .into(),
-            date!(2026 - 01 - 10),
-            2,
-        );
-        j.apply(
-            &CaseEvent::Accepted(CaseAccepted {
-                referral_id: id,
-                link_worker_organisation_id: "lw-1".into(),
-            })
-            .into(),
-            date!(2026 - 01 - 11),
-            3,
-        );
-        for (day, seq) in [(date!(2026 - 01 - 20), 5), (date!(2026 - 01 - 15), 4)] {
-            j.apply(
-                &CaseEvent::ContactMade(ContactMade {
-                    referral_id: id,
-                    channel: ContactChannel::Phone,
-                    minutes: 45,
-                    personal: Some(ContactPersonal {
-                        notes: "Ada said".into(),
-                    }),
-                })
-                .into(),
-                day,
-                seq,
-            );
-        }
-        j.apply(
-            &outcome(
-                id,
-                "swemwbs",
-                Timepoint::Baseline,
-                vec![2; 7],
-                Some(14),
-                Some(15.32),
-            ),
-            date!(2026 - 01 - 15),
-            6,
-        );
-        j.apply(
-            &outcome(id, "swemwbs", Timepoint::Review, vec![3; 7], Some(21), None),
-            date!(2026 - 03 - 15),
-            7,
-        );
-        j.apply(
-            &outcome(
-                id,
-                "ons4",
-                Timepoint::Baseline,
-                vec![4, 5, 6, 7],
-                None,
-                None,
-            ),
-            date!(2026 - 01 - 15),
-            8,
-        );
-        j.apply(
-            &outcome(id, "ucla3", Timepoint::Exit, vec![1, 2, 1], None, None),
-            date!(2026 - 04 - 15),
-            9,
-        );
-        j.apply(
-            &outcome(id, "eq5d", Timepoint::Exit, vec![1], None, None),
-            date!(2026 - 04 - 15),
-            10,
-        );
-        j.apply(
-            &CaseEvent::Closed(CaseClosed {
-                referral_id: id,
-                reason: ClosureReason::GoalsMet,
-            })
-            .into(),
-            date!(2026 - 04 - 16),
-            11,
-        );
-        assert_eq!(j.referred_on, Some(date!(2026 - 01 - 10)));
-        assert_eq!(j.needs, vec!["1000".to_owned(), "2000".to_owned()]);
-        assert_eq!(j.age_band.as_deref(), Some("25-34"));
-        assert!(j.routed && j.accepted);
-        assert_eq!(j.link_worker_org.as_deref(), Some("lw-1"));
-        assert_eq!(j.contacts, 2);
-        assert_eq!(j.first_contact_on, Some(date!(2026 - 01 - 15)));
-        assert_eq!(j.swemwbs_baseline, Some(15.32));
-        assert_eq!(j.swemwbs_latest, Some(19.25));
-        assert_eq!(j.ons4_baseline, Some(vec![4, 5, 6, 7]));
-        assert_eq!(j.ucla3_latest, Some(4));
-        assert_eq!(j.closed_reason.as_deref(), Some("goals_met"));
-        // The unknown instrument changed nothing, so the closure is the last change.
-        assert_eq!(j.updated_seq, 11);
-        let row = serde_json::to_string(&j).unwrap();
-        for personal in [
-            "Ada",
-            "Lovelace",
-            "9434765919",
-            "LS6 1AA",
-            "1990",
-            "07700900000",
-            "alone",
-            "Dr Practitioner",
-        ] {
-            assert!(!row.contains(personal), "{personal} leaked into {row}");
-        }
-    }
-
-    #[test]
-    fn decline_then_round_trip_through_json() {
-        let id = Uuid::now_v7();
-        let mut j = Journey::new("p".into());
-        j.apply(
-            &CaseEvent::Declined(CaseDeclined {
-                referral_id: id,
-                link_worker_organisation_id: "lw-2".into(),
-                reason: DeclineReason::PersonDeclined,
-                reason_code: None,
-            })
-            .into(),
-            date!(2026 - 02 - 01),
-            7,
-        );
-        assert_eq!(j.declined_reason.as_deref(), Some("person_declined"));
-        assert_eq!(j.link_worker_org.as_deref(), Some("lw-2"));
-        assert_eq!(
-            j.referred_on, None,
-            "a case event alone does not make a referral"
-        );
-        let back: Journey = serde_json::from_value(serde_json::to_value(&j).unwrap()).unwrap();
-        assert_eq!(back, j);
-    }
-
-    #[test]
-    fn connections_reviews_safeguarding_and_giving_up_on_contact_are_counted() {
-        let id = Uuid::now_v7();
-        let connection_id = Uuid::now_v7();
-        let day = date!(2026 - 03 - 01);
-        let mut j = Journey::new("p".into());
-        let events: Vec<Event> = vec![
-            CaseEvent::ContactAttempted(ContactAttempted {
-                referral_id: id,
-                channel: ContactChannel::Phone,
-                outcome: ContactOutcome::NoAnswer,
-                attempt_number: 1,
-                could_not_contact: false,
-            })
-            .into(),
-            CaseEvent::ContactAttempted(ContactAttempted {
-                referral_id: id,
-                channel: ContactChannel::Phone,
-                outcome: ContactOutcome::NoAnswer,
-                attempt_number: 2,
-                could_not_contact: true,
-            })
-            .into(),
-            CaseEvent::PlanReviewed(PlanReviewed {
-                referral_id: id,
-                next_review_date: day,
-                goal_count: 1,
-                personal: PlanPersonal {
-                    what_matters: "x".into(),
-                    goals: vec![],
-                    actions: vec![],
-                },
-            })
-            .into(),
-            // From JSON: the payload gains optional fields over time.
-            CaseEvent::ConnectionMade(
-                serde_json::from_value(serde_json::json!({
-                    "referral_id": id, "connection_id": connection_id,
-                    "service_id": "walking-group", "service_name": "Walking group"
-                }))
-                .unwrap(),
-            )
-            .into(),
-            CaseEvent::ConnectionAccepted(ConnectionAccepted {
-                referral_id: id,
-                connection_id,
-            })
-            .into(),
-            CaseEvent::ConnectionAttended(ConnectionAttended {
-                referral_id: id,
-                connection_id,
-            })
-            .into(),
-            CaseEvent::ConnectionDeclined(ConnectionDeclined {
-                referral_id: id,
-                connection_id,
-            })
-            .into(),
-            CaseEvent::SafeguardingRaised(SafeguardingRaised {
-                referral_id: id,
-                personal: SafeguardingPersonal {
-                    concern: "Ada's neighbour".into(),
-                },
-            })
-            .into(),
-        ];
-        for (seq, e) in events.iter().enumerate() {
-            j.apply(e, day, seq as u64 + 1);
-        }
-        assert_eq!((j.contact_attempts, j.could_not_contact), (2, true));
-        assert_eq!(j.plan_reviews, 1);
-        assert_eq!(
-            (
-                j.connections_made,
-                j.connections_accepted,
-                j.connections_attended,
-                j.connections_declined
-            ),
-            (1, 1, 1, 1)
-        );
-        assert_eq!(j.safeguarding_raised, 1);
-        assert_eq!(j.updated_seq, 8);
-        assert!(!serde_json::to_string(&j).unwrap().contains("Ada"));
-    }
-
-    #[test]
-    fn swemwbs_conversion_covers_the_raw_range_only() {
-        assert_eq!(swemwbs_metric(7), Some(7.00));
-        assert_eq!(swemwbs_metric(21), Some(19.25));
-        assert_eq!(swemwbs_metric(22), Some(19.98));
-        assert_eq!(swemwbs_metric(35), Some(35.00));
-        assert_eq!(swemwbs_metric(6), None);
-        assert_eq!(swemwbs_metric(36), None);
-        let all: Vec<f64> = (7..=35).map(|r| swemwbs_metric(r).unwrap()).collect();
-        assert!(all.windows(2).all(|w| w[0] < w[1]), "monotone");
-    }
-}
+mod tests;

@@ -125,6 +125,7 @@ impl Service for ReportingService {
             let registry = ctx.spawn_projection(Registry).await?;
             let reporting = ctx.spawn_projection(settings.projection()).await?;
             let state = api::AppState {
+                summaries: api::summary_cache::SummaryCache::default(),
                 db: ctx.db.clone(),
                 checkpoint: reporting.clone(),
                 settings: Arc::new(settings),

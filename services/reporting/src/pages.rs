@@ -420,10 +420,12 @@ fn section(
 fn sections(d: &Dashboard) -> Markup {
     html! {
         (section("Referrals", None, Some(d.journey.chart(0, "Referrals and what happened to them, by step").render()), &d.journey))
-        (section("Referrals by month", Some("Choose the months above to see the referrals of one month by kind of referring organisation."),
+        (section("Referrals by month", None,
             Some(d.by_month.chart(0, "Referrals by month of referral").render()), &d.by_month))
         (section("Referrals by source", None,
             Some(d.by_source.chart(0, "Referrals by kind of referring organisation").render()), &d.by_source))
+        (section("Referrals by month and source", Some("Each month's referrals by kind of referring organisation. Disclosure control protects each month and each kind together with the totals above, so more figures may show as * here."),
+            Some(d.by_month_and_source_chart().render()), &d.by_month_and_source))
         (section("Waiting times", None, None, &d.waiting))
         (section("Outcome change", Some("People measured at baseline and again later (review or exit)."),
             Some(d.swemwbs.chart(0, "People with two SWEMWBS scores, and people whose score rose by a meaningful amount").render()), &d.swemwbs))
@@ -431,6 +433,8 @@ fn sections(d: &Dashboard) -> Markup {
         (section("Personal wellbeing (ONS4)", None, Some(d.ons4_chart().render()), &d.ons4))
         (section("Connections to community services", None,
             Some(d.connections.chart(0, "Connections made, accepted and attended").render()), &d.connections))
+        (section("Connections by kind of service", Some("The kind is the community directory's category for the service when the connection was made."),
+            Some(d.by_service_kind.chart(0, "Connections made, by kind of community service").render()), &d.by_service_kind))
         (section("By link-worker service", None, None, &d.by_service))
         (section("Needs", Some("Needs as the referrer coded them (SNOMED CT). A referral with several needs counts under each."),
             Some(d.needs.chart(0, "Referrals by need").render()), &d.needs))

@@ -47,6 +47,7 @@ const COLUMNS: &[&str] = &[
     "connections_accepted",
     "connections_declined",
     "connections_attended",
+    "connections",
     "safeguarding_raised",
     "swemwbs_baseline",
     "swemwbs_latest",
@@ -89,8 +90,9 @@ impl Reporting {
 impl Projection for Reporting {
     // v6: change marks per event (the cell a journey left too), so batch boundaries do
     // not change them; registrations apply after the journeys before them in a batch.
+    // v7: each journey's connections with their kind of service (`connections`).
     const NAME: &'static str = "reporting";
-    const VERSION: i32 = 6;
+    const VERSION: i32 = 7;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id   text PRIMARY KEY,
@@ -117,6 +119,7 @@ impl Projection for Reporting {
             connections_accepted integer NOT NULL DEFAULT 0,
             connections_declined integer NOT NULL DEFAULT 0,
             connections_attended integer NOT NULL DEFAULT 0,
+            connections          text NOT NULL DEFAULT '',
             safeguarding_raised  integer NOT NULL DEFAULT 0,
             swemwbs_baseline     double precision,
             swemwbs_latest       double precision,
@@ -239,7 +242,7 @@ impl Reporting {
             // journey left too (routing moves it from "no service yet" to a service).
             // Marked per event, so the marks are the same whatever the batch boundaries.
             let (left, seen) = (cell(journey), journey.updated_seq);
-            journey.apply(&p.event, day, p.sequence);
+            journey.apply(&p.event, day, p.sequence, &self.pseudonyms);
             if journey.updated_seq != seen {
                 for c in [left, cell(journey)].into_iter().flatten() {
                     let seq = marks.entry(c).or_default();
@@ -284,17 +287,18 @@ pub fn read_journey(row: &tokio_postgres::Row, at: usize) -> Journey {
         connections_accepted: row.get(at + 16),
         connections_declined: row.get(at + 17),
         connections_attended: row.get(at + 18),
-        safeguarding_raised: row.get(at + 19),
-        swemwbs_baseline: row.get(at + 20),
-        swemwbs_latest: row.get(at + 21),
-        ons4_baseline: row.get(at + 22),
-        ons4_latest: row.get(at + 23),
-        ucla3_baseline: row.get(at + 24),
-        ucla3_latest: row.get(at + 25),
-        closed_reason: row.get(at + 26),
-        withdrawn: row.get(at + 27),
-        entered_in_error: row.get(at + 28),
-        updated_seq: row.get(at + 29),
+        connections: crate::journey::parse_connections(row.get(at + 19)),
+        safeguarding_raised: row.get(at + 20),
+        swemwbs_baseline: row.get(at + 21),
+        swemwbs_latest: row.get(at + 22),
+        ons4_baseline: row.get(at + 23),
+        ons4_latest: row.get(at + 24),
+        ucla3_baseline: row.get(at + 25),
+        ucla3_latest: row.get(at + 26),
+        closed_reason: row.get(at + 27),
+        withdrawn: row.get(at + 28),
+        entered_in_error: row.get(at + 29),
+        updated_seq: row.get(at + 30),
     }
 }
 
@@ -340,6 +344,7 @@ async fn write_journeys<'a>(
     let connections_accepted = column!(|j| j.connections_accepted);
     let connections_declined = column!(|j| j.connections_declined);
     let connections_attended = column!(|j| j.connections_attended);
+    let connections = column!(|j| crate::journey::connections_text(&j.connections));
     let safeguarding_raised = column!(|j| j.safeguarding_raised);
     let swemwbs_baseline = column!(|j| j.swemwbs_baseline);
     let swemwbs_latest = column!(|j| j.swemwbs_latest);
@@ -362,7 +367,7 @@ async fn write_journeys<'a>(
                 COALESCE(string_to_array(NULLIF(needs, ''), chr(31)), '{{}}'),
                 age_band, routed, accepted, declined_reason, contact_attempts, could_not_contact,
                 contacts, first_contact_on, plan_agreed, plan_reviews, connections_made,
-                connections_accepted, connections_declined, connections_attended,
+                connections_accepted, connections_declined, connections_attended, connections,
                 safeguarding_raised, swemwbs_baseline, swemwbs_latest,
                 string_to_array(ons4_baseline, ',')::smallint[],
                 string_to_array(ons4_latest, ',')::smallint[],
@@ -370,13 +375,13 @@ async fn write_journeys<'a>(
          FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::bool[], $8::bool[], $9::text[], $10::int4[], $11::bool[], $12::int4[],
                      $13::date[], $14::bool[], $15::int4[], $16::int4[], $17::int4[], $18::int4[],
-                     $19::int4[], $20::int4[], $21::float8[], $22::float8[], $23::text[],
-                     $24::text[], $25::int2[], $26::int2[], $27::text[], $28::bool[], $29::bool[],
-                     $30::int8[])
+                     $19::int4[], $20::text[], $21::int4[], $22::float8[], $23::float8[],
+                     $24::text[], $25::text[], $26::int2[], $27::int2[], $28::text[], $29::bool[],
+                     $30::bool[], $31::int8[])
            AS u(p, referred_on, referrer_org, link_worker_org, needs, age_band, routed, accepted,
                 declined_reason, contact_attempts, could_not_contact, contacts, first_contact_on,
                 plan_agreed, plan_reviews, connections_made, connections_accepted,
-                connections_declined, connections_attended, safeguarding_raised,
+                connections_declined, connections_attended, connections, safeguarding_raised,
                 swemwbs_baseline, swemwbs_latest, ons4_baseline, ons4_latest, ucla3_baseline,
                 ucla3_latest, closed_reason, withdrawn, entered_in_error, updated_seq)
          ON CONFLICT (pseudonym) DO UPDATE SET {set}",
@@ -404,6 +409,7 @@ async fn write_journeys<'a>(
             &connections_accepted,
             &connections_declined,
             &connections_attended,
+            &connections,
             &safeguarding_raised,
             &swemwbs_baseline,
             &swemwbs_latest,

@@ -38,6 +38,18 @@ impl Pseudonymiser {
         mac.update(referral_id.as_bytes());
         to_hex(&mac.finalize().into_bytes())
     }
+
+    /// The key of an onward connection within its journey: 16 hex digits of a keyed hash,
+    /// so a journey's connections cannot be matched to the log's connection ids either.
+    pub fn connection(&self, connection_id: Uuid) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.expose().as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"linkway.connection:");
+        mac.update(connection_id.as_bytes());
+        let mut hex = to_hex(&mac.finalize().into_bytes());
+        hex.truncate(16);
+        hex
+    }
 }
 
 #[cfg(test)]

@@ -63,26 +63,39 @@ pub struct SummaryFacts {
     pub facts: Vec<Fact>,
 }
 
+/// What `getSummary` found: the facts, or that the read model still stands where it did.
+pub enum SummaryRead {
+    /// The checkpoint is the one the caller already has a summary for.
+    Unchanged,
+    Facts(SummaryFacts),
+}
+
 /// The journeys of `area` referred in the months `from` to `to` (either open), and where
-/// the projection stood, in one snapshot.
+/// the projection stood, in one snapshot; [`SummaryRead::Unchanged`] (without reading
+/// the journeys) when the projection still stands at `unchanged_at`.
 pub async fn summary_facts(
     client: &mut deadpool_postgres::Client,
     area: &str,
     from: Option<Date>,
     to: Option<Date>,
-) -> Result<SummaryFacts, tokio_postgres::Error> {
+    unchanged_at: Option<u64>,
+) -> Result<SummaryRead, tokio_postgres::Error> {
     let tx = snapshot(client).await?;
     let sequence = checkpoint_in(&tx).await?;
+    if unchanged_at == Some(sequence) {
+        tx.commit().await?;
+        return Ok(SummaryRead::Unchanged);
+    }
     let sql = facts_sql(
         "AND ($2::date IS NULL OR f.referred_on >= $2)
          AND ($3::date IS NULL OR date_trunc('month', f.referred_on)::date <= $3)",
     );
     let rows = tx.query(&sql, &[&area, &from, &to]).await?;
     tx.commit().await?;
-    Ok(SummaryFacts {
+    Ok(SummaryRead::Facts(SummaryFacts {
         sequence,
         facts: rows.iter().map(to_fact).collect(),
-    })
+    }))
 }
 
 /// What `getOutcomeFeed` reads.

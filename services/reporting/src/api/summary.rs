@@ -2,6 +2,7 @@
 //! together with its breakdowns.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use linkway_platform::ApiError;
@@ -15,7 +16,7 @@ use super::figures::{FirstContact, Outcomes, first_contact, labelled, outcomes, 
 use super::params::{area_for, parse_month, wait_for};
 use crate::Settings;
 use crate::aggregate::{self, CLOSURE_REASONS, Cell, DECLINE_REASONS, Fact};
-use crate::disclosure::{Figure, Rules, Table, protect_table};
+use crate::disclosure::{CrossTable, Figure, Rules, Table, protect_cross, protect_table};
 use crate::queries;
 
 /// Query of `getSummary`.
@@ -50,6 +51,11 @@ pub struct Measure {
     /// By need code. A referral with several needs counts under each; when every referral
     /// has one need, the needs add up to the total and are protected with it.
     pub by_need: BTreeMap<String, Figure>,
+    /// By kind of service (connections only): the directory's taxonomy term for the
+    /// service at the time, `not_recorded` where it named none. Adds up to `total` and is
+    /// protected with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_service_kind: Option<BTreeMap<String, Figure>>,
 }
 
 /// `getSummary`: one area's figures for a dashboard.
@@ -65,6 +71,10 @@ pub struct Summary {
     /// first_contact_made, first_contact_within_14_days, plans_agreed, connections_made,
     /// connections_accepted, connections_attended, closed, withdrawn.
     pub measures: BTreeMap<String, Measure>,
+    /// Referrals by month of referral (`YYYY-MM`), then by kind of referring organisation:
+    /// the cross-tabulation of the referrals measure's `by_month` and `by_referrer_kind`,
+    /// protected together with them (each row and column as a table of its own).
+    pub referrals_by_month_and_referrer_kind: BTreeMap<String, BTreeMap<String, Figure>>,
     pub first_contact: FirstContact,
     pub outcomes: Outcomes,
 }
@@ -110,8 +120,15 @@ pub fn summarise(
     let by_service = aggregate::group_by(facts, within, |f| vec![f.service.clone()]);
     let by_need = aggregate::group_by(facts, within, Fact::needs);
     let mut measures = BTreeMap::new();
+    let mut cross_cells = BTreeMap::new();
     for (index, (name, _)) in all.counts().iter().enumerate() {
         let mut table = measure_table(name, index, &all, &[&by_month, &by_kind, &by_service]);
+        let reasons_at = (table.breakdowns.len() > 3).then_some(3);
+        let kinds = all.by_kind(name);
+        let kinds_at = kinds.as_ref().map(|k| {
+            table.breakdowns.push(k.iter().map(|(_, n)| *n).collect());
+            table.breakdowns.len() - 1
+        });
         let need_counts: Vec<u64> = by_need.values().map(|c| c.counts()[index].1).collect();
         // Needs add up to the total when every referral has exactly one (or none, counted
         // as `unspecified`): then they are one more breakdown to protect together.
@@ -119,15 +136,43 @@ pub fn summarise(
         if needs_add_up {
             table.breakdowns.push(need_counts.clone());
         }
-        let shown = protect_table(rules, &table);
+        let shown = if *name == "referrals" {
+            let cross = CrossTable {
+                cells: referrals_by_month_and_kind(facts, &by_month, &by_kind),
+                table,
+                rows: 0,
+                columns: 1,
+            };
+            let shown = protect_cross(rules, &cross);
+            for ((month, row), figures) in by_month.keys().zip(&cross.cells).zip(&shown.cells) {
+                debug_assert_eq!(row.len(), figures.len());
+                cross_cells.insert(month.clone(), labelled(by_kind.keys().cloned(), figures));
+            }
+            shown.table
+        } else {
+            protect_table(rules, &table)
+        };
         let need_figures = if needs_add_up {
             shown.breakdowns.last().cloned().unwrap_or_default()
         } else {
             rules.cells(&need_counts)
         };
-        let by_reason = match *name {
-            "declined" => Some(reasons(&DECLINE_REASONS, &shown.breakdowns[3])),
-            "closed" => Some(reasons(&CLOSURE_REASONS, &shown.breakdowns[3])),
+        let by_reason = match (*name, reasons_at) {
+            ("declined", Some(at)) => Some(reasons(&DECLINE_REASONS, &shown.breakdowns[at])),
+            ("closed", Some(at)) => Some(reasons(&CLOSURE_REASONS, &shown.breakdowns[at])),
+            _ => None,
+        };
+        let by_service_kind = match (kinds, kinds_at) {
+            (Some(kinds), Some(at)) => Some(labelled(
+                kinds.into_iter().map(|(k, _)| k),
+                &shown.breakdowns[at],
+            )),
+            // Kinds that do not add up (see `Cell::by_kind`) are protected cell by cell.
+            _ if name.starts_with("connections_") => {
+                let counts = all.kind_counts(name);
+                let figures = rules.cells(&counts.iter().map(|(_, n)| *n).collect::<Vec<_>>());
+                Some(labelled(counts.into_iter().map(|(k, _)| k), &figures))
+            }
             _ => None,
         };
         measures.insert(
@@ -139,6 +184,7 @@ pub fn summarise(
                 by_link_worker_service: labelled(by_service.keys().cloned(), &shown.breakdowns[2]),
                 by_reason,
                 by_need: labelled(by_need.keys().cloned(), &need_figures),
+                by_service_kind,
             },
         );
     }
@@ -157,7 +203,32 @@ pub fn summarise(
         outcomes: outcomes(settings, &all),
         first_contact: fc,
         measures,
+        referrals_by_month_and_referrer_kind: cross_cells,
     }
+}
+
+/// Referrals per month (rows, in `by_month`'s order) and referrer kind (columns).
+fn referrals_by_month_and_kind(
+    facts: &[Fact],
+    by_month: &BTreeMap<String, Cell>,
+    by_kind: &BTreeMap<String, Cell>,
+) -> Vec<Vec<u64>> {
+    let month_at: BTreeMap<&str, usize> = by_month
+        .keys()
+        .enumerate()
+        .map(|(i, m)| (m.as_str(), i))
+        .collect();
+    let kind_at: BTreeMap<&str, usize> = by_kind
+        .keys()
+        .enumerate()
+        .map(|(i, k)| (k.as_str(), i))
+        .collect();
+    let mut cells = vec![vec![0; by_kind.len()]; by_month.len()];
+    for fact in facts {
+        let month = fact.month_label();
+        cells[month_at[month.as_str()]][kind_at[fact.referrer_kind.as_str()]] += 1;
+    }
+    cells
 }
 
 /// Dashboard figures for one commissioner area.
@@ -205,14 +276,28 @@ pub async fn summary_for(
         return Err(ApiError::Validation(errors));
     }
     wait_for(&state.checkpoint, q.min_sequence).await?;
+    let key = (area.clone(), q.from.clone(), q.to.clone());
+    let cached = state.summaries.get(&key);
     let mut client = state.db.client().await?;
-    let read = queries::summary_facts(&mut client, &area, from, to).await?;
-    Ok(summarise(
-        &state.settings,
-        area,
-        q.from.clone(),
-        q.to.clone(),
-        read.sequence,
-        &read.facts,
-    ))
+    let unchanged_at = cached.as_ref().map(|(sequence, _)| *sequence);
+    match queries::summary_facts(&mut client, &area, from, to, unchanged_at).await? {
+        queries::SummaryRead::Unchanged => {
+            let (_, summary) = cached.expect("unchanged only when one is kept");
+            Ok(Summary::clone(&summary))
+        }
+        queries::SummaryRead::Facts(read) => {
+            let summary = summarise(
+                &state.settings,
+                area,
+                q.from.clone(),
+                q.to.clone(),
+                read.sequence,
+                &read.facts,
+            );
+            state
+                .summaries
+                .put(key, read.sequence, Arc::new(summary.clone()));
+            Ok(summary)
+        }
+    }
 }

@@ -375,3 +375,120 @@ proptest! {
         }
     }
 }
+
+/// A cross-tabulation of up to 3 x 3 cells (small ones likely), with its margins as the
+/// table's two breakdowns.
+fn crosses() -> impl Strategy<Value = CrossTable> {
+    let cell = prop_oneof![3 => 0u64..=9, 2 => 0u64..=30];
+    (1usize..=3, 1usize..=3)
+        .prop_flat_map(move |(rows, columns)| {
+            prop::collection::vec(prop::collection::vec(cell.clone(), columns), rows)
+        })
+        .prop_map(|cells| {
+            let rows: Vec<u64> = cells.iter().map(|r| r.iter().sum()).collect();
+            let columns: Vec<u64> = (0..cells[0].len())
+                .map(|c| cells.iter().map(|r| r[c]).sum())
+                .collect();
+            CrossTable {
+                table: Table {
+                    total: rows.iter().sum(),
+                    breakdowns: vec![rows, columns],
+                },
+                rows: 0,
+                columns: 1,
+                cells,
+            }
+        })
+}
+
+/// Every line of a protected cross table (the table, each row, each column) as a table
+/// and what it shows.
+fn lines(cross: &CrossTable, shown: &ProtectedCross) -> Vec<(Table, ProtectedTable)> {
+    let mut out = vec![(cross.table.clone(), shown.table.clone())];
+    for (r, row) in cross.cells.iter().enumerate() {
+        out.push((
+            Table {
+                total: cross.table.breakdowns[0][r],
+                breakdowns: vec![row.clone()],
+            },
+            ProtectedTable {
+                total: shown.table.breakdowns[0][r],
+                breakdowns: vec![shown.cells[r].clone()],
+                exposed: false,
+            },
+        ));
+    }
+    for c in 0..cross.cells[0].len() {
+        out.push((
+            Table {
+                total: cross.table.breakdowns[1][c],
+                breakdowns: vec![cross.cells.iter().map(|r| r[c]).collect()],
+            },
+            ProtectedTable {
+                total: shown.table.breakdowns[1][c],
+                breakdowns: vec![shown.cells.iter().map(|r| r[c]).collect()],
+                exposed: false,
+            },
+        ));
+    }
+    out
+}
+
+#[test]
+fn a_cross_table_suppresses_a_cell_in_its_row_and_in_its_column() {
+    // No rounding to hide behind: one small cell needs a second suppressed figure in its
+    // row and in its column, and the margins are the same figures as the table's.
+    let rules = Rules::new(7, 1, 3).unwrap();
+    let cells = vec![vec![3, 40, 50], vec![60, 70, 80]];
+    let cross = CrossTable {
+        table: Table {
+            total: 303,
+            breakdowns: vec![vec![93, 210], vec![63, 110, 130]],
+        },
+        rows: 0,
+        columns: 1,
+        cells,
+    };
+    let shown = protect_cross(&rules, &cross);
+    assert!(!shown.exposed);
+    assert_eq!(shown.cells[0][0], star());
+    let row_stars = shown.cells[0].iter().filter(|f| f.is_suppressed()).count()
+        + usize::from(shown.table.breakdowns[0][0].is_suppressed());
+    let column_stars = shown.cells.iter().filter(|r| r[0].is_suppressed()).count()
+        + usize::from(shown.table.breakdowns[1][0].is_suppressed());
+    assert!(row_stars >= 2 && column_stars >= 2, "{shown:?}");
+    for (table, line) in lines(&cross, &shown) {
+        for (_, candidates) in attack(&rules, &table, &line) {
+            assert!(candidates.len() as u64 >= rules.min_candidates, "{line:?}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Each line of a protected cross table resists the brute-force attacker on its own,
+    /// and every shown figure is what the rule shows for it.
+    #[test]
+    fn no_line_of_a_cross_table_gives_a_suppressed_count_away(cross in crosses(), r in rules()) {
+        let shown = protect_cross(&r, &cross);
+        for (row, figures) in cross.cells.iter().zip(&shown.cells) {
+            for (&truth, &figure) in row.iter().zip(figures) {
+                match figure {
+                    Figure::Count(v) => prop_assert_eq!(Figure::Count(v), r.count(truth)),
+                    Figure::Suppressed(_) => prop_assert!(truth > 0),
+                }
+            }
+        }
+        if !shown.exposed {
+            for (table, line) in lines(&cross, &shown) {
+                for (at, candidates) in attack(&r, &table, &line) {
+                    prop_assert!(
+                        candidates.len() as u64 >= r.min_candidates,
+                        "{:?} narrowed to {:?} in {:?} from {:?}", at, candidates, line, table
+                    );
+                }
+            }
+        }
+    }
+}

@@ -105,7 +105,7 @@ pub struct FigureTable {
     pub label_heading: &'static str,
     /// When set, the key is shown in a column of its own (a need's SNOMED CT code).
     pub key_heading: Option<&'static str>,
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     pub rows: Vec<Row>,
 }
 
@@ -114,7 +114,7 @@ impl FigureTable {
     pub fn render(&self) -> Markup {
         let mut head = vec![self.label_heading];
         head.extend(self.key_heading);
-        head.extend(self.columns.iter().copied());
+        head.extend(self.columns.iter().map(String::as_str));
         let rows: Vec<Vec<Markup>> = self
             .rows
             .iter()
@@ -145,6 +145,10 @@ impl FigureTable {
     }
 }
 
+fn columns(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
 fn row(key: impl Into<String>, label: impl Into<String>, values: Vec<Shown>) -> Row {
     Row {
         key: key.into(),
@@ -159,11 +163,13 @@ pub struct Dashboard {
     pub journey: FigureTable,
     pub by_month: FigureTable,
     pub by_source: FigureTable,
+    pub by_month_and_source: FigureTable,
     pub waiting: FigureTable,
     pub swemwbs: FigureTable,
     pub outcomes: FigureTable,
     pub ons4: FigureTable,
     pub connections: FigureTable,
+    pub by_service_kind: FigureTable,
     pub by_service: FigureTable,
     pub needs: FigureTable,
 }
@@ -211,7 +217,7 @@ impl Dashboard {
                 caption: "Referrals and what happened to them".into(),
                 label_heading: "Step",
                 key_heading: None,
-                columns: vec!["Number"],
+                columns: columns(&["Number"]),
                 rows: JOURNEY
                     .iter()
                     .map(|n| row(*n, names::measure(n), vec![m(n).total.into()]))
@@ -222,7 +228,7 @@ impl Dashboard {
                 caption: "Referrals by month".into(),
                 label_heading: "Month of referral",
                 key_heading: None,
-                columns: vec!["Referrals"],
+                columns: columns(&["Referrals"]),
                 rows: referrals
                     .by_month
                     .iter()
@@ -234,19 +240,20 @@ impl Dashboard {
                 caption: "Referrals by kind of referring organisation".into(),
                 label_heading: "Referred by",
                 key_heading: None,
-                columns: vec!["Referrals"],
+                columns: columns(&["Referrals"]),
                 rows: referrals
                     .by_referrer_kind
                     .iter()
                     .map(|(k, f)| row(k, names::referrer_kind(k), vec![(*f).into()]))
                     .collect(),
             },
+            by_month_and_source: by_month_and_source(summary),
             waiting: FigureTable {
                 id: "waiting-times",
                 caption: "Waiting for a first contact".into(),
                 label_heading: "Measure",
                 key_heading: None,
-                columns: vec!["Figure"],
+                columns: columns(&["Figure"]),
                 rows: vec![
                     row(
                         "median_days_to_first_contact",
@@ -276,7 +283,7 @@ impl Dashboard {
                     .into(),
                 label_heading: "People",
                 key_heading: None,
-                columns: vec!["Number"],
+                columns: columns(&["Number"]),
                 rows: vec![
                     row(
                         "swemwbs_people",
@@ -295,7 +302,7 @@ impl Dashboard {
                 caption: "Outcome change from baseline to latest score".into(),
                 label_heading: "Measure",
                 key_heading: None,
-                columns: vec!["Figure"],
+                columns: columns(&["Figure"]),
                 rows: vec![
                     row(
                         "swemwbs_mean_change",
@@ -329,7 +336,7 @@ impl Dashboard {
                 caption: "ONS4 personal wellbeing: mean answers (0 to 10)".into(),
                 label_heading: "Question",
                 key_heading: None,
-                columns: vec!["Baseline", "Latest"],
+                columns: columns(&["Baseline", "Latest"]),
                 rows: vec![
                     ons4_item(
                         "life_satisfaction",
@@ -362,23 +369,24 @@ impl Dashboard {
                 caption: "Connections to community services".into(),
                 label_heading: "Connections",
                 key_heading: None,
-                columns: vec!["Number"],
+                columns: columns(&["Number"]),
                 rows: CONNECTIONS
                     .iter()
                     .map(|n| row(*n, names::measure(n), vec![m(n).total.into()]))
                     .collect(),
             },
+            by_service_kind: by_service_kind(summary),
             by_service: FigureTable {
                 id: "by-link-worker-service",
                 caption: "Referrals and connections by link-worker service".into(),
                 label_heading: "Link-worker service",
                 key_heading: None,
-                columns: vec![
+                columns: columns(&[
                     "Referrals",
                     "Connections made",
                     "Connections accepted",
                     "Connections attended",
-                ],
+                ]),
                 rows: referrals
                     .by_link_worker_service
                     .iter()
@@ -398,7 +406,7 @@ impl Dashboard {
                 caption: "Referrals by need".into(),
                 label_heading: "Need",
                 key_heading: Some("SNOMED CT code"),
-                columns: vec!["Referrals"],
+                columns: columns(&["Referrals"]),
                 rows: referrals
                     .by_need
                     .iter()
@@ -412,19 +420,43 @@ impl Dashboard {
     }
 
     /// Every table, in page order.
-    pub fn tables(&self) -> [&FigureTable; 10] {
+    pub fn tables(&self) -> [&FigureTable; 12] {
         [
             &self.journey,
             &self.by_month,
             &self.by_source,
+            &self.by_month_and_source,
             &self.waiting,
             &self.swemwbs,
             &self.outcomes,
             &self.ons4,
             &self.connections,
+            &self.by_service_kind,
             &self.by_service,
             &self.needs,
         ]
+    }
+
+    /// Referrals per month by kind of referring organisation, in one chart: a group of
+    /// bars per month, one per kind (solid and hatched in turn, each labelled).
+    pub fn by_month_and_source_chart(&self) -> BarChart {
+        let t = &self.by_month_and_source;
+        let mut bars = Vec::new();
+        for r in &t.rows {
+            for (i, (kind, value)) in t.columns.iter().zip(&r.values).enumerate() {
+                if let Some(bar) = value.bar(&format!("{}: {kind}", r.label)) {
+                    bars.push(if i % 2 == 1 { bar.hatched() } else { bar });
+                }
+            }
+        }
+        BarChart {
+            id: format!("chart-{}", t.id),
+            title: t.caption.clone(),
+            summary: "Referrals in each month of referral, by kind of referring organisation \
+                      (bars alternate solid and hatched within a month)"
+                .into(),
+            bars,
+        }
     }
 
     /// The ONS4 chart: baseline (hatched) and latest (solid) bars for each question.
@@ -466,6 +498,68 @@ impl Dashboard {
             }
         }
         out
+    }
+}
+
+/// The cross-tabulation of referrals by month (rows) and kind of referring organisation
+/// (columns), exactly as the summary protected it.
+fn by_month_and_source(summary: &Summary) -> FigureTable {
+    let kinds: Vec<&String> = summary.measures["referrals"]
+        .by_referrer_kind
+        .keys()
+        .collect();
+    FigureTable {
+        id: "referrals-by-month-and-source",
+        caption: "Referrals by month and kind of referring organisation".into(),
+        label_heading: "Month of referral",
+        key_heading: None,
+        columns: kinds.iter().map(|k| names::referrer_kind(k)).collect(),
+        rows: summary
+            .referrals_by_month_and_referrer_kind
+            .iter()
+            .map(|(month, cells)| {
+                let values = kinds
+                    .iter()
+                    .map(|k| cells.get(*k).map_or(Shown::Count(0), |f| (*f).into()))
+                    .collect();
+                row(month, names::month(month), values)
+            })
+            .collect(),
+    }
+}
+
+/// Connections made, accepted and attended by kind of community service.
+fn by_service_kind(summary: &Summary) -> FigureTable {
+    let of = |name: &str| {
+        summary.measures[name]
+            .by_service_kind
+            .clone()
+            .unwrap_or_default()
+    };
+    let (made, accepted, attended) = (
+        of("connections_made"),
+        of("connections_accepted"),
+        of("connections_attended"),
+    );
+    FigureTable {
+        id: "connections-by-service-kind",
+        caption: "Connections by kind of community service".into(),
+        label_heading: "Kind of service",
+        key_heading: None,
+        columns: columns(&["Made", "Accepted", "Attended"]),
+        rows: made
+            .iter()
+            .map(|(kind, f)| {
+                let other = |m: &BTreeMap<String, Figure>| {
+                    m.get(kind).map_or(Shown::Count(0), |f| (*f).into())
+                };
+                row(
+                    kind,
+                    names::service_kind(kind),
+                    vec![(*f).into(), other(&accepted), other(&attended)],
+                )
+            })
+            .collect(),
     }
 }
 

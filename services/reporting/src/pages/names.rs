@@ -83,6 +83,19 @@ const MONTHS: [&str; 12] = [
 ];
 
 /// `2026-01` as "January 2026" (anything else as it is).
+/// A kind of community service: the directory's term, with a capital; `not_recorded`
+/// said in words.
+pub fn service_kind(kind: &str) -> String {
+    if kind == crate::journey::NO_KIND {
+        return "Kind not recorded".to_owned();
+    }
+    let mut chars = kind.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
 pub fn month(label: &str) -> String {
     label
         .split_once('-')

@@ -18,6 +18,13 @@ use crate::support::World;
 
 /// Community services in the directory: one onward connection per service at a time.
 const DIRECTORY: [&str; 3] = ["walk-1", "choir-1", "garden-1"];
+/// Each one's kind of service, as the directory's taxonomy term (the directory says
+/// `Physical activity`; link-worker keeps terms in lower case).
+const KINDS: [&str; 3] = [
+    "physical activity",
+    "arts and creativity",
+    "nature and gardening",
+];
 
 struct Apis<'a> {
     w: &'a World,
@@ -162,7 +169,9 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
     }
     let services: Vec<Value> = DIRECTORY
         .iter()
-        .map(|id| json!({"id": id, "name": format!("{id} group"), "status": "active", "url": "https://example.org"}))
+        .zip(KINDS)
+        .map(|(id, kind)| json!({"id": id, "name": format!("{id} group"), "status": "active", "url": "https://example.org",
+            "attributes": [{"taxonomy_term": {"term": kind.to_uppercase()}}]}))
         .collect();
     let directory = json!({"contents": services});
     let (status, answer) = apis
@@ -323,6 +332,37 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
         .json(&format!("/summary?min_sequence={seq}"), &w.commissioner_a)
         .await;
     check_summary(&summary, &expected(plans.iter()));
+    // Connections by kind of service: a person's connection k went to DIRECTORY[k].
+    let mut by_kind = std::collections::BTreeMap::new();
+    for p in plans.iter().filter(|p| !p.entered_in_error) {
+        for kind in KINDS.iter().take(p.connections.len()) {
+            *by_kind.entry(*kind).or_insert(0u64) += 1;
+        }
+    }
+    let kinds_shown = &summary["measures"]["connections_made"]["by_service_kind"];
+    assert!(!by_kind.is_empty());
+    assert_eq!(
+        kinds_shown.as_object().unwrap().len(),
+        by_kind.len(),
+        "{kinds_shown}"
+    );
+    for (kind, truth) in by_kind {
+        assert_figure(kind, &kinds_shown[kind], truth);
+    }
+    // Referrals by month and source: every referral is today's, so one row, whose cells
+    // are the referrals by kind of referring organisation.
+    let cross = summary["referrals_by_month_and_referrer_kind"]
+        .as_object()
+        .unwrap();
+    assert_eq!(cross.len(), 1, "{cross:?}");
+    let row = cross.values().next().unwrap().as_object().unwrap();
+    let kinds = summary["measures"]["referrals"]["by_referrer_kind"]
+        .as_object()
+        .unwrap();
+    assert_eq!(
+        row.keys().collect::<Vec<_>>(),
+        kinds.keys().collect::<Vec<_>>()
+    );
     let feed = w
         .json(&format!("/feed?min_sequence={seq}"), &w.commissioner_a)
         .await;

@@ -80,3 +80,37 @@ async fn summary_counts_the_referrals_of_the_commissioners_own_area() {
     assert_eq!(admin["measures"]["referrals"]["total"], 30);
     w.assert_nothing_personal();
 }
+
+/// A summary asked for again while the read model stands still is the same answer; once
+/// the projection has moved, the next one counts what it added.
+#[tokio::test]
+async fn a_repeated_summary_is_the_same_until_the_read_model_moves() {
+    let w = World::new().await;
+    let referral = |on| NewReferral {
+        referrer: "gp-a",
+        needs: vec!["1000"],
+        on,
+    };
+    for _ in 0..10 {
+        w.receive(&referral(date!(2026 - 01 - 05))).await;
+    }
+    let seq = w.last_sequence().await;
+    let path = format!("/summary?min_sequence={seq}");
+    let first = w.json(&path, &w.commissioner_a).await;
+    let again = w.json(&path, &w.commissioner_a).await;
+    assert_eq!(first, again);
+    assert_eq!(first["measures"]["referrals"]["total"], 10);
+    for _ in 0..10 {
+        w.receive(&referral(date!(2026 - 02 - 05))).await;
+    }
+    let seq = w.last_sequence().await;
+    let after = w
+        .json(&format!("/summary?min_sequence={seq}"), &w.commissioner_a)
+        .await;
+    assert_eq!(after["measures"]["referrals"]["total"], 20, "{after}");
+    assert_eq!(after["measures"]["referrals"]["by_month"]["2026-02"], 10);
+    assert!(after["sequence"].as_u64() > first["sequence"].as_u64());
+    // The same query as the first, now: the new figures, not the kept ones.
+    let now = w.json(&path, &w.commissioner_a).await;
+    assert_eq!(now, after);
+}
