@@ -85,6 +85,7 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
     let mut openapi = service.openapi();
     ops::document(&mut openapi);
     crate::web::sign_in::document(&mut openapi);
+    crate::web::admin::document(&mut openapi);
     crate::http::edges::document(&mut openapi, &dialects);
     let operations = crate::http::OperationIds::from_openapi(&openapi);
     let registry = started

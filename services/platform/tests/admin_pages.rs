@@ -588,3 +588,6 @@ async fn the_preview_routes_by_the_referring_organisation_first_then_the_distric
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("Enter a UK postcode"));
 }
+
+#[path = "admin_pages/document.rs"]
+mod document;

@@ -122,6 +122,94 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "/admin/unroutable/{referral_id}/route",
         &[403, 404, 422, 503],
     ),
+    // The platform's administrator pages.
+    ("getAdminPage", "get", "/admin", &[200, 403, 503]),
+    (
+        "getOrganisationsPage",
+        "get",
+        "/admin/organisations",
+        &[200, 403, 409, 503],
+    ),
+    (
+        "registerOrganisationPage",
+        "post",
+        "/admin/organisations",
+        &[403, 422, 503],
+    ),
+    (
+        "getOrganisationPage",
+        "get",
+        "/admin/organisations/{id}",
+        &[200, 403, 404, 503],
+    ),
+    ("getUsersPage", "get", "/admin/users", &[200, 403, 409, 503]),
+    ("addUserPage", "post", "/admin/users", &[403, 422, 503]),
+    (
+        "getUserPage",
+        "get",
+        "/admin/users/{id}",
+        &[200, 403, 404, 409, 503],
+    ),
+    (
+        "changeUserRolesPage",
+        "post",
+        "/admin/users/{id}/roles",
+        &[403, 404, 422, 503],
+    ),
+    (
+        "deactivateUserPage",
+        "post",
+        "/admin/users/{id}/deactivate",
+        &[403, 404, 422, 503],
+    ),
+    (
+        "getTokensPage",
+        "get",
+        "/admin/tokens",
+        &[200, 403, 409, 503],
+    ),
+    (
+        "issueTokenPage",
+        "post",
+        "/admin/tokens",
+        &[200, 403, 422, 503],
+    ),
+    (
+        "revokeTokenPage",
+        "post",
+        "/admin/tokens/{id}/revoke",
+        &[403, 404, 422, 503],
+    ),
+    (
+        "getRoutingRulesPage",
+        "get",
+        "/admin/routing-rules",
+        &[200, 403, 409, 503],
+    ),
+    (
+        "addRoutingRulePage",
+        "post",
+        "/admin/routing-rules",
+        &[403, 422, 503],
+    ),
+    (
+        "previewRoutingPage",
+        "post",
+        "/admin/routing-rules/preview",
+        &[200, 403, 422, 503],
+    ),
+    (
+        "removeRoutingRulePage",
+        "post",
+        "/admin/routing-rules/{id}/remove",
+        &[403, 404, 422, 503],
+    ),
+    (
+        "getDeadLettersPage",
+        "get",
+        "/admin/dead-letters",
+        &[200, 403, 503],
+    ),
 ];
 
 async fn document(intake: &Intake) -> Value {
@@ -241,8 +329,11 @@ async fn every_documented_route_is_served() {
     let intake = Intake::start().await;
     let doc = document(&intake).await;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let url =
-            intake.url(&path.replace("{referral_id}", "0195606d-9db4-7445-b4c4-ba2ea74ad4bf"));
+        let url = intake.url(
+            &path
+                .replace("{referral_id}", "0195606d-9db4-7445-b4c4-ba2ea74ad4bf")
+                .replace("{id}", "0195606d-9db4-7445-b4c4-ba2ea74ad4bf"),
+        );
         for method in item.as_object().unwrap().keys() {
             let res = intake
                 .http

@@ -9,7 +9,14 @@
 //! ([`Wording::PAGES`]), shown in the error summary beside what was typed (422). Lists
 //! read the registry as folded from the log, what the commands decide on, so a change
 //! shows at once; a form that worked answers 303 to its list with `?min_sequence=`.
-//! Forms are read with [`PageForm`] (the CSRF check first).
+//! Forms are read with [`PageForm`] (the CSRF check first). A list given `?min_sequence=`
+//! waits, by the pages' one rule ([`crate::read_your_writes`]), until this service's
+//! registry has applied that change, so what it shows is what this service acts on (a
+//! deactivated person is refused here from then on).
+//!
+//! Every route is in each service's OpenAPI document under the tag `pages`
+//! ([`document`]), with what it answers: 200 HTML, 303 to sign in or after a change, 403
+//! and 404 pages, 409 for a `min_sequence` beyond the log, 422 the form again.
 //!
 //! - [`organisations`]: `GET /admin/organisations`, `GET /admin/organisations/{id}`,
 //!   `POST /admin/organisations` (register or update).
@@ -27,6 +34,7 @@ pub mod rules;
 pub mod tokens;
 pub mod users;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
@@ -44,11 +52,112 @@ use super::signed_in::problem_page;
 use super::{NavItem, Page, PageRejection, SignedIn, Web};
 use crate::auth::Principal;
 use crate::http::request::CorrelationId;
+use crate::problem::ApiError;
 use crate::registry::admin::input::Invalid;
 use crate::registry::admin::{Admin, AdminError, Refusal, Registry, Wording};
 
 /// The service label of every admin page's header and title.
 pub const SERVICE: &str = "Administration";
+
+/// The admin pages in a service's OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    home,
+    organisations::list,
+    organisations::edit,
+    organisations::register,
+    users::list,
+    users::add,
+    users::user,
+    users::change_roles,
+    users::deactivate,
+    tokens::list,
+    tokens::issue,
+    tokens::revoke,
+    rules::list,
+    rules::add,
+    rules::preview,
+    rules::remove,
+    dead_letters::list,
+))]
+struct AdminDoc;
+
+/// Adds the admin pages to a service's served document (tag `pages`).
+pub fn document(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi;
+    doc.merge(AdminDoc::openapi());
+}
+
+/// What every admin page's GET answers besides the page: not signed in (303 to sign in),
+/// not an administrator (403), the registry or the log unavailable (503).
+pub(crate) struct PageAnswers;
+
+/// What every admin form answers besides its own outcome: without the session's CSRF
+/// token or the admin role (403, nothing changed), the log unavailable (503).
+pub(crate) struct FormAnswers;
+
+fn html_response(description: &str) -> utoipa::openapi::ResponseBuilder {
+    use utoipa::openapi::schema::{Object, Type};
+    use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+    ResponseBuilder::new().description(description).content(
+        "text/html",
+        ContentBuilder::new()
+            .schema(Some(Object::with_type(Type::String)))
+            .build(),
+    )
+}
+
+fn unavailable() -> utoipa::openapi::ResponseBuilder {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{Object, Type};
+    html_response("The registry or the log is unavailable; try again (HTML)").header(
+        "Retry-After",
+        HeaderBuilder::new()
+            .schema(Some(Object::with_type(Type::Integer)))
+            .description(Some("Seconds to wait"))
+            .build(),
+    )
+}
+
+type Responses = BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>>;
+
+fn responses(list: Vec<(&str, utoipa::openapi::ResponseBuilder)>) -> Responses {
+    list.into_iter()
+        .map(|(status, response)| (status.to_owned(), response.build().into()))
+        .collect()
+}
+
+impl utoipa::IntoResponses for PageAnswers {
+    fn responses() -> Responses {
+        use utoipa::openapi::ResponseBuilder;
+        responses(vec![
+            (
+                "303",
+                ResponseBuilder::new()
+                    .description("Not signed in: to /sign-in, coming back here after"),
+            ),
+            (
+                "403",
+                html_response("Signed in without the admin role (HTML)"),
+            ),
+            ("503", unavailable()),
+        ])
+    }
+}
+
+impl utoipa::IntoResponses for FormAnswers {
+    fn responses() -> Responses {
+        responses(vec![
+            (
+                "403",
+                html_response(
+                    "Without the session's CSRF token, or without the admin role: nothing changed (HTML)",
+                ),
+            ),
+            ("503", unavailable()),
+        ])
+    }
+}
 
 /// The routes; the request layer's extensions carry [`Web`].
 pub fn routes() -> axum::Router {
@@ -189,6 +298,20 @@ impl AsAdmin {
         Ok(crate::registry::admin::fold::load(&self.web.store).await?)
     }
 
+    /// Waits until this service's registry has applied the change `saved` names (the
+    /// pages' read-your-writes rule); a sequence beyond the log is the 409 page.
+    pub async fn reached(&self, saved: &Saved) -> Result<(), AdminPageError> {
+        let Some(registry) = &self.web.registry else {
+            return Ok(());
+        };
+        crate::read_your_writes::reach(registry, saved.min_sequence)
+            .await
+            .map_err(|err| match err {
+                ApiError::Conflict(_) => AdminPageError::BeyondLogEnd,
+                other => AdminPageError::Unavailable(other.to_string()),
+            })
+    }
+
     /// A page of `section` titled `title`, showing `errors`.
     pub fn page<'a>(
         &'a self,
@@ -250,6 +373,8 @@ pub enum AdminPageError {
     Rejected(PageRejection),
     /// No such record (a bad id in the path too).
     NotFound,
+    /// `?min_sequence=` beyond the end of the log: no change was recorded as that.
+    BeyondLogEnd,
     /// The log could not be read or written.
     Unavailable(String),
 }
@@ -274,6 +399,11 @@ impl IntoResponse for AdminPageError {
                 StatusCode::NOT_FOUND,
                 "Page not found",
                 "If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address.",
+            ),
+            AdminPageError::BeyondLogEnd => problem_page(
+                StatusCode::CONFLICT,
+                "This page is not available yet",
+                "The link asks for a change Linkway has not recorded. Go back to the administration pages.",
             ),
             AdminPageError::Unavailable(why) => {
                 tracing::warn!(error = %why, "admin page: the registry could not be read or written");
@@ -385,6 +515,12 @@ pub fn action_button(action: &str, csrf: &str, text: &str, hidden: &str) -> Mark
     }
 }
 
+/// The administration home: a link to each section.
+#[utoipa::path(get, path = "/admin", operation_id = "getAdminPage", tag = "pages",
+    responses(
+        (status = 200, description = "Links to each section (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 async fn home(admin: AsAdmin) -> Result<Response, AdminPageError> {
     Ok(admin.page("Administration", Section::Home, &[]).render(html! {
         p class="nhsuk-body-l" {

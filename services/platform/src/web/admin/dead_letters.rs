@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use time::OffsetDateTime;
 
 use super::tokens::when;
-use super::{AdminPageError, AsAdmin, Section};
+use super::{AdminPageError, AsAdmin, PageAnswers, Section};
 use crate::Database;
 use crate::web::page::table;
 
@@ -56,6 +56,11 @@ fn resolution(projection: &str) -> Markup {
 }
 
 /// `GET /admin/dead-letters`.
+#[utoipa::path(get, path = "/admin/dead-letters", operation_id = "getDeadLettersPage", tag = "pages",
+    responses(
+        (status = 200, description = "This service's dead letters, newest first, each with what resolves it (never the payload) (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 pub async fn list(admin: AsAdmin) -> Result<Response, AdminPageError> {
     let letters = dead_letters(&admin.web.db).await?;
     let rows: Vec<Vec<Markup>> = letters

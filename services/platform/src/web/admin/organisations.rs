@@ -1,12 +1,16 @@
 //! Organisations: the list, and one form that registers a new organisation or changes
 //! one's registration (the latest wins), by the same rules as `linkway admin org add`.
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::Response;
 use linkway_events::registry::{OrganisationKind, OrganisationRegistered};
 use maud::{Markup, html};
 
-use super::{AdminPageError, AsAdmin, Saved, Section, checked, field, refused, saved};
+use super::{
+    AdminPageError, AsAdmin, FormAnswers, PageAnswers, Saved, Section, checked, field, refused,
+    saved,
+};
+use crate::http::params::Query;
 use crate::registry::admin::input::{self, CODE, ORGANISATION_NAME};
 use crate::registry::admin::{AdminError, Refusal};
 use crate::web::PageForm;
@@ -168,13 +172,28 @@ fn list_page(
     })
 }
 
-/// `GET /admin/organisations`.
+/// `GET /admin/organisations`: the registered organisations and the form to register one.
+#[utoipa::path(get, path = "/admin/organisations", operation_id = "getOrganisationsPage", tag = "pages",
+    params(("min_sequence" = Option<u64>, Query, description = "A change just made: wait until this service's registry has it, and say it was saved")),
+    responses(
+        (status = 200, description = "The registered organisations and the form to register one (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "`min_sequence` is beyond the end of the log (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 pub async fn list(admin: AsAdmin, Query(saved): Query<Saved>) -> Result<Response, AdminPageError> {
+    admin.reached(&saved).await?;
     let registry = admin.registry().await?;
     Ok(list_page(&admin, &registry, &saved, &Typed::default(), &[]))
 }
 
 /// `GET /admin/organisations/{id}`: the form filled with its registration.
+#[utoipa::path(get, path = "/admin/organisations/{id}", operation_id = "getOrganisationPage", tag = "pages",
+    params(("id" = String, Path, description = "The organisation's id")),
+    responses(
+        (status = 200, description = "The form filled with the organisation's registration (HTML)", content_type = "text/html", body = String),
+        (status = 404, description = "No such organisation (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 pub async fn edit(admin: AsAdmin, Path(id): Path<String>) -> Result<Response, AdminPageError> {
     let registry = admin.registry().await?;
     let organisation = registry
@@ -191,6 +210,14 @@ pub async fn edit(admin: AsAdmin, Path(id): Path<String>) -> Result<Response, Ad
 }
 
 /// `POST /admin/organisations`: register or update; 303 to the list.
+#[utoipa::path(post, path = "/admin/organisations", operation_id = "registerOrganisationPage", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`csrf`, `organisation_id`, `name`, `kind`, `code`, `area`, `link_worker_service` (`yes` or `no`)"),
+    responses(
+        (status = 303, description = "Saved: to the list with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 422, description = "A field breaks its rule, or the registry's rules refuse it (a commissioner without an area, a service still routed to): the form again with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn register(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPageError> {
     let typed = Typed::from_form(&form);
     let errors = match typed.registration() {

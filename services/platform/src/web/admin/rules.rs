@@ -4,15 +4,16 @@
 //! function intake routes with ([`crate::registry::routing::choose`]) over the rules in
 //! force. The preview is posted, so the postcode stays out of addresses and logs.
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::Response;
 use linkway_events::registry::RoutingCriterion;
 use maud::{Markup, html};
 
 use super::{
-    AdminPageError, AsAdmin, Saved, Section, action_button, checked, field, options, path_id,
-    refused, saved,
+    AdminPageError, AsAdmin, FormAnswers, PageAnswers, Saved, Section, action_button, checked,
+    field, options, path_id, refused, saved,
 };
+use crate::http::params::Query;
 use crate::registry::admin::fold::Rule as RuleInForce;
 use crate::registry::admin::input;
 use crate::registry::admin::{AdminError, Refusal, Registry};
@@ -207,7 +208,15 @@ fn list_page(
 }
 
 /// `GET /admin/routing-rules`.
+#[utoipa::path(get, path = "/admin/routing-rules", operation_id = "getRoutingRulesPage", tag = "pages",
+    params(("min_sequence" = Option<u64>, Query, description = "A change just made: wait until this service's registry has it, and say it was saved")),
+    responses(
+        (status = 200, description = "The rules in force, the routing preview and the form to add a rule (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "`min_sequence` is beyond the end of the log (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 pub async fn list(admin: AsAdmin, Query(saved): Query<Saved>) -> Result<Response, AdminPageError> {
+    admin.reached(&saved).await?;
     let registry = admin.registry().await?;
     let typed = Typed::default();
     Ok(list_page(&admin, &registry, &saved, &typed, &[], None))
@@ -225,6 +234,15 @@ fn typed(form: &PageForm) -> Typed<'_> {
 }
 
 /// `POST /admin/routing-rules/preview`: where routing would send such a referral (200).
+#[utoipa::path(post, path = "/admin/routing-rules/preview", operation_id = "previewRoutingPage", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`csrf`, `preview_from` (the referring organisation) and `preview_postcode` (posted, so the postcode stays out of addresses and logs)"),
+    responses(
+        (status = 200, description = "The rules with where such a referral would go, chosen as intake routes (HTML)", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to /sign-in"),
+        (status = 422, description = "No organisation chosen, or not a postcode: the form again with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn preview(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPageError> {
     let typed = typed(&form);
     let registry = admin.registry().await?;
@@ -262,6 +280,14 @@ pub async fn preview(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPa
 }
 
 /// `POST /admin/routing-rules`: adds a rule; 303 to the list.
+#[utoipa::path(post, path = "/admin/routing-rules", operation_id = "addRoutingRulePage", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`csrf`, `to` (the link-worker service), `from_org` or `postcode_district`, `priority`"),
+    responses(
+        (status = 303, description = "Added: to the list with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 422, description = "A field breaks its rule, or the registry's rules refuse it (not a link-worker service, an unregistered organisation, not a postcode district): the form again with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn add(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPageError> {
     let typed = typed(&form);
     let mut errors = Vec::new();
@@ -314,6 +340,15 @@ pub async fn add(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPageEr
 }
 
 /// `POST /admin/routing-rules/{id}/remove`: 303 to the list.
+#[utoipa::path(post, path = "/admin/routing-rules/{id}/remove", operation_id = "removeRoutingRulePage", tag = "pages",
+    params(("id" = uuid::Uuid, Path, description = "The rule's id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf`"),
+    responses(
+        (status = 303, description = "Removed: to the list with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 404, description = "No such rule (HTML)", content_type = "text/html", body = String),
+        (status = 422, description = "Already removed, or the registry kept changing: the list with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn remove(
     admin: AsAdmin,
     Path(id): Path<String>,

@@ -3,7 +3,7 @@
 //! to the form, never again: the log keeps only its SHA-256), and revoking one, by the same
 //! rules as `linkway admin token`.
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::Response;
 use linkway_events::Role;
 use maud::{Markup, html};
@@ -12,8 +12,10 @@ use time::format_description::well_known::Rfc3339;
 
 use super::users::organisation_choices;
 use super::{
-    AdminPageError, AsAdmin, Saved, Section, action_button, checked, field, path_id, refused,
+    AdminPageError, AsAdmin, FormAnswers, PageAnswers, Saved, Section, action_button, checked,
+    field, path_id, refused,
 };
+use crate::http::params::Query;
 use crate::registry::admin::input::{self, TOKEN_TEXT};
 use crate::registry::admin::{AdminError, IssuedToken, Refusal, Registry};
 use crate::web::PageForm;
@@ -99,7 +101,15 @@ fn list_page(
 }
 
 /// `GET /admin/tokens`.
+#[utoipa::path(get, path = "/admin/tokens", operation_id = "getTokensPage", tag = "pages",
+    params(("min_sequence" = Option<u64>, Query, description = "A change just made: wait until this service's registry has it, and say it was saved")),
+    responses(
+        (status = 200, description = "The tokens (ids, never secrets) and the form to issue one (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "`min_sequence` is beyond the end of the log (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 pub async fn list(admin: AsAdmin, Query(saved): Query<Saved>) -> Result<Response, AdminPageError> {
+    admin.reached(&saved).await?;
     let registry = admin.registry().await?;
     Ok(list_page(&admin, &registry, &saved, &Typed::default(), &[]))
 }
@@ -124,6 +134,15 @@ fn issued_page(admin: &AsAdmin, issued: &IssuedToken, organisation: &str, role: 
 
 /// `POST /admin/tokens`: issues a token and answers with its secret, once (200, never
 /// cached: the secret cannot go in a redirect's address).
+#[utoipa::path(post, path = "/admin/tokens", operation_id = "issueTokenPage", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`csrf`, `organisation_id`, `role`, `user` and `label` (optional)"),
+    responses(
+        (status = 200, description = "Issued: the token's secret, shown this once, never cached (HTML)", content_type = "text/html", body = String),
+        (status = 303, description = "Not signed in: to /sign-in"),
+        (status = 422, description = "A field breaks its rule, or the role is not one the organisation can hold: the form again with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn issue(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPageError> {
     let typed = Typed {
         organisation: form.get("organisation_id"),
@@ -180,6 +199,15 @@ pub async fn issue(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPage
 }
 
 /// `POST /admin/tokens/{id}/revoke`: 303 to the list.
+#[utoipa::path(post, path = "/admin/tokens/{id}/revoke", operation_id = "revokeTokenPage", tag = "pages",
+    params(("id" = uuid::Uuid, Path, description = "The token's id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf`"),
+    responses(
+        (status = 303, description = "Revoked: to the list with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 404, description = "No such token (HTML)", content_type = "text/html", body = String),
+        (status = 422, description = "Already revoked, or the registry kept changing: the list with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn revoke(
     admin: AsAdmin,
     Path(id): Path<String>,

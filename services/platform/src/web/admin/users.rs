@@ -3,7 +3,7 @@
 //! changing their roles, and deactivating them (their sessions end on every service), by
 //! the same rules as `linkway admin user`.
 
-use axum::extract::{Path, Query};
+use axum::extract::Path;
 use axum::response::Response;
 use linkway_events::Role;
 use linkway_events::registry::UserRegistered;
@@ -11,9 +11,10 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::{
-    AdminPageError, AsAdmin, ROLE_CHOICES, Saved, Section, action_button, checkboxes, checked,
-    field, path_id, refusal_at, refused, saved,
+    AdminPageError, AsAdmin, FormAnswers, PageAnswers, ROLE_CHOICES, Saved, Section, action_button,
+    checkboxes, checked, field, path_id, refusal_at, refused, saved,
 };
+use crate::http::params::Query;
 use crate::registry::admin::decide::OPERATOR;
 use crate::registry::admin::fold::User;
 use crate::registry::admin::input::{self, DISPLAY_NAME, ISSUER, SUBJECT};
@@ -138,12 +139,28 @@ fn list_page(
 }
 
 /// `GET /admin/users`.
+#[utoipa::path(get, path = "/admin/users", operation_id = "getUsersPage", tag = "pages",
+    params(("min_sequence" = Option<u64>, Query, description = "A change just made: wait until this service's registry has it, and say it was saved")),
+    responses(
+        (status = 200, description = "The people who sign in and the form to add one (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "`min_sequence` is beyond the end of the log (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 pub async fn list(admin: AsAdmin, Query(saved): Query<Saved>) -> Result<Response, AdminPageError> {
+    admin.reached(&saved).await?;
     let registry = admin.registry().await?;
     Ok(list_page(&admin, &registry, &saved, &Typed::default(), &[]))
 }
 
 /// `POST /admin/users`: registers a person; 303 to the list.
+#[utoipa::path(post, path = "/admin/users", operation_id = "addUserPage", tag = "pages",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`csrf`, `organisation_id`, `display_name`, `roles` (one or more), `issuer`, `subject`"),
+    responses(
+        (status = 303, description = "Added: to the list with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 422, description = "A field breaks its rule, or the registry's rules refuse it (no role, a role the organisation cannot hold, an identity already registered): the form again with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn add(admin: AsAdmin, form: PageForm) -> Result<Response, AdminPageError> {
     let typed = Typed::from_form(&form);
     let mut errors = Vec::new();
@@ -239,16 +256,38 @@ async fn known_user(admin: &AsAdmin, id: &str) -> Result<(Registry, Uuid), Admin
 }
 
 /// `GET /admin/users/{id}`.
+#[utoipa::path(get, path = "/admin/users/{id}", operation_id = "getUserPage", tag = "pages",
+    params(
+        ("id" = Uuid, Path, description = "The user's id"),
+        ("min_sequence" = Option<u64>, Query, description = "A change just made: wait until this service's registry has it, and say it was saved"),
+    ),
+    responses(
+        (status = 200, description = "The user, with the forms to change their roles and to deactivate them (HTML)", content_type = "text/html", body = String),
+        (status = 404, description = "No such user (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "`min_sequence` is beyond the end of the log (HTML)", content_type = "text/html", body = String),
+        PageAnswers,
+    ))]
 pub async fn user(
     admin: AsAdmin,
     Path(id): Path<String>,
     Query(saved): Query<Saved>,
 ) -> Result<Response, AdminPageError> {
+    admin.reached(&saved).await?;
     let (registry, user_id) = known_user(&admin, &id).await?;
     Ok(user_page(&admin, &registry.users[&user_id], &saved, &[]))
 }
 
 /// `POST /admin/users/{id}/roles`: 303 to the user.
+#[utoipa::path(post, path = "/admin/users/{id}/roles", operation_id = "changeUserRolesPage", tag = "pages",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`csrf` and `roles` (one or more)"),
+    responses(
+        (status = 303, description = "Changed: to the user with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 404, description = "No such user (HTML)", content_type = "text/html", body = String),
+        (status = 422, description = "No role, a role the organisation cannot hold, or the user deactivated: the user's page with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn change_roles(
     admin: AsAdmin,
     Path(id): Path<String>,
@@ -267,6 +306,15 @@ pub async fn change_roles(
 }
 
 /// `POST /admin/users/{id}/deactivate`: 303 to the list.
+#[utoipa::path(post, path = "/admin/users/{id}/deactivate", operation_id = "deactivateUserPage", tag = "pages",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "`csrf`"),
+    responses(
+        (status = 303, description = "Deactivated: to the list with `?min_sequence=` (or, not signed in, to /sign-in)"),
+        (status = 404, description = "No such user (HTML)", content_type = "text/html", body = String),
+        (status = 422, description = "Already deactivated, or the registry kept changing: the user's page with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
+        FormAnswers,
+    ))]
 pub async fn deactivate(
     admin: AsAdmin,
     Path(id): Path<String>,
