@@ -93,6 +93,7 @@ impl TestEnv {
             runner: RunnerSettings::default(),
             shutdown: self.shutdown.clone(),
             web: std::sync::Arc::new(linkway_platform::web::WebSettings::for_tests()),
+            limits: Default::default(),
         }
     }
 
@@ -157,6 +158,8 @@ impl TestEnv {
             user_id: Some(format!("{}-user", role.as_str())),
             secret_sha256: token.secret_sha256,
             label: Some("test".into()),
+            expires_at: None,
+            replaces: None,
         })
         .into();
         let seq = self

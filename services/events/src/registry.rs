@@ -6,6 +6,7 @@
 //! provider, and a user is found by the provider's issuer and subject.
 
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::envelope::Role;
@@ -17,7 +18,7 @@ event_family! {
         OrganisationRegistered(OrganisationRegistered) = "organisation.registered" version 1,
         RoutingRuleAdded(RoutingRuleAdded) = "routing_rule.added" version 1,
         RoutingRuleRemoved(RoutingRuleRemoved) = "routing_rule.removed" version 1,
-        TokenIssued(TokenIssued) = "token.issued" version 1,
+        TokenIssued(TokenIssued) = "token.issued" version 2,
         TokenRevoked(TokenRevoked) = "token.revoked" version 1,
         UserRegistered(UserRegistered) = "user.registered" version 1,
         UserRolesChanged(UserRolesChanged) = "user.roles_changed" version 1,
@@ -120,6 +121,9 @@ pub struct RoutingRuleRemoved {
 }
 
 /// A bearer token was issued. Only its SHA-256 digest is recorded, never the token.
+///
+/// Version 2 adds `expires_at` and `replaces`, both optional: a version 1 token (and a
+/// version 2 one without `expires_at`) never expires, and replaces no other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenIssued {
     pub token_id: Uuid,
@@ -132,6 +136,26 @@ pub struct TokenIssued {
     /// A human label, e.g. "EMIS integration".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// When it stops working; absent: never.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
+    /// The token this one succeeds (a rotation), and when that one stops working: both
+    /// work until then, so a system can roll its secret over without an outage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replaced>,
+}
+
+/// The token a rotation replaced, and the end of its overlap with its successor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replaced {
+    pub token_id: Uuid,
+    /// The replaced token stops working at this time (or at its own expiry, if sooner).
+    #[serde(with = "time::serde::rfc3339")]
+    pub stops_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -47,6 +47,7 @@ mod upcasting;
 mod upcasting_contact_attempted;
 mod upcasting_reply_to;
 mod upcasting_service_kind;
+mod upcasting_token_expiry;
 mod users;
 mod write_versions_pinned;
 
@@ -695,6 +696,11 @@ fn sample_events() -> Vec<Event> {
             user_id: Some("lw-sam-demo".into()),
             secret_sha256: "3f".repeat(32),
             label: Some("Caseload web UI".into()),
+            expires_at: Some(datetime!(2025-08-06 09:00:00 UTC)),
+            replaces: Some(crate::registry::Replaced {
+                token_id: Uuid::from_u128(0x0194_8408_8b20_73c4_a9e9_d6c5_875d_37a4),
+                stops_at: datetime!(2025-05-09 09:00:00.5 +01:00),
+            }),
         }
         .into(),
         TokenIssued {
@@ -704,6 +710,8 @@ fn sample_events() -> Vec<Event> {
             user_id: None,
             secret_sha256: "0a".repeat(32),
             label: None,
+            expires_at: None,
+            replaces: None,
         }
         .into(),
         TokenRevoked { token_id: token }.into(),
@@ -1598,6 +1606,12 @@ fn garbage_is_not_an_envelope() {
 // ------------------------------------------------------------------------------------------
 // Generated events
 
+/// A time to the second (as tokens' expiries are written), in UTC.
+fn arb_instant() -> impl Strategy<Value = OffsetDateTime> {
+    (1_500_000_000i64..4_000_000_000)
+        .prop_map(|unix| OffsetDateTime::from_unix_timestamp(unix).expect("time"))
+}
+
 fn arb_uuid() -> impl Strategy<Value = Uuid> {
     any::<u128>().prop_map(Uuid::from_u128)
 }
@@ -2129,9 +2143,20 @@ fn arb_registry_event() -> impl Strategy<Value = Event> {
             proptest::option::of("[a-z0-9-]{1,40}"),
             "[0-9a-f]{64}",
             proptest::option::of(arb_text()),
+            proptest::option::of(arb_instant()),
+            proptest::option::of((arb_uuid(), arb_instant())),
         )
             .prop_map(
-                |(token_id, organisation_id, role, user_id, secret_sha256, label)| {
+                |(
+                    token_id,
+                    organisation_id,
+                    role,
+                    user_id,
+                    secret_sha256,
+                    label,
+                    expires_at,
+                    replaces,
+                )| {
                     Event::from(TokenIssued {
                         token_id,
                         organisation_id,
@@ -2139,6 +2164,11 @@ fn arb_registry_event() -> impl Strategy<Value = Event> {
                         user_id,
                         secret_sha256,
                         label,
+                        expires_at,
+                        replaces: replaces.map(|(token_id, stops_at)| crate::registry::Replaced {
+                            token_id,
+                            stops_at,
+                        }),
                     })
                 }
             ),

@@ -34,7 +34,19 @@ const DOWNCASTERS: &[Step] = &[
     ("referral.received", 3, referral_received_v3_to_v2),
     ("case.contact_attempted", 2, contact_attempted_v2_to_v1),
     ("case.connection_made", 2, connection_made_v2_to_v1),
+    ("token.issued", 2, token_issued_v2_to_v1),
 ];
+
+/// `token.issued` v2 -> v1: drop `expires_at` and `replaces`, which v1 has no place for
+/// (it reads back as a token that never expires). `linkway admin` refuses to issue or
+/// rotate a token while this is pinned, so no expiry is ever dropped unseen.
+fn token_issued_v2_to_v1(mut data: Value) -> Value {
+    if let Value::Object(map) = &mut data {
+        map.remove("expires_at");
+        map.remove("replaces");
+    }
+    data
+}
 
 /// `referral.received` v3 -> v2: drop `reply_to`, which v2 has no place for (a v2 referral
 /// reads back without a reply endpoint). v2 -> v1 has no downcaster: v1 needs the

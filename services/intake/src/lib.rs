@@ -192,6 +192,7 @@ fn fhir_edge_outcome(problem: &linkway_platform::Problem) -> axum::response::Res
             403 => "forbidden",
             404 => "not-found",
             413 => "too-costly",
+            429 => "throttled",
             503 => "transient",
             405 | 406 | 415 => "not-supported",
             s if s >= 500 => "exception",

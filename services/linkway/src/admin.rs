@@ -8,6 +8,7 @@
 pub mod tokens;
 pub mod users;
 
+use anyhow::Context;
 use clap::Subcommand;
 use linkway_events::Role;
 use linkway_events::registry::{OrganisationKind, OrganisationRegistered};
@@ -88,7 +89,8 @@ pub enum RuleCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Issues a token; prints its id, then the secret alone on the last line (shown
-    /// only this once: the log keeps its SHA-256, never the secret).
+    /// only this once: the log keeps its SHA-256, never the secret). It expires after
+    /// LINKWAY_TOKEN_LIFETIME_DAYS unless --expires-in or --expires-at says otherwise.
     Create {
         #[arg(long)]
         org: String,
@@ -99,9 +101,24 @@ pub enum TokenCommand {
         user: Option<String>,
         #[arg(long)]
         label: Option<String>,
+        #[command(flatten)]
+        expiry: tokens::ExpiryArgs,
     },
-    /// Lists tokens: id, organisation, role, user, label, created, last used, state.
-    /// Never a secret.
+    /// Rotates a live token: issues its successor (same organisation, role, user and
+    /// label) and the old one keeps working for the grace period, then stops. Prints the
+    /// successor's id, the old token's id and when it stops, then the secret alone on the
+    /// last line (shown only this once).
+    Rotate {
+        token_id: Uuid,
+        /// How long the old token keeps working, e.g. 1h, 30m, 0s (default
+        /// LINKWAY_TOKEN_ROTATION_GRACE_SECS; never past its own expiry).
+        #[arg(long, value_parser = tokens::parse_duration)]
+        grace: Option<time::Duration>,
+        #[command(flatten)]
+        expiry: tokens::ExpiryArgs,
+    },
+    /// Lists tokens: id, organisation, role, user, label, created, expires, last used,
+    /// state. Never a secret.
     List {
         /// Only this organisation's tokens.
         #[arg(long)]
@@ -135,6 +152,10 @@ pub async fn run(store: &EventStore, command: AdminCommand) -> anyhow::Result<St
 /// `linkway admin` itself: connects to the log, and for `token list` reads when each
 /// token was last used from every service's database.
 pub async fn run_cli(settings: &Settings, command: AdminCommand) -> anyhow::Result<String> {
+    // As `serve` writes them: a pinned version is written (or refused) here too.
+    linkway_events::write_versions::install(settings.write_versions())
+        .context("LINKWAY_WRITE_EVENT_VERSIONS")?;
+    settings.token_lifetimes().install()?;
     let (_, store) = crate::serve::connect_store(settings).await?;
     execute(&store, Some(settings), command).await
 }
@@ -190,12 +211,23 @@ async fn execute(
             role,
             user,
             label,
+            expiry,
         }) => {
             let org = input::organisation_id("--org", &org)?;
             let user = input::text("--user", TOKEN_TEXT, user.as_deref())?;
             let label = input::text("--label", TOKEN_TEXT, label.as_deref())?;
-            let issued = admin.issue_token(&org, role, user, label).await?;
+            let issued = admin
+                .issue_token_expiring(&org, role, user, label, expiry.expiry())
+                .await?;
             Ok(format!("{}\n{}", issued.token_id, issued.secret))
+        }
+        AdminCommand::Token(TokenCommand::Rotate {
+            token_id,
+            grace,
+            expiry,
+        }) => {
+            let rotated = admin.rotate_token(token_id, expiry.expiry(), grace).await?;
+            Ok(tokens::rotated(&rotated))
         }
         AdminCommand::Token(TokenCommand::List { org }) => {
             let registry = admin.registry().await?;
@@ -207,6 +239,7 @@ async fn execute(
                 &registry,
                 org.as_deref(),
                 last_used.as_ref(),
+                time::OffsetDateTime::now_utc(),
             ))
         }
         AdminCommand::Token(TokenCommand::Revoke { token_id }) => {

@@ -278,6 +278,7 @@ pub async fn run(settings: &Settings, options: &Options) -> anyhow::Result<Repor
             runner: settings.runner(),
             shutdown: shutdown.clone(),
             web: std::sync::Arc::new(linkway_platform::web::WebSettings::for_tests()),
+            limits: Default::default(),
         };
         // Private data, thrown away afterwards: a random key will do.
         let key =

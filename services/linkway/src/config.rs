@@ -9,6 +9,7 @@
 //! The README's "Configuration" table is checked against these definitions by a test.
 
 pub mod file;
+mod tokens;
 mod web;
 
 use std::net::IpAddr;
@@ -23,6 +24,7 @@ use linkway_platform::projection::ReadinessLimits;
 use linkway_platform::secret::Secret;
 
 use crate::catalogue::ServiceName;
+pub use tokens::Limit;
 
 fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value))
@@ -358,6 +360,51 @@ pub struct Settings {
         help_heading = "Link-worker"
     )]
     pub connection_answer_days: i64,
+
+    /// Days a token works from when it is issued, unless `token create` or `token rotate`
+    /// says otherwise (1-3650).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_TOKEN_LIFETIME_DAYS",
+        default_value_t = 90,
+        value_parser = clap::value_parser!(u32).range(1..=3650),
+        help_heading = "Tokens"
+    )]
+    pub token_lifetime_days: u32,
+    /// Seconds a rotated token keeps working beside its successor, unless `token rotate
+    /// --grace` says otherwise (0: it stops at once; at most 30 days).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_TOKEN_ROTATION_GRACE_SECS",
+        default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(0..=2_592_000),
+        help_heading = "Tokens"
+    )]
+    pub token_rotation_grace_secs: u64,
+    /// Requests each token may send, `<count>/<second|minute|hour>` (a burst of `count`,
+    /// refilled evenly over the period), or `off`.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_RATE_LIMIT_PER_TOKEN",
+        default_value = "60000/minute",
+        value_parser = tokens::limit,
+        help_heading = "Tokens"
+    )]
+    pub rate_limit_per_token: Limit,
+    /// Requests without a valid token each client address may send (an IPv6 address
+    /// counts by its /64), `<count>/<second|minute|hour>`, or `off`.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_RATE_LIMIT_PER_ADDRESS",
+        default_value = "1200/minute",
+        value_parser = tokens::limit,
+        help_heading = "Tokens"
+    )]
+    pub rate_limit_per_address: Limit,
 
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(

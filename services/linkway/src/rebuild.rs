@@ -45,7 +45,16 @@ pub async fn rebuild(
     let web = settings.web()?;
     for name in owners {
         let service = catalogue::build(name, settings, settings.pseudonym_key.as_ref())?;
-        let ctx = context(settings, &*service, &nats, &store, &shutdown, web.clone()).await?;
+        let ctx = context(
+            settings,
+            &*service,
+            &nats,
+            &store,
+            &shutdown,
+            web.clone(),
+            settings.rate_limiter(),
+        )
+        .await?;
         service.migrate(&ctx.db).await?;
         let bar = if show_progress {
             ProgressBar::new(0)

@@ -41,6 +41,7 @@ pub async fn context(
     store: &EventStore,
     shutdown: &Shutdown,
     web: std::sync::Arc<linkway_platform::web::WebSettings>,
+    limits: std::sync::Arc<linkway_platform::rate_limit::RateLimiter>,
 ) -> anyhow::Result<ServiceContext> {
     let db = Database::open(
         &settings.database_url(),
@@ -60,6 +61,7 @@ pub async fn context(
         runner: settings.runner(),
         shutdown: shutdown.clone(),
         web,
+        limits,
     })
 }
 
@@ -116,6 +118,10 @@ pub async fn start_with(
     if !versions.is_newest() {
         tracing::info!(pinned = %versions, "writing older event versions for a rolling upgrade");
     }
+    // Tokens issued here (the admin pages) live as long as the CLI's.
+    settings.token_lifetimes().install()?;
+    // One set of buckets for every service of the process.
+    let limits = settings.rate_limiter();
     // Build them all first: a setting that is wrong fails before anything starts.
     let built = services
         .iter()
@@ -130,6 +136,7 @@ pub async fn start_with(
             &store,
             &background_stop,
             web.clone(),
+            limits.clone(),
         )
         .await?;
         let router = service::router(&*service, &ctx).await?;
@@ -148,7 +155,9 @@ pub async fn start_with(
             gate.drain().await;
         };
         servers_stop.spawn(format!("{} server", name.name()), async move {
-            if let Err(e) = axum::serve(listener, router)
+            // The peer's address, for the rate limit per address.
+            let app = router.into_make_service_with_connect_info::<SocketAddr>();
+            if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(drained)
                 .await
             {

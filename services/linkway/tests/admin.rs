@@ -79,6 +79,7 @@ fn token(org: &str, role: Role) -> AdminCommand {
         role,
         user: None,
         label: None,
+        expiry: Default::default(),
     })
 }
 
@@ -291,6 +292,7 @@ async fn text_an_admin_types_goes_through_the_text_rule() {
         role: Role::Referrer,
         user: None,
         label: Some("EMIS\u{202e}".into()),
+        expiry: Default::default(),
     });
     refused(&store, label, "--label must not contain control characters").await;
 }

@@ -1,7 +1,8 @@
 //! Tokens an operator can manage, through the real `linkway` binary over the harness's
 //! real nats-server and PostgreSQL: `token create` prints the id and the secret (the log
-//! keeps only the secret's SHA-256), `token list` shows id, organisation, role, created
-//! and last-used times and never a secret, and `token revoke` takes the ids it shows.
+//! keeps only the secret's SHA-256), `token list` shows id, organisation, role, created,
+//! expiry and last-used times and never a secret, and `token revoke` takes the ids it
+//! shows. `token_expiry.rs` holds expiry and rotation.
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,11 @@ fn row(list: &str, token_id: Uuid) -> Vec<String> {
         .filter(|c| !c.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+fn rfc3339(cell: &str) -> time::OffsetDateTime {
+    time::OffsetDateTime::parse(cell, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{cell:?} is not an RFC 3339 time: {e}"))
 }
 
 async fn status(http: &reqwest::Client, url: &str, secret: &str) -> StatusCode {
@@ -125,9 +131,18 @@ async fn token_create_prints_the_id_and_secret_list_shows_when_it_was_last_used_
             "-".to_owned(),
             "EMIS".to_owned(),
             row(&list, token_id)[5].clone(),
+            row(&list, token_id)[6].clone(),
             "never".to_owned(),
             "live".to_owned()
         ]
+    );
+    // It expires after the default lifetime (LINKWAY_TOKEN_LIFETIME_DAYS, 90 days).
+    let expires = rfc3339(&row(&list, token_id)[6]);
+    let created = rfc3339(&row(&list, token_id)[5]);
+    let lifetime = expires - created;
+    assert!(
+        lifetime > time::Duration::days(89) && lifetime <= time::Duration::days(90),
+        "{list}"
     );
     assert!(!list.contains(&secret[3..]) && !list.contains(&issued.secret_sha256));
 
@@ -139,23 +154,19 @@ async fn token_create_prints_the_id_and_secret_list_shows_when_it_was_last_used_
     })
     .await;
     until("last use listed", async || {
-        row(&admin(&lw, &["token", "list"]), token_id)[6] != "never"
+        row(&admin(&lw, &["token", "list"]), token_id)[7] != "never"
     })
     .await;
     let list = admin(&lw, &["token", "list"]);
     let cells = row(&list, token_id);
-    let created =
-        time::OffsetDateTime::parse(&cells[5], &time::format_description::well_known::Rfc3339)
-            .unwrap();
-    let used =
-        time::OffsetDateTime::parse(&cells[6], &time::format_description::well_known::Rfc3339)
-            .unwrap();
+    let created = rfc3339(&cells[5]);
+    let used = rfc3339(&cells[7]);
     assert!(used >= created.replace_nanosecond(0).unwrap(), "{list}");
     assert!(!list.contains(&secret[3..]) && !list.contains(&issued.secret_sha256));
 
     // Revoked by the listed id: listed as revoked, and refused.
     assert_eq!(admin(&lw, &["token", "revoke", &cells[0]]).trim(), cells[0]);
-    assert!(row(&admin(&lw, &["token", "list"]), token_id)[7].starts_with("revoked"));
+    assert!(row(&admin(&lw, &["token", "list"]), token_id)[8].starts_with("revoked"));
     until("revoked token refused", async || {
         status(&http, &url, secret).await == StatusCode::UNAUTHORIZED
     })

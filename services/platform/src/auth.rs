@@ -1,9 +1,16 @@
 //! Bearer tokens. A token belongs to one organisation and one role; only its SHA-256 is
 //! stored (in the registry read model), so a leaked database leaks no usable token.
+//!
+//! A token authenticates until it is revoked or expires (its own expiry, or the end of a
+//! rotation's overlap): an expired token is refused exactly as an unknown one is, the
+//! same 401 with nothing said of why. The request stack ([`crate::rate_limit`])
+//! authenticates a bearer token once per request, before its limit is counted, and leaves
+//! the answer in the request for the [`Principal`] extractor.
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use linkway_events::{Actor, Role};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::Database;
@@ -58,18 +65,29 @@ pub fn mint_token() -> NewToken {
     }
 }
 
-/// Resolves a presented secret to a principal, if it is a live token.
+/// Resolves a presented secret to a principal, if it is a live token now.
 pub async fn authenticate(db: &Database, secret: &str) -> Result<Option<Principal>, ApiError> {
+    authenticate_at(db, secret, OffsetDateTime::now_utc()).await
+}
+
+/// Resolves a presented secret to a principal, if it is a live token at `now`: neither
+/// revoked nor expired (a token expiring at `now` has expired).
+pub async fn authenticate_at(
+    db: &Database,
+    secret: &str,
+    now: OffsetDateTime,
+) -> Result<Option<Principal>, ApiError> {
     let client = db.client().await?;
     // Every request asks this: prepared once per connection, not parsed each time.
     let statement = client
         .prepare_cached(
             "SELECT token_id, organisation_id, role, user_id FROM registry.tokens
-             WHERE secret_sha256 = $1 AND NOT revoked",
+             WHERE secret_sha256 = $1 AND NOT revoked
+               AND (expires_at IS NULL OR expires_at > $2)",
         )
         .await?;
     let row = client
-        .query_opt(&statement, &[&sha256_hex(secret.as_bytes())])
+        .query_opt(&statement, &[&sha256_hex(secret.as_bytes()), &now])
         .await?;
     let principal = row.and_then(|r| {
         Some(Principal {
@@ -94,21 +112,31 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or(ApiError::Unauthenticated)?;
-        let secret = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .ok_or(ApiError::Unauthenticated)?;
+        if let Some(Authenticated(answer)) = parts.extensions.get::<Authenticated>() {
+            // The request stack asked already (and counted the request against the limit).
+            return answer.clone().ok_or(ApiError::Unauthenticated);
+        }
+        let secret = bearer(&parts.headers).ok_or(ApiError::Unauthenticated)?;
         let db = Database::from_ref(state);
         authenticate(&db, secret)
             .await?
             .ok_or(ApiError::Unauthenticated)
     }
+}
+
+/// What authenticating the request's bearer token found (`None`: no live token), left
+/// by the request stack for the [`Principal`] extractor.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Option<Principal>);
+
+/// The secret of an `Authorization: Bearer` header, if the request has one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// Adds the `bearer` security scheme to a service's OpenAPI document; operations name it

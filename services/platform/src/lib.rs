@@ -29,6 +29,7 @@ pub mod nats;
 pub mod ops;
 pub mod problem;
 pub mod projection;
+pub mod rate_limit;
 pub mod read_your_writes;
 pub mod registry;
 pub mod secret;

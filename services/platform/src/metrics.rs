@@ -36,6 +36,13 @@ struct OperationLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitedLabel {
+    service: String,
+    /// `token` or `address`: which limit refused it (never the token or the address).
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServiceLabel {
     service: String,
 }
@@ -77,6 +84,7 @@ struct Metrics {
     commands: Histograms<OperationLabel>,
     conflicts: Family<OperationLabel, Counter>,
     requests: Family<RequestLabel, Counter>,
+    limited: Family<LimitedLabel, Counter>,
     latency: Histograms<OperationLabel>,
     pool: Family<PoolLabel, Gauge>,
     pool_max: Family<ServiceLabel, Gauge>,
@@ -102,6 +110,7 @@ fn metrics() -> &'static Metrics {
             commands: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             conflicts: Family::default(),
             requests: Family::default(),
+            limited: Family::default(),
             latency: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             pool: Family::default(),
             pool_max: Family::default(),
@@ -203,6 +212,11 @@ fn metrics() -> &'static Metrics {
             m.requests.clone(),
         );
         registry.register(
+            "http_requests_limited",
+            "HTTP requests refused with 429 by a rate limit, per token or per client address",
+            m.limited.clone(),
+        );
+        registry.register(
             "http_request_duration_seconds",
             "Time to answer an HTTP request, by operation",
             m.latency.clone(),
@@ -274,6 +288,17 @@ pub fn event_appended(event_type: &str) {
 }
 
 /// One answered request: `operation` is its operationId (never a path with ids in it).
+/// A request refused by the rate limit `reason` (`token` or `address`).
+pub fn request_limited(service: &str, reason: &'static str) {
+    metrics()
+        .limited
+        .get_or_create(&LimitedLabel {
+            service: service.to_owned(),
+            reason,
+        })
+        .inc();
+}
+
 pub fn request(service: &str, operation: &str, status: u16, latency: Duration) {
     metrics()
         .requests

@@ -17,7 +17,7 @@ pub struct Registry;
 
 impl Projection for Registry {
     const NAME: &'static str = "registry";
-    const VERSION: i32 = 2;
+    const VERSION: i32 = 3;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id     text PRIMARY KEY,
@@ -41,7 +41,10 @@ impl Projection for Registry {
             user_id         text,
             secret_sha256   text NOT NULL UNIQUE,
             label           text,
-            revoked         boolean NOT NULL DEFAULT false
+            revoked         boolean NOT NULL DEFAULT false,
+            -- When it stops working (its own expiry, or a rotation's end of overlap,
+            -- whichever is sooner); NULL: never.
+            expires_at      timestamptz
         );
         CREATE TABLE IF NOT EXISTS users (
             user_id         uuid PRIMARY KEY,
@@ -117,8 +120,8 @@ impl Projection for Registry {
                 }
                 RegistryEvent::TokenIssued(t) => {
                     tx.execute(
-                        "INSERT INTO tokens (token_id, organisation_id, role, user_id, secret_sha256, label)
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                        "INSERT INTO tokens (token_id, organisation_id, role, user_id, secret_sha256, label, expires_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                         &[
                             &t.token_id,
                             &t.organisation_id,
@@ -126,9 +129,20 @@ impl Projection for Registry {
                             &t.user_id,
                             &t.secret_sha256,
                             &t.label,
+                            &t.expires_at,
                         ],
                     )
                     .await?;
+                    if let Some(replaced) = &t.replaces {
+                        // A rotation: the token it replaces works until the overlap ends,
+                        // never longer than it would have anyway.
+                        tx.execute(
+                            "UPDATE tokens SET expires_at = LEAST(COALESCE(expires_at, $2), $2)
+                             WHERE token_id = $1",
+                            &[&replaced.token_id, &replaced.stops_at],
+                        )
+                        .await?;
+                    }
                 }
                 RegistryEvent::TokenRevoked(t) => {
                     tx.execute(

@@ -87,6 +87,7 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
     crate::web::sign_in::document(&mut openapi);
     crate::web::admin::document(&mut openapi);
     crate::http::edges::document(&mut openapi, &dialects);
+    crate::rate_limit::document(&mut openapi, &dialects);
     let operations = crate::http::OperationIds::from_openapi(&openapi);
     let registry = started
         .projections
@@ -121,6 +122,8 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
         .merge(crate::web::assets::routes(ctx.web.assets.as_deref()))
         .layer(axum::middleware::from_fn(crate::web::signed_in::layer))
         .layer(axum::Extension(web));
+    let routes =
+        crate::rate_limit::layer(routes, service.name(), ctx.db.clone(), ctx.limits.clone());
     let routes = crate::http::edges::layer(routes, dialects);
     Ok(crate::http::layer(routes, service.name(), operations))
 }
@@ -138,6 +141,8 @@ pub struct ServiceContext {
     pub shutdown: Shutdown,
     /// The pages' settings (the same for every service of the process).
     pub web: Arc<WebSettings>,
+    /// The rate limits' buckets, shared by every service of the process.
+    pub limits: Arc<crate::rate_limit::RateLimiter>,
 }
 
 impl ServiceContext {

@@ -57,6 +57,7 @@ fn exposed() -> BTreeMap<String, (String, Vec<String>)> {
     metrics::command("s", "op", Duration::from_millis(1));
     metrics::command_conflict("s", "op");
     metrics::request("s", "op", 200, Duration::from_millis(1));
+    metrics::request_limited("s", "token");
     metrics::pool("s", 1, 1, 2);
     metrics::ready("s", true);
     metrics::unroutable_referrals(0);

@@ -133,6 +133,8 @@ fn registry() -> Vec<Entry> {
         user_id: None,
         secret_sha256: "ab".repeat(32),
         label: Some("upcasting test".into()),
+        expires_at: None,
+        replaces: None,
     });
     log.push(entry(
         "token",

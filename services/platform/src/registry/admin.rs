@@ -10,17 +10,22 @@
 //! - [`commands`]: [`Admin`], each command decided on the folded registry and appended
 //!   expecting its own aggregate as it was read (a change there makes it decide again),
 //!   as the CLI's actor or the signed-in administrator's.
+//! - [`tokens`]: the token commands (issue with an expiry, rotate with an overlap,
+//!   revoke) and the process's [`TokenLifetimes`].
 //!
 //! [`Registry`]: fold::Registry
 //! [`load`]: fold::load
 //! [`Refusal`]: decide::Refusal
 //! [`Admin`]: commands::Admin
+//! [`TokenLifetimes`]: tokens::TokenLifetimes
 
 pub mod commands;
 pub mod decide;
 pub mod fold;
 pub mod input;
+pub mod tokens;
 
-pub use commands::{Admin, AdminError, IssuedToken};
+pub use commands::{Admin, AdminError};
 pub use decide::{Refusal, Wording};
 pub use fold::Registry;
+pub use tokens::{Expiry, IssuedToken, RotatedToken, TokenLifetimes};

@@ -9,7 +9,7 @@
 
 use linkway_events::registry::{
     OrganisationRegistered, RegistryEvent, RoutingCriterion, RoutingRuleAdded, RoutingRuleRemoved,
-    TokenIssued, TokenRevoked, UserDeactivated, UserRegistered, UserRolesChanged,
+    UserDeactivated, UserRegistered, UserRolesChanged,
 };
 use linkway_events::{Actor, Envelope, Event, Role};
 use linkway_eventstore::{AppendError, EventStore, Expected, PendingEvent};
@@ -38,14 +38,6 @@ impl From<AppendError> for AdminError {
     fn from(e: AppendError) -> AdminError {
         AdminError::Log(e.into())
     }
-}
-
-/// A token just issued: its id (public) and its secret (shown once, never stored).
-pub struct IssuedToken {
-    pub token_id: Uuid,
-    pub secret: String,
-    /// Sequence of its `token.issued` event.
-    pub sequence: u64,
 }
 
 /// Who carries out admin commands, on which log: every event it appends names its actor.
@@ -167,54 +159,6 @@ impl<'a> Admin<'a> {
         .map(|d| d.appended)
     }
 
-    /// Issues a token to an organisation whose kind fits the role ([`decide::issue_token`]).
-    pub async fn issue_token(
-        &self,
-        organisation_id: &str,
-        role: Role,
-        user_id: Option<String>,
-        label: Option<String>,
-    ) -> Result<IssuedToken, AdminError> {
-        let token = crate::auth::mint_token();
-        let issued = TokenIssued {
-            token_id: token.token_id,
-            organisation_id: organisation_id.to_owned(),
-            role,
-            user_id,
-            secret_sha256: token.secret_sha256,
-            label,
-        };
-        let decided = self
-            .decide_and_append(|registry| {
-                decide::issue_token(registry, organisation_id, role)?;
-                Ok(Plan {
-                    aggregate_id: token.token_id.to_string(),
-                    event: RegistryEvent::TokenIssued(issued.clone()),
-                    expected: Expected::NoEvents,
-                })
-            })
-            .await?;
-        Ok(IssuedToken {
-            token_id: token.token_id,
-            secret: token.secret,
-            sequence: decided.appended,
-        })
-    }
-
-    /// Revokes a live token; the sequence of its event.
-    pub async fn revoke_token(&self, token_id: Uuid) -> Result<u64, AdminError> {
-        self.decide_and_append(|registry| {
-            let token = decide::revoke_token(registry, token_id)?;
-            Ok(Plan {
-                aggregate_id: token_id.to_string(),
-                event: RegistryEvent::TokenRevoked(TokenRevoked { token_id }),
-                expected: Expected::LastSequence(token.sequence),
-            })
-        })
-        .await
-        .map(|d| d.appended)
-    }
-
     /// Registers a person; the sequence of their event.
     pub async fn register_user(&self, registered: &UserRegistered) -> Result<u64, AdminError> {
         self.decide_and_append(|registry| {
@@ -268,7 +212,7 @@ impl<'a> Admin<'a> {
 
     /// Loads the registry, decides, appends expecting the aggregate as it was read; on a
     /// conflict loads and decides again.
-    async fn decide_and_append(
+    pub(super) async fn decide_and_append(
         &self,
         decide: impl Fn(&Registry) -> Result<Plan, Refusal>,
     ) -> Result<Decided, AdminError> {
@@ -288,7 +232,7 @@ impl<'a> Admin<'a> {
     }
 
     /// Appends one registry event as this actor; returns its sequence.
-    async fn append_one(
+    pub(super) async fn append_one(
         &self,
         aggregate_id: &str,
         event: RegistryEvent,
@@ -316,16 +260,16 @@ impl<'a> Admin<'a> {
 }
 
 /// What a decision appends, and what it expects of its own aggregate.
-struct Plan {
-    aggregate_id: String,
-    event: RegistryEvent,
-    expected: Expected,
+pub(super) struct Plan {
+    pub(super) aggregate_id: String,
+    pub(super) event: RegistryEvent,
+    pub(super) expected: Expected,
 }
 
 /// The registry a decision was made on, and the sequence of the event it appended.
-struct Decided {
-    registry: Registry,
-    appended: u64,
+pub(super) struct Decided {
+    pub(super) registry: Registry,
+    pub(super) appended: u64,
 }
 
 /// Times a command decides again after its aggregate changed under it.

@@ -6,6 +6,7 @@ use std::fmt;
 
 use linkway_events::Role;
 use linkway_events::registry::{OrganisationKind, OrganisationRegistered, RoutingCriterion};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::fold::{Registry, Rule, Token, User};
@@ -34,6 +35,17 @@ pub enum Refusal {
     CommissionerWithoutArea,
     NoSuchRule(Uuid),
     NoSuchToken(Uuid),
+    /// A rotation of a token another rotation already replaced.
+    AlreadyRotated {
+        token: Uuid,
+        successor: Uuid,
+    },
+    /// An expiry now or in the past.
+    ExpiryNotInFuture,
+    /// `token.issued` is pinned to a version that cannot say when a token expires.
+    ExpiryNotWritable {
+        version: u32,
+    },
     NoRoles,
     IdentityTaken(Uuid),
     NoSuchUser(Uuid),
@@ -130,6 +142,19 @@ impl Refusal {
             Refusal::NoSuchToken(id) => {
                 format!("there is no live token {id} ({})", w.list_tokens)
             }
+            Refusal::AlreadyRotated { token, successor } => format!(
+                "token {token} was already rotated: its successor is {successor}, rotate that \
+                 one instead ({})",
+                w.list_tokens
+            ),
+            Refusal::ExpiryNotInFuture => "a token's expiry must be in the future: a token that \
+                 has expired is refused at once"
+                .to_owned(),
+            Refusal::ExpiryNotWritable { version } => format!(
+                "token.issued is pinned to version {version} for a rolling upgrade \
+                 (LINKWAY_WRITE_EVENT_VERSIONS), which cannot say when a token expires: issue \
+                 and rotate tokens once every process reads the newest version and the pin is off"
+            ),
         }
     }
 }
@@ -253,13 +278,53 @@ pub fn issue_token(registry: &Registry, organisation_id: &str, role: Role) -> Re
     }
 }
 
-/// A live token, to revoke.
+/// A token not yet revoked (expired or not), to revoke.
 pub fn revoke_token(registry: &Registry, token_id: Uuid) -> Result<&Token, Refusal> {
     registry
         .tokens
         .get(&token_id)
         .filter(|t| t.revoked_at.is_none())
         .ok_or(Refusal::NoSuchToken(token_id))
+}
+
+/// A token that still works at `now` and that no rotation has replaced yet, to rotate:
+/// rotating an expired or revoked token would bring back a secret that no longer works.
+pub fn rotate_token(
+    registry: &Registry,
+    token_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<&Token, Refusal> {
+    let token = registry
+        .tokens
+        .get(&token_id)
+        .filter(|t| t.is_live(now))
+        .ok_or(Refusal::NoSuchToken(token_id))?;
+    match token.replaced_by {
+        Some(successor) => Err(Refusal::AlreadyRotated {
+            token: token_id,
+            successor,
+        }),
+        None => Ok(token),
+    }
+}
+
+/// A token's expiry must be after `now`.
+pub fn expiry(expires_at: OffsetDateTime, now: OffsetDateTime) -> Result<(), Refusal> {
+    if expires_at > now {
+        Ok(())
+    } else {
+        Err(Refusal::ExpiryNotInFuture)
+    }
+}
+
+/// Tokens with an expiry can be written only at a version of `token.issued` that says it
+/// (`written` is the version this process writes, `newest` the one that has `expires_at`).
+pub fn expiry_writable(written: u32, newest: u32) -> Result<(), Refusal> {
+    if written >= newest {
+        Ok(())
+    } else {
+        Err(Refusal::ExpiryNotWritable { version: written })
+    }
 }
 
 /// A user may be registered in an organisation for roles it fits (as a token would be,

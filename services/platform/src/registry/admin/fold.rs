@@ -34,13 +34,28 @@ pub struct Rule {
     pub sequence: u64,
 }
 
-/// A token as issued (its digest, never its secret) and whether it was revoked.
+/// A token as issued (its digest, never its secret), when it stops working, and whether
+/// it was revoked or rotated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
     pub issued: TokenIssued,
     pub created_at: OffsetDateTime,
     pub revoked_at: Option<OffsetDateTime>,
+    /// When it stops working: its own expiry, or the end of a rotation's overlap,
+    /// whichever is sooner (`None`: never).
+    pub expires_at: Option<OffsetDateTime>,
+    /// The token a rotation issued to succeed it (the first, if several were).
+    pub replaced_by: Option<Uuid>,
+    /// Sequence of the last event on its own subject (a successor's event is on the
+    /// successor's).
     pub sequence: u64,
+}
+
+impl Token {
+    /// Whether it still authenticates at `now`.
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
 }
 
 /// A user as registered, with their roles now and whether they may still sign in.
@@ -103,12 +118,29 @@ impl Registry {
                 }
             }
             RegistryEvent::TokenIssued(t) => {
-                self.tokens.entry(t.token_id).or_insert(Token {
-                    issued: t.clone(),
-                    created_at: envelope.recorded_at,
-                    revoked_at: None,
-                    sequence,
-                });
+                if self.tokens.contains_key(&t.token_id) {
+                    return;
+                }
+                self.tokens.insert(
+                    t.token_id,
+                    Token {
+                        issued: t.clone(),
+                        created_at: envelope.recorded_at,
+                        revoked_at: None,
+                        expires_at: t.expires_at,
+                        replaced_by: None,
+                        sequence,
+                    },
+                );
+                if let Some(replaced) = &t.replaces
+                    && let Some(old) = self.tokens.get_mut(&replaced.token_id)
+                {
+                    old.replaced_by.get_or_insert(t.token_id);
+                    let stops = old
+                        .expires_at
+                        .map_or(replaced.stops_at, |at| at.min(replaced.stops_at));
+                    old.expires_at = Some(stops);
+                }
             }
             RegistryEvent::TokenRevoked(t) => {
                 if let Some(token) = self.tokens.get_mut(&t.token_id) {
