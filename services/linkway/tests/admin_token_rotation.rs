@@ -11,7 +11,9 @@
 //! during the test) or zero (over at once). The platform's `tests/token_expiry.rs` moves the
 //! clock itself.
 
-use std::time::{Duration, Instant};
+mod token_cli;
+
+use std::time::Duration;
 
 use linkway_events::registry::{RegistryEvent, TokenIssued};
 use linkway_events::{Actor, Envelope, Event, Role};
@@ -19,57 +21,11 @@ use linkway_eventstore::{Expected, PendingEvent};
 use linkway_testkit::{Linkway, TestEnv};
 use reqwest::StatusCode;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use token_cli::{admin, id_and_secret, refused, rfc3339, row, until};
 use uuid::Uuid;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_linkway");
 const GP: &str = "gp-rotation";
-
-fn output(lw: &Linkway, args: &[&str]) -> std::process::Output {
-    let mut all = vec!["admin"];
-    all.extend_from_slice(args);
-    lw.run(&all).expect("linkway admin")
-}
-
-fn admin(lw: &Linkway, args: &[&str]) -> String {
-    let out = output(lw, args);
-    assert!(
-        out.status.success(),
-        "linkway admin {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// What `linkway admin` says on refusing `args`.
-fn refused(lw: &Linkway, args: &[&str]) -> String {
-    let out = output(lw, args);
-    assert!(!out.status.success(), "linkway admin {args:?} was accepted");
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn row(list: &str, token_id: &str) -> Vec<String> {
-    list.lines()
-        .find(|l| l.starts_with(token_id))
-        .unwrap_or_else(|| panic!("{token_id} not listed:\n{list}"))
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn rfc3339(cell: &str) -> OffsetDateTime {
-    OffsetDateTime::parse(cell, &Rfc3339).unwrap_or_else(|e| panic!("{cell:?}: {e}"))
-}
-
-/// `token create` or `token rotate`: the first line (the new id) and the last (the secret).
-fn id_and_secret(printed: &str) -> (String, String) {
-    let lines: Vec<&str> = printed.lines().collect();
-    let secret = lines.last().expect("a secret");
-    assert!(secret.starts_with("lw_"), "{printed}");
-    (lines[0].to_owned(), (*secret).to_owned())
-}
 
 struct Answer {
     status: StatusCode,
@@ -90,14 +46,6 @@ async fn get(http: &reqwest::Client, url: &str, secret: &str) -> Answer {
         content_type: header(reqwest::header::CONTENT_TYPE),
         challenge: header(reqwest::header::WWW_AUTHENTICATE),
         body: res.text().await.unwrap(),
-    }
-}
-
-async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "{what}: not within 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -4,46 +4,25 @@
 //! expiry and last-used times and never a secret, and `token revoke` takes the ids it
 //! shows. `token_expiry.rs` holds expiry and rotation.
 
-use std::time::{Duration, Instant};
+mod token_cli;
+
+use std::time::Duration;
 
 use linkway_events::Event;
 use linkway_events::registry::RegistryEvent;
 use linkway_platform::secret::sha256_hex;
 use linkway_testkit::{Linkway, TestEnv};
 use reqwest::StatusCode;
+use token_cli::{admin, rfc3339, until};
 use uuid::Uuid;
-
-const BINARY: &str = env!("CARGO_BIN_EXE_linkway");
-const GP: &str = "gp-tokens";
-
-fn admin(lw: &Linkway, args: &[&str]) -> String {
-    let mut all = vec!["admin"];
-    all.extend_from_slice(args);
-    let out = lw.run(&all).expect("linkway admin");
-    assert!(
-        out.status.success(),
-        "linkway {all:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// The row of `token list` for one token.
 fn row(list: &str, token_id: Uuid) -> Vec<String> {
-    list.lines()
-        .find(|l| l.starts_with(&token_id.to_string()))
-        .unwrap_or_else(|| panic!("{token_id} not listed:\n{list}"))
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
-        .collect()
+    token_cli::row(list, &token_id.to_string())
 }
 
-fn rfc3339(cell: &str) -> time::OffsetDateTime {
-    time::OffsetDateTime::parse(cell, &time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|e| panic!("{cell:?} is not an RFC 3339 time: {e}"))
-}
+const BINARY: &str = env!("CARGO_BIN_EXE_linkway");
+const GP: &str = "gp-tokens";
 
 async fn status(http: &reqwest::Client, url: &str, secret: &str) -> StatusCode {
     http.get(url)
@@ -52,14 +31,6 @@ async fn status(http: &reqwest::Client, url: &str, secret: &str) -> StatusCode {
         .await
         .unwrap()
         .status()
-}
-
-async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done().await {
-        assert!(Instant::now() < deadline, "{what}: not within 30 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

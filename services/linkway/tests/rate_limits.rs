@@ -11,34 +11,26 @@
 //! - the refusals are counted by service and reason, never by token or address;
 //! - every operation the limits apply to documents its 429 with `Retry-After`.
 
+mod token_cli;
+
 use std::time::Duration;
 
 use linkway_testkit::{Linkway, TestEnv};
 use reqwest::StatusCode;
 use serde_json::Value;
+use token_cli::{admin, id_and_secret};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_linkway");
 const GP: &str = "gp-limits";
 /// One request comes back every 20 minutes: the test is long over by then.
 const TINY: &str = "3/hour";
 
-fn admin(lw: &Linkway, args: &[&str]) -> String {
-    let mut all = vec!["admin"];
-    all.extend_from_slice(args);
-    let out = lw.run(&all).expect("linkway admin");
-    assert!(
-        out.status.success(),
-        "linkway {all:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// A referrer token's id and secret.
 fn token(lw: &Linkway) -> (String, String) {
-    let printed = admin(lw, &["token", "create", "--org", GP, "--role", "referrer"]);
-    let lines: Vec<&str> = printed.lines().collect();
-    (lines[0].to_owned(), lines[1].to_owned())
+    id_and_secret(&admin(
+        lw,
+        &["token", "create", "--org", GP, "--role", "referrer"],
+    ))
 }
 
 async fn call(
