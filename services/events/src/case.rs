@@ -17,7 +17,7 @@ event_family! {
         ContactAttempted(ContactAttempted) = "case.contact_attempted" version 2,
         ContactMade(ContactMade) = "case.contact_made" version 1,
         PlanAgreed(PlanAgreed) = "case.plan_agreed" version 1,
-        OutcomeRecorded(OutcomeRecorded) = "case.outcome_recorded" version 1,
+        OutcomeRecorded(OutcomeRecorded) = "case.outcome_recorded" version 2,
         Closed(CaseClosed) = "case.closed" version 1,
         PlanReviewed(PlanReviewed) = "case.plan_reviewed" version 1,
         ConnectionMade(ConnectionMade) = "case.connection_made" version 2,
@@ -206,6 +206,19 @@ pub struct OutcomeRecorded {
     /// The derived score (e.g. SWEMWBS metric score), where the instrument defines one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub derived_score: Option<f64>,
+    /// What the person named in their own words, where the instrument asks for it (MYCaW's
+    /// concerns). Absent for the others, and before version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<OutcomePersonal>,
+}
+
+/// The person's own words an outcome measure scored: personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OutcomePersonal {
+    /// MYCaW: the one or two concerns the person chose, in item order; each item's score
+    /// is the answer at the same position.
+    pub concerns: Vec<String>,
 }
 
 /// Why a case ended.

@@ -45,6 +45,7 @@ use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of, write_
 mod openapi;
 mod upcasting;
 mod upcasting_contact_attempted;
+mod upcasting_outcome_personal;
 mod upcasting_reply_to;
 mod upcasting_service_kind;
 mod upcasting_token_expiry;
@@ -575,6 +576,21 @@ fn sample_events() -> Vec<Event> {
             item_answers: vec![6, 7, 5, 4],
             raw_score: None,
             derived_score: None,
+            personal: None,
+        }
+        .into(),
+        OutcomeRecorded {
+            referral_id: referral,
+            instrument: "mycaw".into(),
+            instrument_version: "mycaw-v1".into(),
+            algorithm_version: 1,
+            timepoint: Timepoint::Baseline,
+            item_answers: vec![5, 4, 3],
+            raw_score: None,
+            derived_score: Some(4.0),
+            personal: Some(crate::case::OutcomePersonal {
+                concerns: vec!["Getting out on my own".into(), "Money worries".into()],
+            }),
         }
         .into(),
         OutcomeRecorded {
@@ -586,6 +602,7 @@ fn sample_events() -> Vec<Event> {
             item_answers: vec![4, 4, 3, 4, 3, 4, 4],
             raw_score: Some(26),
             derived_score: Some(23.21),
+            personal: None,
         }
         .into(),
         CaseClosed {
@@ -886,7 +903,12 @@ fn personal_parts_are_described_as_encryptable_and_erasable() {
         );
     }
     // The events whose payload says something about the person.
-    for t in ["referral.received", "case.contact_made", "case.plan_agreed"] {
+    for t in [
+        "referral.received",
+        "case.contact_made",
+        "case.plan_agreed",
+        "case.outcome_recorded",
+    ] {
         assert!(with_personal.contains(t), "{t} has no `personal`");
     }
 }
@@ -1840,6 +1862,7 @@ fn arb_outcome_recorded() -> impl Strategy<Value = OutcomeRecorded> {
         proptest::option::of(any::<u32>()),
         // Scores with two decimals, as scoring tables give them.
         proptest::option::of((0u32..=100_000).prop_map(|n| f64::from(n) / 100.0)),
+        proptest::option::of(proptest::collection::vec(arb_text(), 1..=2)),
     )
         .prop_map(
             |(
@@ -1851,6 +1874,7 @@ fn arb_outcome_recorded() -> impl Strategy<Value = OutcomeRecorded> {
                 item_answers,
                 raw_score,
                 derived_score,
+                concerns,
             )| {
                 OutcomeRecorded {
                     referral_id,
@@ -1861,6 +1885,7 @@ fn arb_outcome_recorded() -> impl Strategy<Value = OutcomeRecorded> {
                     item_answers,
                     raw_score,
                     derived_score,
+                    personal: concerns.map(|concerns| crate::case::OutcomePersonal { concerns }),
                 }
             },
         )

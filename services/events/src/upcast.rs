@@ -46,6 +46,8 @@ const UPCASTERS: &[Step] = &[
     ),
     // v2 adds the optional `service_kind`; a v1 connection said nothing of it.
     ("case.connection_made", 1, Upcaster::AsIs),
+    // v2 adds the optional `personal` (MYCaW's concerns); a v1 measure named none.
+    ("case.outcome_recorded", 1, Upcaster::AsIs),
     // v2 adds the optional `expires_at` and `replaces`: a v1 token never expires and
     // replaces no other.
     ("token.issued", 1, Upcaster::AsIs),

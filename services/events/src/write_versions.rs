@@ -34,6 +34,7 @@ const DOWNCASTERS: &[Step] = &[
     ("referral.received", 3, referral_received_v3_to_v2),
     ("case.contact_attempted", 2, contact_attempted_v2_to_v1),
     ("case.connection_made", 2, connection_made_v2_to_v1),
+    ("case.outcome_recorded", 2, outcome_recorded_v2_to_v1),
     ("token.issued", 2, token_issued_v2_to_v1),
 ];
 
@@ -72,6 +73,16 @@ fn contact_attempted_v2_to_v1(mut data: Value) -> Value {
 fn connection_made_v2_to_v1(mut data: Value) -> Value {
     if let Value::Object(map) = &mut data {
         map.remove("service_kind");
+    }
+    data
+}
+
+/// `case.outcome_recorded` v2 -> v1: drop `personal` (MYCaW's concerns), which v1 has no
+/// place for. link-worker refuses to record a MYCaW while this is pinned, so no person's
+/// words are ever dropped unseen; every other measure has no `personal` to drop.
+fn outcome_recorded_v2_to_v1(mut data: Value) -> Value {
+    if let Value::Object(map) = &mut data {
+        map.remove("personal");
     }
     data
 }

@@ -163,6 +163,9 @@ pub struct Outcome {
     pub item_answers: Vec<u8>,
     pub raw_score: Option<u32>,
     pub derived_score: Option<f64>,
+    /// The person's own words the measure scored (MYCaW's concerns, in item order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<linkway_events::case::OutcomePersonal>,
     #[serde(with = "time::serde::rfc3339")]
     pub recorded_at: OffsetDateTime,
 }
@@ -450,6 +453,7 @@ impl Case {
                 item_answers: o.item_answers.clone(),
                 raw_score: o.raw_score,
                 derived_score: o.derived_score,
+                personal: o.personal.clone(),
                 recorded_at: at,
             }),
             CaseEvent::SafeguardingRaised(r) => {

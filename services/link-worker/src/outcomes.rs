@@ -9,10 +9,13 @@
 //! - SWEMWBS: 7 items 1-5, raw 7-35, converted to the metric score by the published table.
 //! - WEMWBS: 14 items 1-5, total 14-70.
 //! - UCLA 3-item loneliness: 3 items 1-3, total 3-9 (higher is lonelier).
+//! - MYCaW (Measure Yourself Concerns and Wellbeing): one or two concerns the person names
+//!   in their own words, then general wellbeing, each 0-6 (0 is best); the profile score
+//!   is their mean, and a change is the earlier profile minus the later (positive is better).
 
 pub mod questions;
 
-use linkway_events::case::Timepoint;
+use linkway_events::case::{OutcomePersonal, Timepoint};
 use serde::{Deserialize, Serialize};
 
 /// The instruments Linkway scores.
@@ -23,14 +26,16 @@ pub enum Instrument {
     Swemwbs,
     Wemwbs,
     Ucla3,
+    Mycaw,
 }
 
 impl Instrument {
-    pub const ALL: [Instrument; 4] = [
+    pub const ALL: [Instrument; 5] = [
         Instrument::Ons4,
         Instrument::Swemwbs,
         Instrument::Wemwbs,
         Instrument::Ucla3,
+        Instrument::Mycaw,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,17 +44,34 @@ impl Instrument {
             Instrument::Swemwbs => "swemwbs",
             Instrument::Wemwbs => "wemwbs",
             Instrument::Ucla3 => "ucla3",
+            Instrument::Mycaw => "mycaw",
         }
     }
 
-    /// How many items, and the lowest and highest answer each item allows.
+    /// How many items (the most), and the lowest and highest answer each item allows.
     pub fn shape(self) -> (usize, u8, u8) {
         match self {
             Instrument::Ons4 => (4, 0, 10),
             Instrument::Swemwbs => (7, 1, 5),
             Instrument::Wemwbs => (14, 1, 5),
             Instrument::Ucla3 => (3, 1, 3),
+            Instrument::Mycaw => (3, 0, 6),
         }
+    }
+
+    /// How many items a measure may answer: all of them, but for MYCaW, whose second
+    /// concern is optional (concern 1, [concern 2], wellbeing).
+    pub fn item_counts(self) -> std::ops::RangeInclusive<usize> {
+        match self {
+            Instrument::Mycaw => 2..=3,
+            other => other.shape().0..=other.shape().0,
+        }
+    }
+
+    /// Whether the person names what is scored in their own words (one per item but the
+    /// last): MYCaW's concerns.
+    pub fn asks_for_concerns(self) -> bool {
+        self == Instrument::Mycaw
     }
 
     /// The questionnaire version answers are recorded against.
@@ -59,6 +81,7 @@ impl Instrument {
             Instrument::Swemwbs => "swemwbs-7-v1",
             Instrument::Wemwbs => "wemwbs-14-v1",
             Instrument::Ucla3 => "ucla3-hughes-2004",
+            Instrument::Mycaw => "mycaw-v1",
         }
     }
 
@@ -69,6 +92,7 @@ impl Instrument {
             Instrument::Swemwbs => swemwbs::ALGORITHM_VERSION,
             Instrument::Wemwbs => wemwbs::ALGORITHM_VERSION,
             Instrument::Ucla3 => ucla3::ALGORITHM_VERSION,
+            Instrument::Mycaw => mycaw::ALGORITHM_VERSION,
         }
     }
 }
@@ -90,6 +114,16 @@ pub enum ScoreError {
         max: u8,
         value: u8,
     },
+    #[error(
+        "{instrument} scores {expected} concerns in the person's words (one per item before wellbeing); {given} given"
+    )]
+    ConcernCount {
+        instrument: &'static str,
+        expected: usize,
+        given: usize,
+    },
+    #[error("concern {item} must be a line of 1 to {max} characters")]
+    ConcernText { item: usize, max: usize },
 }
 
 impl ScoreError {
@@ -98,6 +132,8 @@ impl ScoreError {
         match self {
             ScoreError::ItemCount { .. } => "item_count",
             ScoreError::OutOfRange { .. } => "item_range",
+            ScoreError::ConcernCount { .. } => "concern_count",
+            ScoreError::ConcernText { .. } => "text",
         }
     }
 
@@ -106,6 +142,8 @@ impl ScoreError {
         match self {
             ScoreError::ItemCount { .. } => "item_answers".into(),
             ScoreError::OutOfRange { item, .. } => format!("item_answers.{item}"),
+            ScoreError::ConcernCount { .. } => "concerns".into(),
+            ScoreError::ConcernText { item, .. } => format!("concerns.{item}"),
         }
     }
 }
@@ -120,13 +158,16 @@ pub struct Scored {
     pub item_answers: Vec<u8>,
     /// Sum of the answers, where the instrument defines one (not for ONS4).
     pub raw_score: Option<u32>,
-    /// The derived score (SWEMWBS metric score), where the instrument defines one.
+    /// The derived score (SWEMWBS metric score, MYCaW profile score), where the
+    /// instrument defines one.
     pub derived_score: Option<f64>,
+    /// The person's own words the measure scored (MYCaW's concerns).
+    pub personal: Option<OutcomePersonal>,
 }
 
 fn validate(instrument: Instrument, answers: &[u8]) -> Result<(), ScoreError> {
     let (count, min, max) = instrument.shape();
-    if answers.len() != count {
+    if !instrument.item_counts().contains(&answers.len()) {
         return Err(ScoreError::ItemCount {
             instrument: instrument.as_str(),
             expected: count,
@@ -153,13 +194,51 @@ fn sum(answers: &[u8]) -> u32 {
     answers.iter().map(|&a| u32::from(a)).sum()
 }
 
-/// Validates and scores answers to any instrument.
+/// Whether this process writes `case.outcome_recorded` in a version that keeps concerns (not
+/// while pinned to version 1 for a rolling upgrade).
+pub fn concerns_writable() -> bool {
+    linkway_events::write_versions::installed().version_of("case.outcome_recorded", 2) >= 2
+}
+
+/// Validates and scores answers to an instrument that asks for no words of the person's.
 pub fn score(
     instrument: Instrument,
     timepoint: Timepoint,
     answers: &[u8],
 ) -> Result<Scored, ScoreError> {
+    score_with_concerns(instrument, timepoint, answers, &[])
+}
+
+/// Validates and scores answers to any instrument, with the concerns (already cleaned by
+/// the platform's text rule) of one that asks for them.
+pub fn score_with_concerns(
+    instrument: Instrument,
+    timepoint: Timepoint,
+    answers: &[u8],
+    concerns: &[String],
+) -> Result<Scored, ScoreError> {
     validate(instrument, answers)?;
+    let expected = if instrument.asks_for_concerns() {
+        answers.len() - 1
+    } else {
+        0
+    };
+    if concerns.len() != expected {
+        return Err(ScoreError::ConcernCount {
+            instrument: instrument.as_str(),
+            expected,
+            given: concerns.len(),
+        });
+    }
+    if let Some(item) = concerns
+        .iter()
+        .position(|c| c.trim().is_empty() || c.chars().count() > mycaw::CONCERN_CHARS)
+    {
+        return Err(ScoreError::ConcernText {
+            item,
+            max: mycaw::CONCERN_CHARS,
+        });
+    }
     let (raw_score, derived_score) = match instrument {
         Instrument::Ons4 => (None, None),
         Instrument::Swemwbs => {
@@ -167,6 +246,7 @@ pub fn score(
             (Some(raw), swemwbs::metric_score(raw))
         }
         Instrument::Wemwbs | Instrument::Ucla3 => (Some(sum(answers)), None),
+        Instrument::Mycaw => (None, Some(mycaw::profile_score(answers))),
     };
     Ok(Scored {
         instrument: instrument.as_str(),
@@ -176,6 +256,9 @@ pub fn score(
         item_answers: answers.to_vec(),
         raw_score,
         derived_score,
+        personal: (!concerns.is_empty()).then(|| OutcomePersonal {
+            concerns: concerns.to_vec(),
+        }),
     })
 }
 
@@ -299,6 +382,29 @@ pub mod wemwbs {
 /// UCLA 3-item loneliness scale, a simple sum; no official cut-off.
 pub mod ucla3 {
     pub const ALGORITHM_VERSION: u32 = 1;
+}
+
+/// Measure Yourself Concerns and Wellbeing: each concern and wellbeing scored 0-6, where
+/// 0 is best ("not bothering me at all", "as good as it could be").
+pub mod mycaw {
+    pub const ALGORITHM_VERSION: u32 = 1;
+
+    /// Longest concern kept, in characters (the event schema's limit).
+    pub const CONCERN_CHARS: usize = 500;
+
+    /// The profile score: the mean of the answers (concerns and wellbeing), to two
+    /// decimals. Lower is better.
+    pub fn profile_score(answers: &[u8]) -> f64 {
+        let total: u32 = answers.iter().map(|&a| u32::from(a)).sum();
+        let mean = f64::from(total) / answers.len().max(1) as f64;
+        (mean * 100.0).round() / 100.0
+    }
+
+    /// How the profile moved between two measures: the earlier minus the later, so a
+    /// positive change is an improvement (0 is best).
+    pub fn change(earlier: f64, later: f64) -> f64 {
+        ((earlier - later) * 100.0).round() / 100.0
+    }
 }
 
 #[cfg(test)]

@@ -401,3 +401,6 @@ mod contract;
 
 #[path = "api/contact_outcomes.rs"]
 mod contact_outcomes;
+
+#[path = "api/mycaw.rs"]
+mod mycaw;

@@ -188,6 +188,7 @@ pub fn journey(
                 item_answers,
                 raw_score: Some(raw),
                 derived_score: Some(metric),
+                personal: None,
             })
             .into(),
         ));

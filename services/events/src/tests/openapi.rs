@@ -94,7 +94,7 @@ fn payload_types_have_schemas_that_match_the_event_schemas() {
     );
     same_contract::<Timepoint>(
         "Timepoint",
-        ("case.outcome_recorded", 1),
+        ("case.outcome_recorded", 2),
         "/properties/timepoint",
     );
     same_contract::<ClosureReason>("ClosureReason", ("case.closed", 1), "/properties/reason");

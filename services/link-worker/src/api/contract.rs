@@ -233,7 +233,8 @@ fn outcome_request() -> Schema {
         "An outcome measure: the instrument, the timepoint and every item's answer in the questionnaire's order.",
     ));
     for instrument in Instrument::ALL {
-        let (count, min, max) = instrument.shape();
+        let (_, min, max) = instrument.shape();
+        let counts = instrument.item_counts();
         let answers = ArrayBuilder::new()
             .items(
                 ObjectBuilder::new()
@@ -241,22 +242,38 @@ fn outcome_request() -> Schema {
                     .minimum(Some(usize::from(min)))
                     .maximum(Some(usize::from(max))),
             )
-            .min_items(Some(count))
-            .max_items(Some(count));
+            .min_items(Some(*counts.start()))
+            .max_items(Some(*counts.end()));
+        let mut measure = ObjectBuilder::new()
+            .property(
+                "instrument",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([instrument.as_str()])),
+            )
+            .property("timepoint", Ref::from_schema_name("Timepoint"))
+            .property("item_answers", answers)
+            .required("instrument")
+            .required("timepoint")
+            .required("item_answers");
+        if instrument.asks_for_concerns() {
+            // One concern per item before wellbeing, in the person's words.
+            let concerns = ArrayBuilder::new()
+                .description(Some(
+                    "The concerns the person named, in their own words: one for each item \
+                     before wellbeing (so one fewer than `item_answers`).",
+                ))
+                .items(RefOr::T(text_schema(
+                    fields::MEASURED_CONCERN,
+                    Presence::Required,
+                    None,
+                )))
+                .min_items(Some(*counts.start() - 1))
+                .max_items(Some(*counts.end() - 1));
+            measure = measure.property("concerns", concerns).required("concerns");
+        }
         one_of = one_of.item(
-            ObjectBuilder::new()
-                .property(
-                    "instrument",
-                    ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .enum_values(Some([instrument.as_str()])),
-                )
-                .property("timepoint", Ref::from_schema_name("Timepoint"))
-                .property("item_answers", answers)
-                .required("instrument")
-                .required("timepoint")
-                .required("item_answers")
-                .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false))),
+            measure.additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false))),
         );
     }
     one_of.into()

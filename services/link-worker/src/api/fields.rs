@@ -24,6 +24,8 @@ pub const GOAL: Text = Text::line(1000);
 pub const ACTION: Text = Text::line(1000);
 /// A safeguarding concern (personal).
 pub const CONCERN: Text = Text::multi_line(10_000);
+/// A concern an outcome measure scores (MYCaW), in the person's words.
+pub const MEASURED_CONCERN: Text = Text::line(crate::outcomes::mycaw::CONCERN_CHARS);
 /// A directory service id (Open Referral UK).
 pub const SERVICE_ID: Text = Text::line(128);
 /// Words searched for in the directory (or a category, or an area).

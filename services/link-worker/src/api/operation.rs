@@ -61,8 +61,25 @@ pub async fn run(
         Operation::RecordOutcome => {
             let req: OutcomeRequest = parse_body(body)?;
             let answers: Vec<u8> = req.item_answers.iter().map(|a| a.to_u8()).collect();
-            let scored = outcomes::score(req.instrument, req.timepoint, &answers)
-                .map_err(|e| invalid(&e.field(), e.rule(), &e.to_string()))?;
+            let mut errors = Vec::new();
+            let concerns: Vec<String> = (req.concerns.iter().flatten().enumerate())
+                .map(|(i, raw)| {
+                    let field = format!("concerns.{i}");
+                    fields::required(&mut errors, &field, raw, fields::MEASURED_CONCERN)
+                })
+                .collect();
+            check(errors)?;
+            if req.instrument.asks_for_concerns() && !outcomes::concerns_writable() {
+                return Err(invalid(
+                    "instrument",
+                    "version_pinned",
+                    "this process writes case.outcome_recorded version 1, which has no place \
+                     for the person's concerns: record MYCaW once the upgrade is complete",
+                ));
+            }
+            let scored =
+                outcomes::score_with_concerns(req.instrument, req.timepoint, &answers, &concerns)
+                    .map_err(|e| invalid(&e.field(), e.rule(), &e.to_string()))?;
             (Command::RecordOutcome(scored), Vec::new())
         }
         Operation::RaiseSafeguarding => {

@@ -238,7 +238,7 @@ pub async fn record_connection_response(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeRequest {
-    /// ons4 | swemwbs | wemwbs | ucla3
+    /// ons4 | swemwbs | wemwbs | ucla3 | mycaw
     pub instrument: Instrument,
     /// baseline | review | exit
     #[schema(example = "baseline")]
@@ -246,6 +246,9 @@ pub struct OutcomeRequest {
     /// The answers, item by item, in the questionnaire's order.
     #[schema(value_type = Vec<u8>)]
     pub item_answers: Vec<fields::Whole>,
+    /// MYCaW only: the concerns the person named, one per item before wellbeing.
+    #[serde(default)]
+    pub concerns: Option<Vec<String>>,
 }
 
 /// Record an outcome measure; Linkway scores it (raw and derived scores, versions stored).

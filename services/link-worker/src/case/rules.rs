@@ -448,6 +448,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                 item_answers: scored.item_answers.clone(),
                 raw_score: scored.raw_score,
                 derived_score: scored.derived_score,
+                personal: scored.personal.clone(),
             })
         }
         Command::RaiseSafeguarding { concern } => {

@@ -78,6 +78,28 @@ const UCLA3: &[&str] = &[
 
 const UCLA3_SCALE: &[(u8, &str)] = &[(1, "Hardly ever"), (2, "Some of the time"), (3, "Often")];
 
+const MYCAW: &[&str] = &[
+    "Concern 1: how much is it bothering you now?",
+    "Concern 2 (if the person named a second): how much is it bothering you now?",
+    "Wellbeing: how would you rate your general feeling of wellbeing now?",
+];
+
+const MYCAW_SCALE: &[(u8, &str)] = &[
+    (
+        0,
+        "0 (not bothering me at all; wellbeing: as good as it could be)",
+    ),
+    (1, "1"),
+    (2, "2"),
+    (3, "3"),
+    (4, "4"),
+    (5, "5"),
+    (
+        6,
+        "6 (bothers me greatly; wellbeing: as bad as it could be)",
+    ),
+];
+
 /// The questionnaire of `instrument`.
 pub fn questionnaire(instrument: Instrument) -> Questionnaire {
     match instrument {
@@ -104,6 +126,12 @@ pub fn questionnaire(instrument: Instrument) -> Questionnaire {
             lead: "The next questions are about how you feel about different aspects of your life. For each one, say how often you feel that way.",
             items: UCLA3,
             scale: UCLA3_SCALE,
+        },
+        Instrument::Mycaw => Questionnaire {
+            name: "Measure Yourself Concerns and Wellbeing (MYCaW)",
+            lead: "Ask the person for one or two concerns or problems they would most like help with, and write them in their own words. Then ask how much each is bothering them now, and how they rate their general feeling of wellbeing, from 0 to 6.",
+            items: MYCAW,
+            scale: MYCAW_SCALE,
         },
     }
 }

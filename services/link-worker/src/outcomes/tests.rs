@@ -159,12 +159,33 @@ fn ons4_bands_follow_the_ons_thresholds_for_every_answer() {
     assert_eq!(ons4::bands(&[9, 5, 0]), None);
 }
 
+/// The concerns a measure of `n` items takes: one per item before wellbeing, for the
+/// instruments that ask for them.
+fn concerns_for(instrument: Instrument, n: usize) -> Vec<String> {
+    if instrument.asks_for_concerns() {
+        (1..n).map(|i| format!("Concern {i}")).collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// [`score_with_concerns`] with the concerns the answers call for.
+fn scored(
+    instrument: Instrument,
+    timepoint: Timepoint,
+    answers: &[u8],
+) -> Result<Scored, ScoreError> {
+    let concerns = concerns_for(instrument, answers.len());
+    score_with_concerns(instrument, timepoint, answers, &concerns)
+}
+
 #[test]
 fn every_instrument_refuses_the_wrong_number_of_items() {
     for instrument in Instrument::ALL {
         let (count, min, _) = instrument.shape();
-        for n in [0, count - 1, count + 1] {
-            let err = score(instrument, Timepoint::Baseline, &vec![min; n]).unwrap_err();
+        let counts = instrument.item_counts();
+        for n in [0, counts.start() - 1, counts.end() + 1] {
+            let err = scored(instrument, Timepoint::Baseline, &vec![min; n]).unwrap_err();
             assert_eq!(
                 err,
                 ScoreError::ItemCount {
@@ -188,7 +209,7 @@ fn every_instrument_refuses_an_answer_just_outside_its_range_naming_the_item() {
         for item in 0..count {
             let mut answers = vec![min; count];
             answers[item] = max + 1;
-            let err = score(instrument, Timepoint::Exit, &answers).unwrap_err();
+            let err = scored(instrument, Timepoint::Exit, &answers).unwrap_err();
             assert_eq!(
                 err.field(),
                 format!("item_answers.{item}"),
@@ -198,7 +219,7 @@ fn every_instrument_refuses_an_answer_just_outside_its_range_naming_the_item() {
             if min > 0 {
                 answers[item] = min - 1;
                 assert!(
-                    score(instrument, Timepoint::Exit, &answers).is_err(),
+                    scored(instrument, Timepoint::Exit, &answers).is_err(),
                     "{instrument:?} below range"
                 );
             }
@@ -211,36 +232,47 @@ fn results_carry_instrument_and_algorithm_versions_and_the_timepoint() {
     for instrument in Instrument::ALL {
         let (count, min, _) = instrument.shape();
         for timepoint in [Timepoint::Baseline, Timepoint::Review, Timepoint::Exit] {
-            let scored = score(instrument, timepoint, &vec![min; count]).unwrap();
-            assert_eq!(scored.instrument_version, instrument.instrument_version());
-            assert_eq!(scored.algorithm_version, 1);
-            assert_eq!(scored.timepoint, timepoint);
+            let result = scored(instrument, timepoint, &vec![min; count]).unwrap();
+            assert_eq!(result.instrument_version, instrument.instrument_version());
+            assert_eq!(result.algorithm_version, 1);
+            assert_eq!(result.timepoint, timepoint);
         }
     }
 }
 
 fn valid_answers() -> impl Strategy<Value = (Instrument, Vec<u8>)> {
     proptest::sample::select(Instrument::ALL.to_vec()).prop_flat_map(|instrument| {
-        let (count, min, max) = instrument.shape();
-        proptest::collection::vec(min..=max, count).prop_map(move |answers| (instrument, answers))
+        let (_, min, max) = instrument.shape();
+        proptest::collection::vec(min..=max, instrument.item_counts())
+            .prop_map(move |answers| (instrument, answers))
     })
 }
 
 proptest! {
     #[test]
     fn valid_answers_always_score_within_the_instruments_range((instrument, answers) in valid_answers()) {
-        let scored = score(instrument, Timepoint::Review, &answers).unwrap();
-        let (count, min, max) = instrument.shape();
-        match scored.raw_score {
+        let result = scored(instrument, Timepoint::Review, &answers).unwrap();
+        let (_, min, max) = instrument.shape();
+        let count = answers.len() as u32;
+        match result.raw_score {
             Some(raw) => {
-                prop_assert!(raw >= (count as u32) * u32::from(min) && raw <= (count as u32) * u32::from(max));
+                prop_assert!(raw >= count * u32::from(min) && raw <= count * u32::from(max));
                 prop_assert_eq!(raw, answers.iter().map(|&a| u32::from(a)).sum::<u32>());
             }
-            None => prop_assert_eq!(instrument, Instrument::Ons4),
+            None => prop_assert!(matches!(instrument, Instrument::Ons4 | Instrument::Mycaw)),
         }
         if instrument == Instrument::Swemwbs {
-            let metric = scored.derived_score.unwrap();
+            let metric = result.derived_score.unwrap();
             prop_assert!((7.0..=35.0).contains(&metric));
+        }
+        if instrument == Instrument::Mycaw {
+            let profile = result.derived_score.unwrap();
+            prop_assert!((0.0..=6.0).contains(&profile));
+            let mean = answers.iter().map(|&a| f64::from(a)).sum::<f64>() / answers.len() as f64;
+            prop_assert!((profile - mean).abs() <= 0.005 + 1e-9);
+            prop_assert_eq!(result.personal.unwrap().concerns.len(), answers.len() - 1);
+        } else {
+            prop_assert!(result.personal.is_none());
         }
     }
 
@@ -255,7 +287,7 @@ proptest! {
         let i = position.index(answers.len());
         answers[i] = bad;
         let refused = matches!(
-            score(instrument, Timepoint::Review, &answers),
+            scored(instrument, Timepoint::Review, &answers),
             Err(ScoreError::OutOfRange { item, value, .. }) if item == i && value == bad
         );
         prop_assert!(refused);
@@ -287,5 +319,94 @@ fn swemwbs_change_counts_three_metric_points_as_meaningful() {
         change(m(20), m(22), 1.0),
         Change::Improved,
         "threshold is configurable"
+    );
+}
+
+#[test]
+fn mycaw_scores_one_or_two_concerns_and_wellbeing_and_keeps_the_persons_words() {
+    let two = score_with_concerns(
+        Instrument::Mycaw,
+        Timepoint::Baseline,
+        &[5, 4, 3],
+        &["Getting out on my own".into(), "Money worries".into()],
+    )
+    .unwrap();
+    assert_eq!((two.raw_score, two.derived_score), (None, Some(4.0)));
+    assert_eq!(
+        two.personal.unwrap().concerns,
+        ["Getting out on my own", "Money worries"]
+    );
+    let one = score_with_concerns(
+        Instrument::Mycaw,
+        Timepoint::Review,
+        &[2, 3],
+        &["Sleep".into()],
+    )
+    .unwrap();
+    assert_eq!(one.derived_score, Some(2.5));
+    // Thirds round to two decimals.
+    let third = score_with_concerns(
+        Instrument::Mycaw,
+        Timepoint::Exit,
+        &[1, 1, 0],
+        &["a".into(), "b".into()],
+    )
+    .unwrap();
+    assert_eq!(third.derived_score, Some(0.67));
+    assert_eq!(
+        mycaw::change(4.0, 2.5),
+        1.5,
+        "lower is better: a fall is an improvement"
+    );
+    assert_eq!(mycaw::change(2.5, 4.0), -1.5);
+}
+
+#[test]
+fn mycaw_needs_a_concern_for_each_item_before_wellbeing_and_others_take_none() {
+    let err = score_with_concerns(
+        Instrument::Mycaw,
+        Timepoint::Baseline,
+        &[5, 4, 3],
+        &["One".into()],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ScoreError::ConcernCount {
+            instrument: "mycaw",
+            expected: 2,
+            given: 1
+        }
+    );
+    assert_eq!(
+        (err.rule(), err.field().as_str()),
+        ("concern_count", "concerns")
+    );
+    let err = score_with_concerns(
+        Instrument::Mycaw,
+        Timepoint::Baseline,
+        &[5, 3],
+        &[" ".into()],
+    )
+    .unwrap_err();
+    assert_eq!((err.rule(), err.field().as_str()), ("text", "concerns.0"));
+    let long = "x".repeat(mycaw::CONCERN_CHARS + 1);
+    let err =
+        score_with_concerns(Instrument::Mycaw, Timepoint::Baseline, &[5, 3], &[long]).unwrap_err();
+    assert_eq!(err.field(), "concerns.0");
+    let err = score_with_concerns(
+        Instrument::Ucla3,
+        Timepoint::Baseline,
+        &[1, 2, 3],
+        &["x".into()],
+    )
+    .unwrap_err();
+    assert_eq!(
+        err,
+        ScoreError::ConcernCount {
+            instrument: "ucla3",
+            expected: 0,
+            given: 1
+        }
     );
 }

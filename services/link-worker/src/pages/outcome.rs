@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use linkway_events::case::Timepoint;
 use linkway_platform::http::{CorrelationId, Path};
-use linkway_platform::web::page::{error_for, error_summary, form, radios};
+use linkway_platform::web::page::{Field, error_for, error_summary, form, radios};
 use linkway_platform::web::{FieldError, Page, PageForm, SignedIn};
 use maud::{Markup, html};
 use serde_json::json;
@@ -30,6 +30,7 @@ pub fn name(code: &str) -> &'static str {
         "wemwbs" => "WEMWBS",
         "ons4" => "ONS4",
         "ucla3" => "UCLA-3 loneliness",
+        "mycaw" => "MYCaW",
         _ => "Measure",
     }
 }
@@ -53,6 +54,17 @@ pub fn score(o: &Outcome) -> Markup {
             }
             "swemwbs" => { "Raw " (o.raw_score.unwrap_or_default()) ", metric " (format!("{:.2}", o.derived_score.unwrap_or_default())) }
             "ucla3" => { (o.raw_score.unwrap_or_default()) " of 9 (higher is lonelier)" }
+            "mycaw" => {
+                "Profile " (format!("{:.2}", o.derived_score.unwrap_or_default())) " of 6 (lower is better)"
+                @if let Some(p) = &o.personal {
+                    ul class="nhsuk-list" {
+                        @for (concern, answer) in p.concerns.iter().zip(&o.item_answers) {
+                            li { (concern) ": " (answer) }
+                        }
+                        @if let Some(wellbeing) = o.item_answers.last() { li { "Wellbeing: " (wellbeing) } }
+                    }
+                }
+            }
             _ => { (o.raw_score.unwrap_or_default()) }
         }
     }
@@ -85,6 +97,10 @@ pub fn change(all: &[Outcome], o: &Outcome) -> Markup {
                     (["Satisfaction", "Worthwhile", "Happy", "Anxious"][i.min(3)]) " " (signed(f64::from(*now) - f64::from(*then))) br;
                 }
             }
+            "mycaw" => {
+                @let change = outcomes::mycaw::change(b.derived_score.unwrap_or_default(), o.derived_score.unwrap_or_default());
+                (signed(change)) " (a positive change is an improvement: the concerns bother the person less)"
+            }
             _ => { (signed(f64::from(o.raw_score.unwrap_or_default()) - f64::from(b.raw_score.unwrap_or_default()))) }
         }
     }
@@ -104,7 +120,7 @@ pub fn change_words(change: outcomes::Change) -> &'static str {
     get, path = "/cases/{id}/view/outcome", operation_id = "getOutcomeForm", tag = "pages",
     params(
         ("id" = Uuid, Path, description = "The referral id"),
-        ("instrument" = Option<String>, Query, description = "ons4 | swemwbs | wemwbs | ucla3"),
+        ("instrument" = Option<String>, Query, description = "ons4 | swemwbs | wemwbs | ucla3 | mycaw"),
     ),
     responses(
         (status = 200, description = "The questionnaire (HTML)", content_type = "text/html", body = String),
@@ -143,7 +159,7 @@ pub async fn page(
     post, path = "/cases/{id}/view/outcome", operation_id = "submitOutcomeForm", tag = "pages",
     params(("id" = Uuid, Path, description = "The referral id")),
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "`csrf`, `idempotency_key`, `instrument`, `timepoint` and `item_1` ... `item_n`."),
+        description = "`csrf`, `idempotency_key`, `instrument`, `timepoint` and `item_1` ... `item_n`; for MYCaW also `concern_1` and (optional) `concern_2`."),
     responses(
         (status = 303, description = "Recorded: to the case page with `?min_sequence=`; or not signed in: to /sign-in"),
         (status = 403, description = "No or wrong CSRF token, or a role that may not do this: nothing recorded (HTML)", content_type = "text/html", body = String),
@@ -166,18 +182,12 @@ pub async fn post(
     let Some(instrument) = instrument(form.get("instrument")) else {
         return Ok(super::not_found());
     };
-    let count = instrument.shape().0;
-    // An unanswered item goes as out of range, so the API names it.
-    let answers: Vec<u64> = (1..=count)
-        .map(|i| {
-            form.get(&format!("item_{i}"))
-                .parse()
-                .unwrap_or(u64::from(u8::MAX))
-        })
-        .collect();
+    let answers = Answers::of(instrument, &form);
     let timepoint = form.get("timepoint");
-    let body =
-        json!({"instrument": instrument.as_str(), "timepoint": timepoint, "item_answers": answers});
+    let mut body = json!({"instrument": instrument.as_str(), "timepoint": timepoint, "item_answers": answers.values});
+    if instrument.asks_for_concerns() {
+        body["concerns"] = json!(answers.concerns);
+    }
     let headers = command_headers(correlation.0, form.get("idempotency_key"), "");
     let body = body.to_string().into_bytes();
     match api::run(
@@ -197,9 +207,15 @@ pub async fn post(
         )),
         Err(error) => {
             let rename = |field: &str| match field.split_once('.') {
-                Some(("item_answers", n)) => {
-                    n.parse::<usize>().ok().map(|n| format!("item_{}", n + 1))
-                }
+                Some(("item_answers", n)) => n
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|n| answers.fields.get(n).cloned()),
+                Some(("concerns", n)) => n
+                    .parse::<usize>()
+                    .ok()
+                    .map(|n| format!("concern_{}", n + 1)),
+                None if field == "concerns" => Some("concern_1".into()),
                 None if field == "timepoint" => Some("timepoint".into()),
                 _ => None,
             };
@@ -207,15 +223,60 @@ pub async fn post(
             let errors: Vec<FieldError> = refusal
                 .errors
                 .into_iter()
-                .map(|e| match e.field.strip_prefix("item_") {
-                    Some(n) => FieldError {
-                        message: format!("Answer question {n}"),
-                        ..e
-                    },
-                    None => e,
+                .map(|e| {
+                    if let Some(n) = e.field.strip_prefix("item_") {
+                        let message = format!("Answer question {n}");
+                        FieldError { message, ..e }
+                    } else if let Some(n) = e.field.strip_prefix("concern_") {
+                        let message = format!("Write concern {n} in the person's words, in one line of up to {} characters", outcomes::mycaw::CONCERN_CHARS);
+                        FieldError { message, ..e }
+                    } else {
+                        e
+                    }
                 })
                 .collect();
             Ok(render(&who, id, instrument, &form, &errors, refusal.status))
+        }
+    }
+}
+
+/// A form's answers as `recordOutcome` takes them: the values, the form field each came
+/// from (in `item_answers` order), and the concerns of an instrument that asks for them.
+struct Answers {
+    values: Vec<u64>,
+    fields: Vec<String>,
+    concerns: Vec<String>,
+}
+
+impl Answers {
+    fn of(instrument: Instrument, form: &PageForm) -> Answers {
+        let count = instrument.shape().0;
+        let mut items: Vec<usize> = (1..=count).collect();
+        let mut concerns = Vec::new();
+        if instrument.asks_for_concerns() {
+            // MYCaW: concern 1 and its score, concern 2 and its score if the person named
+            // a second, then wellbeing (the last item).
+            concerns.push(form.get("concern_1").to_owned());
+            let second = form.get("concern_2");
+            if second.trim().is_empty() && form.get("item_2").is_empty() {
+                items.retain(|&i| i != 2);
+            } else {
+                concerns.push(second.to_owned());
+            }
+        }
+        // An unanswered item goes as out of range, so the API names it.
+        let values = items
+            .iter()
+            .map(|i| {
+                form.get(&format!("item_{i}"))
+                    .parse()
+                    .unwrap_or(u64::from(u8::MAX))
+            })
+            .collect();
+        Answers {
+            values,
+            fields: items.iter().map(|i| format!("item_{i}")).collect(),
+            concerns,
         }
     }
 }
@@ -241,6 +302,11 @@ fn render(
             (radios("timepoint", "When is this measure taken?", labels::TIMEPOINTS, posted.get("timepoint"), error_for(errors, "timepoint")))
             @for (i, item) in q.items.iter().enumerate() {
                 @let name = format!("item_{}", i + 1);
+                @if instrument.asks_for_concerns() && i + 1 < q.items.len() {
+                    @let concern = format!("concern_{}", i + 1);
+                    @let label = if i == 0 { "Concern 1, in the person's words".to_owned() } else { format!("Concern {} (optional), in the person's words", i + 1) };
+                    (Field { id: &concern, label: &label, hint: Some("What they would most like help with, for example \"going out on my own\""), error: error_for(errors, &concern) }.input("text", posted.get(&concern), Some("off")))
+                }
                 (radios(&name, &format!("{}. {item}", i + 1), &scale, posted.get(&name), error_for(errors, &name)))
             }
         }))

@@ -129,7 +129,8 @@ fn the_document_states_the_bounds_the_code_enforces() {
         .as_array()
         .expect("one schema per instrument");
     for instrument in linkway_link_worker::outcomes::Instrument::ALL {
-        let (count, min, max) = instrument.shape();
+        let (_, min, max) = instrument.shape();
+        let counts = instrument.item_counts();
         let s = outcome
             .iter()
             .find(|v| v["properties"]["instrument"]["enum"][0] == instrument.as_str())
@@ -137,10 +138,27 @@ fn the_document_states_the_bounds_the_code_enforces() {
         let items = &s["properties"]["item_answers"];
         assert_eq!(
             (&items["minItems"], &items["maxItems"]),
-            (&json!(count), &json!(count))
+            (&json!(counts.start()), &json!(counts.end()))
         );
         assert_eq!(items["items"]["minimum"], min);
         assert_eq!(items["items"]["maximum"], max);
+        // MYCaW's concerns: one per item before wellbeing, each a line the text rule keeps.
+        let concerns = &s["properties"]["concerns"];
+        if instrument.asks_for_concerns() {
+            assert_eq!(
+                (&concerns["minItems"], &concerns["maxItems"]),
+                (&json!(counts.start() - 1), &json!(counts.end() - 1))
+            );
+            assert_text(&concerns["items"], fields::MEASURED_CONCERN, "concerns");
+            assert!(
+                s["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("concerns"))
+            );
+        } else {
+            assert!(concerns.is_null(), "{instrument:?} takes no concerns");
+        }
     }
 }
 

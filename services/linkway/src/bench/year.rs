@@ -350,6 +350,7 @@ fn outcome(
         item_answers: scored.item_answers,
         raw_score: scored.raw_score,
         derived_score: scored.derived_score,
+        personal: None,
     })
     .into()
 }

@@ -83,6 +83,7 @@ fn outcome(
         item_answers: answers,
         raw_score: raw,
         derived_score: derived,
+        personal: None,
     })
     .into()
 }

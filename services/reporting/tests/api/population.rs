@@ -200,6 +200,7 @@ fn outcome(
         item_answers: answers,
         raw_score: raw,
         derived_score: None,
+        personal: None,
     })
 }
 
