@@ -2,15 +2,21 @@
 // sign in through the test provider, find the referral on the caseload, open it, accept
 // and take it, record a contact keyboard-only, answer a SWEMWBS questionnaire, close it;
 // the same with JavaScript disabled; a service manager accepts and allocates a case from
-// the team page; a form without its CSRF token refused and nothing changed; another
+// the team page and uploads an Open Referral UK file on the directory import page; a form without its CSRF token refused and nothing changed; another
 // organisation's case the same 404 page as a missing one; axe and a screenshot on every page.
 //   LINK_WORKER_URL, PEOPLE (from the Pages fixture); LINK_WORKER, MANAGER: usernames;
 //   CASE_JS, CASE_NO_JS, CASE_ALLOCATE, CASE_OTHER_ORG: referral ids.
+import { fileURLToPath } from 'node:url';
 import { assert, checkA11y, launch, run, screenshot, signIn } from './lib.mjs';
 
 const env = process.env;
 const people = JSON.parse(env.PEOPLE);
 const base = env.LINK_WORKER_URL;
+
+/// An Open Referral UK example the link-worker's tests import too.
+function fixture(name) {
+  return fileURLToPath(new URL(`../../services/link-worker/tests/fixtures/openreferral/${name}`, import.meta.url));
+}
 
 function as(username) {
   return { username, password: people[username].password };
@@ -171,6 +177,16 @@ async function manager() {
     await look(page, 'team-allocated');
     await page.getByRole('link', { name: 'Directory import' }).click();
     await look(page, 'directory-import');
+    // A file that is not JSON is named in the error summary; an Open Referral UK file is imported.
+    await page.getByLabel('Upload a file').setInputFiles({ name: 'services.txt', mimeType: 'text/plain', buffer: Buffer.from('Community Counselling') });
+    await page.getByRole('button', { name: 'Import services' }).click();
+    const problem = await page.locator('.nhsuk-error-summary').textContent();
+    assert(problem.includes('The selected file must be JSON'), `the summary says "${problem}"`);
+    await look(page, 'directory-import-error');
+    await page.getByLabel('Upload a file').setInputFiles(fixture('service_list.json'));
+    await page.getByRole('button', { name: 'Import services' }).click();
+    await banner(page, '1 service imported');
+    await look(page, 'directory-imported');
   } finally {
     await browser.close();
   }

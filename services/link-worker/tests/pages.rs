@@ -603,6 +603,9 @@ async fn not_signed_in_is_sent_to_sign_in() {
     let _ = &p.env;
 }
 
+#[path = "pages/directory.rs"]
+mod directory;
+
 #[tokio::test]
 async fn a_mycaw_is_recorded_with_the_persons_concerns_and_its_profile_shown() {
     let p = Pages::start().await;

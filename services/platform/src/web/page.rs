@@ -184,8 +184,15 @@ impl Field<'_> {
     }
 
     fn wrap(&self, control: Markup) -> Markup {
+        self.wrap_as(None, control)
+    }
+
+    /// The group around `control`; `component` the nhsuk-frontend component the group is,
+    /// its class and its script's `data-module` (the file upload).
+    fn wrap_as(&self, component: Option<&str>, control: Markup) -> Markup {
         html! {
-            div class={ "nhsuk-form-group" @if self.error.is_some() { " nhsuk-form-group--error" } } {
+            div class={ "nhsuk-form-group" @if self.error.is_some() { " nhsuk-form-group--error" } @if let Some(c) = component { " " (c) } }
+              data-module=[component] {
                 label class="nhsuk-label" for=(self.id) { (self.label) }
                 @if let Some(hint) = self.hint {
                     div class="nhsuk-hint" id=(format!("{}-hint", self.id)) { (hint) }
@@ -210,6 +217,16 @@ impl Field<'_> {
         self.wrap(html! {
             input class=(class) id=(self.id) name=(self.id) type=(kind) value=(value)
               autocomplete=[autocomplete] aria-describedby=[self.described_by()];
+        })
+    }
+
+    /// nhsuk-frontend's file upload (its script adds a drop zone), taking the media types
+    /// `accept`; its form must be `multipart/form-data`, read with
+    /// [`super::form::PageUpload`].
+    pub fn file(&self, accept: &str) -> Markup {
+        self.wrap_as(Some("nhsuk-file-upload"), html! {
+            input class="nhsuk-file-upload__input" id=(self.id) name=(self.id) type="file" accept=(accept)
+              aria-describedby=[self.described_by()];
         })
     }
 
