@@ -15,6 +15,8 @@ use time::OffsetDateTime;
 use tokio_postgres::Transaction;
 use uuid::Uuid;
 
+mod rebuild_dead_letters;
+
 /// A read model that makes double application loud: `applied` has the sequence as its
 /// primary key, and `per_aggregate` counts events per aggregate.
 struct Ledger {

@@ -1,4 +1,6 @@
-//! Rebuilds: a fresh schema filled from sequence 1, then swapped in.
+//! Rebuilds: a fresh schema filled from sequence 1, then swapped in, with the dead letters
+//! the rebuild itself found: those of the old read model go with it, so an event a fixed
+//! release now applies is no longer listed, and one it still cannot is listed anew.
 
 use super::*;
 
@@ -6,7 +8,8 @@ use super::*;
 /// is called with (applied up to, log end). Returns the checkpoint of the swapped-in model.
 ///
 /// Safe while the live runner keeps going: the swap locks the live checkpoint row, catches
-/// the fresh schema up to it, and only then replaces the live schema.
+/// the fresh schema up to it, and only then replaces the live schema and its dead letters
+/// (the rebuild parks under the fresh schema's name until then).
 pub async fn rebuild<P: Projection>(
     projection: &P,
     db: &Database,
@@ -23,6 +26,13 @@ pub async fn rebuild<P: Projection>(
         let client = db.client().await?;
         client
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {fresh} CASCADE"))
+            .await?;
+        // What an earlier rebuild that never swapped parked.
+        client
+            .execute(
+                "DELETE FROM public.dead_letters WHERE projection = $1",
+                &[&fresh],
+            )
             .await?;
         create_tables::<P>(&client, &fresh).await?;
         client
@@ -104,6 +114,17 @@ pub(super) async fn swap<P: Projection>(
     tx.execute(
         "DELETE FROM projection_checkpoints WHERE projection = $1",
         &[&fresh],
+    )
+    .await?;
+    // The live runner parks nothing beyond its checkpoint, which the rebuild has reached.
+    tx.execute(
+        "DELETE FROM public.dead_letters WHERE projection = $1",
+        &[&P::NAME],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE public.dead_letters SET projection = $1 WHERE projection = $2",
+        &[&P::NAME, &fresh],
     )
     .await?;
     Ok(())

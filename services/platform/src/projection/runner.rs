@@ -276,6 +276,7 @@ pub(super) async fn fill_batch(
 /// Where a batch goes: the live schema, or a rebuild's fresh one.
 pub(super) struct Target {
     pub(super) schema: String,
+    /// The projection name its checkpoint row and dead letters are kept under.
     pub(super) checkpoint_row: String,
 }
 
@@ -338,7 +339,7 @@ pub(super) async fn apply_in<P: Projection>(
         batch.raw.partition_point(|e| e.sequence <= checkpoint) as u64,
     );
     for (sequence, reason) in batch.undecodable.iter().filter(|(s, _)| *s > checkpoint) {
-        park(tx, P::NAME, batch.raw(*sequence), reason).await?;
+        park(tx, P::NAME, target, batch.raw(*sequence), reason).await?;
     }
     // Events at or below the checkpoint were applied by an earlier transaction.
     let decoded = &batch.decoded[batch.decoded.partition_point(|e| e.sequence <= checkpoint)..];
@@ -354,7 +355,7 @@ pub(super) async fn apply_in<P: Projection>(
                     Ok(()) => {}
                     Err(ProjectionError::Retry(err)) => return Err(err),
                     Err(ProjectionError::Park(reason)) => {
-                        park(tx, P::NAME, batch.raw(event.sequence), &reason).await?;
+                        park(tx, P::NAME, target, batch.raw(event.sequence), &reason).await?;
                     }
                 }
             }
@@ -387,10 +388,12 @@ pub(super) async fn apply_savepoint<P: Projection>(
     }
 }
 
-/// Parks an event the projection cannot read or apply, with the reason; counted in metrics.
+/// Parks an event the projection cannot read or apply, with the reason, under the target's
+/// name (a rebuild's are swapped in with its schema); counted in metrics as `projection`'s.
 pub(super) async fn park(
     tx: &Transaction<'_>,
     projection: &str,
+    target: &Target,
     event: &RecordedEvent,
     reason: &str,
 ) -> Result<(), tokio_postgres::Error> {
@@ -407,7 +410,7 @@ pub(super) async fn park(
         "INSERT INTO public.dead_letters (projection, sequence, subject, event_type, reason, payload) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
         &[
-            &projection,
+            &target.checkpoint_row,
             &(event.sequence as i64),
             &event.subject,
             &event_type,

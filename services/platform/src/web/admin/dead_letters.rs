@@ -26,13 +26,15 @@ pub struct DeadLetter {
     pub parked_at: OffsetDateTime,
 }
 
-/// The newest [`LIMIT`] dead letters of this service's projections.
+/// The newest [`LIMIT`] dead letters of this service's projections (not those a rebuild
+/// still running has found: they replace a projection's own when it swaps in).
 pub async fn dead_letters(db: &Database) -> anyhow::Result<Vec<DeadLetter>> {
     let client = db.client().await?;
     let rows = client
         .query(
             "SELECT projection, sequence, event_type, reason, parked_at
-             FROM public.dead_letters ORDER BY parked_at DESC, sequence DESC LIMIT $1",
+             FROM public.dead_letters WHERE projection NOT LIKE '%\\_\\_rebuild'
+             ORDER BY parked_at DESC, sequence DESC LIMIT $1",
             &[&LIMIT],
         )
         .await?;
