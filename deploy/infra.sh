@@ -128,6 +128,17 @@ start_postgres() {
   if as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
     return 0
   fi
+  # The superuser `postgres` (the migration role here) without a password, every other
+  # role (each service's own) with its password, as in production.
+  if ! grep -q '^# linkway: services by password' "$data/pg_hba.conf" 2>/dev/null; then
+    as_pg sh -c "cat >'$data/pg_hba.conf'" <<'EOF'
+# linkway: services by password; postgres (the migration role) trusted on this machine
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+EOF
+  fi
   if (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null; then
     echo "port $PG_PORT is taken by another process; set LINKWAY_LOCAL_PG_PORT" >&2
     exit 1
@@ -161,4 +172,23 @@ stop_local() {
 export_local_env() {
   export LINKWAY_NATS_URL="nats://127.0.0.1:$NATS_PORT"
   export LINKWAY_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+}
+
+# Each service's own PostgreSQL role (LINKWAY_DATABASE_PASSWORDS), with passwords made once
+# and kept in .linkway/roles.env (mode 0600); `linkway migrate`, as postgres, creates the
+# roles, and the services then run as them. Not for `bench` and `load --serve`, which make
+# and drop private databases of their own as postgres.
+export_service_roles() {
+  local file="$LINKWAY_HOME/roles.env"
+  if [ ! -f "$file" ]; then
+    mkdir -p "$LINKWAY_HOME"
+    local pw=()
+    for _ in 1 2 3; do pw+=("$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"); done
+    (umask 077 && printf 'LINKWAY_DATABASE_PASSWORDS=intake=%s,link-worker=%s,reporting=%s\n' \
+      "${pw[@]}" >"$file")
+  fi
+  set -a
+  # shellcheck source=/dev/null
+  source "$file"
+  set +a
 }

@@ -49,7 +49,9 @@ for conf in deploy/nats/linkway.conf deploy/nats/cluster/node-*.conf; do
   grep -Eq '^[[:space:]]*sync_interval:[[:space:]]*always$' "$conf" ||
     { echo "$conf: no 'sync_interval: always'" >&2; exit 1; }
   # The passwords are read from the environment; any value lets the config be checked.
-  NATS_LINKWAY_PASSWORD=check NATS_SYSTEM_PASSWORD=check "$(nats_binary)" -t -c "$conf"
+  NATS_INTAKE_PASSWORD=check NATS_LINK_WORKER_PASSWORD=check NATS_REPORTING_PASSWORD=check \
+    NATS_REGISTRY_PASSWORD=check NATS_OPERATOR_PASSWORD=check NATS_SYSTEM_PASSWORD=check \
+    "$(nats_binary)" -t -c "$conf"
 done
 
 log "Grafana dashboard and alert rules against the README's Metrics table"

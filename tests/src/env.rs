@@ -84,10 +84,12 @@ impl TestEnv {
     /// A service context as `linkway serve` would build it, with small batch delays.
     pub async fn context(&self, service: &str) -> ServiceContext {
         let nats = self.nats().await;
+        let store = EventStore::connect(nats.clone(), self.store_config())
+            .await
+            .expect("event store");
         ServiceContext {
-            store: EventStore::connect(nats.clone(), self.store_config())
-                .await
-                .expect("event store"),
+            registry_store: store.clone(),
+            store,
             nats,
             db: self.database(service).await,
             runner: RunnerSettings::default(),

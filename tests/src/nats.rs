@@ -117,8 +117,9 @@ impl Server for Nats {
             self.store.path().display(),
         );
         if let Some((config, env)) = &self.config {
-            // Its own store, in place of the configuration's (nats-server refuses both).
-            let text = std::fs::read_to_string(config)?;
+            // Its own store, in place of the configuration's (nats-server refuses both);
+            // included files inlined, since the copy lives elsewhere.
+            let text = inline_includes(config, 0)?;
             let ours: String = text
                 .lines()
                 .map(|l| match l.trim_start().starts_with("store_dir") {
@@ -161,6 +162,30 @@ impl Server for Nats {
         self.process.put(watched);
         Ok(())
     }
+}
+
+/// The text of the configuration at `path` with every `include <file>` line replaced by
+/// that file's text (read relative to the including file, as nats-server does).
+fn inline_includes(path: &Path, depth: usize) -> std::io::Result<String> {
+    if depth > 8 {
+        return Err(std::io::Error::other(
+            "nats-server includes nested too deep",
+        ));
+    }
+    let text = std::fs::read_to_string(path)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line.trim_start().strip_prefix("include ") {
+            Some(name) => {
+                let name = name.trim().trim_matches(|c| c == '"' || c == '\'');
+                out.push_str(&inline_includes(&dir.join(name), depth + 1)?);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// A cluster of nats-servers with JetStream, routed to each other on free ports. Each node

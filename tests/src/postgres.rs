@@ -3,7 +3,8 @@ use std::process::Command;
 
 use crate::process::{Server, Slot, Watched, wait_for_port};
 
-/// A private PostgreSQL cluster (trust auth on 127.0.0.1, user `postgres`).
+/// A private PostgreSQL cluster: user `postgres` trusted on 127.0.0.1, every other role
+/// by its password (SCRAM), so a service's own role is checked as in production.
 pub struct Postgres {
     port: u16,
     dir: tempfile::TempDir,
@@ -11,6 +12,15 @@ pub struct Postgres {
     user: Option<&'static str>,
     process: Slot,
 }
+
+/// Who may log in how: the harness's `postgres` without a password (over the socket or
+/// 127.0.0.1), anyone else with theirs.
+const HBA: &str = "\
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+";
 
 /// Where Debian keeps the server binaries (not on PATH); the newest version wins.
 fn bin_dir() -> std::io::Result<PathBuf> {
@@ -64,6 +74,7 @@ impl Postgres {
             let log = std::fs::read_to_string(dir.path().join("initdb.log")).unwrap_or_default();
             return Err(std::io::Error::other(format!("initdb failed: {log}")));
         }
+        std::fs::write(data.join("pg_hba.conf"), HBA)?;
         let pg = Postgres {
             port: crate::free_port(),
             dir,

@@ -156,7 +156,9 @@ pub async fn run_cli(settings: &Settings, command: AdminCommand) -> anyhow::Resu
     linkway_events::write_versions::install(settings.write_versions())
         .context("LINKWAY_WRITE_EVENT_VERSIONS")?;
     settings.token_lifetimes().install()?;
-    let (_, store) = crate::serve::connect_store(settings).await?;
+    // As the registry's writer: its own NATS user when the settings give it one.
+    let (_, store) =
+        crate::serve::connect_store_as(settings, Some(crate::config::Connection::Registry)).await?;
     execute(&store, Some(settings), command).await
 }
 

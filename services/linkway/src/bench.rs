@@ -274,6 +274,7 @@ pub async fn run(settings: &Settings, options: &Options) -> anyhow::Result<Repor
         let ctx = ServiceContext {
             nats: client.clone(),
             store: store.clone(),
+            registry_store: store.clone(),
             db,
             runner: settings.runner(),
             shutdown: shutdown.clone(),

@@ -31,9 +31,15 @@ pub enum Command {
         #[arg(long, value_delimiter = ',', default_values = ["intake", "link-worker", "reporting"])]
         services: Vec<ServiceName>,
     },
-    /// Creates the service databases and brings their tables up to date, then exits.
-    /// Starts no projection and no server.
-    Migrate,
+    /// Creates the service databases and brings their tables up to date (and each
+    /// service's own role, with LINKWAY_DATABASE_PASSWORDS), then exits. Starts no
+    /// projection and no server.
+    Migrate {
+        /// Also create the event log's stream, or bring it to LINKWAY_REPLICAS and the
+        /// duplicate window (connects to NATS as a user allowed to: deploy/nats's operator).
+        #[arg(long)]
+        with_stream: bool,
+    },
     /// Rebuilds a projection from the start of the log and swaps it in.
     Rebuild {
         /// registry, referrals, caseload, reporting ...

@@ -8,7 +8,9 @@
 //! [`Secret`]s, which print as `[redacted]`, and their values never appear in `--help`.
 //! The README's "Configuration" table is checked against these definitions by a test.
 
+mod database;
 pub mod file;
+mod nats;
 mod tokens;
 mod web;
 
@@ -24,6 +26,7 @@ use linkway_platform::projection::ReadinessLimits;
 use linkway_platform::secret::Secret;
 
 use crate::catalogue::ServiceName;
+pub use nats::{Connection, NatsAccess, NatsLogin};
 pub use tokens::Limit;
 
 fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
@@ -124,6 +127,10 @@ pub struct Settings {
         help_heading = "Event log"
     )]
     pub write_event_versions: Option<WriteVersions>,
+    /// NATS logins and TLS: each connection's own user, credentials files, CA and client
+    /// certificate ([`nats`]).
+    #[command(flatten)]
+    pub nats_access: NatsAccess,
 
     /// PostgreSQL server URL; each service uses its own database there (created if missing).
     #[arg(
@@ -146,6 +153,22 @@ pub struct Settings {
         help_heading = "Databases"
     )]
     pub database_prefix: String,
+    /// Each service's own PostgreSQL role, `service=password` comma-separated: the service
+    /// connects as `<prefix>_<service>` (e.g. `linkway_link_worker`) with this password,
+    /// and `linkway migrate` creates or updates that role, able to reach only its own
+    /// database, with no DDL beyond its read models. Unset for a service: the
+    /// `LINKWAY_DATABASE_URL` role.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_DATABASE_PASSWORDS",
+        value_parser = secret,
+        value_delimiter = ',',
+        hide_env_values = true,
+        hide_default_value = true,
+        help_heading = "Databases"
+    )]
+    pub database_passwords: Vec<Secret>,
 
     /// Most events a projection applies per transaction.
     #[arg(

@@ -10,8 +10,9 @@ use serde_json::{Value, json};
 
 use crate::admin::{AdminCommand, OrgCommand, RuleCommand, issue_token};
 use crate::catalogue::ServiceName as Service;
+use crate::config::Connection;
 use crate::config::Settings;
-use crate::serve::{Running, connect_store};
+use crate::serve::{Running, connect_store_as};
 use crate::synthetic;
 
 const GP: &str = "gp-a81001";
@@ -129,7 +130,8 @@ pub async fn seed(
     running: &[Running],
     referrals: u64,
 ) -> anyhow::Result<Seeded> {
-    let (_, store) = connect_store(settings).await?;
+    // The registry's events, as the registry's writer.
+    let (_, store) = connect_store_as(settings, Some(Connection::Registry)).await?;
     let orgs = [
         (
             GP,

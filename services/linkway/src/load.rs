@@ -27,8 +27,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinSet;
 
 use crate::catalogue::ServiceName;
+use crate::config::Connection;
 use crate::config::Settings;
-use crate::serve::connect_store;
+use crate::serve::{connect_store, connect_store_as};
 use client::Client;
 use journeys::Context;
 use plan::Shape;
@@ -247,7 +248,8 @@ pub async fn command(settings: &Settings, args: &LoadArgs) -> anyhow::Result<Rep
 /// Sets the run's organisations up, drives the services at `urls`, and reports.
 pub async fn run(settings: &Settings, options: &Options, urls: Urls) -> anyhow::Result<Report> {
     let orgs = plan::organisations(options.seed, &options.run, &options.shape);
-    let (_, store) = connect_store(settings).await?;
+    // The run's registry, as the registry's writer.
+    let (_, store) = connect_store_as(settings, Some(Connection::Registry)).await?;
     let tokens = setup::register(&store, &orgs).await?;
     // Setting up is not part of the load: its calls are not in the report.
     let setup_client = Client::new(Arc::new(Recorder::default()))?;

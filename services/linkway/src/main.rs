@@ -11,6 +11,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Before any TLS (NATS, the OpenID providers, the collector): rustls is built with two
+    // providers and picks neither by itself.
+    linkway_platform::nats::install_crypto_provider();
     let parsed = cli::parse(std::env::args_os().collect())?;
     let settings = parsed.cli.settings;
     // Held to the end: dropping it exports the last spans.
@@ -26,9 +29,21 @@ async fn main() -> anyhow::Result<()> {
             server.run_until_signal().await?;
             eprintln!("stopped");
         }
-        Command::Migrate => {
-            for (service, database) in linkway::migrate::migrate(&settings).await? {
-                eprintln!("{}: database {database} up to date", service.name());
+        Command::Migrate { with_stream } => {
+            for done in linkway::migrate::migrate(&settings).await? {
+                let role = done
+                    .role
+                    .map(|r| format!(", its role {r} set up"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "{}: database {} up to date{role}",
+                    done.service.name(),
+                    done.database
+                );
+            }
+            if with_stream {
+                let name = linkway::migrate::stream(&settings).await?;
+                eprintln!("event log: stream {name} up to date");
             }
         }
         Command::Rebuild { projection, quiet } => {

@@ -5,7 +5,7 @@ use linkway_platform::Shutdown;
 
 use crate::catalogue::{self, ServiceName};
 use crate::config::Settings;
-use crate::serve::{connect_store, context};
+use crate::serve::{Connections, context};
 
 /// Every projection name, with the services that keep one by that name.
 pub fn projections(settings: &Settings) -> anyhow::Result<Vec<(&'static str, Vec<ServiceName>)>> {
@@ -39,17 +39,17 @@ pub async fn rebuild(
                 names.join(", ")
             )
         })?;
-    let (nats, store) = connect_store(settings).await?;
+    let mut connections = Connections::default();
     let (_trigger, shutdown) = Shutdown::new();
     let mut done = Vec::new();
     let web = settings.web()?;
     for name in owners {
         let service = catalogue::build(name, settings, settings.pseudonym_key.as_ref())?;
+        let log = connections.log(settings, name).await?;
         let ctx = context(
             settings,
             &*service,
-            &nats,
-            &store,
+            &log,
             &shutdown,
             web.clone(),
             settings.rate_limiter(),

@@ -18,45 +18,147 @@ use linkway_platform::service::{self, Unfinished};
 use linkway_platform::{Database, Service, ServiceContext, Shutdown, ShutdownTrigger};
 
 use crate::catalogue::{self, ServiceName};
-use crate::config::Settings;
+use crate::config::{Connection, NatsLogin, Settings};
 
-/// Connects to NATS (any of the seeds; retrying until one answers) and opens the event
-/// store.
+/// Connects to NATS as the process (any of the seeds; retrying until one answers) and
+/// opens the event store: for commands that are no service (`backup`, `demo`, `load`).
 pub async fn connect_store(
     settings: &Settings,
 ) -> anyhow::Result<(async_nats::Client, EventStore)> {
-    let client = linkway_platform::nats::connect(&settings.nats_url, "linkway")
+    connect_store_as(settings, None).await
+}
+
+/// [`connect_store`] as `connection`'s own NATS user, when the settings give it one.
+pub async fn connect_store_as(
+    settings: &Settings,
+    connection: Option<Connection>,
+) -> anyhow::Result<(async_nats::Client, EventStore)> {
+    open(settings, &settings.nats_login(connection)?).await
+}
+
+async fn open(
+    settings: &Settings,
+    login: &NatsLogin,
+) -> anyhow::Result<(async_nats::Client, EventStore)> {
+    let client = linkway_platform::nats::connect_as(
+        &settings.nats_url,
+        &login.client_name,
+        &login.credentials,
+    )
+    .await
+    .context("LINKWAY_NATS_URL")?;
+    let store = EventStore::connect(client.clone(), settings.store_config())
         .await
-        .context("LINKWAY_NATS_URL")?;
-    let store = EventStore::connect(client.clone(), settings.store_config()).await?;
+        .with_context(|| match login.client_name.as_str() {
+            "linkway" => "opening the event log".to_owned(),
+            // deploy/nats: a connection's own user may read the stream's settings only.
+            own => format!(
+                "opening the event log as {own}, whose NATS user may not create the stream \
+                 or change its settings: `linkway migrate --with-stream` does, as the operator"
+            ),
+        })?;
     Ok((client, store))
 }
 
-/// Builds one service's context: its own database, the shared log, `shutdown` for its
-/// background tasks, and the pages' settings every service of the process shares.
+/// A service's view of the log: its own connection and store, and the registry's writer
+/// its pages append through.
+#[derive(Clone)]
+pub struct Log {
+    pub nats: async_nats::Client,
+    pub store: EventStore,
+    pub registry: EventStore,
+}
+
+/// A process's NATS connections: one per login (a service's own NATS user, the
+/// registry's, the process's), so each service publishes only as its own user; services
+/// and the registry without a user of their own share the process's one connection.
+#[derive(Default)]
+pub struct Connections {
+    open: Vec<(NatsLogin, async_nats::Client, EventStore)>,
+}
+
+impl Connections {
+    /// `connection`'s client and store, connecting on first use of its login.
+    pub async fn get(
+        &mut self,
+        settings: &Settings,
+        connection: Option<Connection>,
+    ) -> anyhow::Result<(async_nats::Client, EventStore)> {
+        let login = settings.nats_login(connection)?;
+        if let Some((_, client, store)) = self
+            .open
+            .iter()
+            .find(|(open, _, _)| open.credentials == login.credentials)
+        {
+            return Ok((client.clone(), store.clone()));
+        }
+        let (client, store) = open(settings, &login).await?;
+        self.open.push((login, client.clone(), store.clone()));
+        Ok((client, store))
+    }
+
+    /// What `service` runs on: its own connection and the registry's.
+    pub async fn log(&mut self, settings: &Settings, service: ServiceName) -> anyhow::Result<Log> {
+        let (nats, store) = self
+            .get(settings, Some(Connection::Service(service)))
+            .await?;
+        let (_, registry) = self.get(settings, Some(Connection::Registry)).await?;
+        Ok(Log {
+            nats,
+            store,
+            registry,
+        })
+    }
+
+    /// How many connections are open.
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
+}
+
+/// Builds one service's context: its own database (as its own role, when it has one),
+/// its view of the log, `shutdown` for its background tasks, and the pages' settings
+/// every service of the process shares.
 pub async fn context(
     settings: &Settings,
     service: &dyn Service,
-    nats: &async_nats::Client,
-    store: &EventStore,
+    log: &Log,
     shutdown: &Shutdown,
     web: std::sync::Arc<linkway_platform::web::WebSettings>,
     limits: std::sync::Arc<linkway_platform::rate_limit::RateLimiter>,
 ) -> anyhow::Result<ServiceContext> {
-    let db = Database::open(
-        &settings.database_url(),
-        &settings.database_name(service.name()),
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "opening the {} database (LINKWAY_DATABASE_URL)",
-            service.name()
-        )
-    })?;
+    let name = ServiceName::ALL
+        .into_iter()
+        .find(|n| n.name() == service.name())
+        .context("a service the catalogue does not name")?;
+    let database = settings.database_name(service.name());
+    let db = match settings.database_role(name)? {
+        Some(role) => Database::open_as(&settings.database_url(), &database, &role)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the {} database as its role {} (LINKWAY_DATABASE_PASSWORDS)",
+                    service.name(),
+                    role.role
+                )
+            })?,
+        None => Database::open(&settings.database_url(), &database)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the {} database (LINKWAY_DATABASE_URL)",
+                    service.name()
+                )
+            })?,
+    };
     Ok(ServiceContext {
-        nats: nats.clone(),
-        store: store.clone(),
+        nats: log.nats.clone(),
+        store: log.store.clone(),
+        registry_store: log.registry.clone(),
         db,
         runner: settings.runner(),
         shutdown: shutdown.clone(),
@@ -122,28 +224,41 @@ pub async fn start_with(
     settings.token_lifetimes().install()?;
     // One set of buckets for every service of the process.
     let limits = settings.rate_limiter();
+    // Every listener first: a service on port 0 without a public URL is reached at the
+    // address it was given, which its sign-in redirect needs (in the services' order).
+    let mut listeners = Vec::new();
+    for &name in services {
+        let addr = settings.listen_addr(name);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {} to {addr}", name.name()))?;
+        listeners.push((name.name(), listener));
+    }
+    let bound = listeners
+        .iter()
+        .map(|(name, listener)| Ok((*name, listener.local_addr()?)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let web = std::sync::Arc::new(web.with_bound(&bound));
+    let mut listeners = listeners.into_iter().map(|(_, listener)| listener);
     // Build them all first: a setting that is wrong fails before anything starts.
     let built = services
         .iter()
         .map(|&name| Ok((name, catalogue::build(name, settings, pseudonym_key)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let (nats, store) = connect_store(settings).await?;
+    let mut connections = Connections::default();
     for (name, service) in built {
+        let log = connections.log(settings, name).await?;
         let ctx = context(
             settings,
             &*service,
-            &nats,
-            &store,
+            &log,
             &background_stop,
             web.clone(),
             limits.clone(),
         )
         .await?;
         let router = service::router(&*service, &ctx).await?;
-        let addr = settings.listen_addr(name);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding {} to {addr}", name.name()))?;
+        let listener = listeners.next().context("a listener per service")?;
         let addr = listener.local_addr()?;
         tracing::info!(service = name.name(), %addr, "listening");
         // On stop: refuse what has not started (503), finish what has, then close.

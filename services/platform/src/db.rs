@@ -1,4 +1,14 @@
 //! One PostgreSQL database per service on a shared server, created on first use.
+//!
+//! A database is opened one of two ways. [`Database::open`] connects as the role of the
+//! server URL, creates the database when missing and runs the migrations: `linkway
+//! migrate`, and every process of a deployment with one role for everything. Or
+//! [`Database::open_as`] connects as the service's own role ([`roles`]: created by
+//! `linkway migrate`, able to reach only its own database, DML on the migrated tables and
+//! DDL only in the schemas of its read models), runs no migration and refuses to start
+//! while one is missing.
+
+pub mod roles;
 
 use std::str::FromStr;
 
@@ -28,6 +38,30 @@ pub enum DbError {
     Migrate(String),
     #[error("pool: {0}")]
     Pool(String),
+    #[error(
+        "database {database} lacks migrations {missing} ({table}): run `linkway migrate` \
+         (its role creates the tables; this service's role may not)"
+    )]
+    NotMigrated {
+        database: String,
+        table: &'static str,
+        missing: String,
+    },
+    #[error("cannot set up the role {role}: {source}")]
+    Role {
+        role: String,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A service's own role on the server: its name and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleLogin {
+    pub role: String,
+    pub password: Secret,
 }
 
 /// A service's own database.
@@ -35,7 +69,13 @@ pub enum DbError {
 pub struct Database {
     pool: Pool,
     name: String,
+    /// False when connected as the service's own role: migrations are checked, not run.
+    migrates: bool,
 }
+
+/// Migration history tables (refinery's): the platform's and the service's own.
+const PLATFORM_HISTORY: &str = "platform_schema_history";
+const SERVICE_HISTORY: &str = "service_schema_history";
 
 impl Database {
     /// Connects to database `name` on the server of `server_url` (any database path in the
@@ -45,7 +85,37 @@ impl Database {
         let base =
             tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)?;
         create_if_missing(&base, name).await?;
-        let mut config = base.clone();
+        let db = Database::with_pool(base, name, true)?;
+        let mut platform = embedded::migrations::runner();
+        platform.set_migration_table_name(PLATFORM_HISTORY);
+        db.run_migrations(platform).await?;
+        Ok(db)
+    }
+
+    /// Connects to database `name` on the server of `server_url` as the service's own
+    /// role `login` (the URL's user and password are not used), creating nothing and
+    /// migrating nothing: it fails while the platform's migrations are not all there
+    /// (`linkway migrate` runs them). [`Database::migrate`] then checks a service's own.
+    pub async fn open_as(
+        server_url: &Secret,
+        name: &str,
+        login: &RoleLogin,
+    ) -> Result<Database, DbError> {
+        let mut base =
+            tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)?;
+        base.user(&login.role).password(login.password.expose());
+        let db = Database::with_pool(base, name, false)?;
+        db.check_migrated(&embedded::migrations::runner(), PLATFORM_HISTORY)
+            .await?;
+        Ok(db)
+    }
+
+    fn with_pool(
+        base: tokio_postgres::Config,
+        name: &str,
+        migrates: bool,
+    ) -> Result<Database, DbError> {
+        let mut config = base;
         config.dbname(name);
         config.application_name("linkway");
         let manager = Manager::from_config(
@@ -59,20 +129,67 @@ impl Database {
             .max_size(16)
             .build()
             .map_err(|e| DbError::Pool(e.to_string()))?;
-        let db = Database {
+        Ok(Database {
             pool,
             name: name.to_owned(),
-        };
-        let mut platform = embedded::migrations::runner();
-        platform.set_migration_table_name("platform_schema_history");
-        db.run_migrations(platform).await?;
-        Ok(db)
+            migrates,
+        })
     }
 
-    /// Runs a service's own embedded migrations (history kept in `service_schema_history`).
+    /// Runs a service's own embedded migrations (history kept in `service_schema_history`);
+    /// as the service's own role, checks that they have been run.
     pub async fn migrate(&self, mut runner: refinery::Runner) -> Result<(), DbError> {
-        runner.set_migration_table_name("service_schema_history");
+        if !self.migrates {
+            return self.check_migrated(&runner, SERVICE_HISTORY).await;
+        }
+        runner.set_migration_table_name(SERVICE_HISTORY);
         self.run_migrations(runner).await
+    }
+
+    /// Fails naming the migrations of `runner` that `table` does not record as applied.
+    async fn check_migrated(
+        &self,
+        runner: &refinery::Runner,
+        table: &'static str,
+    ) -> Result<(), DbError> {
+        let wanted: Vec<i64> = runner
+            .get_migrations()
+            .iter()
+            .map(|m| i64::from(m.version()))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let exists = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .await
+            .map_err(DbError::Connect)?
+            .get::<_, bool>(0);
+        let applied: Vec<i64> = if exists {
+            client
+                .query(&format!("SELECT version::bigint FROM {table}"), &[])
+                .await
+                .map_err(DbError::Connect)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|v| !applied.contains(v))
+            .map(|v| format!("V{v}"))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(DbError::NotMigrated {
+            database: self.name.clone(),
+            table,
+            missing: missing.join(", "),
+        })
     }
 
     async fn run_migrations(&self, runner: refinery::Runner) -> Result<(), DbError> {
@@ -109,19 +226,38 @@ impl Database {
     }
 }
 
-async fn create_if_missing(base: &tokio_postgres::Config, name: &str) -> Result<(), DbError> {
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+/// Refuses a database or role name that is not lower-case letters, digits and `_` (they
+/// are written into SQL as identifiers).
+fn check_name(name: &str, what: &str) -> Result<(), DbError> {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     {
         return Err(DbError::Migrate(format!(
-            "database name {name:?} must be lower-case letters, digits and _"
+            "{what} name {name:?} must be lower-case letters, digits and _"
         )));
     }
-    let mut admin = base.clone();
-    admin.dbname("postgres");
-    let (client, connection) = admin.connect(NoTls).await.map_err(DbError::Connect)?;
-    let task = tokio::spawn(connection);
+    Ok(())
+}
+
+/// A client on database `name` of `base`'s server, its connection driven in the background.
+async fn connect_to(
+    base: &tokio_postgres::Config,
+    name: &str,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), DbError> {
+    let mut config = base.clone();
+    config.dbname(name);
+    let (client, connection) = config.connect(NoTls).await.map_err(DbError::Connect)?;
+    let task = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok((client, task))
+}
+
+async fn create_if_missing(base: &tokio_postgres::Config, name: &str) -> Result<(), DbError> {
+    check_name(name, "database")?;
+    let (client, task) = connect_to(base, "postgres").await?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await

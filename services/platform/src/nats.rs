@@ -6,12 +6,21 @@
 //! through the loss of any node. A server older than [`MIN_SERVER_VERSION`] is refused at
 //! start: Linkway's appends guard a decision on every subject of an aggregate with
 //! `Nats-Expected-Last-Subject-Sequence-Subject`, which older servers ignore silently.
+//!
+//! A connection logs in as the [`Credentials`] say (a user and password, a `.creds` file,
+//! or the user in a seed URL) over TLS when asked ([`credentials`]). What the server
+//! refuses a connection (a publish or subscribe outside its user's permissions, a wrong
+//! password) is logged as a warning naming the refusal, whose subjects hold only ids.
+
+mod credentials;
 
 use std::time::Duration;
 
 use anyhow::Context;
-use async_nats::ServerAddr;
 use async_nats::connection::State;
+use async_nats::{Event, ServerAddr};
+
+pub use credentials::{Credentials, Login, TlsFiles, install_crypto_provider};
 
 /// The oldest nats-server Linkway runs on (2.11.0: subject-filtered expected sequences).
 pub const MIN_SERVER_VERSION: (u64, u64, u64) = (2, 11, 0);
@@ -24,8 +33,20 @@ const WAITING_NOTICE: Duration = Duration::from_secs(5);
 
 /// Connects to NATS through any of `seeds` (each a URL such as `nats://10.0.0.1:4222`),
 /// waiting as long as it takes for one to answer, and checks the server's version.
-/// `name` is the client name the servers show (e.g. `linkway`).
+/// `name` is the client name the servers show (e.g. `linkway`). The first seed naming a
+/// user logs in as it.
 pub async fn connect(seeds: &[String], name: &str) -> anyhow::Result<async_nats::Client> {
+    connect_as(seeds, name, &Credentials::default()).await
+}
+
+/// [`connect`] as `credentials` say: a user, a `.creds` file, TLS files.
+pub async fn connect_as(
+    seeds: &[String],
+    name: &str,
+    credentials: &Credentials,
+) -> anyhow::Result<async_nats::Client> {
+    // Before any TLS: with two rustls providers compiled in, rustls picks neither itself.
+    install_crypto_provider();
     let addrs = seeds
         .iter()
         .map(|seed| {
@@ -35,16 +56,24 @@ pub async fn connect(seeds: &[String], name: &str) -> anyhow::Result<async_nats:
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     anyhow::ensure!(!addrs.is_empty(), "no NATS seed URL given");
-    let mut options = async_nats::ConnectOptions::new();
     // async-nats sends no credentials it finds in a URL: the first seed naming a user
-    // (`nats://user:password@host:4222`) authenticates every connection.
-    if let Some(addr) = addrs.iter().find(|a| a.has_user_pass()) {
-        options = options.user_and_password(
+    // (`nats://user:password@host:4222`) authenticates every connection that has no
+    // login of its own.
+    let seed_login = addrs.iter().find(|a| a.has_user_pass()).map(|addr| {
+        (
             addr.username().unwrap_or_default().to_owned(),
             addr.password().unwrap_or_default().to_owned(),
-        );
-    }
+        )
+    });
+    let options = credentials
+        .apply(async_nats::ConnectOptions::new(), seed_login)
+        .await?;
+    let connection = name.to_owned();
     let client = options
+        .event_callback(move |event| {
+            let connection = connection.clone();
+            async move { log_event(&connection, event) }
+        })
         .name(name)
         .retry_on_initial_connect()
         .connection_timeout(CONNECT_TIMEOUT)
@@ -78,6 +107,22 @@ pub async fn connect(seeds: &[String], name: &str) -> anyhow::Result<async_nats:
         "connected to NATS"
     );
     Ok(client)
+}
+
+/// Logs what the server refused this connection; the other events are async-nats's own
+/// (it logs reconnects itself).
+fn log_event(connection: &str, event: Event) {
+    match event {
+        Event::ServerError(async_nats::ServerError::AuthorizationViolation) => tracing::warn!(
+            connection,
+            "NATS refused this connection's credentials (authorization violation)"
+        ),
+        // `Permissions Violation for Publish to "<subject>"`: subjects hold only ids.
+        Event::ServerError(async_nats::ServerError::Other(refusal)) => {
+            tracing::warn!(connection, %refusal, "NATS refused an operation")
+        }
+        _ => {}
+    }
 }
 
 /// `(major, minor, patch)`.

@@ -98,7 +98,7 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
         service.name(),
         ctx.web.clone(),
         ctx.db.clone(),
-        ctx.store.clone(),
+        ctx.registry_store.clone(),
         registry,
     ));
     let readiness = ops::Readiness {
@@ -133,7 +133,12 @@ pub async fn router(service: &dyn Service, ctx: &ServiceContext) -> anyhow::Resu
 #[derive(Clone)]
 pub struct ServiceContext {
     pub nats: async_nats::Client,
+    /// The log as the service writes it (its own NATS user, when it has one).
     pub store: EventStore,
+    /// The log as the registry's writer: the pages append registry events through it
+    /// (signing in and out, the admin pages), as the process's registry NATS user when it
+    /// has one; else the same connection as `store`.
+    pub registry_store: EventStore,
     /// The service's own database; no other service reads or writes it.
     pub db: Database,
     pub runner: RunnerSettings,

@@ -204,8 +204,10 @@ async fn connect_refuses_a_nats_server_older_than_2_11() {
 }
 
 /// The one-machine server configuration `deploy/nats/linkway.conf` ships (accounts, a
-/// password from the environment, `sync_interval: always`) takes Linkway's connection with
-/// the user and password in the seed URL, and refuses one without them.
+/// user per service with passwords from the environment, `sync_interval: always`) takes
+/// Linkway's connection with the user and password in the seed URL (the operator's, which
+/// may create the stream), and refuses one without them. What each user may do:
+/// `services/linkway/tests/nats_permissions.rs`.
 #[tokio::test]
 async fn the_shipped_nats_configuration_takes_linkway_with_its_password_only() {
     let config =
@@ -213,29 +215,33 @@ async fn the_shipped_nats_configuration_takes_linkway_with_its_password_only() {
     let nats = Nats::start_with_config(
         &config,
         &[
-            ("NATS_LINKWAY_PASSWORD", "0123456789abcdef0123"),
+            ("NATS_INTAKE_PASSWORD", "intake0123456789abcdef"),
+            ("NATS_LINK_WORKER_PASSWORD", "linkworker0123456789ab"),
+            ("NATS_REPORTING_PASSWORD", "reporting0123456789abc"),
+            ("NATS_REGISTRY_PASSWORD", "registry0123456789abcd"),
+            ("NATS_OPERATOR_PASSWORD", "0123456789abcdef0123"),
             ("NATS_SYSTEM_PASSWORD", "fedcba98765432100123"),
         ],
     )
     .expect("nats-server with the shipped configuration");
     let with_password = nats
         .url()
-        .replace("nats://", "nats://linkway:0123456789abcdef0123@");
+        .replace("nats://", "nats://operator:0123456789abcdef0123@");
     let client = linkway_platform::nats::connect(&[with_password], "linkway-test")
         .await
         .expect("connects with the password");
     let store = linkway_eventstore::EventStore::connect(
         client,
         linkway_eventstore::StoreConfig {
-            stream: "CONF".into(),
-            subject_prefix: "conf".into(),
+            stream: "LINKWAY".into(),
+            subject_prefix: "linkway".into(),
             ..Default::default()
         },
     )
     .await
     .expect("creates the stream in the Linkway account");
     assert!(store.last_sequence().await.is_ok());
-    let wrong = nats.url().replace("nats://", "nats://linkway:wrong@");
+    let wrong = nats.url().replace("nats://", "nats://operator:wrong@");
     let refused = tokio::time::timeout(
         Duration::from_secs(5),
         linkway_platform::nats::connect(&[wrong], "linkway-test"),
