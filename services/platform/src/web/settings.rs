@@ -2,6 +2,7 @@
 //! each service is reached, the identity providers people sign in at, and where
 //! nhsuk-frontend's files are.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::secret::Secret;
@@ -54,6 +55,30 @@ impl WebSettings {
             .map(|(_, u)| u.trim_end_matches('/'))
     }
 
+    /// These settings with each of `bound` (a service and the address its listener got)
+    /// that has no public URL reached at that address, `http://<address>`: a service on
+    /// port 0 without `LINKWAY_PUBLIC_URLS` can then send a browser to its sign-in
+    /// callback. An unspecified address (`0.0.0.0`, `::`) is said as loopback, where a
+    /// browser on this machine reaches it.
+    pub fn with_bound(&self, bound: &[(&'static str, SocketAddr)]) -> WebSettings {
+        let mut settings = self.clone();
+        for (service, addr) in bound {
+            if settings.public_url(service).is_none() {
+                let mut addr = *addr;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(match addr {
+                        SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                        SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+                    });
+                }
+                settings
+                    .public_urls
+                    .push((service, format!("http://{addr}")));
+            }
+        }
+        settings
+    }
+
     /// Whether cookies must be `Secure`: every public URL is https.
     pub fn secure(&self) -> bool {
         !self.public_urls.is_empty()
@@ -72,5 +97,37 @@ impl WebSettings {
             assets: None,
             demo_users: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bound_service_without_a_public_url_is_reached_where_it_listens() {
+        let mut settings = WebSettings::for_tests();
+        settings.public_urls = vec![("intake", "https://intake.example".into())];
+        let bound = [
+            ("intake", "127.0.0.1:4001".parse().unwrap()),
+            ("link-worker", "127.0.0.1:43117".parse().unwrap()),
+            ("reporting", "0.0.0.0:43118".parse().unwrap()),
+        ];
+        let settings = settings.with_bound(&bound);
+        assert_eq!(
+            settings.public_url("intake"),
+            Some("https://intake.example")
+        );
+        assert_eq!(
+            settings.public_url("link-worker"),
+            Some("http://127.0.0.1:43117")
+        );
+        assert_eq!(
+            settings.public_url("reporting"),
+            Some("http://127.0.0.1:43118")
+        );
+        let v6 = WebSettings::for_tests().with_bound(&[("intake", "[::]:43119".parse().unwrap())]);
+        assert_eq!(v6.public_url("intake"), Some("http://[::1]:43119"));
+        assert!(!settings.secure(), "a plain http address is not secure");
     }
 }
