@@ -122,6 +122,25 @@ async fn the_dashboard_and_its_csv_show_exactly_the_summarys_figures() {
             assert_eq!(value, cell(&expected[&key]), "{table} {key}");
         }
     }
+    // Month x source: each month's line of cells is the summary's cross-tabulation row.
+    let cross = summary["referrals_by_month_and_referrer_kind"]
+        .as_object()
+        .unwrap();
+    assert!(!cross.is_empty());
+    let lines = csv_table(&csv, "referrals-by-month-and-source");
+    for (month, row) in cross {
+        let mut shown: Vec<String> = lines
+            .iter()
+            .filter(|(k, _, _)| k == month)
+            .map(|(_, _, v)| v.clone())
+            .collect();
+        let mut expected: Vec<String> = row.as_object().unwrap().values().map(cell).collect();
+        shown.sort();
+        expected.sort();
+        assert_eq!(shown, expected, "{month}: {csv}");
+    }
+    assert!(html.contains("Referrals by month and kind of referring organisation"));
+    assert!(html.contains("Connections by kind of community service"));
     let journey = csv_table(&csv, "journey");
     let total = journey.iter().find(|(k, _, _)| k == "referrals").unwrap();
     assert_eq!(total.2, cell(&referrals["total"]));
