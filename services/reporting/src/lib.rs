@@ -130,6 +130,7 @@ impl Service for ReportingService {
                 checkpoint: reporting.clone(),
                 settings: Arc::new(settings),
             };
+            tokio::spawn(api::summary_cache::keep_fresh(state.clone()));
             let routes = axum::Router::new()
                 .route("/summary", get(api::get_summary))
                 .route("/feed", get(api::get_outcome_feed))

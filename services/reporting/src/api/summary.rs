@@ -276,15 +276,19 @@ pub async fn summary_for(
         return Err(ApiError::Validation(errors));
     }
     wait_for(&state.checkpoint, q.min_sequence).await?;
+    // The kept summary, brought up to date in the background, when it goes far enough.
     let key = (area.clone(), q.from.clone(), q.to.clone());
-    let cached = state.summaries.get(&key);
+    if let Some(summary) = state.summaries.get(&key, q.min_sequence.unwrap_or(0)) {
+        return Ok(Summary::clone(&summary));
+    }
     let mut client = state.db.client().await?;
-    let unchanged_at = cached.as_ref().map(|(sequence, _)| *sequence);
+    let unchanged_at = state.summaries.sequence(&key);
     match queries::summary_facts(&mut client, &area, from, to, unchanged_at).await? {
-        queries::SummaryRead::Unchanged => {
-            let (_, summary) = cached.expect("unchanged only when one is kept");
-            Ok(Summary::clone(&summary))
-        }
+        queries::SummaryRead::Unchanged => match state.summaries.summary(&key) {
+            Some(summary) => Ok(Summary::clone(&summary)),
+            // Dropped since (the cache started over): compute it after all.
+            None => Box::pin(summary_for(state, principal, q)).await,
+        },
         queries::SummaryRead::Facts(read) => {
             let summary = summarise(
                 &state.settings,
@@ -296,7 +300,7 @@ pub async fn summary_for(
             );
             state
                 .summaries
-                .put(key, read.sequence, Arc::new(summary.clone()));
+                .put(key, read.sequence, Arc::new(summary.clone()), true);
             Ok(summary)
         }
     }

@@ -114,3 +114,42 @@ async fn a_repeated_summary_is_the_same_until_the_read_model_moves() {
     let now = w.json(&path, &w.commissioner_a).await;
     assert_eq!(now, after);
 }
+
+/// A summary being read is brought up to date in the background: asked again without
+/// `min_sequence`, it soon counts what the projection added, and its `sequence` says how
+/// far it goes.
+#[tokio::test]
+async fn a_kept_summary_is_brought_up_to_date_in_the_background() {
+    let w = World::new().await;
+    let referral = |on| NewReferral {
+        referrer: "gp-a",
+        needs: vec!["1000"],
+        on,
+    };
+    for _ in 0..10 {
+        w.receive(&referral(date!(2026 - 01 - 05))).await;
+    }
+    let seq = w.last_sequence().await;
+    let first = w
+        .json(&format!("/summary?min_sequence={seq}"), &w.commissioner_a)
+        .await;
+    assert_eq!(first["measures"]["referrals"]["total"], 10);
+    for _ in 0..10 {
+        w.receive(&referral(date!(2026 - 02 - 05))).await;
+    }
+    let seq = w.last_sequence().await;
+    // The projection has the new referrals; the kept summary catches up within a few
+    // refreshes (every 2 s), with no request asking for it.
+    w.json(&format!("/feed?min_sequence={seq}"), &w.commissioner_a)
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let latest = loop {
+        let now = w.json("/summary", &w.commissioner_a).await;
+        if now["measures"]["referrals"]["total"] == 20 || std::time::Instant::now() > deadline {
+            break now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(latest["measures"]["referrals"]["total"], 20, "{latest}");
+    assert!(latest["sequence"].as_u64() >= Some(seq));
+}
