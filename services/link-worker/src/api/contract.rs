@@ -232,49 +232,52 @@ fn outcome_request() -> Schema {
     let mut one_of = OneOfBuilder::new().description(Some(
         "An outcome measure: the instrument, the timepoint and every item's answer in the questionnaire's order.",
     ));
+    // One schema per instrument and item count (MYCaW's second concern is optional, and
+    // it names one concern per item before wellbeing): the counts tell them apart.
     for instrument in Instrument::ALL {
         let (_, min, max) = instrument.shape();
-        let counts = instrument.item_counts();
-        let answers = ArrayBuilder::new()
-            .items(
-                ObjectBuilder::new()
-                    .schema_type(Type::Integer)
-                    .minimum(Some(usize::from(min)))
-                    .maximum(Some(usize::from(max))),
-            )
-            .min_items(Some(*counts.start()))
-            .max_items(Some(*counts.end()));
-        let mut measure = ObjectBuilder::new()
-            .property(
-                "instrument",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some([instrument.as_str()])),
-            )
-            .property("timepoint", Ref::from_schema_name("Timepoint"))
-            .property("item_answers", answers)
-            .required("instrument")
-            .required("timepoint")
-            .required("item_answers");
-        if instrument.asks_for_concerns() {
-            // One concern per item before wellbeing, in the person's words.
-            let concerns = ArrayBuilder::new()
-                .description(Some(
-                    "The concerns the person named, in their own words: one for each item \
-                     before wellbeing (so one fewer than `item_answers`).",
-                ))
-                .items(RefOr::T(text_schema(
-                    fields::MEASURED_CONCERN,
-                    Presence::Required,
-                    None,
-                )))
-                .min_items(Some(*counts.start() - 1))
-                .max_items(Some(*counts.end() - 1));
-            measure = measure.property("concerns", concerns).required("concerns");
+        for count in instrument.item_counts() {
+            let answers = ArrayBuilder::new()
+                .items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(usize::from(min)))
+                        .maximum(Some(usize::from(max))),
+                )
+                .min_items(Some(count))
+                .max_items(Some(count));
+            let mut measure = ObjectBuilder::new()
+                .property(
+                    "instrument",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([instrument.as_str()])),
+                )
+                .property("timepoint", Ref::from_schema_name("Timepoint"))
+                .property("item_answers", answers)
+                .required("instrument")
+                .required("timepoint")
+                .required("item_answers");
+            if instrument.asks_for_concerns() {
+                let concerns = ArrayBuilder::new()
+                    .description(Some(
+                        "The concerns the person named, in their own words: one for each \
+                         item before wellbeing (one fewer than `item_answers`).",
+                    ))
+                    .items(RefOr::T(text_schema(
+                        fields::MEASURED_CONCERN,
+                        Presence::Required,
+                        None,
+                    )))
+                    .min_items(Some(count - 1))
+                    .max_items(Some(count - 1));
+                measure = measure.property("concerns", concerns).required("concerns");
+            }
+            one_of = one_of.item(
+                measure
+                    .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false))),
+            );
         }
-        one_of = one_of.item(
-            measure.additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false))),
-        );
     }
     one_of.into()
 }

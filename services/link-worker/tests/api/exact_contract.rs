@@ -130,34 +130,44 @@ fn the_document_states_the_bounds_the_code_enforces() {
         .expect("one schema per instrument");
     for instrument in linkway_link_worker::outcomes::Instrument::ALL {
         let (_, min, max) = instrument.shape();
-        let counts = instrument.item_counts();
-        let s = outcome
+        let variants: Vec<&Value> = outcome
             .iter()
-            .find(|v| v["properties"]["instrument"]["enum"][0] == instrument.as_str())
-            .unwrap_or_else(|| panic!("{instrument:?}"));
-        let items = &s["properties"]["item_answers"];
-        assert_eq!(
-            (&items["minItems"], &items["maxItems"]),
-            (&json!(counts.start()), &json!(counts.end()))
-        );
-        assert_eq!(items["items"]["minimum"], min);
-        assert_eq!(items["items"]["maximum"], max);
-        // MYCaW's concerns: one per item before wellbeing, each a line the text rule keeps.
-        let concerns = &s["properties"]["concerns"];
-        if instrument.asks_for_concerns() {
-            assert_eq!(
-                (&concerns["minItems"], &concerns["maxItems"]),
-                (&json!(counts.start() - 1), &json!(counts.end() - 1))
-            );
-            assert_text(&concerns["items"], fields::MEASURED_CONCERN, "concerns");
-            assert!(
-                s["required"]
-                    .as_array()
-                    .unwrap()
-                    .contains(&json!("concerns"))
-            );
-        } else {
-            assert!(concerns.is_null(), "{instrument:?} takes no concerns");
+            .filter(|v| v["properties"]["instrument"]["enum"][0] == instrument.as_str())
+            .collect();
+        // One schema per item count the instrument takes, each exactly that many items.
+        let counts: Vec<u64> = variants
+            .iter()
+            .map(|s| {
+                let items = &s["properties"]["item_answers"];
+                assert_eq!(items["minItems"], items["maxItems"], "{instrument:?}");
+                assert_eq!(items["items"]["minimum"], min);
+                assert_eq!(items["items"]["maximum"], max);
+                items["minItems"].as_u64().unwrap()
+            })
+            .collect();
+        let expected: Vec<u64> = instrument.item_counts().map(|n| n as u64).collect();
+        assert_eq!(counts, expected, "{instrument:?}");
+        for s in variants {
+            let n = s["properties"]["item_answers"]["minItems"]
+                .as_u64()
+                .unwrap();
+            // MYCaW's concerns: one per item before wellbeing, each a line the text rule keeps.
+            let concerns = &s["properties"]["concerns"];
+            if instrument.asks_for_concerns() {
+                assert_eq!(
+                    (&concerns["minItems"], &concerns["maxItems"]),
+                    (&json!(n - 1), &json!(n - 1))
+                );
+                assert_text(&concerns["items"], fields::MEASURED_CONCERN, "concerns");
+                assert!(
+                    s["required"]
+                        .as_array()
+                        .unwrap()
+                        .contains(&json!("concerns"))
+                );
+            } else {
+                assert!(concerns.is_null(), "{instrument:?} takes no concerns");
+            }
         }
     }
 }
