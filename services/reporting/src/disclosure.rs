@@ -438,11 +438,11 @@ pub struct ProtectedCross {
 /// suppressed in one of them is suppressed in every other that shows it, until none
 /// changes (suppression only grows, so this ends).
 ///
-/// Each line then resists differencing within itself, as [`protect_table`] audits it. Not
-/// audited: an attacker combining rows and columns in one system of equations. The usual
-/// pattern that defeats that (a suppressed cell whose row and column each hold no other
-/// suppressed cell) cannot arise, because a line with one suppressed cell always gets a
-/// second; what remains is the weaker attack on longer cycles of suppressed cells.
+/// Each line then resists differencing within itself, as [`protect_table`] audits it
+/// (rounding counted in: a line whose rounded figures leave a suppressed cell enough
+/// possible values needs no second suppression). Not audited: an attacker who combines
+/// rows and columns in one system of equations, which can narrow a cell further than any
+/// one line does.
 pub fn protect_cross(rules: &Rules, cross: &CrossTable) -> ProtectedCross {
     let (rows, columns) = (
         &cross.table.breakdowns[cross.rows],
