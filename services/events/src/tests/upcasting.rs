@@ -27,6 +27,29 @@ fn v1_referral_received(received: &ReferralReceived, duplicates: &[Uuid]) -> Val
 
 /// An envelope holding `data` at `version` (as an older Linkway wrote it), checked against
 /// the envelope schema and read back as a consumer reads it from the log.
+/// An event's data as an older version wrote it: without the fields later versions added.
+pub(super) fn data_without(event: impl Into<Event>, fields: &[&str]) -> Value {
+    let mut data = event.into().to_data();
+    let map = data.as_object_mut().expect("object");
+    for field in fields {
+        map.remove(*field);
+    }
+    data
+}
+
+/// Every sample event of `event_type`, as `version` (which lacks `fields`) wrote it.
+pub(super) fn older_samples(
+    event_type: &'static str,
+    version: u32,
+    fields: &[&str],
+) -> Vec<(&'static str, u32, Value)> {
+    sample_events()
+        .into_iter()
+        .filter(|e| e.type_name() == event_type)
+        .map(|e| (event_type, version, data_without(e, fields)))
+        .collect()
+}
+
 pub(super) fn stored_as_written(event_type: &str, version: u32, data: &Value) -> Envelope {
     let now = OffsetDateTime::now_utc();
     let json = json!({

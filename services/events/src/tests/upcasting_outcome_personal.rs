@@ -17,21 +17,12 @@ const TYPE: &str = "case.outcome_recorded";
 
 /// v1 data as an older Linkway wrote it: the v2 payload without `personal`.
 fn v1_outcome_recorded(outcome: &OutcomeRecorded) -> Value {
-    let mut data = Event::from(outcome.clone()).to_data();
-    data.as_object_mut().expect("object").remove("personal");
-    data
+    super::upcasting::data_without(outcome.clone(), &["personal"])
 }
 
 /// v1 samples: every sample outcome, as v1 wrote it.
 pub(super) fn v1_samples() -> Vec<(&'static str, u32, Value)> {
-    sample_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Case(CaseEvent::OutcomeRecorded(o)) => Some(o),
-            _ => None,
-        })
-        .map(|o| (TYPE, 1, v1_outcome_recorded(&o)))
-        .collect()
+    super::upcasting::older_samples(TYPE, 1, &["personal"])
 }
 
 fn outcome_of(event: Event) -> OutcomeRecorded {

@@ -17,21 +17,12 @@ const TYPE: &str = "case.connection_made";
 
 /// v1 data as an older Linkway wrote it: the v2 payload without `service_kind`.
 pub(super) fn v1_connection_made(made: &ConnectionMade) -> Value {
-    let mut data = Event::from(made.clone()).to_data();
-    data.as_object_mut().expect("object").remove("service_kind");
-    data
+    super::upcasting::data_without(made.clone(), &["service_kind"])
 }
 
 /// v1 samples, with every field set in at least one.
 pub(super) fn v1_samples() -> Vec<(&'static str, u32, Value)> {
-    sample_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Case(CaseEvent::ConnectionMade(made)) => Some(made),
-            _ => None,
-        })
-        .map(|made| (TYPE, 1, v1_connection_made(&made)))
-        .collect()
+    super::upcasting::older_samples(TYPE, 1, &["service_kind"])
 }
 
 fn made_of(event: Event) -> ConnectionMade {

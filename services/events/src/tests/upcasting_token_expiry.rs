@@ -20,23 +20,15 @@ const TYPE: &str = "token.issued";
 /// v1 data as an older Linkway wrote it: the v2 payload without `expires_at` and
 /// `replaces`.
 pub(super) fn v1_token_issued(issued: &TokenIssued) -> Value {
-    let mut data = Event::from(issued.clone()).to_data();
-    let map = data.as_object_mut().expect("object");
-    map.remove("expires_at");
-    map.remove("replaces");
-    data
+    super::upcasting::data_without(issued.clone(), V2_FIELDS)
 }
+
+/// What v2 added.
+const V2_FIELDS: &[&str] = &["expires_at", "replaces"];
 
 /// v1 samples, with every field set in at least one.
 pub(super) fn v1_samples() -> Vec<(&'static str, u32, Value)> {
-    sample_events()
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Registry(RegistryEvent::TokenIssued(issued)) => Some(issued),
-            _ => None,
-        })
-        .map(|issued| (TYPE, 1, v1_token_issued(&issued)))
-        .collect()
+    super::upcasting::older_samples(TYPE, 1, V2_FIELDS)
 }
 
 fn issued_of(event: Event) -> TokenIssued {
