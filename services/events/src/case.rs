@@ -164,7 +164,9 @@ pub struct PlanAgreed {
     #[serde(with = "crate::common::calendar_date")]
     pub review_date: Date,
     pub goal_count: u32,
-    pub personal: PlanPersonal,
+    /// `None` where withheld: the person was erased, or this process holds no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<PlanPersonal>,
 }
 
 /// The plan in the person's words: personal.
@@ -251,7 +253,9 @@ pub struct PlanReviewed {
     pub next_review_date: Date,
     pub goal_count: u32,
     /// The plan as it stands after the review.
-    pub personal: PlanPersonal,
+    /// `None` where withheld: the person was erased, or this process holds no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<PlanPersonal>,
 }
 
 /// An onward referral (connection) to a community service from the directory.
@@ -317,7 +321,9 @@ pub struct ConnectionAttended {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafeguardingRaised {
     pub referral_id: Uuid,
-    pub personal: SafeguardingPersonal,
+    /// `None` where withheld: the person was erased, or this process holds no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<SafeguardingPersonal>,
 }
 
 /// What the concern is: personal.

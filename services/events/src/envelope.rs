@@ -20,17 +20,21 @@ pub enum Role {
     Commissioner,
     /// Operates Linkway: organisations, routing rules, tokens.
     Admin,
+    /// An organisation's information governance lead: reads its audit trail, answers
+    /// subject access requests and erases people for the referrals it sent or received.
+    IgLead,
     /// Linkway itself (routing, timers, imports).
     System,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Referrer,
         Role::LinkWorker,
         Role::ServiceManager,
         Role::Commissioner,
         Role::Admin,
+        Role::IgLead,
         Role::System,
     ];
 
@@ -41,6 +45,7 @@ impl Role {
             Role::ServiceManager => "service_manager",
             Role::Commissioner => "commissioner",
             Role::Admin => "admin",
+            Role::IgLead => "ig_lead",
             Role::System => "system",
         }
     }

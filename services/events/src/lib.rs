@@ -9,6 +9,8 @@
 //! - [`referral`]: intake's events (`referral.*`).
 //! - [`case`]: the link-worker service's events (`case.*`).
 //! - [`registry`]: organisations, routing rules and access tokens.
+//! - [`person`]: the person of a referral as a data subject (`person.erased`).
+//! - [`audit`]: who was shown which person's record (`audit.recorded`).
 //! - [`Event`]: the typed union, with [`Event::decode`] refusing unknown types and versions.
 //! - [`upcast`]: older versions still in logs, turned into the current ones before decoding
 //!   (today `referral.received` v1 -> v2 and `case.contact_attempted` v1 -> v2).
@@ -17,19 +19,25 @@
 //!
 //! Personal data about the person referred lives only under a field named `personal` in a
 //! payload, so it can be encrypted per person (and erased by destroying the key) without
-//! reshaping events. Reporting never reads it.
+//! reshaping events. In the log it is sealed (the event store's vault replaces it with
+//! `personal_sealed`); every `personal` is an `Option`, `None` where it is withheld: the
+//! person was erased, or the reading process holds no key (reporting never does).
 
+pub mod audit;
 pub mod case;
 pub mod common;
 pub mod envelope;
 mod family;
+pub mod person;
 pub mod referral;
 pub mod registry;
 pub mod upcast;
 pub mod write_versions;
 
+pub use audit::AuditEvent;
 pub use case::CaseEvent;
 pub use envelope::{Actor, Envelope, Role};
+pub use person::PersonEvent;
 pub use referral::ReferralEvent;
 pub use registry::RegistryEvent;
 pub use write_versions::WriteVersions;
@@ -44,6 +52,8 @@ pub enum Event {
     Referral(ReferralEvent),
     Case(CaseEvent),
     Registry(RegistryEvent),
+    Person(PersonEvent),
+    Audit(AuditEvent),
 }
 
 /// Why an event could not be turned into a typed [`Event`].
@@ -71,6 +81,8 @@ impl Event {
             Event::Referral(e) => e.type_name(),
             Event::Case(e) => e.type_name(),
             Event::Registry(e) => e.type_name(),
+            Event::Person(e) => e.type_name(),
+            Event::Audit(e) => e.type_name(),
         }
     }
 
@@ -81,6 +93,8 @@ impl Event {
             Event::Referral(e) => e.version(),
             Event::Case(e) => e.version(),
             Event::Registry(e) => e.version(),
+            Event::Person(e) => e.version(),
+            Event::Audit(e) => e.version(),
         }
     }
 
@@ -95,6 +109,8 @@ impl Event {
             Event::Referral(e) => e.to_data(),
             Event::Case(e) => e.to_data(),
             Event::Registry(e) => e.to_data(),
+            Event::Person(e) => e.to_data(),
+            Event::Audit(e) => e.to_data(),
         }
     }
 
@@ -104,6 +120,8 @@ impl Event {
             Event::Referral(e) => e.to_raw(),
             Event::Case(e) => e.to_raw(),
             Event::Registry(e) => e.to_raw(),
+            Event::Person(e) => e.to_raw(),
+            Event::Audit(e) => e.to_raw(),
         }
     }
 
@@ -164,6 +182,12 @@ impl Event {
         if let Some(r) = RegistryEvent::decode(event_type, version, data) {
             return r.map(Event::Registry);
         }
+        if let Some(r) = PersonEvent::decode(event_type, version, data) {
+            return r.map(Event::Person);
+        }
+        if let Some(r) = AuditEvent::decode(event_type, version, data) {
+            return r.map(Event::Audit);
+        }
         Err(DecodeError::UnknownType(event_type.to_owned()))
     }
 
@@ -174,6 +198,8 @@ impl Event {
         all.extend_from_slice(ReferralEvent::CATALOGUE);
         all.extend_from_slice(CaseEvent::CATALOGUE);
         all.extend_from_slice(RegistryEvent::CATALOGUE);
+        all.extend_from_slice(PersonEvent::CATALOGUE);
+        all.extend_from_slice(AuditEvent::CATALOGUE);
         all
     }
 

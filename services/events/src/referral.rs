@@ -113,7 +113,9 @@ pub struct ReferralReceived {
     /// Age band at referral (e.g. `25-34`), so reporting never needs the date of birth.
     pub age_band: String,
     /// Everything that identifies or describes the person. Encryptable, erasable.
-    pub personal: ReferralPersonal,
+    /// `None` where withheld: the person was erased, or this process holds no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<ReferralPersonal>,
     /// Where replies to the sender go: a FHIR message's `MessageHeader.source.endpoint`, an
     /// organisation's system address (not personal data, so not under `personal`). Only
     /// for `source_channel` `fhir`; absent for the other channels and for every referral

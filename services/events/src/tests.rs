@@ -43,6 +43,7 @@ use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of, write_
 
 #[cfg(feature = "openapi")]
 mod openapi;
+mod subjects;
 mod upcasting;
 mod upcasting_contact_attempted;
 mod upcasting_outcome_personal;
@@ -169,6 +170,8 @@ fn aggregate_id_of(event_type: &str, data: &Value) -> String {
         "routing_rule" => "rule_id",
         "token" => "token_id",
         "user" => "user_id",
+        "person" => "referral_id",
+        "audit" => return subjects::READING_ORG.to_owned(),
         other => panic!("unknown aggregate kind {other}"),
     };
     data[field]
@@ -403,11 +406,11 @@ fn sample_referral_received() -> ReferralReceived {
         },
         postcode_district: "LS6".into(),
         age_band: "75-84".into(),
-        personal: ReferralPersonal {
+        personal: Some(ReferralPersonal {
             person: sample_person(),
             needs_text: Some("Recently bereaved, not eating well.".into()),
             notes: Some("Daughter helps with letters.".into()),
-        },
+        }),
         reply_to: Some("https://meadowbank.example/fhir/replies".into()),
     }
 }
@@ -434,7 +437,7 @@ fn minimal_referral_received() -> ReferralReceived {
         },
         postcode_district: "BD23".into(),
         age_band: "85+".into(),
-        personal: ReferralPersonal {
+        personal: Some(ReferralPersonal {
             person: Person {
                 nhs_number: None,
                 nhs_number_verification: None,
@@ -456,7 +459,7 @@ fn minimal_referral_received() -> ReferralReceived {
             },
             needs_text: None,
             notes: None,
-        },
+        }),
         reply_to: None,
     }
 }
@@ -560,11 +563,11 @@ fn sample_events() -> Vec<Event> {
             referral_id: referral,
             review_date: date!(2025 - 06 - 30),
             goal_count: 1,
-            personal: PlanPersonal {
+            personal: Some(PlanPersonal {
                 what_matters: "Feeling useful again.".into(),
                 goals: vec!["Volunteer one morning a week".into()],
                 actions: vec!["Visit the volunteer centre together".into()],
-            },
+            }),
         }
         .into(),
         OutcomeRecorded {
@@ -614,14 +617,14 @@ fn sample_events() -> Vec<Event> {
             referral_id: referral,
             next_review_date: date!(2025 - 08 - 01),
             goal_count: 2,
-            personal: PlanPersonal {
+            personal: Some(PlanPersonal {
                 what_matters: "Feeling useful again.".into(),
                 goals: vec![
                     "Volunteer two mornings a week".into(),
                     "Walk to the shops".into(),
                 ],
                 actions: vec![],
-            },
+            }),
         }
         .into(),
         crate::case::ConnectionMade {
@@ -664,9 +667,9 @@ fn sample_events() -> Vec<Event> {
         .into(),
         crate::case::SafeguardingRaised {
             referral_id: referral,
-            personal: crate::case::SafeguardingPersonal {
+            personal: Some(crate::case::SafeguardingPersonal {
                 concern: "Says a relative takes their pension.".into(),
-            },
+            }),
         }
         .into(),
         OrganisationRegistered {
@@ -735,6 +738,7 @@ fn sample_events() -> Vec<Event> {
     ]
     .into_iter()
     .chain(users::samples())
+    .chain(subjects::samples())
     .collect()
 }
 
@@ -933,6 +937,8 @@ fn schemas_declare_no_field_the_rust_types_never_write() {
         let schema = read_json(&event_schema_path(t, v));
         let mut declared = BTreeSet::new();
         schema_paths(&schema, &schema, "", &mut declared);
+        // Written by the event store's vault, not by these types: its tests cover it.
+        declared.remove("/personal_sealed");
         let written = written.get(&(t, v)).cloned().unwrap_or_default();
         let unknown: Vec<_> = declared.difference(&written).collect();
         assert!(
@@ -1098,11 +1104,11 @@ fn dates_are_iso_calendar_dates_on_the_wire() {
         referral_id: uuid(REFERRAL_ID),
         review_date: date!(2025 - 01 - 09),
         goal_count: 0,
-        personal: PlanPersonal {
+        personal: Some(PlanPersonal {
             what_matters: "x".into(),
             goals: vec![],
             actions: vec![],
-        },
+        }),
     });
     assert_eq!(plan.to_data()["review_date"], "2025-01-09");
     let referral = Event::from(sample_referral_received());
@@ -1836,11 +1842,11 @@ fn arb_referral_received() -> impl Strategy<Value = ReferralReceived> {
                 },
                 postcode_district,
                 age_band,
-                personal: ReferralPersonal {
+                personal: Some(ReferralPersonal {
                     person,
                     needs_text,
                     notes,
-                },
+                }),
                 // Intake writes a reply endpoint for every FHIR message, and only for them.
                 reply_to: (source_channel == SourceChannel::Fhir).then_some(endpoint),
             },
@@ -1984,11 +1990,11 @@ fn arb_case_event() -> impl Strategy<Value = Event> {
                         referral_id,
                         review_date,
                         goal_count,
-                        personal: PlanPersonal {
+                        personal: Some(PlanPersonal {
                             what_matters,
                             goals,
                             actions,
-                        },
+                        }),
                     })
                 }
             ),
@@ -2034,11 +2040,11 @@ fn arb_case_follow_up() -> impl Strategy<Value = Event> {
                         referral_id,
                         next_review_date,
                         goal_count,
-                        personal: PlanPersonal {
+                        personal: Some(PlanPersonal {
                             what_matters,
                             goals,
                             actions,
-                        },
+                        }),
                     })
                 }
             ),
@@ -2081,7 +2087,7 @@ fn arb_case_follow_up() -> impl Strategy<Value = Event> {
         (arb_uuid(), arb_text()).prop_map(|(referral_id, concern)| Event::from(
             SafeguardingRaised {
                 referral_id,
-                personal: SafeguardingPersonal { concern },
+                personal: Some(SafeguardingPersonal { concern }),
             }
         )),
     ]
@@ -2226,6 +2232,7 @@ fn generators_cover_the_catalogue() {
         arb_case_event(),
         arb_registry_event(),
         users::arb_user_event(),
+        subjects::arb_subject_event(),
     ];
     let mut runner = TestRunner::deterministic();
     let mut seen = BTreeSet::new();
@@ -2272,6 +2279,11 @@ proptest! {
 
     #[test]
     fn generated_user_events_validate_and_round_trip(event in users::arb_user_event()) {
+        assert_contract(&event);
+    }
+
+    #[test]
+    fn generated_subject_events_validate_and_round_trip(event in subjects::arb_subject_event()) {
         assert_contract(&event);
     }
 
@@ -2473,8 +2485,9 @@ fn asyncapi_references_all_resolve() {
 fn asyncapi_operations_are_sent_by_the_owning_service() {
     let doc = asyncapi();
     let owner = |kind: &str| match kind {
-        "referral" => "intake",
+        "referral" | "person" => "intake",
         "case" => "link-worker",
+        "audit" => "intake and link-worker",
         _ => "admin",
     };
     for (name, op) in doc["operations"].as_object().expect("operations") {

@@ -143,7 +143,7 @@ pub async fn submit(
         consent: valid.consent,
         postcode_district: valid.postcode_district,
         age_band: valid.age_band,
-        personal: valid.personal,
+        personal: Some(valid.personal),
         reply_to,
     };
     let decision = Submit { received, route };

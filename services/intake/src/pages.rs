@@ -142,6 +142,14 @@ impl IntoResponse for PageError {
 }
 
 /// The one "not found" page: a missing referral and another organisation's look the same.
+/// The person's name as the referrer's pages show it; "Erased" once the person was.
+pub fn person_name(person: Option<&crate::read_model::PersonSummary>) -> String {
+    person.map_or_else(
+        || "Erased".to_owned(),
+        |p| format!("{} {}", p.given_name, p.family_name),
+    )
+}
+
 pub fn not_found() -> Response {
     problem_page(
         StatusCode::NOT_FOUND,

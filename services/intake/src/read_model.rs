@@ -13,7 +13,7 @@ use std::sync::Arc;
 use linkway_events::case::{CaseEvent, ClosureReason, DeclineReason};
 use linkway_events::common::Coding;
 use linkway_events::referral::{ReferralEvent, ReferralReceived};
-use linkway_events::{Envelope, Event};
+use linkway_events::{Envelope, Event, PersonEvent};
 use linkway_platform::projection::ProjectionError;
 use linkway_platform::{Projected, Projection};
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,12 @@ pub struct ReferralRow {
     pub age_band: String,
     /// The person agreed that details, not only codes, go back to the referrer.
     pub share_details: bool,
-    pub person: PersonSummary,
+    /// `None` once the person is erased (or when this process could not open their
+    /// details: the key is gone).
+    pub person: Option<PersonSummary>,
+    /// The person was erased (`person.erased`): nothing about them is kept here any more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
     /// Keyed hash (HMAC-SHA256) of the NHS number, hex: finds repeat referrals of the same
     /// person without keeping the number itself.
     pub nhs_number_key: Option<String>,
@@ -105,7 +110,7 @@ impl ReferralRow {
         sequence: u64,
         key: &NhsNumberKey,
     ) -> ReferralRow {
-        let p = &r.personal.person;
+        let p = r.personal.as_ref().map(|p| &p.person);
         ReferralRow {
             referral_id: r.referral_id,
             referrer_organisation_id: r.referrer_organisation_id.clone(),
@@ -120,7 +125,7 @@ impl ReferralRow {
             postcode_district: r.postcode_district.clone(),
             age_band: r.age_band.clone(),
             share_details: r.consent.share_details_with_referrer,
-            person: PersonSummary {
+            person: p.map(|p| PersonSummary {
                 given_name: p.given_name.clone(),
                 family_name: p.family_name.clone(),
                 birth_date: format!(
@@ -129,8 +134,9 @@ impl ReferralRow {
                     p.birth_date.month() as u8,
                     p.birth_date.day()
                 ),
-            },
-            nhs_number_key: p.nhs_number.as_deref().map(|n| key.hash(n)),
+            }),
+            erased: false,
+            nhs_number_key: p.and_then(|p| p.nhs_number.as_deref()).map(|n| key.hash(n)),
             reply_to: r.reply_to.clone(),
             possible_duplicate_of: Vec::new(),
             first_contact_at: None,
@@ -214,9 +220,11 @@ impl ReferralRow {
                     "review_date": format!("{:04}-{:02}-{:02}", p.review_date.year(), p.review_date.month() as u8, p.review_date.day()),
                     "goal_count": p.goal_count,
                 });
-                if self.share_details {
-                    detail["what_matters"] = json!(p.personal.what_matters);
-                    detail["goals"] = json!(p.personal.goals);
+                if self.share_details
+                    && let Some(personal) = &p.personal
+                {
+                    detail["what_matters"] = json!(personal.what_matters);
+                    detail["goals"] = json!(personal.goals);
                 }
                 ("plan_agreed", detail)
             }
@@ -232,9 +240,11 @@ impl ReferralRow {
                     "next_review_date": format!("{:04}-{:02}-{:02}", p.next_review_date.year(), p.next_review_date.month() as u8, p.next_review_date.day()),
                     "goal_count": p.goal_count,
                 });
-                if self.share_details {
-                    detail["what_matters"] = json!(p.personal.what_matters);
-                    detail["goals"] = json!(p.personal.goals);
+                if self.share_details
+                    && let Some(personal) = &p.personal
+                {
+                    detail["what_matters"] = json!(personal.what_matters);
+                    detail["goals"] = json!(personal.goals);
                 }
                 ("plan_reviewed", detail)
             }
@@ -265,6 +275,10 @@ impl ReferralRow {
                     json!({"reason": json_str(&c.reason), "reason_code": closure_code(c.reason), "outcomes": self.outcomes}),
                 )
             }
+            Event::Person(PersonEvent::Erased(e)) => {
+                self.erase();
+                ("erased", json!({"reason": e.reason.as_str()}))
+            }
             // Assignments, answers from community services, safeguarding (escalated by the
             // link-worker service itself, not broadcast) and any case event added later say
             // nothing to the referrer.
@@ -278,6 +292,17 @@ impl ReferralRow {
             occurred_at: envelope.occurred_at,
             detail,
         })
+    }
+
+    /// Forgets everything about the person: who they are, the key that finds their other
+    /// referrals, and the links to those; nothing of theirs is shown again. Codes, dates
+    /// and the status stay, as they do in the log.
+    fn erase(&mut self) {
+        self.person = None;
+        self.nhs_number_key = None;
+        self.possible_duplicate_of.clear();
+        self.share_details = false;
+        self.erased = true;
     }
 
     fn touch(&mut self, envelope: &Envelope, sequence: u64) {
@@ -355,7 +380,7 @@ impl Projection for Referrals {
         );";
 
     fn reads(aggregate_kind: &str) -> bool {
-        matches!(aggregate_kind, "referral" | "case")
+        matches!(aggregate_kind, "referral" | "case" | "person")
     }
 
     async fn apply(
@@ -468,6 +493,7 @@ impl Projection for Referrals {
                  ON CONFLICT (referral_id) DO UPDATE SET
                     status = EXCLUDED.status,
                     link_worker_organisation_id = EXCLUDED.link_worker_organisation_id,
+                    nhs_number_key = EXCLUDED.nhs_number_key,
                     last_sequence = EXCLUDED.last_sequence,
                     row = EXCLUDED.row
                  WHERE referrals.last_sequence < EXCLUDED.last_sequence",
@@ -489,6 +515,7 @@ impl Projection for Referrals {
             )
             .await?;
         }
+        erasure::purge_timeline(tx, batch).await?;
         Ok(())
     }
 }
@@ -546,11 +573,13 @@ fn referral_of(event: &Event) -> Option<Uuid> {
             CaseEvent::Closed(e) => Some(e.referral_id),
             _ => None,
         },
+        Event::Person(linkway_events::PersonEvent::Erased(e)) => Some(e.referral_id),
         _ => None,
     }
 }
 
 mod duplicates;
+mod erasure;
 mod status;
 
 pub use status::Status;

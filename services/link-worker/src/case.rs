@@ -22,7 +22,6 @@
 //! Here: the case's types and its fold ([`Case::apply`]). [`rules`] holds the commands, the
 //! [`Policy`] they depend on, and [`decide`] with its rules; all re-exported here.
 
-use linkway_events::Event;
 use linkway_events::case::SharedDetail;
 use linkway_events::case::{
     CaseEvent, ClosureReason, ContactChannel, ContactOutcome, DeclineReason, PlanPersonal,
@@ -30,6 +29,7 @@ use linkway_events::case::{
 };
 use linkway_events::common::Coding;
 use linkway_events::referral::{LegalBasis, ReferralEvent, ReferralPersonal, Urgency};
+use linkway_events::{Event, PersonEvent};
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -119,7 +119,9 @@ pub struct Plan {
     /// Reviews since it was first agreed.
     pub reviews: u32,
     /// "What matters to me", goals and actions, in the person's words.
-    pub personal: PlanPersonal,
+    /// `None` once the person is erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<PlanPersonal>,
 }
 
 /// How an onward connection to a community service stands.
@@ -190,7 +192,9 @@ pub struct ContactEntry {
 /// A safeguarding concern raised on the case (personal).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Concern {
-    pub concern: String,
+    /// `None` once the person is erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concern: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub raised_at: OffsetDateTime,
 }
@@ -253,6 +257,10 @@ pub struct Case {
     /// Every referral and case event, oldest first (the case page's timeline).
     #[serde(default)]
     pub history: Vec<Happened>,
+    /// The person was erased (`person.erased`): nothing of theirs is kept, and the case
+    /// takes no command.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
     /// Stream sequence of the case aggregate's last event; 0 when it has none yet. The next
     /// append expects it.
     pub last_case_sequence: u64,
@@ -290,6 +298,7 @@ impl Case {
             closure_reason: None,
             ended_at: None,
             history: Vec::new(),
+            erased: false,
             last_case_sequence: 0,
             last_sequence: 0,
         }
@@ -315,7 +324,7 @@ impl Case {
 
     /// Folds one event in. Events of other aggregates and other referrals are ignored.
     pub fn apply(&mut self, sequence: u64, occurred_at: OffsetDateTime, event: &Event) {
-        if !matches!(event, Event::Registry(_)) {
+        if !matches!(event, Event::Registry(_) | Event::Audit(_)) {
             self.history.push(Happened {
                 at: occurred_at,
                 event_type: event.type_name().to_owned(),
@@ -328,9 +337,30 @@ impl Case {
                 self.apply_case(occurred_at, e);
                 self.last_case_sequence = sequence;
             }
-            Event::Registry(_) => return,
+            Event::Person(PersonEvent::Erased(_)) => self.erase(),
+            Event::Registry(_) | Event::Audit(_) => return,
         }
         self.last_sequence = self.last_sequence.max(sequence);
+    }
+
+    /// Forgets everything the person said or is: identity and contact details, notes,
+    /// the plan's words, concerns, measures' words. Codes, counts and dates stay, as in
+    /// the log; a rebuild reaches the same case, since the key that opened them is gone.
+    fn erase(&mut self) {
+        self.erased = true;
+        self.personal = None;
+        for c in &mut self.contacts {
+            c.notes = None;
+        }
+        for c in &mut self.concerns {
+            c.concern = None;
+        }
+        if let Some(plan) = &mut self.plan {
+            plan.personal = None;
+        }
+        for o in &mut self.outcomes {
+            o.personal = None;
+        }
     }
 
     fn apply_referral(&mut self, at: OffsetDateTime, event: &ReferralEvent) {
@@ -343,7 +373,7 @@ impl Case {
                 self.postcode_district = Some(r.postcode_district.clone());
                 self.age_band = Some(r.age_band.clone());
                 self.referral_safeguarding = r.safeguarding_concern;
-                self.personal = Some(r.personal.clone());
+                self.personal = r.personal.clone();
             }
             ReferralEvent::Routed(r) => {
                 self.organisation_id = Some(r.link_worker_organisation_id.clone());
@@ -459,7 +489,7 @@ impl Case {
             CaseEvent::SafeguardingRaised(r) => {
                 self.safeguarding_raised += 1;
                 self.concerns.push(Concern {
-                    concern: r.personal.concern.clone(),
+                    concern: r.personal.as_ref().map(|p| p.concern.clone()),
                     raised_at: at,
                 });
             }

@@ -46,7 +46,7 @@ impl Projection for Caseload {
         CREATE INDEX IF NOT EXISTS cases_by_organisation ON cases (organisation_id, state);";
 
     fn reads(aggregate_kind: &str) -> bool {
-        matches!(aggregate_kind, "referral" | "case")
+        matches!(aggregate_kind, "referral" | "case" | "person")
     }
 
     async fn apply(
@@ -115,8 +115,10 @@ impl Projection for Caseload {
 /// The case an event belongs to: referral and case aggregates share the referral's id.
 fn case_id(p: &Projected) -> Option<Uuid> {
     match &p.event {
-        Event::Referral(_) | Event::Case(_) => p.envelope.aggregate_id.parse().ok(),
-        Event::Registry(_) => None,
+        Event::Referral(_) | Event::Case(_) | Event::Person(_) => {
+            p.envelope.aggregate_id.parse().ok()
+        }
+        Event::Registry(_) | Event::Audit(_) => None,
     }
 }
 

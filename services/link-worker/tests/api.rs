@@ -236,7 +236,7 @@ fn received(id: Uuid, given_name: &str) -> ReferralReceived {
         },
         postcode_district: "LS6".into(),
         age_band: "65-74".into(),
-        personal: ReferralPersonal {
+        personal: Some(ReferralPersonal {
             person: Person {
                 nhs_number: Some("9434765919".into()),
                 nhs_number_verification: None,
@@ -258,7 +258,7 @@ fn received(id: Uuid, given_name: &str) -> ReferralReceived {
             },
             needs_text: Some("Lonely since moving".into()),
             notes: None,
-        },
+        }),
         reply_to: None,
     }
 }

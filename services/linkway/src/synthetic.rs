@@ -87,7 +87,7 @@ pub fn referral_received(i: u64, referral_id: Uuid, referrer: &str) -> ReferralR
         postcode_district: district.into(),
         age_band: ["18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+"][(i % 7) as usize]
             .into(),
-        personal: ReferralPersonal {
+        personal: Some(ReferralPersonal {
             person: Person {
                 nhs_number: Some(nhs_number(i)),
                 nhs_number_verification: Some("number-present-and-verified".into()),
@@ -111,7 +111,7 @@ pub fn referral_received(i: u64, referral_id: Uuid, referrer: &str) -> ReferralR
                 "Feels isolated since moving; would like company and something to do.".into(),
             ),
             notes: None,
-        },
+        }),
         reply_to: None,
     }
 }
@@ -164,11 +164,11 @@ pub fn journey(
             referral_id,
             review_date: date!(2026 - 12 - 01),
             goal_count: 2,
-            personal: PlanPersonal {
+            personal: Some(PlanPersonal {
                 what_matters: "Getting out of the house and meeting people".into(),
                 goals: vec!["Join a walking group".into(), "Sort out debts".into()],
                 actions: vec!["Call the walking group organiser".into()],
-            },
+            }),
         })
         .into(),
     ));

@@ -206,7 +206,8 @@ impl Journey {
         let changed = match event {
             Event::Referral(e) => self.apply_referral(e, occurred_on),
             Event::Case(e) => self.apply_case(e, occurred_on, keys),
-            Event::Registry(_) => false,
+            // Erasing a person leaves the counts: a journey holds nothing about them.
+            Event::Registry(_) | Event::Person(_) | Event::Audit(_) => false,
         };
         if changed {
             self.updated_seq = self.updated_seq.max(sequence as i64);

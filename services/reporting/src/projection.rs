@@ -72,7 +72,8 @@ fn referral_id(event: &Event) -> Option<Uuid> {
         },
         // Every case event's aggregate is its referral; the envelope says which.
         Event::Case(_) => return None,
-        Event::Registry(_) => return None,
+        // An erasure changes no count; reads are audited elsewhere.
+        Event::Registry(_) | Event::Person(_) | Event::Audit(_) => return None,
     })
 }
 
@@ -199,7 +200,7 @@ impl Projection for Reporting {
                         keyed.push((pseudonym, p));
                     }
                 }
-                Event::Registry(_) => {}
+                Event::Registry(_) | Event::Person(_) | Event::Audit(_) => {}
             }
         }
         self.apply_journeys(tx, &keyed).await

@@ -192,8 +192,13 @@ fn referral_story(r: u64) -> Vec<(&'static str, Event)> {
     if r % 7 == 6 {
         // A self-referral without an NHS number: never anyone's duplicate.
         if let (_, Event::Referral(ReferralEvent::Received(received))) = &mut journey[0] {
-            received.personal.person.nhs_number = None;
-            received.personal.person.nhs_number_verification = None;
+            received.personal.as_mut().unwrap().person.nhs_number = None;
+            received
+                .personal
+                .as_mut()
+                .unwrap()
+                .person
+                .nhs_number_verification = None;
         }
     }
     let routed = |by_hand: bool| -> (&'static str, Event) {

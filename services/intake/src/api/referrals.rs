@@ -73,7 +73,11 @@ pub struct ReferralView {
     pub needs: Vec<CodingView>,
     pub postcode_district: String,
     pub age_band: String,
-    pub person: PersonSummary,
+    /// Absent once the person was erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonSummary>,
+    /// The person was erased: nothing that identifies them is kept.
+    pub erased: bool,
     /// Other open referrals of the same person at the same service (administrators only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub possible_duplicate_of: Option<Vec<Uuid>>,
@@ -118,7 +122,9 @@ pub struct ReferralSummary {
     pub referrer_organisation_id: String,
     pub link_worker_organisation_id: Option<String>,
     pub urgency: String,
-    pub person: PersonSummary,
+    /// Absent once the person was erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<PersonSummary>,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub received_at: OffsetDateTime,
@@ -275,6 +281,7 @@ pub async fn get_referral(
         postcode_district: row.postcode_district,
         age_band: row.age_band,
         person: row.person,
+        erased: row.erased,
         possible_duplicate_of: admin.then_some(row.possible_duplicate_of),
         reply_to: row.reply_to.filter(|_| admin),
         outcomes: row.outcomes,

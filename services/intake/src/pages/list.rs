@@ -103,10 +103,10 @@ fn row(r: &ReferralRow) -> Vec<Markup> {
     vec![
         html! {
             a href=(format!("/referrals/{}/view", r.referral_id)) {
-                (r.person.given_name) " " (r.person.family_name)
+                (super::person_name(r.person.as_ref()))
             }
         },
-        html! { (r.person.birth_date) },
+        html! { (r.person.as_ref().map_or("", |p| p.birth_date.as_str())) },
         html! { (date(r.received_at)) },
         html! { (r.urgency) },
         status_tag(r.status),

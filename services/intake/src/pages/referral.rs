@@ -202,11 +202,11 @@ impl Shown {
             .join(", ");
         let details = [
             ("Status", status_tag(r.status)),
+            ("Person", html! { (super::person_name(r.person.as_ref())) }),
             (
-                "Person",
-                html! { (r.person.given_name) " " (r.person.family_name) },
+                "Date of birth",
+                html! { (r.person.as_ref().map_or("Erased", |p| p.birth_date.as_str())) },
             ),
-            ("Date of birth", html! { (r.person.birth_date) }),
             ("Received", html! { (date(r.received_at)) }),
             ("Urgency", html! { (r.urgency) }),
             ("Needs", html! { (needs) }),

@@ -69,9 +69,13 @@ fn people_routed_in(
     let mut keys: Vec<String> = batch
         .iter()
         .filter_map(|p| match &p.event {
-            Event::Referral(ReferralEvent::Received(r)) if routed.contains(&r.referral_id) => {
-                r.personal.person.nhs_number.as_deref().map(|n| key.hash(n))
-            }
+            Event::Referral(ReferralEvent::Received(r)) if routed.contains(&r.referral_id) => r
+                .personal
+                .as_ref()?
+                .person
+                .nhs_number
+                .as_deref()
+                .map(|n| key.hash(n)),
             _ => None,
         })
         .chain(
@@ -157,11 +161,12 @@ mod tests {
             postcode_district: "LS6".into(),
             age_band: "25-34".into(),
             share_details: false,
-            person: PersonSummary {
+            person: Some(PersonSummary {
                 given_name: "A".into(),
                 family_name: "B".into(),
                 birth_date: "1990-01-01".into(),
-            },
+            }),
+            erased: false,
             nhs_number_key: key.map(str::to_owned),
             reply_to: None,
             possible_duplicate_of: vec![],

@@ -66,7 +66,7 @@ fn the_received_row_keeps_no_nhs_number_only_its_keyed_hash() {
     let stored = serde_json::to_string(&r).unwrap();
     assert!(!stored.contains("9434765919"));
     assert_eq!(r.nhs_number_key.as_ref().unwrap().len(), 64);
-    assert_eq!(r.person.birth_date, "1995-03-09");
+    assert_eq!(r.person.as_ref().unwrap().birth_date, "1995-03-09");
     assert_eq!(
         (r.source_channel.as_str(), r.urgency.as_str()),
         ("web", "urgent")

@@ -80,7 +80,10 @@ async fn a_social_prescribing_message_is_accepted_and_visible_through_get_referr
     assert_eq!(r.source_channel, SourceChannel::Fhir);
     assert_eq!(r.referrer_organisation_id, GP);
     assert_eq!(r.needs[0].code, "422650009");
-    assert_eq!(r.personal.person.nhs_number.as_deref(), Some("9434765919"));
+    assert_eq!(
+        r.personal.as_ref().unwrap().person.nhs_number.as_deref(),
+        Some("9434765919")
+    );
     assert!(r.consent.share_details_with_referrer);
     assert_eq!(
         r.reply_to.as_deref(),

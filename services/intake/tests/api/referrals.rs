@@ -30,7 +30,13 @@ async fn a_referral_is_received_routed_by_district_and_visible_to_its_referrer()
     assert_eq!(received.postcode_district, "LS6");
     assert_eq!(received.age_band, "65-74");
     assert_eq!(
-        received.personal.person.nhs_number.as_deref(),
+        received
+            .personal
+            .as_ref()
+            .unwrap()
+            .person
+            .nhs_number
+            .as_deref(),
         Some("9434765919")
     );
     assert_eq!(events[0].0.actor.organisation_id, GP);

@@ -238,6 +238,12 @@ const ENGAGED: &[CaseState] = &[CaseState::Engaged, CaseState::PlanAgreed];
 pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<CaseEvent>, Refusal> {
     let id = case.referral_id;
     let name = command.name();
+    if case.erased {
+        return Err(refuse(
+            "person_erased",
+            format!("the person was erased: the case takes no {name} or any other command"),
+        ));
+    }
     let org = || case.organisation_id.clone().unwrap_or_default();
     let event = match command {
         Command::Accept => {
@@ -318,7 +324,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                 referral_id: id,
                 review_date: plan.review_date,
                 goal_count: plan.goals.len() as u32,
-                personal: plan_personal(plan),
+                personal: Some(plan_personal(plan)),
             })
         }
         Command::ReviewPlan(plan) => {
@@ -332,7 +338,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                 referral_id: id,
                 next_review_date: plan.review_date,
                 goal_count: plan.goals.len() as u32,
-                personal: plan_personal(plan),
+                personal: Some(plan_personal(plan)),
             })
         }
         Command::ConnectService {
@@ -460,9 +466,9 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
             }
             CaseEvent::SafeguardingRaised(linkway_events::case::SafeguardingRaised {
                 referral_id: id,
-                personal: linkway_events::case::SafeguardingPersonal {
+                personal: Some(linkway_events::case::SafeguardingPersonal {
                     concern: concern.clone(),
-                },
+                }),
             })
         }
         Command::Close { reason } => {

@@ -21,11 +21,11 @@ fn case_in(state: CaseState) -> Case {
         goal_count: 1,
         agreed_at: AT,
         reviews: 0,
-        personal: PlanPersonal {
+        personal: Some(PlanPersonal {
             what_matters: "People to talk to".into(),
             goals: vec!["Join the choir".into()],
             actions: vec![],
-        },
+        }),
     });
     case.connections.push(Connection {
         connection_id: CONNECTION,

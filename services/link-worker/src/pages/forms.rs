@@ -15,6 +15,9 @@ use super::{fresh_key, labels};
 use crate::case::{self, Case, Command, ConnectionStatus, ContactKind, Policy};
 use crate::queries::LinkWorker;
 
+/// What a page shows where the person's words were, once the person is erased.
+const ERASED: &str = "Erased";
+
 /// What the forms are rendered from.
 pub struct View<'a> {
     pub case: &'a Case,
@@ -154,7 +157,7 @@ fn plan(v: &View<'_>) -> Markup {
     } else {
         ("", false)
     };
-    let current = v.case.plan.as_ref().map(|p| &p.personal);
+    let current = v.case.plan.as_ref().and_then(|p| p.personal.as_ref());
     let lines = |items: Option<&Vec<String>>| items.map(|i| i.join("\n")).unwrap_or_default();
     let review = v
         .case
@@ -166,9 +169,9 @@ fn plan(v: &View<'_>) -> Markup {
         h2 id="plan" { "What matters to me and the plan" }
         @if let Some(plan) = &v.case.plan {
             (linkway_platform::web::page::summary_list(&[
-                ("What matters to me", html! { (plan.personal.what_matters) }),
-                ("Goals", html! { ul { @for g in &plan.personal.goals { li { (g) } } } }),
-                ("Actions", html! { ul { @for a in &plan.personal.actions { li { (a) } } } }),
+                ("What matters to me", html! { (plan.personal.as_ref().map_or(ERASED, |p| p.what_matters.as_str())) }),
+                ("Goals", html! { ul { @for g in plan.personal.iter().flat_map(|p| &p.goals) { li { (g) } } } }),
+                ("Actions", html! { ul { @for a in plan.personal.iter().flat_map(|p| &p.actions) { li { (a) } } } }),
                 ("Next review", html! { (plan.review_date.to_string()) @if plan.review_date < time::OffsetDateTime::now_utc().date() { " " (tag("Review overdue", "yellow")) } }),
                 ("Reviews so far", html! { (plan.reviews) }),
             ]))
@@ -235,7 +238,7 @@ fn safeguarding(v: &View<'_>) -> Markup {
         @for c in &v.case.concerns {
             div class="nhsuk-inset-text" {
                 span class="nhsuk-u-visually-hidden" { "Concern: " }
-                p { (c.concern) }
+                p { (c.concern.as_deref().unwrap_or(ERASED)) }
                 p class="nhsuk-body-s" { "Raised " (c.raised_at.date().to_string()) }
             }
         }

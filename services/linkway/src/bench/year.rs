@@ -274,7 +274,7 @@ fn plan_agreed(referral_id: Uuid) -> Event {
         referral_id,
         review_date: time::macros::date!(2026 - 12 - 01),
         goal_count: 2,
-        personal: plan_personal(),
+        personal: Some(plan_personal()),
     })
     .into()
 }
@@ -284,7 +284,7 @@ fn plan_reviewed(referral_id: Uuid) -> Event {
         referral_id,
         next_review_date: time::macros::date!(2026 - 12 - 15),
         goal_count: 2,
-        personal: plan_personal(),
+        personal: Some(plan_personal()),
     })
     .into()
 }

@@ -38,7 +38,7 @@ fn received(id: Uuid) -> Event {
         },
         postcode_district: "LS6".into(),
         age_band: "25-34".into(),
-        personal: ReferralPersonal {
+        personal: Some(ReferralPersonal {
             person: Person {
                 nhs_number: Some("9434765919".into()),
                 nhs_number_verification: None,
@@ -60,7 +60,7 @@ fn received(id: Uuid) -> Event {
             },
             needs_text: Some("Feels alone since moving".into()),
             notes: None,
-        },
+        }),
         reply_to: None,
     })
     .into()
@@ -266,11 +266,11 @@ fn connections_reviews_safeguarding_and_giving_up_on_contact_are_counted() {
             referral_id: id,
             next_review_date: day,
             goal_count: 1,
-            personal: PlanPersonal {
+            personal: Some(PlanPersonal {
                 what_matters: "x".into(),
                 goals: vec![],
                 actions: vec![],
-            },
+            }),
         })
         .into(),
         // From JSON: the payload gains optional fields over time.
@@ -299,9 +299,9 @@ fn connections_reviews_safeguarding_and_giving_up_on_contact_are_counted() {
         .into(),
         CaseEvent::SafeguardingRaised(SafeguardingRaised {
             referral_id: id,
-            personal: SafeguardingPersonal {
+            personal: Some(SafeguardingPersonal {
                 concern: "Ada's neighbour".into(),
-            },
+            }),
         })
         .into(),
     ];

@@ -307,11 +307,11 @@ pub async fn drive_by_events(w: &World, plans: &[Plan]) -> Vec<Uuid> {
                     referral_id: id,
                     review_date: p.on + Duration::days(90),
                     goal_count: 2,
-                    personal: PlanPersonal {
+                    personal: Some(PlanPersonal {
                         what_matters: "Getting out of the house".into(),
                         goals: vec!["Join a walking group".into()],
                         actions: vec!["Visit the library".into()],
-                    },
+                    }),
                 }),
                 p.on + Duration::days(20),
             )

@@ -382,11 +382,11 @@ impl World {
             },
             postcode_district: p.postcode.split(' ').next().unwrap().into(),
             age_band: "35-44".into(),
-            personal: ReferralPersonal {
+            personal: Some(ReferralPersonal {
                 person: event_person(&p),
                 needs_text: Some(p.needs_text.clone()),
                 notes: Some(format!("Call {} after 5pm", p.family_name)),
-            },
+            }),
             reply_to: None,
         });
         let actor = Actor {

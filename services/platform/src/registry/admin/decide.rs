@@ -264,6 +264,8 @@ pub fn issue_token(registry: &Registry, organisation_id: &str, role: Role) -> Re
         Role::LinkWorker | Role::ServiceManager => organisation.link_worker_service,
         Role::Commissioner => commissioner && organisation.commissioner_area.is_some(),
         Role::Referrer => !commissioner,
+        // Every organisation that holds records has someone answerable for them.
+        Role::IgLead => true,
         Role::Admin | Role::System => false,
     };
     if fits {
@@ -273,6 +275,7 @@ pub fn issue_token(registry: &Registry, organisation_id: &str, role: Role) -> Re
             Role::LinkWorker | Role::ServiceManager => "a link-worker service",
             Role::Commissioner => "a commissioner with a commissioner area",
             Role::Referrer => "an organisation that refers (not a commissioner)",
+            Role::IgLead => "a registered organisation",
             Role::Admin | Role::System => "Linkway's operator organisation",
         }))
     }
