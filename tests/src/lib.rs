@@ -9,6 +9,7 @@
 //!   clients and accounts a test gives it; [`run_browser_script`]: a Playwright script of
 //!   `tests/browser/` in headless Chromium; [`Pages`]: `linkway serve` signed in to
 //!   through that provider, the one fixture page tests share.
+//! - [`certs`]: a CA and the certificates it signs, made by `openssl` at test time.
 //! - [`shared_nats`] / [`shared_postgres`]: one of each per test process, for tests that
 //!   need no faults; every test still gets its own stream and databases ([`Scope`]).
 //!
@@ -18,6 +19,7 @@
 //! inject faults.
 
 pub mod browser;
+pub mod certs;
 mod env;
 pub mod linkway;
 pub mod nats;

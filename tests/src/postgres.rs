@@ -106,6 +106,28 @@ impl Postgres {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Replaces `pg_hba.conf` with `hba` (the server reads it at its next reload:
+    /// `SELECT pg_reload_conf()`).
+    pub fn set_hba(&self, hba: &str) -> std::io::Result<()> {
+        std::fs::write(self.data().join("pg_hba.conf"), hba)
+    }
+
+    /// Makes `path` the server's own file, readable by it alone: PostgreSQL refuses a TLS
+    /// key anyone else may read.
+    pub fn hand_over(&self, path: &Path) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        if let Some(user) = self.user {
+            let status = Command::new("chown")
+                .args([user, &path.display().to_string()])
+                .status()?;
+            if !status.success() {
+                return Err(std::io::Error::other("chown of a server file failed"));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Server for Postgres {

@@ -26,6 +26,7 @@ use linkway_platform::projection::ReadinessLimits;
 use linkway_platform::secret::Secret;
 
 use crate::catalogue::ServiceName;
+pub use database::DatabaseTls;
 pub use nats::{Connection, NatsAccess, NatsLogin};
 pub use tokens::Limit;
 
@@ -169,6 +170,10 @@ pub struct Settings {
         help_heading = "Databases"
     )]
     pub database_passwords: Vec<Secret>,
+    /// TLS to PostgreSQL: the server's CA and each service's client certificate
+    /// ([`database`]).
+    #[command(flatten)]
+    pub database_tls: DatabaseTls,
 
     /// Most events a projection applies per transaction.
     #[arg(

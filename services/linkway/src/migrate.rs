@@ -36,15 +36,15 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<Migrated>> {
     for (name, role) in roles {
         let service = catalogue::build(name, settings, None)?;
         let database = settings.database_name(service.name());
-        let db = Database::open(&settings.database_url(), &database).await?;
+        let db = Database::open_on(&settings.database_server(), &database).await?;
         service.migrate(&db).await?;
         // Once any service has a role of its own, no service database is left open to
         // every role on the server (the one of a service without its own role included).
         if any_role {
-            roles::close_to_public(&settings.database_url(), &database).await?;
+            roles::close_to_public(&settings.database_server(), &database).await?;
         }
         if let Some(role) = &role {
-            roles::provision(&settings.database_url(), &database, role).await?;
+            roles::provision(&settings.database_server(), &database, role).await?;
         }
         done.push(Migrated {
             service: name,

@@ -137,16 +137,17 @@ pub async fn context(
         .context("a service the catalogue does not name")?;
     let database = settings.database_name(service.name());
     let db = match settings.database_role(name)? {
-        Some(role) => Database::open_as(&settings.database_url(), &database, &role)
+        Some(role) => Database::open_as(&settings.database_server(), &database, &role)
             .await
             .with_context(|| {
                 format!(
-                    "opening the {} database as its role {} (LINKWAY_DATABASE_PASSWORDS)",
+                    "opening the {} database as its role {} (LINKWAY_DATABASE_PASSWORDS, \
+                     LINKWAY_DATABASE_CERT_FILES)",
                     service.name(),
                     role.role
                 )
             })?,
-        None => Database::open(&settings.database_url(), &database)
+        None => Database::open_on(&settings.database_server(), &database)
             .await
             .with_context(|| {
                 format!(

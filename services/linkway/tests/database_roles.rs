@@ -302,9 +302,10 @@ async fn a_service_role_refuses_a_database_whose_migrations_are_missing() {
     let intake = env.database_name("intake");
     let login = RoleLogin {
         role: intake.clone(),
-        password: Secret::new(password(ServiceName::Intake)),
+        password: Some(Secret::new(password(ServiceName::Intake))),
+        certificate: None,
     };
-    let db = Database::open_as(&own.database_url, &intake, &login)
+    let db = Database::open_as(&own.database_server(), &intake, &login)
         .await
         .expect("opens a migrated database as the service's role");
     drop(db);
@@ -335,7 +336,7 @@ async fn a_service_role_refuses_a_database_whose_migrations_are_missing() {
         .batch_execute("DELETE FROM platform_schema_history WHERE version = 2")
         .await
         .unwrap();
-    let err = Database::open_as(&own.database_url, &intake, &login)
+    let err = Database::open_as(&own.database_server(), &intake, &login)
         .await
         .err()
         .expect("refused");

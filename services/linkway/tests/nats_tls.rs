@@ -7,11 +7,11 @@
 //! the workspace; the TLS connection works because Linkway installs one.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use linkway::Settings;
 use linkway_platform::secret::Secret;
 use linkway_testkit::Nats;
+use linkway_testkit::certs::{self, Usage};
 
 const PASSWORDS: [(&str, &str); 6] = [
     ("NATS_INTAKE_PASSWORD", "tls-intake-0123456789"),
@@ -22,80 +22,18 @@ const PASSWORDS: [(&str, &str); 6] = [
     ("NATS_SYSTEM_PASSWORD", "tls-system-0123456789"),
 ];
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl (Debian's openssl package) runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A CA, a server certificate for 127.0.0.1 and a client certificate, signed by it, in
 /// `dir`: `ca.pem`, `server.pem`/`server.key`, `client.pem`/`client.key`.
 fn certificates(dir: &Path) {
-    let key = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(key);
-    ca.extend(["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"]);
-    ca.extend(["-subj", "/CN=Linkway test CA"]);
-    openssl(dir, &ca);
-    for (name, usage, san) in [
-        (
-            "server",
-            "serverAuth",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-        ),
-        ("client", "clientAuth", "subjectAltName=DNS:linkway-intake"),
-    ] {
-        let (csr, pem, keyfile, ext) = (
-            format!("{name}.csr"),
-            format!("{name}.pem"),
-            format!("{name}.key"),
-            format!("{name}.ext"),
-        );
-        std::fs::write(
-            dir.join(&ext),
-            format!("{san}\nextendedKeyUsage={usage}\nbasicConstraints=CA:FALSE\n"),
-        )
-        .unwrap();
-        let mut req = vec!["req"];
-        req.extend(key);
-        req.extend(["-keyout", &keyfile, "-out", &csr, "-subj"]);
-        let subject = format!("/CN={name}");
-        req.push(&subject);
-        openssl(dir, &req);
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                &pem,
-                "-days",
-                "2",
-                "-extfile",
-                &ext,
-            ],
-        );
-    }
+    certs::ca(dir, "Linkway test CA");
+    certs::issue(
+        dir,
+        "server",
+        "server",
+        Usage::Server,
+        "IP:127.0.0.1,DNS:localhost",
+    );
+    certs::issue(dir, "client", "client", Usage::Client, "DNS:linkway-intake");
 }
 
 /// nats-server with the shipped configuration and mutual TLS on client connections.

@@ -6,15 +6,18 @@
 //! [`Database::open_as`] connects as the service's own role ([`roles`]: created by
 //! `linkway migrate`, able to reach only its own database, DML on the migrated tables and
 //! DDL only in the schemas of its read models), runs no migration and refuses to start
-//! while one is missing.
+//! while one is missing. Either way over TLS when the [`Server`] has a CA ([`tls`]), and as
+//! a service's role with its password, its client certificate or both.
 
 pub mod roles;
-
-use std::str::FromStr;
+pub mod tls;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+
+use tls::Connector;
+pub use tls::{ClientCertificate, Server};
 
 use crate::secret::Secret;
 
@@ -55,13 +58,17 @@ pub enum DbError {
     },
     #[error("{0}")]
     Refused(String),
+    #[error("database TLS: {0}")]
+    Tls(String),
 }
 
-/// A service's own role on the server: its name and password.
+/// A service's own role on the server: its name, and how it logs in: its password, its
+/// client certificate (whose common name is the role's), or both.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleLogin {
     pub role: String,
-    pub password: Secret,
+    pub password: Option<Secret>,
+    pub certificate: Option<ClientCertificate>,
 }
 
 /// A service's own database.
@@ -82,29 +89,40 @@ impl Database {
     /// URL is only used to reach the server), creating it when missing, and runs the
     /// platform's migrations. A service runs its own with [`Database::migrate`].
     pub async fn open(server_url: &Secret, name: &str) -> Result<Database, DbError> {
-        let base =
-            tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)?;
-        create_if_missing(&base, name).await?;
-        let db = Database::with_pool(base, name, true)?;
+        Database::open_on(&Server::plain(server_url.clone()), name).await
+    }
+
+    /// [`Database::open`] on `server`, over TLS when it has a CA.
+    pub async fn open_on(server: &Server, name: &str) -> Result<Database, DbError> {
+        let base = server.config()?;
+        let tls = server.connector(None)?;
+        create_if_missing(&base, &tls, name).await?;
+        let db = Database::with_pool(base, tls, name, true)?;
         let mut platform = embedded::migrations::runner();
         platform.set_migration_table_name(PLATFORM_HISTORY);
         db.run_migrations(platform).await?;
         Ok(db)
     }
 
-    /// Connects to database `name` on the server of `server_url` as the service's own
-    /// role `login` (the URL's user and password are not used), creating nothing and
-    /// migrating nothing: it fails while the platform's migrations are not all there
-    /// (`linkway migrate` runs them). [`Database::migrate`] then checks a service's own.
+    /// Connects to database `name` on `server` as the service's own role `login` (the
+    /// URL's user and password are not used; its client certificate, if any, is presented),
+    /// creating nothing and migrating nothing: it fails while the platform's migrations are
+    /// not all there (`linkway migrate` runs them). [`Database::migrate`] then checks a
+    /// service's own.
     pub async fn open_as(
-        server_url: &Secret,
+        server: &Server,
         name: &str,
         login: &RoleLogin,
     ) -> Result<Database, DbError> {
-        let mut base =
-            tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)?;
-        base.user(&login.role).password(login.password.expose());
-        let db = Database::with_pool(base, name, false)?;
+        let mut base = server.config()?;
+        base.user(&login.role);
+        match &login.password {
+            Some(password) => base.password(password.expose()),
+            // No password of the URL's user sent for the service's role.
+            None => base.password(""),
+        };
+        let tls = server.connector(login.certificate.as_ref())?;
+        let db = Database::with_pool(base, tls, name, false)?;
         db.check_migrated(&embedded::migrations::runner(), PLATFORM_HISTORY)
             .await?;
         Ok(db)
@@ -112,19 +130,20 @@ impl Database {
 
     fn with_pool(
         base: tokio_postgres::Config,
+        tls: Connector,
         name: &str,
         migrates: bool,
     ) -> Result<Database, DbError> {
         let mut config = base;
         config.dbname(name);
         config.application_name("linkway");
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls {
+            Connector::Plain => Manager::from_config(config, NoTls, manager_config),
+            Connector::Tls(tls) => Manager::from_config(config, tls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(16)
             .build()
@@ -214,7 +233,7 @@ impl Database {
         self.pool
             .get()
             .await
-            .map_err(|e| DbError::Pool(e.to_string()))
+            .map_err(|e| DbError::Pool(with_causes(&e)))
     }
 
     /// True when a query round trip works.
@@ -224,6 +243,22 @@ impl Database {
             Err(_) => false,
         }
     }
+}
+
+/// An error with every cause under it (a pool's error says only "db error" or "error
+/// performing TLS handshake"; the server's or rustls's reason is its source).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut said = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !said.contains(&text) {
+            said.push_str(": ");
+            said.push_str(&text);
+        }
+        cause = c.source();
+    }
+    said
 }
 
 /// Refuses a database or role name that is not lower-case letters, digits and `_` (they
@@ -244,20 +279,34 @@ fn check_name(name: &str, what: &str) -> Result<(), DbError> {
 /// A client on database `name` of `base`'s server, its connection driven in the background.
 async fn connect_to(
     base: &tokio_postgres::Config,
+    tls: &Connector,
     name: &str,
 ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), DbError> {
     let mut config = base.clone();
     config.dbname(name);
-    let (client, connection) = config.connect(NoTls).await.map_err(DbError::Connect)?;
-    let task = tokio::spawn(async move {
-        let _ = connection.await;
-    });
+    let (client, task) = match tls {
+        Connector::Plain => {
+            let (client, connection) = config.connect(NoTls).await.map_err(DbError::Connect)?;
+            (client, tokio::spawn(async move { drop(connection.await) }))
+        }
+        Connector::Tls(tls) => {
+            let (client, connection) = config
+                .connect(tls.clone())
+                .await
+                .map_err(DbError::Connect)?;
+            (client, tokio::spawn(async move { drop(connection.await) }))
+        }
+    };
     Ok((client, task))
 }
 
-async fn create_if_missing(base: &tokio_postgres::Config, name: &str) -> Result<(), DbError> {
+async fn create_if_missing(
+    base: &tokio_postgres::Config,
+    tls: &Connector,
+    name: &str,
+) -> Result<(), DbError> {
     check_name(name, "database")?;
-    let (client, task) = connect_to(base, "postgres").await?;
+    let (client, task) = connect_to(base, tls, "postgres").await?;
     let exists = client
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await

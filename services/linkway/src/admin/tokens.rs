@@ -4,7 +4,6 @@
 //! secret: the log holds only each secret's SHA-256, and `list` shows not even that.
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -104,13 +103,14 @@ pub async fn last_used(settings: &Settings) -> LastUsed {
 async fn read_usage(
     settings: &Settings,
     service: &str,
-) -> Result<Vec<(Uuid, OffsetDateTime)>, tokio_postgres::Error> {
-    let mut config = tokio_postgres::Config::from_str(settings.database_url().expose())?;
+) -> anyhow::Result<Vec<(Uuid, OffsetDateTime)>> {
+    // Over TLS when LINKWAY_DATABASE_CA_FILE is set, as every other connection.
+    let server = settings.database_server();
+    let mut config = server.config()?;
     config.dbname(settings.database_name(service));
     config.application_name("linkway-admin");
     config.connect_timeout(std::time::Duration::from_secs(5));
-    let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-    let connection = tokio::spawn(connection);
+    let (client, connection) = server.connect(&config).await?;
     let rows = client
         .query("SELECT token_id, last_used_at FROM token_usage", &[])
         .await;

@@ -10,10 +10,11 @@
 //! log), so DDL on them is no privilege over anything that cannot be rebuilt.
 //!
 //! The password is sent as a SCRAM-SHA-256 verifier computed here, so the clear password
-//! never reaches the server (nor its statement log).
+//! never reaches the server (nor its statement log). A role that logs in by its client
+//! certificate alone has no password (`PASSWORD NULL`): only `pg_hba.conf`'s `cert` lets it
+//! in, its certificate's common name being the role's name.
 
-use super::{DbError, RoleLogin, check_name, connect_to};
-use crate::secret::Secret;
+use super::{DbError, RoleLogin, Server, check_name, connect_to};
 
 /// Role attributes a service's role must not have (a role that exists with one is
 /// refused, not changed: only a superuser could take them away).
@@ -21,10 +22,10 @@ const TOO_MUCH: &str = "rolsuper OR rolcreatedb OR rolcreaterole OR rolreplicati
 
 /// Closes database `database` to `PUBLIC` (by default every role may connect to every
 /// database): afterwards only its owner, superusers and roles granted `CONNECT` reach it.
-pub async fn close_to_public(server_url: &Secret, database: &str) -> Result<(), DbError> {
+pub async fn close_to_public(server: &Server, database: &str) -> Result<(), DbError> {
     check_name(database, "database")?;
-    let base = parse(server_url)?;
-    let (client, task) = connect_to(&base, "postgres").await?;
+    let (base, tls) = (server.config()?, server.connector(None)?);
+    let (client, task) = connect_to(&base, &tls, "postgres").await?;
     client
         .batch_execute(&format!("REVOKE ALL ON DATABASE {database} FROM PUBLIC"))
         .await
@@ -41,11 +42,7 @@ pub async fn close_to_public(server_url: &Secret, database: &str) -> Result<(), 
 /// described above; run after the database's migrations, as their role (the owner of the
 /// database, with `CREATEROLE`, or a superuser). Closes the database to `PUBLIC`. Safe to
 /// run at every migration: it grants what the newest tables need.
-pub async fn provision(
-    server_url: &Secret,
-    database: &str,
-    login: &RoleLogin,
-) -> Result<(), DbError> {
+pub async fn provision(server: &Server, database: &str, login: &RoleLogin) -> Result<(), DbError> {
     check_name(database, "database")?;
     check_name(&login.role, "role")?;
     let role = login.role.as_str();
@@ -53,8 +50,8 @@ pub async fn provision(
         role: role.to_owned(),
         source,
     };
-    let base = parse(server_url)?;
-    let (server, task) = connect_to(&base, "postgres").await?;
+    let (base, tls) = (server.config()?, server.connector(None)?);
+    let (server, task) = connect_to(&base, &tls, "postgres").await?;
     let existing = server
         .query_opt(
             &format!("SELECT {TOO_MUCH} FROM pg_roles WHERE rolname = $1"),
@@ -62,11 +59,17 @@ pub async fn provision(
         )
         .await
         .map_err(failed)?;
-    let verifier = postgres_protocol::password::scram_sha_256(login.password.expose().as_bytes());
+    let password = match &login.password {
+        Some(p) => format!(
+            "'{}'",
+            postgres_protocol::password::scram_sha_256(p.expose().as_bytes())
+        ),
+        None => "NULL".to_owned(),
+    };
     match existing {
         None => {
             server
-                .batch_execute(&format!("CREATE ROLE {role} LOGIN PASSWORD '{verifier}'"))
+                .batch_execute(&format!("CREATE ROLE {role} LOGIN PASSWORD {password}"))
                 .await
                 .map_err(failed)?;
             tracing::info!(role, "database role created");
@@ -79,9 +82,7 @@ pub async fn provision(
         }
         Some(_) => {
             server
-                .batch_execute(&format!(
-                    "ALTER ROLE {role} WITH LOGIN PASSWORD '{verifier}'"
-                ))
+                .batch_execute(&format!("ALTER ROLE {role} WITH LOGIN PASSWORD {password}"))
                 .await
                 .map_err(failed)?;
         }
@@ -96,7 +97,7 @@ pub async fn provision(
     drop(server);
     let _ = task.await;
 
-    let (db, task) = connect_to(&base, database).await?;
+    let (db, task) = connect_to(&base, &tls, database).await?;
     db.batch_execute(&format!(
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC;
          GRANT USAGE ON SCHEMA public TO {role};
@@ -195,9 +196,4 @@ async fn hand_over_read_models(
 /// A name from the catalogue as a quoted SQL identifier.
 fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-fn parse(server_url: &Secret) -> Result<tokio_postgres::Config, DbError> {
-    use std::str::FromStr;
-    tokio_postgres::Config::from_str(server_url.expose()).map_err(DbError::BadUrl)
 }
