@@ -3,36 +3,18 @@
 
 use std::time::{Duration, Instant};
 
-use linkway::{ServiceName as Service, Settings};
+use linkway::ServiceName as Service;
 use linkway_events::Role;
 use linkway_events::registry::OrganisationKind;
-use linkway_platform::secret::Secret;
 use linkway_testkit::{Nats, Server, TestEnv};
 use reqwest::StatusCode;
 use serde_json::Value;
 
+use crate::support::settings;
+
 const GP: &str = "gp-skeleton";
 const LW: &str = "lw-skeleton";
 const ICB: &str = "icb-skeleton";
-
-fn settings(env: &TestEnv) -> Settings {
-    Settings {
-        nats_url: vec![env.nats_url.clone()],
-        database_url: Secret::new(env.postgres_url.clone()),
-        database_prefix: env.scope.database_prefix.clone(),
-        stream: env.scope.stream.clone(),
-        subject_prefix: env.scope.subject_prefix.clone(),
-        duplicate_window_secs: 3600,
-        batch_size: 500,
-        batch_delay_ms: 5,
-        // Any free ports.
-        intake_port: 0,
-        link_worker_port: 0,
-        reporting_port: 0,
-        pseudonym_key: Some(Secret::new("skeleton-test-pseudonym-key")),
-        ..Settings::defaults()
-    }
-}
 
 struct Running {
     urls: Vec<(Service, String)>,
