@@ -9,6 +9,7 @@
 //! The README's "Configuration" table is checked against these definitions by a test.
 
 mod database;
+mod debug;
 pub mod file;
 mod nats;
 mod tokens;
@@ -61,7 +62,8 @@ fn session_key(value: &str) -> Result<Secret, String> {
 pub const MIN_PSEUDONYM_KEY_CHARS: usize = 16;
 
 /// Every setting of a Linkway process. Flags may come before or after the sub-command.
-#[derive(Debug, Clone, Args)]
+/// `Debug` shows no secret (`debug.rs`).
+#[derive(Clone, Args)]
 pub struct Settings {
     /// TOML file of settings (keys are the flag names with `_`, e.g. `nats_url`); the
     /// environment and flags override it.
