@@ -57,6 +57,23 @@ impl TestEnv {
             .expect("connect to NATS")
     }
 
+    /// The vault of this scope's log, under [`crate::TEST_KEKS`].
+    pub async fn vault(&self, store: &EventStore) -> linkway_eventstore::Vault {
+        let keks = linkway_eventstore::vault::Keks::parse(crate::TEST_KEKS).expect("test KEKs");
+        linkway_eventstore::Vault::new(
+            linkway_eventstore::vault::KeyStore::open(store, keks)
+                .await
+                .expect("the data keys' bucket"),
+        )
+    }
+
+    /// The log as a service holding personal data reads it: personal parts opened.
+    pub async fn opened_store(&self) -> EventStore {
+        let store = self.store().await;
+        let vault = self.vault(&store).await;
+        store.with_vault(vault)
+    }
+
     pub async fn store(&self) -> EventStore {
         EventStore::connect(self.nats().await, self.store_config())
             .await
@@ -84,11 +101,17 @@ impl TestEnv {
     /// A service context as `linkway serve` would build it, with small batch delays.
     pub async fn context(&self, service: &str) -> ServiceContext {
         let nats = self.nats().await;
-        let store = EventStore::connect(nats.clone(), self.store_config())
+        let registry = EventStore::connect(nats.clone(), self.store_config())
             .await
             .expect("event store");
+        // The services that hold personal data seal it, as `linkway serve` has them do.
+        let store = if matches!(service, "intake" | "link-worker") {
+            registry.clone().with_vault(self.vault(&registry).await)
+        } else {
+            registry.clone()
+        };
         ServiceContext {
-            registry_store: store.clone(),
+            registry_store: registry,
             store,
             nats,
             db: self.database(service).await,

@@ -28,6 +28,9 @@ pub mod pages;
 mod postgres;
 mod process;
 
+/// The key-encryption key of every test (`LINKWAY_KEKS`'s form): it guards test data only.
+pub const TEST_KEKS: &str = "test:dGVzdGtpdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleSE=";
+
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -92,6 +92,8 @@ impl Linkway {
                 "LINKWAY_PSEUDONYM_KEY".into(),
                 "linkway-testkit-pseudonym-key".into(),
             ),
+            // Every test's log is sealed as a real one is.
+            ("LINKWAY_KEKS".into(), crate::TEST_KEKS.into()),
             (
                 "LINKWAY_LOG".into(),
                 std::env::var("LINKWAY_TEST_CHILD_LOG")

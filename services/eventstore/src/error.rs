@@ -17,6 +17,10 @@ pub enum AppendError {
     /// the same message ids is safe.
     #[error("the event log is unavailable: {0}")]
     Unavailable(String),
+    /// The event has a personal part, and its person was erased: nothing personal is
+    /// written for them again.
+    #[error("the person was erased")]
+    Erased,
 }
 
 /// Failures reading the log or managing the stream.

@@ -18,6 +18,7 @@ mod config;
 mod error;
 mod reader;
 mod trace;
+pub mod vault;
 
 use std::time::Duration;
 
@@ -32,6 +33,7 @@ pub use config::StoreConfig;
 pub use error::{AppendError, StoreError};
 pub use reader::{LogReader, RecordedEvent};
 pub use trace::{TRACEPARENT_HEADER, TRACESTATE_HEADER, TraceContext};
+pub use vault::Vault;
 
 /// Header naming the event type; lets consumers route without parsing the payload.
 pub const TYPE_HEADER: &str = "Linkway-Type";
@@ -117,6 +119,8 @@ impl Appended {
 pub struct EventStore {
     js: jetstream::Context,
     config: StoreConfig,
+    /// Seals personal parts on append and opens them on every read ([`vault`]).
+    vault: Option<Vault>,
 }
 
 impl EventStore {
@@ -131,13 +135,28 @@ impl EventStore {
             .max_ack_inflight(config.max_in_flight)
             .backpressure_on_inflight(true)
             .build(client);
-        let store = EventStore { js, config };
+        let store = EventStore {
+            js,
+            config,
+            vault: None,
+        };
         store.ensure_stream().await?;
         Ok(store)
     }
 
     pub fn config(&self) -> &StoreConfig {
         &self.config
+    }
+
+    /// This store with a vault: personal parts are sealed as they are appended and
+    /// opened as they are read.
+    pub fn with_vault(mut self, vault: Vault) -> EventStore {
+        self.vault = Some(vault);
+        self
+    }
+
+    pub fn vault(&self) -> Option<&Vault> {
+        self.vault.as_ref()
     }
 
     pub fn jetstream(&self) -> &jetstream::Context {
@@ -281,8 +300,19 @@ impl EventStore {
     ) -> Result<jetstream::context::PublishAckFuture, AppendError> {
         let mut headers = headers(event);
         expect(&mut headers, subject, expected);
+        let payload = match &self.vault {
+            Some(vault) => {
+                let mut envelope = event.envelope.clone();
+                vault.seal(&mut envelope).await.map_err(|e| match e {
+                    vault::SealError::Erased(_) => AppendError::Erased,
+                    vault::SealError::Store(e) => AppendError::Unavailable(e.to_string()),
+                })?;
+                envelope.to_vec()
+            }
+            None => event.envelope.to_vec(),
+        };
         let publish = PublishMessage::build()
-            .payload(Bytes::from(event.envelope.to_vec()))
+            .payload(Bytes::from(payload))
             .headers(headers)
             .message_id(&event.message_id);
         self.js
@@ -308,7 +338,11 @@ impl EventStore {
             &self.subject(aggregate_kind, aggregate_id),
         )
         .await?;
-        Ok(stored.into_iter().map(|s| s.event).collect())
+        let mut events: Vec<RecordedEvent> = stored.into_iter().map(|s| s.event).collect();
+        if let Some(vault) = &self.vault {
+            vault.open_all(&mut events).await?;
+        }
+        Ok(events)
     }
 
     /// Every event of every subject of one aggregate id (`<prefix>.*.<id>`), in log order,
@@ -317,12 +351,18 @@ impl EventStore {
     #[instrument(skip_all)]
     pub async fn load_aggregate(&self, aggregate_id: &str) -> Result<Vec<StoredEvent>, StoreError> {
         check_subject_token(aggregate_id).map_err(|e| StoreError::Misconfigured(e.to_string()))?;
-        aggregate::load_with_ids(
+        let mut stored = aggregate::load_with_ids(
             &self.js,
             &self.config.stream,
             &format!("{}.*.{aggregate_id}", self.config.subject_prefix),
         )
-        .await
+        .await?;
+        if let Some(vault) = &self.vault {
+            for s in &mut stored {
+                vault.open(&mut s.event).await?;
+            }
+        }
+        Ok(stored)
     }
 
     /// The sequence of the last event in the log (0 when empty).
@@ -347,6 +387,7 @@ impl EventStore {
             self.config.stream.clone(),
             format!("{}.>", self.config.subject_prefix),
             from_sequence.max(1),
+            self.vault.clone(),
         )
         .await
     }

@@ -90,6 +90,11 @@ pub struct LogReader {
     /// runs [`IDLE_CHECK`] after it. A field, not a local, because callers cancel
     /// [`LogReader::next`] (see [`LogReader::next_within`]).
     last_activity: Instant,
+    /// Opens each event's sealed personal part before it is handed out (intake,
+    /// link-worker); `None` hands events out sealed (reporting).
+    vault: Option<crate::Vault>,
+    /// An event read but not yet opened: a field, so a cancelled `next` loses nothing.
+    unopened: Option<RecordedEvent>,
 }
 
 impl LogReader {
@@ -98,6 +103,7 @@ impl LogReader {
         stream: String,
         filter: String,
         from_sequence: u64,
+        vault: Option<crate::Vault>,
     ) -> Result<LogReader, StoreError> {
         let mut reader = LogReader {
             js,
@@ -107,6 +113,8 @@ impl LogReader {
             messages: None,
             opening: None,
             last_activity: Instant::now(),
+            vault,
+            unopened: None,
         };
         // A creation that hangs (in a cluster, the consumer placed on a node that is down)
         // is left to `next`, which retries it; an error (no such stream) is the caller's.
@@ -178,6 +186,25 @@ impl LogReader {
     /// or connection are retried here with backoff; the caller only ever sees events, in
     /// order, each once.
     pub async fn next(&mut self) -> RecordedEvent {
+        if self.unopened.is_none() {
+            self.unopened = Some(self.next_sealed().await);
+        }
+        if let Some(vault) = &self.vault {
+            let event = self.unopened.as_mut().expect("just read");
+            let mut backoff = Duration::from_millis(50);
+            // A key that cannot be fetched now is fetched again: an event handed out
+            // unopened would be projected without the person's details, for good.
+            while let Err(e) = vault.open(event).await {
+                tracing::warn!(error = %e, sequence = event.sequence, "a data key could not be read; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+        self.unopened.take().expect("just read")
+    }
+
+    /// The next event as the log holds it.
+    async fn next_sealed(&mut self) -> RecordedEvent {
         loop {
             if self.messages.is_none() {
                 match &self.opening {

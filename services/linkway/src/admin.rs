@@ -5,6 +5,7 @@
 //! [`decide`], appended as Linkway's operator (`linkway`, user `admin-cli`). This module
 //! reads the flags and prints the answers.
 
+pub mod keys;
 pub mod tokens;
 pub mod users;
 
@@ -35,6 +36,9 @@ pub enum AdminCommand {
     /// People who sign in to the pages.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// The key-encryption keys that wrap each person's data key.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +156,9 @@ pub async fn run(store: &EventStore, command: AdminCommand) -> anyhow::Result<St
 /// `linkway admin` itself: connects to the log, and for `token list` reads when each
 /// token was last used from every service's database.
 pub async fn run_cli(settings: &Settings, command: AdminCommand) -> anyhow::Result<String> {
+    if let AdminCommand::Keys(command) = command {
+        return keys::run(settings, command).await;
+    }
     // As `serve` writes them: a pinned version is written (or refused) here too.
     linkway_events::write_versions::install(settings.write_versions())
         .context("LINKWAY_WRITE_EVENT_VERSIONS")?;
@@ -170,6 +177,9 @@ async fn execute(
     let admin = Admin::cli(store);
     match command {
         AdminCommand::User(command) => users::execute(&admin, command).await,
+        AdminCommand::Keys(_) => {
+            anyhow::bail!("`admin keys` runs on the settings, not the registry")
+        }
         AdminCommand::Org(OrgCommand::Add {
             id,
             name,

@@ -48,6 +48,11 @@ fn write_versions(value: &str) -> Result<WriteVersions, String> {
     WriteVersions::parse(value).map_err(|e| e.to_string())
 }
 
+fn keks(value: &str) -> Result<Secret, String> {
+    linkway_eventstore::vault::Keks::parse(value).map_err(|e| e.to_string())?;
+    Ok(Secret::new(value))
+}
+
 fn session_key(value: &str) -> Result<Secret, String> {
     if value.chars().count() < linkway_platform::web::session::MIN_KEY_CHARS {
         return Err(format!(
@@ -321,6 +326,21 @@ pub struct Settings {
     )]
     pub assets_dir: Option<PathBuf>,
 
+    /// The key-encryption keys that wrap each person's data key, `id:base64 of 32 bytes`
+    /// comma-separated, the current one first (`linkway admin keys new-kek` makes one).
+    /// Intake and link-worker seal every event's personal part with it; reporting's
+    /// process needs none and should be given none. Unset: personal parts are written in
+    /// clear, with a warning at start (`linkway demo` uses a built-in key).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_KEKS",
+        value_parser = keks,
+        hide_env_values = true,
+        hide_default_value = true,
+        help_heading = "Privacy"
+    )]
+    pub keks: Option<Secret>,
     /// Reporting's secret key for pseudonyms (keyed hashes). Required by `serve` and
     /// `rebuild reporting`; `linkway demo` alone runs on a built-in key.
     #[arg(
@@ -476,6 +496,15 @@ impl Settings {
         Only::from_arg_matches(&matches)
             .expect("the defaults parse")
             .settings
+    }
+
+    /// The key-encryption keys, when configured.
+    pub fn keks(&self) -> anyhow::Result<Option<linkway_eventstore::vault::Keks>> {
+        self.keks
+            .as_ref()
+            .map(|k| linkway_eventstore::vault::Keks::parse(k.expose()))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("LINKWAY_KEKS: {e}"))
     }
 
     pub fn store_config(&self) -> StoreConfig {

@@ -25,6 +25,10 @@ const AREA: &str = "QWO";
 /// public: pseudonyms made with it protect nothing, which is why only the demo uses it.
 pub const PSEUDONYM_KEY: &str = "linkway-demo-only-public-pseudonym-key";
 
+/// The demo's key-encryption key when `LINKWAY_KEKS` is not set: public, so the demo's
+/// log is sealed as a real one is, but readable by anyone with this source.
+pub const KEKS: &str = "demo:bGlua3dheS1kZW1vLW9ubHktcHVibGljLWtlay0xMjM=";
+
 /// The session key of `linkway demo` when none is configured: public, like
 /// [`PSEUDONYM_KEY`], so only the demo uses it.
 pub const SESSION_KEY: &str = "linkway-demo-only-public-session-key-not-a-secret";

@@ -70,6 +70,10 @@ async fn main() -> anyhow::Result<()> {
                     Secret::new(demo::PSEUDONYM_KEY)
                 }
             };
+            let mut settings = settings.clone();
+            if settings.keks.is_none() {
+                settings.keks = Some(Secret::new(demo::KEKS));
+            }
             let web = demo::web_settings(&settings)?;
             let server =
                 linkway::serve::start_with(&settings, &ServiceName::ALL, Some(&key), web).await?;

@@ -8,6 +8,7 @@
 //! superuser); the services then run as their own roles, which may not change a migrated
 //! table ([`linkway_platform::db::roles`]).
 
+use anyhow::Context as _;
 use linkway_platform::Database;
 use linkway_platform::db::roles;
 
@@ -61,5 +62,9 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<Migrated>> {
 /// stream's name.
 pub async fn stream(settings: &Settings) -> anyhow::Result<String> {
     let (_, store) = crate::serve::connect_store(settings).await?;
+    // The data keys' bucket beside it (the services' own users may only use it).
+    linkway_eventstore::vault::create_bucket(&store)
+        .await
+        .context("creating the data keys' bucket")?;
     Ok(store.config().stream.clone())
 }

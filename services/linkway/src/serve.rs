@@ -75,6 +75,9 @@ pub struct Log {
 #[derive(Default)]
 pub struct Connections {
     open: Vec<(NatsLogin, async_nats::Client, EventStore)>,
+    /// The process's vault (`LINKWAY_KEKS`), opened for the first service that holds
+    /// personal data.
+    vault: Option<linkway_eventstore::Vault>,
 }
 
 impl Connections {
@@ -99,15 +102,41 @@ impl Connections {
 
     /// What `service` runs on: its own connection and the registry's.
     pub async fn log(&mut self, settings: &Settings, service: ServiceName) -> anyhow::Result<Log> {
-        let (nats, store) = self
+        let (nats, mut store) = self
             .get(settings, Some(Connection::Service(service)))
             .await?;
+        if matches!(service, ServiceName::Intake | ServiceName::LinkWorker) {
+            match self.vault(settings, &store).await? {
+                Some(vault) => store = store.with_vault(vault),
+                None => tracing::warn!(
+                    service = service.name(),
+                    "LINKWAY_KEKS is not set: personal data is written to the log in clear"
+                ),
+            }
+        }
         let (_, registry) = self.get(settings, Some(Connection::Registry)).await?;
         Ok(Log {
             nats,
             store,
             registry,
         })
+    }
+
+    /// The vault, opened on first use; `None` without `LINKWAY_KEKS`.
+    async fn vault(
+        &mut self,
+        settings: &Settings,
+        store: &EventStore,
+    ) -> anyhow::Result<Option<linkway_eventstore::Vault>> {
+        if self.vault.is_none()
+            && let Some(keks) = settings.keks()?
+        {
+            let keys = linkway_eventstore::vault::KeyStore::open(store, keks)
+                .await
+                .context("opening the data keys' bucket (LINKWAY_KEKS)")?;
+            self.vault = Some(linkway_eventstore::Vault::new(keys));
+        }
+        Ok(self.vault.clone())
     }
 
     /// How many connections are open.

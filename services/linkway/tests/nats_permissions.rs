@@ -120,6 +120,8 @@ fn settings(nats: &Nats, scope: &Scope) -> Settings {
         link_worker_port: 0,
         reporting_port: 0,
         pseudonym_key: Some(Secret::new("nats-permissions-test-pseudonym-key")),
+        // Intake and link-worker seal personal parts: their users reach the key bucket.
+        keks: Some(Secret::new(linkway_testkit::TEST_KEKS)),
         ..Settings::defaults()
     };
     s.nats_access.nats_users = ["intake", "link-worker", "reporting", "registry"]

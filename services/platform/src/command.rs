@@ -336,8 +336,9 @@ fn envelopes<D: Decision>(
         .collect()
 }
 
-/// Loads and decodes an aggregate's history with each event's message id.
-async fn load(store: &EventStore, aggregate_id: &str) -> Result<Vec<Recorded>, ApiError> {
+/// Loads and decodes an aggregate's history with each event's message id: what a
+/// decision folds, for anything else that decides from the log alone.
+pub async fn load(store: &EventStore, aggregate_id: &str) -> Result<Vec<Recorded>, ApiError> {
     let stored = store.load_aggregate(aggregate_id).await?;
     stored
         .into_iter()

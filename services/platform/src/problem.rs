@@ -199,6 +199,10 @@ impl From<linkway_eventstore::AppendError> for ApiError {
                 "the record changed since it was read; reload and try again",
             ),
             E::Unavailable(_) => ApiError::Unavailable("the event log".into()),
+            E::Erased => ApiError::refused(
+                "person_erased",
+                "the person was erased: nothing about them is recorded again",
+            ),
             other => ApiError::Internal(other.into()),
         }
     }

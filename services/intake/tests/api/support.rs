@@ -188,7 +188,7 @@ impl Intake {
     /// The referral's events, decoded, in order.
     pub async fn events(&self, referral_id: &str) -> Vec<(Envelope, Event)> {
         self.env
-            .store()
+            .opened_store()
             .await
             .load("referral", referral_id)
             .await
