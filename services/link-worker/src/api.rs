@@ -175,6 +175,7 @@ async fn execute(
 mod caseload;
 mod cases;
 mod community_services;
+mod directory_sync;
 pub mod contract;
 pub mod fields;
 mod import_contract;
@@ -185,6 +186,7 @@ mod plans;
 pub use caseload::*;
 pub use cases::*;
 pub use community_services::*;
+pub use directory_sync::*;
 pub use openapi::*;
 pub use operation::{Operation, run};
 pub use plans::*;

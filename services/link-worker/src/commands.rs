@@ -60,7 +60,7 @@ impl Decision for CaseDecision<'_> {
         }
         case::decide(case, &self.command, self.policy)
             .map(|events| events.into_iter().map(Event::Case).collect())
-            .map_err(|r| ApiError::refused(r.rule, r.message))
+            .map_err(|r| ApiError::Refused(FieldError::new(r.field, r.rule, r.message)))
     }
 
     fn answer(&self, after: &Case, events: &[Recorded]) -> CommandAccepted {

@@ -8,7 +8,13 @@
 //!
 //! [`parse_import`] is pure: it accepts one service, a paginated list (`contents`) or an
 //! organisation with its `services`, and
-//! validates the fields the standard requires (`id`, `name`, `status`, `url`).
+//! validates the fields the standard requires (`id`, `name`, `status`, `url`). Services
+//! arrive by import (`importDirectory`, the upload page) or from an Open Referral UK API
+//! feed ([`sync`], reading [`feed`]); a service the feed stops listing is withdrawn and,
+//! like an inactive or defunct one, takes no new connections.
+
+pub mod feed;
+pub mod sync;
 
 use linkway_platform::FieldError;
 use linkway_platform::text::Text;
@@ -298,11 +304,24 @@ fn parse_service(item: &Value, prefix: &str) -> Result<DirectoryService, Vec<Fie
     })
 }
 
-/// Upserts services in one statement.
+/// Upserts imported services in one statement; how many.
 pub async fn upsert(
     client: &tokio_postgres::Client,
     services: &[DirectoryService],
 ) -> Result<u64, tokio_postgres::Error> {
+    let (added, updated) = write(client, services, None).await?;
+    Ok(added + updated)
+}
+
+/// Inserts or updates services in one statement: (inserted, updated). From a feed
+/// (`feed`: the feed as shown), a service is marked as the feed's and listed again if it
+/// was withdrawn, and one the feed sends unchanged is not updated (nor counted); an import
+/// updates every service it names and leaves where it came from as it was.
+pub(crate) async fn write(
+    client: &impl tokio_postgres::GenericClient,
+    services: &[DirectoryService],
+    feed: Option<&str>,
+) -> Result<(u64, u64), tokio_postgres::Error> {
     let ids: Vec<&str> = services.iter().map(|s| s.id.as_str()).collect();
     let names: Vec<&str> = services.iter().map(|s| s.name.as_str()).collect();
     let statuses: Vec<&str> = services.iter().map(|s| s.status.as_str()).collect();
@@ -320,20 +339,27 @@ pub async fn upsert(
         .collect();
     let areas: Vec<&str> = services.iter().map(|s| s.areas.as_str()).collect();
     let documents: Vec<&Value> = services.iter().map(|s| &s.document).collect();
-    client
-        .execute(
-            "INSERT INTO directory_services (service_id, name, status, url, description, organisation_name,
-                 categories, areas, document)
-             SELECT i, n, s, u, d, o, ARRAY(SELECT jsonb_array_elements_text(c)), a, doc
+    let rows = client
+        .query(
+            "INSERT INTO directory_services AS d (service_id, name, status, url, description, organisation_name,
+                 categories, areas, document, feed_url)
+             SELECT i, n, s, u, d, o, ARRAY(SELECT jsonb_array_elements_text(c)), a, doc, $10
              FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[],
                   $8::text[], $9::jsonb[]) AS t(i, n, s, u, d, o, c, a, doc)
              ON CONFLICT (service_id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status,
                  url = EXCLUDED.url, description = EXCLUDED.description,
                  organisation_name = EXCLUDED.organisation_name, categories = EXCLUDED.categories,
-                 areas = EXCLUDED.areas, document = EXCLUDED.document, imported_at = now()",
-            &[&ids, &names, &statuses, &urls, &descriptions, &orgs, &categories, &areas, &documents],
+                 areas = EXCLUDED.areas, document = EXCLUDED.document, imported_at = now(),
+                 feed_url = COALESCE($10, d.feed_url),
+                 withdrawn_at = CASE WHEN $10::text IS NULL THEN d.withdrawn_at END
+             WHERE $10::text IS NULL OR d.document IS DISTINCT FROM EXCLUDED.document
+                 OR d.withdrawn_at IS NOT NULL OR d.feed_url IS DISTINCT FROM $10
+             RETURNING (xmax = 0)",
+            &[&ids, &names, &statuses, &urls, &descriptions, &orgs, &categories, &areas, &documents, &feed],
         )
-        .await
+        .await?;
+    let added = rows.iter().filter(|r| r.get::<_, bool>(0)).count() as u64;
+    Ok((added, rows.len() as u64 - added))
 }
 
 /// A service as `listDirectory` shows it.
@@ -347,16 +373,22 @@ pub struct DirectoryEntry {
     pub description: Option<String>,
     pub organisation_name: Option<String>,
     pub categories: Vec<String>,
-    /// Whether the service takes new connections.
+    /// Whether the service takes new connections: not inactive, not defunct, and still
+    /// listed by the directory feed.
     pub accepts_connections: bool,
+    /// When the directory feed stopped listing the service (unset: listed, or imported).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub withdrawn_at: Option<time::OffsetDateTime>,
 }
 
 fn entry(row: &tokio_postgres::Row) -> DirectoryEntry {
     let status: String = row.get(2);
+    let withdrawn_at: Option<time::OffsetDateTime> = row.get(7);
     DirectoryEntry {
         id: row.get(0),
         name: row.get(1),
-        accepts_connections: accepts_connections(&status),
+        accepts_connections: accepts_connections(&status) && withdrawn_at.is_none(),
+        withdrawn_at,
         status,
         url: row.get(3),
         description: row.get(4),
@@ -365,7 +397,8 @@ fn entry(row: &tokio_postgres::Row) -> DirectoryEntry {
     }
 }
 
-const COLUMNS: &str = "service_id, name, status, url, description, organisation_name, categories";
+const COLUMNS: &str =
+    "service_id, name, status, url, description, organisation_name, categories, withdrawn_at";
 
 /// Searches the directory: free text (name, description, organisation), category, area.
 pub async fn search(
@@ -394,7 +427,7 @@ pub async fn search(
         "($1::text IS NULL OR name ILIKE $1 OR description ILIKE $1 OR organisation_name ILIKE $1)
          AND ($2::text IS NULL OR $2 = ANY(categories))
          AND ($3::text IS NULL OR areas ILIKE $3)
-         AND ($4::bool IS NULL OR (status NOT IN ('inactive', 'defunct')) = $4)";
+         AND ($4::bool IS NULL OR (status NOT IN ('inactive', 'defunct') AND withdrawn_at IS NULL) = $4)";
     let total: i64 = client
         .query_one(
             &format!("SELECT count(*) FROM directory_services WHERE {filter}"),
@@ -426,142 +459,4 @@ pub async fn get(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/openreferral/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
-        )
-        .expect("fixture is JSON")
-    }
-
-    #[test]
-    fn the_full_service_fixture_parses_with_categories_and_areas() {
-        let services = parse_import(&fixture("service_full.json")).expect("valid");
-        assert_eq!(services.len(), 1);
-        let s = &services[0];
-        assert_eq!(s.id, "ac148810-d857-441c-9679-408f346de14b");
-        assert_eq!(s.name, "Community Counselling");
-        assert_eq!(s.status, "active");
-        assert_eq!(
-            s.organisation_name.as_deref(),
-            Some("Example Organization Inc.")
-        );
-        assert!(
-            s.categories.contains(&"name".to_owned()),
-            "{:?}",
-            s.categories
-        );
-        assert!(s.areas.contains("MyCity"), "{}", s.areas);
-        assert!(s.accepts_connections());
-    }
-
-    #[test]
-    fn the_paginated_list_fixture_parses() {
-        let services = parse_import(&fixture("service_list.json")).expect("valid");
-        assert_eq!(services.len(), 1);
-        assert_eq!(services[0].name, "Community Counselling");
-    }
-
-    #[test]
-    fn an_organisation_document_imports_its_services() {
-        let services = parse_import(&fixture("organization_full.json")).expect("valid");
-        assert_eq!(services.len(), 1);
-        assert_eq!(services[0].id, "ac148810-d857-441c-9679-408f346de14b");
-        assert_eq!(
-            services[0].organisation_name.as_deref(),
-            Some("Example Organization Inc.")
-        );
-        let errors = parse_import(&json!({"name": "Org", "services": [{"id": "x"}]})).unwrap_err();
-        assert_eq!(errors[0].field, "services.0.name");
-        let named = parse_import(&json!({"name": "Org", "services": [
-            {"id": "x", "name": "n", "status": "active", "url": "https://x.example"}
-        ]}))
-        .unwrap();
-        assert_eq!(named[0].organisation_name.as_deref(), Some("Org"));
-    }
-
-    #[test]
-    fn missing_required_fields_are_each_named() {
-        let errors = parse_import(&json!({"description": "x"})).unwrap_err();
-        let fields: Vec<(&str, &str)> = errors
-            .iter()
-            .map(|e| (e.field.as_str(), e.rule.as_str()))
-            .collect();
-        assert_eq!(
-            fields,
-            vec![
-                ("id", "required"),
-                ("name", "required"),
-                ("status", "required"),
-                ("url", "required")
-            ]
-        );
-    }
-
-    #[test]
-    fn an_unknown_status_and_a_bad_url_are_refused_with_their_position_in_a_list() {
-        let mut good = fixture("service_full.json");
-        let mut bad = good.clone();
-        bad["id"] = json!("other");
-        bad["status"] = json!("closed");
-        bad["url"] = json!("example.com");
-        good["id"] = json!("good");
-        let errors = parse_import(&json!({"contents": [good, bad]})).unwrap_err();
-        let fields: Vec<(&str, &str)> = errors
-            .iter()
-            .map(|e| (e.field.as_str(), e.rule.as_str()))
-            .collect();
-        assert_eq!(
-            fields,
-            vec![
-                ("contents.1.status", "status_enum"),
-                ("contents.1.url", "url")
-            ]
-        );
-    }
-
-    #[test]
-    fn every_status_of_the_standard_is_accepted_and_only_inactive_and_defunct_refuse_connections() {
-        for status in STATUSES {
-            let services = parse_import(
-                &json!({"id": "s", "name": "n", "status": status, "url": "https://x.example"}),
-            )
-            .unwrap_or_else(|e| panic!("{status}: {e:?}"));
-            assert_eq!(
-                services[0].accepts_connections(),
-                !matches!(status, "inactive" | "defunct"),
-                "{status}"
-            );
-        }
-    }
-
-    #[test]
-    fn duplicate_ids_and_non_objects_are_refused() {
-        let s = json!({"id": "s", "name": "n", "status": "active", "url": "https://x.example"});
-        let errors = parse_import(&json!({"contents": [s.clone(), s]})).unwrap_err();
-        assert_eq!(errors[0].rule, "unique");
-        assert_eq!(parse_import(&json!([1])).unwrap_err()[0].rule, "type");
-        assert_eq!(
-            parse_import(&json!({"contents": [1]})).unwrap_err()[0].field,
-            "contents.0"
-        );
-        assert_eq!(
-            parse_import(&json!({"contents": {}})).unwrap_err()[0].field,
-            "contents"
-        );
-        let blank = json!({"id": " ", "name": 3, "status": "active", "url": "https://x.example"});
-        let rules: Vec<String> = parse_import(&blank)
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.rule)
-            .collect();
-        assert_eq!(rules, vec!["non_empty_string", "non_empty_string"]);
-    }
-}
+mod tests;

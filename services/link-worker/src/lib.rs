@@ -6,7 +6,8 @@
 //! - [`caseload`]: the caseload projection (schema `caseload`), folded from `referral.*`
 //!   and `case.*` events with the same fold the commands use.
 //! - [`directory`]: the directory of community services (Open Referral UK), reference
-//!   data imported into a table of its own.
+//!   data imported into a table of its own, or synced from an Open Referral UK API feed
+//!   ([`directory::sync`]) on a schedule and on demand.
 //! - [`audit`]: the access log of who saw which person's record.
 //! - [`commands`]: every case command as a decision of the platform's one command path:
 //!   folded from the referral's and the case's events, decided by [`case::decide`], and
@@ -50,6 +51,9 @@ pub const PROJECTIONS: &[&str] = &["caseload", "registry"];
 /// read by the binary's settings, not here).
 pub struct LinkWorkerService {
     pub policy: case::Policy,
+    /// The Open Referral UK API the directory is synced from (`LINKWAY_DIRECTORY_FEED_*`,
+    /// `LINKWAY_DIRECTORY_SYNC_INTERVAL_SECS`); `None`: the directory is only imported.
+    pub directory_feed: Option<directory::feed::Feed>,
 }
 
 impl Service for LinkWorkerService {
@@ -81,6 +85,15 @@ impl Service for LinkWorkerService {
                 caseload: caseload.clone(),
                 policy: self.policy,
             };
+            // The directory feed, synced on its schedule and on demand (API and page).
+            let syncer = std::sync::Arc::new(directory::sync::Syncer::new(
+                ctx.db.clone(),
+                self.directory_feed.clone(),
+            ));
+            syncer.schedule(&ctx.shutdown);
+            let sync = api::SyncState { syncer };
+            let sync_routes =
+                api::sync_routes(sync.clone()).merge(pages::directory_sync::routes(sync));
             let (db, answer_days) = (ctx.db.clone(), self.policy.connection_answer_days);
             let on_scrape: ScrapeHook = std::sync::Arc::new(move || {
                 let db = db.clone();
@@ -96,7 +109,9 @@ impl Service for LinkWorkerService {
                 })
             });
             Ok(Started {
-                routes: api::routes(state.clone()).merge(pages::routes(state)),
+                routes: api::routes(state.clone())
+                    .merge(pages::routes(state))
+                    .merge(sync_routes),
                 projections: vec![("caseload", caseload), ("registry", registry)],
                 on_scrape: Some(on_scrape),
             })
@@ -127,7 +142,11 @@ pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
 
 /// [`start`] with explicit settings (contact attempts, connection answer window).
 pub async fn start_with(ctx: ServiceContext, policy: case::Policy) -> anyhow::Result<axum::Router> {
-    service::router(&LinkWorkerService { policy }, &ctx).await
+    let service = LinkWorkerService {
+        policy,
+        directory_feed: None,
+    };
+    service::router(&service, &ctx).await
 }
 
 /// Rebuilds one projection by name; `Ok(None)` if the name is not this service's.
@@ -138,6 +157,7 @@ pub async fn rebuild(
 ) -> anyhow::Result<Option<u64>> {
     let service = LinkWorkerService {
         policy: case::Policy::default(),
+        directory_feed: None,
     };
     service.rebuild(ctx, projection, progress).await
 }

@@ -13,7 +13,8 @@
 //!   posts; [`outcome`] the questionnaires; [`connect`] the directory search to connect a
 //!   service.
 //! - [`team`]: `/team`, allocation, workload and connections waiting for an answer.
-//! - [`directory_import`]: `/directory/upload`, an Open Referral UK import.
+//! - [`directory_import`]: `/directory/upload`, an Open Referral UK import;
+//!   [`directory_sync`]: `/directory/feed`, the directory's feed and its last sync.
 //! - [`labels`]: what codes say to people.
 
 use axum::Router;
@@ -34,6 +35,7 @@ pub mod case;
 pub mod caseload;
 pub mod connect;
 pub mod directory_import;
+pub mod directory_sync;
 mod forms;
 pub mod labels;
 pub mod outcome;
@@ -132,6 +134,7 @@ pub fn navigation(who: &SignedIn, current: &str) -> Vec<NavItem> {
     if who.holds(&[Role::ServiceManager]) {
         items.push(("Team", "/team"));
         items.push(("Directory import", "/directory/upload"));
+        items.push(("Directory feed", directory_sync::PATH));
     }
     items
         .into_iter()

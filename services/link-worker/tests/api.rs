@@ -395,6 +395,8 @@ mod caseload_views;
 
 #[path = "api/directory.rs"]
 mod directory;
+#[path = "api/directory_sync.rs"]
+mod directory_sync;
 
 #[path = "api/contract.rs"]
 mod contract;

@@ -606,5 +606,8 @@ async fn not_signed_in_is_sent_to_sign_in() {
 #[path = "pages/directory.rs"]
 mod directory;
 
+#[path = "pages/directory_feed.rs"]
+mod directory_feed;
+
 #[path = "pages/mycaw.rs"]
 mod mycaw;

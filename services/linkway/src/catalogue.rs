@@ -45,6 +45,7 @@ pub fn build(
         ServiceName::Intake => Box::new(IntakeService),
         ServiceName::LinkWorker => Box::new(LinkWorkerService {
             policy: settings.link_worker_policy(),
+            directory_feed: settings.directory_feed()?,
         }),
         ServiceName::Reporting => Box::new(ReportingService {
             settings: pseudonym_key

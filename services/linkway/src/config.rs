@@ -10,6 +10,7 @@
 
 mod database;
 mod debug;
+mod directory;
 pub mod file;
 mod nats;
 mod tokens;
@@ -28,6 +29,7 @@ use linkway_platform::secret::Secret;
 
 use crate::catalogue::ServiceName;
 pub use database::DatabaseTls;
+pub use directory::DirectoryFeed;
 pub use nats::{Connection, NatsAccess, NatsLogin};
 pub use tokens::Limit;
 
@@ -410,6 +412,10 @@ pub struct Settings {
         help_heading = "Link-worker"
     )]
     pub connection_answer_days: i64,
+    /// Link-worker's directory feed: an Open Referral UK API synced into the directory
+    /// ([`directory`]).
+    #[command(flatten)]
+    pub directory_feed: DirectoryFeed,
 
     /// Days a token works from when it is issued, unless `token create` or `token rotate`
     /// says otherwise (1-3650).

@@ -9,17 +9,20 @@ use super::*;
     paths(
         get_caseload, get_case, accept_referral, decline_referral, assign_case, record_contact, agree_plan,
         review_plan, connect_service, record_connection_response, record_outcome, raise_safeguarding,
-        close_case, import_directory, list_directory,
+        close_case, import_directory, list_directory, sync_directory, get_directory_sync,
         crate::pages::caseload::page, crate::pages::case::page, crate::pages::actions::post,
         crate::pages::outcome::page, crate::pages::outcome::post, crate::pages::connect::page,
         crate::pages::connect::post, crate::pages::team::page, crate::pages::directory_import::page,
-        crate::pages::directory_import::post
+        crate::pages::directory_import::post, crate::pages::directory_sync::page,
+        crate::pages::directory_sync::post
     ),
     components(schemas(
         Problem, FieldError, CaseloadPage, CaseSummary, CaseDetail, ConnectionView, CaseState, CaseloadSort,
         CommandAccepted, DeclineRequest, AssignRequest, ContactRequest, ContactKind, PlanRequest, ConnectRequest,
         ConnectionResponseRequest, ConnectionResponse, ConnectionStatus, OutcomeRequest, Instrument,
-        SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry,
+        SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry, DirectoryFeedStatus,
+        crate::directory::sync::DirectorySync, crate::directory::sync::SyncTrigger,
+        crate::directory::sync::SyncOutcome,
         DeclineReason, ContactChannel, ContactOutcome, Timepoint, ClosureReason, LegalBasis, SharedDetail,
         Coding, linkway_events::case::PlanPersonal, linkway_events::referral::ContactMethod,
         linkway_events::referral::Address, linkway_events::referral::Person, ReferralPersonal,

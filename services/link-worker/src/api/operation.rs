@@ -220,6 +220,7 @@ async fn connect(
                 name: String::new(),
                 status: String::new(),
                 kind: None,
+                withdrawn: false,
             }
         },
         |s| case::ServiceRef {
@@ -227,6 +228,7 @@ async fn connect(
             name: s.name,
             status: s.status,
             kind: s.categories.into_iter().next(),
+            withdrawn: s.withdrawn_at.is_some(),
         },
     );
     let key = IdempotencyKey::from_headers(headers, &principal.organisation_id)?;

@@ -106,6 +106,8 @@ pub struct ServiceRef {
     pub status: String,
     /// The kind of service: the directory's first taxonomy term for it (lower case).
     pub kind: Option<String>,
+    /// The directory feed no longer lists it.
+    pub withdrawn: bool,
 }
 
 /// A plan as agreed or reviewed.
@@ -181,12 +183,16 @@ impl Command {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Refusal {
+    /// What is refused: `state` (the case's), or the request field whose value cannot be
+    /// used now (`service_id`: a service taking no new connections).
+    pub field: &'static str,
     pub rule: &'static str,
     pub message: String,
 }
 
 fn refuse(rule: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
+        field: "state",
         rule,
         message: message.into(),
     }
@@ -353,14 +359,24 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                 &[CaseState::PlanAgreed],
                 "connection_requires_agreed_plan",
             )?;
-            if matches!(service.status.as_str(), "inactive" | "defunct") {
-                return Err(refuse(
-                    "service_not_accepting_connections",
-                    format!(
-                        "the directory service {} is {} and takes no new connections",
-                        service.id, service.status
-                    ),
-                ));
+            let why = if matches!(service.status.as_str(), "inactive" | "defunct") {
+                Some(format!("is {}", service.status))
+            } else if service.withdrawn {
+                Some("is no longer listed by the directory feed".to_owned())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(Refusal {
+                    field: "service_id",
+                    ..refuse(
+                        "service_not_accepting_connections",
+                        format!(
+                            "the directory service {} {why} and takes no new connections",
+                            service.id
+                        ),
+                    )
+                });
             }
             if case.connection(*connection_id).is_some() {
                 return Err(refuse(

@@ -69,6 +69,7 @@ fn service(status: &str) -> ServiceRef {
         name: "Walking group".into(),
         status: status.into(),
         kind: Some("physical activity".into()),
+        withdrawn: false,
     }
 }
 
@@ -379,13 +380,39 @@ fn inactive_and_defunct_services_take_no_new_connections() {
         let outcome = decide(&case_in(PlanAgreed), &command, &policy);
         match ok {
             true => assert!(outcome.is_ok(), "{status}"),
-            false => assert_eq!(
-                outcome.unwrap_err().rule,
-                "service_not_accepting_connections",
-                "{status}"
-            ),
+            false => {
+                let refusal = outcome.unwrap_err();
+                assert_eq!(refusal.rule, "service_not_accepting_connections");
+                assert_eq!(refusal.field, "service_id", "{status}");
+                assert!(refusal.message.contains(status), "{}", refusal.message);
+            }
         }
     }
+}
+
+#[test]
+fn a_service_the_directory_feed_no_longer_lists_takes_no_new_connections() {
+    let command = Command::ConnectService {
+        connection_id: Uuid::from_u128(6),
+        service: ServiceRef {
+            withdrawn: true,
+            ..service("active")
+        },
+        legal_basis: LegalBasis::ExplicitConsent,
+        shared: vec![SharedDetail::Name],
+    };
+    let refusal = decide(&case_in(PlanAgreed), &command, &Policy::default()).unwrap_err();
+    assert_eq!(
+        (refusal.field, refusal.rule),
+        ("service_id", "service_not_accepting_connections")
+    );
+    assert!(
+        refusal
+            .message
+            .contains("no longer listed by the directory feed"),
+        "{}",
+        refusal.message
+    );
 }
 
 #[test]
@@ -626,6 +653,7 @@ mod journeys {
                             name: "A service".into(),
                             status: status.into(),
                             kind: None,
+                            withdrawn: false,
                         },
                         legal_basis: LegalBasis::PublicTaskHealthCare,
                         shared: vec![SharedDetail::Name],

@@ -206,6 +206,7 @@ async fn caseload_figures_are_identical_after_a_rebuild() {
     }
     let rebuilt = linkway_link_worker::LinkWorkerService {
         policy: linkway_link_worker::case::Policy::default(),
+        directory_feed: None,
     }
     .rebuild(&s.ctx, "caseload", &|_, _| {})
     .await
@@ -213,7 +214,8 @@ async fn caseload_figures_are_identical_after_a_rebuild() {
     assert!(rebuilt.unwrap() >= last);
     assert_eq!(
         linkway_link_worker::LinkWorkerService {
-            policy: linkway_link_worker::case::Policy::default()
+            policy: linkway_link_worker::case::Policy::default(),
+            directory_feed: None,
         }
         .rebuild(&s.ctx, "nonsense", &|_, _| {})
         .await

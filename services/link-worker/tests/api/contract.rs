@@ -1,8 +1,10 @@
 use super::*;
 
 const QUERIES: [&str; 3] = ["getCaseload", "getCase", "listDirectory"];
+/// The directory feed's: its state, and a sync now (no body; 409 when none can run).
+const FEED: [&str; 2] = ["getDirectorySync", "syncDirectory"];
 /// The pages (HTML, documented under the tag `pages`): not JSON operations.
-const PAGES: [&str; 10] = [
+const PAGES: [&str; 12] = [
     "getCaseloadPage",
     "getCasePage",
     "submitCaseForm",
@@ -13,6 +15,8 @@ const PAGES: [&str; 10] = [
     "getTeamPage",
     "getDirectoryImportPage",
     "submitDirectoryImportForm",
+    "getDirectoryFeedPage",
+    "submitDirectorySyncForm",
 ];
 const COMMANDS: [&str; 12] = [
     "acceptReferral",
@@ -100,9 +104,23 @@ async fn openapi_lists_every_operation_with_its_request_responses_and_errors() {
             }
         }
     }
+    for id in FEED {
+        let (_, _, op) = found.get(id).unwrap_or_else(|| panic!("{id} missing"));
+        let mut errors = vec!["401", "403", "503"];
+        if id == "syncDirectory" {
+            errors.push("409");
+        }
+        for status in errors {
+            let problem = &op["responses"][status]["content"]["application/problem+json"];
+            assert_eq!(
+                problem["schema"]["$ref"], "#/components/schemas/Problem",
+                "{id} {status}"
+            );
+        }
+    }
     assert_eq!(
         found.len(),
-        QUERIES.len() + COMMANDS.len(),
+        QUERIES.len() + COMMANDS.len() + FEED.len(),
         "{:?}",
         found.keys()
     );

@@ -57,7 +57,7 @@ impl Pages {
     }
 
     /// How many services the directory holds.
-    async fn directory_size(&self) -> i64 {
+    pub(super) async fn directory_size(&self) -> i64 {
         let db = self.env.database("link-worker").await;
         let client = db.client().await.unwrap();
         client
