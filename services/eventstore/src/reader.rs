@@ -191,6 +191,12 @@ impl LogReader {
         }
         if let Some(vault) = &self.vault {
             let event = self.unopened.as_mut().expect("just read");
+            // Another process erased this person: forget the key now, not in 30 s.
+            if event.aggregate_kind() == Some("person")
+                && let Some(id) = event.subject.rsplit('.').next()
+            {
+                vault.keys().forget(id);
+            }
             let mut backoff = Duration::from_millis(50);
             // A key that cannot be fetched now is fetched again: an event handed out
             // unopened would be projected without the person's details, for good.

@@ -7,8 +7,9 @@
 //!
 //! Opened keys are kept in memory (at most [`CACHE_LIMIT`], for [`CACHE_TTL`]), so a
 //! replay does not ask the bucket for every event; an erasure in this process drops its
-//! entry at once, and another process's copy lives at most [`CACHE_TTL`] longer (its
-//! read models purge the person when they meet `person.erased`, whatever they hold).
+//! entry at once, another process drops it when its log reader meets the `person.*` event,
+//! and a process that reads no log keeps it at most [`CACHE_TTL`] longer (its read models
+//! purge the person when they meet `person.erased`, whatever they hold).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -205,7 +206,8 @@ impl KeyStore {
         cache.insert(id.to_owned(), (Instant::now(), key));
     }
 
-    fn forget(&self, id: &str) {
+    /// Drops a key from this process's memory (it stays in the bucket).
+    pub fn forget(&self, id: &str) {
         self.cache
             .lock()
             .expect("the key cache is never poisoned")
