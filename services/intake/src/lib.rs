@@ -25,7 +25,11 @@
 //! call `command::submit`, the only place `referral.received`
 //! is decided. Where the read model is written: `read_model::Referrals::apply`, only.
 //!
-//! Intake's database holds, besides its projections (`referrals`, `registry`):
+//! Every read of a person's details (`getReferral`, `listReferrals`, the referrer's list
+//! and referral pages) is recorded in the platform's audit trail before it is sent
+//! ([`linkway_platform::audit`]); `listAudit` (`/audit`, `/audit/view`) reads it.
+//!
+//! Intake's database holds, besides its projections (`referrals`, `registry`, `audit`):
 //! `intake_secrets` (the NHS number lookup key), `inbound_messages` (the audit of every FHIR
 //! message an authenticated caller sent, accepted or refused, with the sender's endpoint)
 //! and the platform's bookkeeping (`token_usage`). Those are not rebuilt from the log, and
@@ -57,6 +61,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
 use linkway_eventstore::EventStore;
+use linkway_platform::audit::{self, AuditTrail, Auditor};
 use linkway_platform::metrics;
 use linkway_platform::ops::ScrapeHook;
 use linkway_platform::registry::Registry;
@@ -82,6 +87,8 @@ pub struct AppState {
     pub referrals: Checkpoint,
     /// The key for NHS number lookups (duplicates).
     pub nhs_key: Arc<NhsNumberKey>,
+    /// Records each read of a person's record before it is sent.
+    pub audit: Auditor,
 }
 
 impl FromRef<AppState> for Database {
@@ -91,7 +98,7 @@ impl FromRef<AppState> for Database {
 }
 
 /// This service's projections, for `linkway rebuild <name>`.
-pub const PROJECTIONS: &[&str] = &[Referrals::NAME, "registry"];
+pub const PROJECTIONS: &[&str] = &[Referrals::NAME, "registry", AuditTrail::NAME];
 
 /// Intake as the `linkway` binary runs it (no settings of its own: its NHS number lookup
 /// key lives in its database).
@@ -123,7 +130,8 @@ impl Service for IntakeService {
         Box::pin(async move { Ok(db.migrate(embedded::migrations::runner()).await?) })
     }
 
-    /// Spawns intake's `referrals` and the registry; the API routes over their checkpoints.
+    /// Spawns intake's `referrals`, the registry and the audit trail; the API routes over
+    /// their checkpoints.
     fn start<'a>(&'a self, ctx: &'a ServiceContext) -> BoxFuture<'a, anyhow::Result<Started>> {
         Box::pin(async move {
             self.migrate(&ctx.db).await?;
@@ -132,12 +140,18 @@ impl Service for IntakeService {
             let referrals = ctx
                 .spawn_projection(Referrals::new(nhs_key.clone()))
                 .await?;
+            let trail = ctx.spawn_projection(AuditTrail).await?;
             let state = AppState {
                 db: ctx.db.clone(),
                 store: ctx.store.clone(),
                 referrals: referrals.clone(),
                 nhs_key,
+                audit: Auditor::new(ctx.store.clone()),
             };
+            let audit_routes = audit::routes(audit::AuditState {
+                db: ctx.db.clone(),
+                trail: trail.clone(),
+            });
             let db = ctx.db.clone();
             let on_scrape: ScrapeHook = Arc::new(move || {
                 let db = db.clone();
@@ -151,8 +165,12 @@ impl Service for IntakeService {
                 })
             });
             Ok(Started {
-                routes: router(state),
-                projections: vec![("registry", registry), (Referrals::NAME, referrals)],
+                routes: router(state).merge(audit_routes),
+                projections: vec![
+                    ("registry", registry),
+                    (Referrals::NAME, referrals),
+                    (AuditTrail::NAME, trail),
+                ],
                 on_scrape: Some(on_scrape),
             })
         })
@@ -172,6 +190,7 @@ impl Service for IntakeService {
                     Ok(Some(ctx.rebuild(Referrals::new(key), progress).await?))
                 }
                 "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
+                AuditTrail::NAME => Ok(Some(ctx.rebuild(AuditTrail, progress).await?)),
                 _ => Ok(None),
             }
         })
@@ -340,5 +359,5 @@ struct ApiDoc;
 
 /// The OpenAPI 3.1 document of intake.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    linkway_platform::audit::document(ApiDoc::openapi())
 }

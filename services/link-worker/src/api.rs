@@ -52,6 +52,8 @@ pub struct AppState {
     /// Where the caseload projection stands, for `?min_sequence=`.
     pub caseload: Checkpoint,
     pub policy: Policy,
+    /// Records each read of a person's record before it is sent.
+    pub audit: linkway_platform::audit::Auditor,
 }
 
 impl FromRef<AppState> for Database {
@@ -175,8 +177,8 @@ async fn execute(
 mod caseload;
 mod cases;
 mod community_services;
-mod directory_sync;
 pub mod contract;
+mod directory_sync;
 pub mod fields;
 mod import_contract;
 mod openapi;

@@ -5,10 +5,12 @@
 //!   versioned functions.
 //! - [`caseload`]: the caseload projection (schema `caseload`), folded from `referral.*`
 //!   and `case.*` events with the same fold the commands use.
+//! - The platform's audit trail ([`linkway_platform::audit`], schema `audit`): every read
+//!   of a person's record ([`api::caseload`], [`api::read_case`], the team page) is
+//!   recorded before it is sent, and `listAudit` (`/audit`, `/audit/view`) shows it.
 //! - [`directory`]: the directory of community services (Open Referral UK), reference
 //!   data imported into a table of its own, or synced from an Open Referral UK API feed
 //!   ([`directory::sync`]) on a schedule and on demand.
-//! - [`audit`]: the access log of who saw which person's record.
 //! - [`commands`]: every case command as a decision of the platform's one command path:
 //!   folded from the referral's and the case's events, decided by [`case::decide`], and
 //!   appended guarded on both subjects, so two link workers changing one case never lose
@@ -22,7 +24,6 @@
 //! The service appends only `case.*` events and reads only the log and its own database.
 
 pub mod api;
-pub mod audit;
 pub mod case;
 pub mod caseload;
 pub mod commands;
@@ -31,6 +32,7 @@ pub mod outcomes;
 pub mod pages;
 pub mod queries;
 
+use linkway_platform::audit::{self, AuditTrail, Auditor};
 use linkway_platform::metrics;
 use linkway_platform::ops::ScrapeHook;
 use linkway_platform::registry::Registry;
@@ -44,7 +46,7 @@ mod embedded {
 }
 
 /// Names of this service's projections, for `linkway rebuild <name>`.
-pub const PROJECTIONS: &[&str] = &["caseload", "registry"];
+pub const PROJECTIONS: &[&str] = &["caseload", "registry", AuditTrail::NAME];
 
 /// The link-worker service as the `linkway` binary runs it, with the settings its
 /// decisions depend on (`LINKWAY_MAX_CONTACT_ATTEMPTS`, `LINKWAY_CONNECTION_ANSWER_DAYS`,
@@ -73,18 +75,25 @@ impl Service for LinkWorkerService {
         Box::pin(async move { Ok(db.migrate(embedded::migrations::runner()).await?) })
     }
 
-    /// Spawns the caseload and the registry; the API routes over their checkpoints.
+    /// Spawns the caseload, the registry and the audit trail; the API routes over their
+    /// checkpoints.
     fn start<'a>(&'a self, ctx: &'a ServiceContext) -> BoxFuture<'a, anyhow::Result<Started>> {
         Box::pin(async move {
             self.migrate(&ctx.db).await?;
             let registry = ctx.spawn_projection(Registry).await?;
             let caseload = ctx.spawn_projection(caseload::Caseload).await?;
+            let trail = ctx.spawn_projection(AuditTrail).await?;
             let state = api::AppState {
                 db: ctx.db.clone(),
                 store: ctx.store.clone(),
                 caseload: caseload.clone(),
                 policy: self.policy,
+                audit: Auditor::new(ctx.store.clone()),
             };
+            let audit_routes = audit::routes(audit::AuditState {
+                db: ctx.db.clone(),
+                trail: trail.clone(),
+            });
             // The directory feed, synced on its schedule and on demand (API and page).
             let syncer = std::sync::Arc::new(directory::sync::Syncer::new(
                 ctx.db.clone(),
@@ -111,8 +120,13 @@ impl Service for LinkWorkerService {
             Ok(Started {
                 routes: api::routes(state.clone())
                     .merge(pages::routes(state))
+                    .merge(audit_routes)
                     .merge(sync_routes),
-                projections: vec![("caseload", caseload), ("registry", registry)],
+                projections: vec![
+                    ("caseload", caseload),
+                    ("registry", registry),
+                    (AuditTrail::NAME, trail),
+                ],
                 on_scrape: Some(on_scrape),
             })
         })
@@ -128,6 +142,7 @@ impl Service for LinkWorkerService {
             match projection {
                 "caseload" => Ok(Some(ctx.rebuild(caseload::Caseload, progress).await?)),
                 "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
+                AuditTrail::NAME => Ok(Some(ctx.rebuild(AuditTrail, progress).await?)),
                 _ => Ok(None),
             }
         })

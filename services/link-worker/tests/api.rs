@@ -37,7 +37,11 @@ struct Service {
 
 impl Service {
     async fn start() -> Service {
-        let env = TestEnv::shared();
+        Service::start_in(TestEnv::shared()).await
+    }
+
+    /// [`Service::start`] on given servers (a private nats-server a test stops).
+    async fn start_in(env: TestEnv) -> Service {
         env.register_organisation(NORTH, OrganisationKind::Pcn, Some("ZZ1"), true)
             .await;
         env.register_organisation(SOUTH, OrganisationKind::Vcse, Some("ZZ1"), true)
@@ -285,6 +289,8 @@ fn schema_errors(doc: &Value, schema: &str, instance: &Value) -> Vec<String> {
         .collect()
 }
 
+#[path = "api/audit.rs"]
+mod audit;
 #[path = "api/command_path.rs"]
 mod command_path;
 #[path = "api/every_accepted_projects.rs"]

@@ -489,14 +489,15 @@ async fn each_user_is_refused_every_subject_but_its_own() {
     let kinds = [
         "referral",
         "case",
+        "audit",
         "organisation",
         "routing_rule",
         "token",
         "user",
     ];
     for (user, own) in [
-        ("intake", &["referral"][..]),
-        ("link-worker", &["case"][..]),
+        ("intake", &["referral", "audit"][..]),
+        ("link-worker", &["case", "audit"][..]),
         ("reporting", &[][..]),
         (
             "registry",
@@ -550,12 +551,12 @@ async fn each_user_is_refused_every_subject_but_its_own() {
     }
 
     // What the refusals kept out never reached the stream: only the permitted publishes
-    // (one referral, one case, four registry events) are in it.
+    // (one referral, one case, two audit entries, four registry events) are in it.
     let (operator, mut refusals) = client_as(&nats, "operator").await;
     let js = jetstream::new(operator.clone());
     let mut stream = js.get_stream("LINKWAY").await.expect("the stream exists");
     let info = stream.info().await.expect("stream info");
-    assert_eq!(info.state.messages, 6, "{:?}", info.state);
+    assert_eq!(info.state.messages, 8, "{:?}", info.state);
     // The operator may change the stream's settings, but not delete it.
     let mut config = info.config.clone();
     config.description = Some("changed by the operator".into());
@@ -580,7 +581,7 @@ async fn each_user_is_refused_every_subject_but_its_own() {
         .expect("an ordered consumer");
     let mut messages = consumer.messages().await.expect("messages");
     let mut read = 0;
-    while read < 6 {
+    while read < 8 {
         messages.next().await.expect("a message").expect("no error");
         read += 1;
     }

@@ -5,6 +5,8 @@
 //!   with the checkpoint, dead letters, rebuilds that swap in fresh tables.
 //! - [`registry`]: the read model of organisations, routing rules and tokens that every
 //!   service keeps for itself.
+//! - [`audit`]: the one audit trail: reads recorded as `audit.recorded` before the data
+//!   is sent, the read model of reads and commands, `listAudit` and its page.
 //! - [`auth`]: bearer tokens to a [`auth::Principal`] (organisation + role).
 //! - [`problem`]: RFC 9457 problem+json errors that name the offending field.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
@@ -19,6 +21,7 @@
 //! - [`service`]: the [`Service`] trait the binary runs every service through, its
 //!   context, and shutdown (signal, task set, joins within a grace period).
 
+pub mod audit;
 pub mod auth;
 pub mod command;
 pub mod db;

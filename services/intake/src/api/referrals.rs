@@ -257,14 +257,8 @@ pub async fn get_referral(
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     wait_for(&state, q.min_sequence).await?;
     let row = visible_row(&state, &principal, id).await?;
-    // Every read of a person's record is attributable (ids only: nothing personal in logs).
-    tracing::info!(
-        referral_id = %id,
-        organisation = %principal.organisation_id,
-        role = principal.role.as_str(),
-        token = %principal.token_id,
-        "referral read"
-    );
+    // In the audit trail before the person's details are sent (503 when it cannot be).
+    state.audit.shown(&principal, "getReferral", &[id]).await?;
     let client = state.db.client().await?;
     let timeline = queries::timeline(&client, id).await?;
     let admin = principal.role == Role::Admin;
@@ -340,6 +334,11 @@ pub async fn list_referrals(
         (principal.role != Role::Admin).then_some(principal.organisation_id.as_str());
     let client = state.db.client().await?;
     let page = queries::referral_page(&client, org, status, limit, offset).await?;
+    let shown: Vec<Uuid> = page.rows.iter().map(|r| r.referral_id).collect();
+    state
+        .audit
+        .shown(&principal, "listReferrals", &shown)
+        .await?;
     let total = page.total;
     let items = page.rows.iter().map(ReferralSummary::from).collect();
     Ok(Json(ReferralList { items, total }))

@@ -53,6 +53,11 @@ pub async fn referrals(
         (page_number - 1) * PER_PAGE,
     )
     .await?;
+    let shown: Vec<uuid::Uuid> = found.rows.iter().map(|r| r.referral_id).collect();
+    state
+        .audit
+        .shown(&principal, "getReferralsPage", &shown)
+        .await?;
     let page = Page {
         title: "Your organisation's referrals",
         service: SERVICE,

@@ -62,7 +62,7 @@ pub async fn referral(
         Some("withdrawn") => Some("Referral withdrawn"),
         _ => None,
     };
-    let shown = Shown::load(&state, &principal, id).await?;
+    let shown = Shown::load(&state, &principal, id, "getReferralPage").await?;
     Ok(shown.render(&who, banner, &[], "", StatusCode::OK))
 }
 
@@ -148,7 +148,7 @@ pub async fn withdraw(
     } else {
         StatusCode::CONFLICT
     };
-    let shown = Shown::load(&state, &principal, id).await?;
+    let shown = Shown::load(&state, &principal, id, "withdrawReferralPage").await?;
     Ok(shown.render(&who, None, &errors, &typed, status))
 }
 
@@ -159,16 +159,15 @@ struct Shown {
 }
 
 impl Shown {
-    async fn load(state: &AppState, principal: &Principal, id: Uuid) -> Result<Shown, PageError> {
+    /// The referral, recorded in the audit trail as seen through `operation`.
+    async fn load(
+        state: &AppState,
+        principal: &Principal,
+        id: Uuid,
+        operation: &str,
+    ) -> Result<Shown, PageError> {
         let row = visible_row(state, principal, id).await?;
-        // Every read of a person's record is attributable (ids only: nothing personal in logs).
-        tracing::info!(
-            referral_id = %id,
-            organisation = %principal.organisation_id,
-            role = principal.role.as_str(),
-            user = principal.user_id.as_deref().unwrap_or_default(),
-            "referral read"
-        );
+        state.audit.shown(principal, operation, &[id]).await?;
         let client = state.db.client().await?;
         let timeline = queries::timeline(&client, id).await?;
         Ok(Shown { row, timeline })

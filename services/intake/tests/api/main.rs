@@ -2,6 +2,7 @@
 //! nats-server and PostgreSQL from `linkway-testkit`, one fresh stream and database per test.
 
 mod access;
+mod audit;
 mod channels;
 mod command_path;
 mod consent_table;

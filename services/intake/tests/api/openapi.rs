@@ -109,6 +109,19 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "/referrals/{referral_id}/view/withdraw",
         &[403, 404, 409, 422, 503],
     ),
+    // The platform's audit trail (IG leads and administrators).
+    (
+        "listAudit",
+        "get",
+        "/audit",
+        &[200, 401, 403, 409, 422, 503],
+    ),
+    (
+        "getAuditPage",
+        "get",
+        "/audit/view",
+        &[200, 403, 409, 422, 503],
+    ),
     // The administrator's unroutable referrals.
     (
         "getUnroutablePage",

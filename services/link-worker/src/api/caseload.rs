@@ -176,12 +176,26 @@ pub async fn get_caseload(
 }
 
 /// A page of the caller's caseload, as `getCaseload` and the caseload page read it; the
-/// cases shown are recorded as seen through `operation`.
+/// cases shown are recorded as seen through `operation` (in the audit trail, before they
+/// are sent).
 pub async fn caseload(
     state: &AppState,
     principal: &Principal,
     q: &CaseloadQuery,
     operation: &str,
+) -> Result<CaseloadPage> {
+    let page = read_caseload(state, principal, q).await?;
+    let shown: Vec<Uuid> = page.items.iter().map(|i| i.referral_id).collect();
+    state.audit.shown(principal, operation, &shown).await?;
+    Ok(page)
+}
+
+/// A page of the caller's caseload, not yet recorded as seen: a page that shows it with
+/// more records (the team page) records them all at once.
+pub async fn read_caseload(
+    state: &AppState,
+    principal: &Principal,
+    q: &CaseloadQuery,
 ) -> Result<CaseloadPage> {
     let mut errors = Vec::new();
     let linkway_platform::http::Paging { limit, offset } =
@@ -214,8 +228,6 @@ pub async fn caseload(
             serde_json::from_value(record).map_err(|e| ApiError::Internal(e.into()))?;
         items.push(summary(&case, &state.policy, now));
     }
-    let shown: Vec<Uuid> = items.iter().map(|i| i.referral_id).collect();
-    crate::audit::record_access(&client, principal, operation, &shown).await?;
     Ok(CaseloadPage {
         total: page.total,
         limit,
@@ -373,7 +385,7 @@ pub async fn get_case(
 
 /// One case from the read model (once it reaches `min_sequence`), if it was routed to the
 /// caller's organisation (404 otherwise, as if it did not exist); the read is recorded as
-/// seen through `operation`.
+/// seen through `operation` in the audit trail (a read that cannot be recorded is 503).
 pub async fn read_case(
     state: &AppState,
     principal: &Principal,
@@ -386,6 +398,6 @@ pub async fn read_case(
     let case = crate::caseload::case_for(&client, id, &principal.organisation_id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    crate::audit::record_access(&client, principal, operation, &[id]).await?;
+    state.audit.shown(principal, operation, &[id]).await?;
     Ok(case)
 }

@@ -59,5 +59,5 @@ impl utoipa::Modify for SessionCookie {
 
 /// The service's OpenAPI 3.1 document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    super::contract::exact(ApiDoc::openapi())
+    super::contract::exact(linkway_platform::audit::document(ApiDoc::openapi()))
 }

@@ -1,7 +1,7 @@
 //! `/cases/{id}/view`: one case, with what is known, the forms for what can be done now
 //! ([`super::actions`] takes them), outcome measures and the timeline. A case of another
-//! organisation is the same 404 page as a missing one; each read is recorded
-//! ([`crate::audit`]) as the API records `getCase`.
+//! organisation is the same 404 page as a missing one; each read is in the audit trail
+//! ([`linkway_platform::audit`]) as the API's `getCase` is.
 
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;

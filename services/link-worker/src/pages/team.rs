@@ -51,7 +51,7 @@ pub async fn page(
         offset: Some(0),
         min_sequence: query.get("min_sequence").parse().ok(),
     };
-    let unallocated = api::caseload(&state, &principal, &to_allocate, "getTeamPage").await?;
+    let unallocated = api::read_caseload(&state, &principal, &to_allocate).await?;
     let client = state.db.client().await.map_err(ApiError::from)?;
     let workers = queries::link_workers(&client, &principal.organisation_id)
         .await
@@ -67,10 +67,11 @@ pub async fn page(
         .into_iter()
         .filter_map(|r| serde_json::from_value(r).ok())
         .collect();
-    let shown: Vec<_> = waiting.iter().map(|c| c.referral_id).collect();
-    crate::audit::record_access(&client, &principal, "getTeamPage", &shown)
-        .await
-        .map_err(ApiError::from)?;
+    // Everyone the page names, recorded once, before it is sent.
+    let shown: Vec<_> = (unallocated.items.iter().map(|c| c.referral_id))
+        .chain(waiting.iter().map(|c| c.referral_id))
+        .collect();
+    state.audit.shown(&principal, "getTeamPage", &shown).await?;
     let names: HashMap<&str, &str> = workers
         .iter()
         .map(|w| (w.user_id.as_str(), w.display_name.as_str()))

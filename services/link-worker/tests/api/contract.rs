@@ -1,10 +1,11 @@
 use super::*;
 
-const QUERIES: [&str; 3] = ["getCaseload", "getCase", "listDirectory"];
+/// The queries; `listAudit` is the platform's audit trail, which this service serves.
+const QUERIES: [&str; 4] = ["getCaseload", "getCase", "listDirectory", "listAudit"];
 /// The directory feed's: its state, and a sync now (no body; 409 when none can run).
 const FEED: [&str; 2] = ["getDirectorySync", "syncDirectory"];
 /// The pages (HTML, documented under the tag `pages`): not JSON operations.
-const PAGES: [&str; 12] = [
+const PAGES: [&str; 13] = [
     "getCaseloadPage",
     "getCasePage",
     "submitCaseForm",
@@ -15,6 +16,7 @@ const PAGES: [&str; 12] = [
     "getTeamPage",
     "getDirectoryImportPage",
     "submitDirectoryImportForm",
+    "getAuditPage",
     "getDirectoryFeedPage",
     "submitDirectorySyncForm",
 ];
@@ -65,7 +67,14 @@ async fn openapi_lists_every_operation_with_its_request_responses_and_errors() {
         let responses = op["responses"].as_object().unwrap();
         assert!(responses.contains_key("200"), "{id}");
         let mut errors = vec!["401", "403", "503"];
-        if *id != "listDirectory" && *id != "importDirectory" && *id != "getCaseload" {
+        if ![
+            "listDirectory",
+            "importDirectory",
+            "getCaseload",
+            "listAudit",
+        ]
+        .contains(id)
+        {
             errors.push("404");
         }
         if COMMANDS.contains(id) {
@@ -269,7 +278,10 @@ async fn operational_endpoints_answer() {
         .unwrap();
     assert_eq!(ready["status"], "ready");
     assert!(ready["projections"]["caseload"].is_object());
-    assert_eq!(linkway_link_worker::PROJECTIONS, ["caseload", "registry"]);
+    assert_eq!(
+        linkway_link_worker::PROJECTIONS,
+        ["caseload", "registry", "audit"]
+    );
     let lw = s.token(NORTH, Role::LinkWorker).await;
     let (id, _) = s.refer(NORTH, "Pip").await;
     s.ok(&lw, &format!("/cases/{id}/accept"), json!({})).await;

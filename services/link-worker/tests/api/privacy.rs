@@ -34,47 +34,6 @@ async fn another_service_sees_nothing_of_a_case_and_cannot_act_on_it() {
 }
 
 #[tokio::test]
-async fn every_read_of_a_persons_record_is_logged_against_the_token() {
-    let s = Service::start().await;
-    let north = s.token(NORTH, Role::LinkWorker).await;
-    let south = s.token(SOUTH, Role::LinkWorker).await;
-    let (id, seq) = s.refer(NORTH, "Ola").await;
-    s.case(&north, id, seq).await;
-    s.caseload(&north, "", seq).await;
-    s.case(&south, id, seq).await;
-    let client = s.ctx.db.client().await.unwrap();
-    let rows = client
-        .query(
-            "SELECT organisation_id, user_id, role, operation FROM case_access WHERE referral_id = $1 ORDER BY accessed_at",
-            &[&id],
-        )
-        .await
-        .unwrap();
-    let seen: Vec<(String, Option<String>, String, String)> = rows
-        .iter()
-        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-        .collect();
-    let who = (
-        NORTH.to_owned(),
-        Some("link_worker-user".to_owned()),
-        "link_worker".to_owned(),
-    );
-    assert_eq!(
-        seen,
-        [
-            (
-                who.0.clone(),
-                who.1.clone(),
-                who.2.clone(),
-                "getCase".to_owned()
-            ),
-            (who.0, who.1, who.2, "getCaseload".to_owned()),
-        ],
-        "a refused read shows nothing and logs nothing"
-    );
-}
-
-#[tokio::test]
 async fn a_rerouted_referral_moves_to_the_new_service() {
     let s = Service::start().await;
     let north = s.token(NORTH, Role::LinkWorker).await;
