@@ -55,7 +55,7 @@ pub fn today() -> time::Date {
     OffsetDateTime::now_utc().date()
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let ok = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -87,6 +87,6 @@ pub async fn wait_for(state: &AppState, min_sequence: Option<u64>) -> Result<(),
 }
 
 /// The path's referral id; one that is not a UUID names no referral.
-fn referral_id(id: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn referral_id(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::NotFound)
 }

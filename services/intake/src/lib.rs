@@ -49,6 +49,7 @@ pub mod keys;
 pub mod messaging;
 pub mod nhs_number;
 pub mod pages;
+pub mod people;
 pub mod queries;
 pub mod read_model;
 pub mod referral;
@@ -265,6 +266,19 @@ pub fn router(state: AppState) -> axum::Router {
             post(api::mark_entered_in_error),
         )
         .route("/referrals/{referral_id}/route", post(api::route_referral))
+        // The person as a data subject: subject access and erasure.
+        .route(
+            "/referrals/{referral_id}/person",
+            get(people::export_person),
+        )
+        .route(
+            "/referrals/{referral_id}/person/erasure",
+            post(people::erase_person),
+        )
+        .route(
+            "/referrals/{referral_id}/person/view",
+            get(people::page::person_page),
+        )
         .route("/admin/unroutable", get(api::list_unroutable))
         .route("/form", get(form::get_form).post(form::post_form))
         // The referrer's pages (HTML for people signed in, beside the JSON routes).
@@ -309,6 +323,9 @@ pub fn router(state: AppState) -> axum::Router {
         api::mark_entered_in_error,
         api::list_unroutable,
         api::route_referral,
+        people::export::export_person,
+        people::export::erase_person,
+        people::page::person_page,
         messaging::process_message,
         messaging::legal_basis_code_system,
         form::get_form,
@@ -342,6 +359,10 @@ pub fn router(state: AppState) -> axum::Router {
         api::RouteRequest,
         api::UnroutableItem,
         api::UnroutableList,
+        people::PersonExport,
+        people::ExportedEvent,
+        people::ErasureRequest,
+        people::ErasedAnswer,
         read_model::Status,
         read_model::PersonSummary,
         read_model::OutcomeSummary,

@@ -54,7 +54,7 @@ impl Service {
             .expect("start");
         let base = linkway_testkit::serve(router, env.shutdown()).await;
         Service {
-            store: env.store().await,
+            store: env.opened_store().await,
             env,
             ctx,
             base,

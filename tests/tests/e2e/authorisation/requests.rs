@@ -108,6 +108,11 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
                    "share": ["name"]}),
         ),
         "recordConnectionResponse" => command(Stage::Connected, json!({"response": "accepted"})),
+        "exportPerson" => read(""),
+        "erasePerson" => command(Stage::Routed, json!({"reason": "person_asked"})),
+        "listAudit" => read("limit=200&min_sequence={seq}"),
+        "getDirectorySync" => read(""),
+        "syncDirectory" => create(Body::None),
         // reporting: area A's figures, which the records are in
         "getSummary" => read("area=QAA&min_sequence={seq}"),
         "getOutcomeFeed" => read("area=QAA"),

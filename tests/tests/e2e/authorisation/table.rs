@@ -226,6 +226,67 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("ig_lead", Forbidden, Forbidden),
         ]),
     ),
+    // the person of a referral: its organisation's IG lead, or an admin
+    (
+        "exportPerson",
+        api(&[
+            ("referrer", Forbidden, Forbidden),
+            ("link_worker", Forbidden, Forbidden),
+            ("service_manager", Forbidden, Forbidden),
+            ("commissioner", Forbidden, Forbidden),
+            ("admin", Sees, Sees),
+            ("ig_lead", Sees, NotFound),
+        ]),
+    ),
+    (
+        "erasePerson",
+        api(&[
+            ("referrer", Forbidden, Forbidden),
+            ("link_worker", Forbidden, Forbidden),
+            ("service_manager", Forbidden, Forbidden),
+            ("commissioner", Forbidden, Forbidden),
+            ("admin", Allowed, Allowed),
+            ("ig_lead", Allowed, NotFound),
+        ]),
+    ),
+    // the audit trail (every service): an IG lead sees its organisation's, an admin all
+    (
+        "listAudit",
+        api(&[
+            ("referrer", Forbidden, Forbidden),
+            ("link_worker", Forbidden, Forbidden),
+            ("service_manager", Forbidden, Forbidden),
+            ("commissioner", Forbidden, Forbidden),
+            ("admin", Sees, Sees),
+            ("ig_lead", Sees, Unseen),
+        ]),
+    ),
+    ("getAuditPage", PAGE),
+    // link-worker: the directory feed (no feed is set here: 409 once authorised)
+    (
+        "getDirectorySync",
+        api(&[
+            ("referrer", Forbidden, Forbidden),
+            ("link_worker", Allowed, Allowed),
+            ("service_manager", Allowed, Allowed),
+            ("commissioner", Forbidden, Forbidden),
+            ("admin", Allowed, Allowed),
+            ("ig_lead", Forbidden, Forbidden),
+        ]),
+    ),
+    (
+        "syncDirectory",
+        api(&[
+            ("referrer", Forbidden, Forbidden),
+            ("link_worker", Forbidden, Forbidden),
+            ("service_manager", Status(409), Status(409)),
+            ("commissioner", Forbidden, Forbidden),
+            ("admin", Status(409), Status(409)),
+            ("ig_lead", Forbidden, Forbidden),
+        ]),
+    ),
+    ("getDirectoryFeedPage", PAGE),
+    ("submitDirectorySyncForm", PAGE),
     // reporting
     ("getSummary", FIGURES),
     ("getOutcomeFeed", FIGURES),
@@ -235,6 +296,7 @@ pub const TABLE: &[(&str, Expect)] = &[
     ("submitReferralPage", PAGE),
     ("getReferralsPage", PAGE),
     ("getReferralPage", PAGE),
+    ("getPersonPage", PAGE),
     ("withdrawReferralPage", PAGE),
     ("getUnroutablePage", PAGE),
     ("routeReferralPage", PAGE),
