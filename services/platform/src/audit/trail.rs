@@ -53,14 +53,27 @@ impl Projection for AuditTrail {
             PRIMARY KEY (referral_id, organisation_id)
         );
         CREATE INDEX IF NOT EXISTS parties_by_organisation ON parties (organisation_id, referral_id);
-        CREATE OR REPLACE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        -- Created once, never replaced: a role that did not create them (the migration
+        -- role on a first start, the service's role afterwards) may not replace them.
+        DO $do$
         BEGIN
-            RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP;
-        END $$;
-        CREATE OR REPLACE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries
-            FOR EACH ROW EXECUTE FUNCTION refuse_change();
-        CREATE OR REPLACE TRIGGER entries_never_truncated BEFORE TRUNCATE ON entries
-            FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();";
+            IF to_regprocedure(format('%I.refuse_change()', current_schema())) IS NULL THEN
+                CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
+                BEGIN
+                    RAISE EXCEPTION 'the audit trail is append-only: % refused', TG_OP;
+                END $fn$;
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                           WHERE tgrelid = 'entries'::regclass AND tgname = 'entries_append_only') THEN
+                CREATE TRIGGER entries_append_only BEFORE UPDATE OR DELETE ON entries
+                    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+            END IF;
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger
+                           WHERE tgrelid = 'entries'::regclass AND tgname = 'entries_never_truncated') THEN
+                CREATE TRIGGER entries_never_truncated BEFORE TRUNCATE ON entries
+                    FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
+            END IF;
+        END $do$;";
 
     fn reads(aggregate_kind: &str) -> bool {
         matches!(aggregate_kind, "audit" | "referral" | "case" | "person")
