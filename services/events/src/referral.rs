@@ -1,4 +1,5 @@
-//! Intake's events: a referral is received, routed, and sometimes withdrawn or corrected.
+//! Intake's events: a referral is received, routed, and sometimes withdrawn or corrected
+//! (entered in error, or its person's details rectified).
 //! Aggregate: `referral`, id = the referral's UUID.
 
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ event_family! {
         Unroutable(ReferralUnroutable) = "referral.unroutable" version 1,
         Withdrawn(ReferralWithdrawn) = "referral.withdrawn" version 1,
         EnteredInError(ReferralEnteredInError) = "referral.entered_in_error" version 1,
+        PersonCorrected(ReferralPersonCorrected) = "referral.person_corrected" version 1,
     }
 }
 
@@ -219,4 +221,17 @@ pub struct ReferralWithdrawn {
 pub struct ReferralEnteredInError {
     pub referral_id: Uuid,
     pub reason: String,
+}
+
+/// The person's details were recorded wrongly and are corrected (rectification, UK GDPR
+/// article 16). `personal` is the whole corrected personal part: it replaces the one the
+/// referral was received with (or the last correction) wherever it is held. Nothing else
+/// of the referral changes; sealed in the log like every `personal`, and refused once the
+/// person is erased.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralPersonCorrected {
+    pub referral_id: Uuid,
+    /// `None` where withheld: the person was erased, or this process holds no key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<ReferralPersonal>,
 }

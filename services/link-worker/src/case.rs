@@ -383,6 +383,8 @@ impl Case {
                 }
             }
             ReferralEvent::Unroutable(_) => {}
+            // Rectification: the corrected personal part replaces the whole one before.
+            ReferralEvent::PersonCorrected(c) => self.personal = c.personal.clone(),
             ReferralEvent::Withdrawn(_) | ReferralEvent::EnteredInError(_) => {
                 if !matches!(self.state, CaseState::Closed | CaseState::Declined) {
                     self.state = CaseState::Withdrawn;

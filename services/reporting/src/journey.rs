@@ -229,7 +229,8 @@ impl Journey {
                 self.routed = true;
                 self.link_worker_org = Some(r.link_worker_organisation_id.clone());
             }
-            ReferralEvent::Unroutable(_) => return false,
+            // A rectified person's details: a journey holds nothing about them.
+            ReferralEvent::Unroutable(_) | ReferralEvent::PersonCorrected(_) => return false,
             ReferralEvent::Withdrawn(_) => self.withdrawn = true,
             ReferralEvent::EnteredInError(_) => self.entered_in_error = true,
         }

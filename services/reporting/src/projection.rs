@@ -69,6 +69,8 @@ fn referral_id(event: &Event) -> Option<Uuid> {
             ReferralEvent::Unroutable(r) => r.referral_id,
             ReferralEvent::Withdrawn(r) => r.referral_id,
             ReferralEvent::EnteredInError(r) => r.referral_id,
+            // A rectified person's details change no count.
+            ReferralEvent::PersonCorrected(_) => return None,
         },
         // Every case event's aggregate is its referral; the envelope says which.
         Event::Case(_) => return None,

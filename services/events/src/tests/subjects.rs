@@ -1,13 +1,14 @@
-//! Samples and generators of the data-subject events: `person.erased` and
-//! `audit.recorded`.
+//! Samples and generators of the data-subject events: `person.erased`, `audit.recorded`
+//! and `referral.person_corrected` (rectification).
 
 use proptest::prelude::*;
 use uuid::Uuid;
 
-use super::arb_uuid;
+use super::{arb_person, arb_text, arb_uuid, sample_person};
 use crate::Event;
 use crate::audit::{AuditReason, AuditRecorded};
 use crate::person::{ErasureReason, PersonErased};
+use crate::referral::{ReferralPersonCorrected, ReferralPersonal};
 
 /// The organisation audit samples are read by: an audit event's aggregate id is the
 /// reading organisation, which its data does not name.
@@ -33,6 +34,20 @@ pub fn samples() -> Vec<Event> {
             reason: None,
         }
         .into(),
+        ReferralPersonCorrected {
+            referral_id: referral,
+            personal: Some(ReferralPersonal {
+                person: sample_person(),
+                needs_text: Some("Lives alone; stressed about bills.".into()),
+                notes: Some("Prefers morning calls.".into()),
+            }),
+        }
+        .into(),
+        ReferralPersonCorrected {
+            referral_id: referral,
+            personal: None,
+        }
+        .into(),
     ]
 }
 
@@ -56,6 +71,24 @@ pub fn arb_subject_event() -> impl Strategy<Value = Event> {
                     operation,
                     referral_ids,
                     reason
+                })
+            ),
+        (
+            arb_uuid(),
+            proptest::option::of((
+                arb_person(),
+                proptest::option::of(arb_text()),
+                proptest::option::of(arb_text()),
+            )),
+        )
+            .prop_map(
+                |(referral_id, personal)| Event::from(ReferralPersonCorrected {
+                    referral_id,
+                    personal: personal.map(|(person, needs_text, notes)| ReferralPersonal {
+                        person,
+                        needs_text,
+                        notes,
+                    }),
                 })
             ),
     ]

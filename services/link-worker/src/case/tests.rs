@@ -579,6 +579,52 @@ fn routing_moves_a_received_referral_to_the_services_caseload() {
 }
 
 #[test]
+fn a_correction_replaces_the_persons_details_and_nothing_else() {
+    use linkway_events::referral::{
+        Address, ContactMethod, Person, ReferralPersonCorrected, ReferralPersonal,
+    };
+    let id = Uuid::from_u128(7);
+    let mut case = case_in(Engaged);
+    let personal = ReferralPersonal {
+        person: Person {
+            nhs_number: None,
+            nhs_number_verification: None,
+            given_name: "Robyn".into(),
+            family_name: "Corrected".into(),
+            birth_date: date!(1961 - 05 - 17),
+            address: Address {
+                lines: vec!["16 Imaginary Row".into()],
+                postcode: "LS6 9ZZ".into(),
+            },
+            phone: None,
+            email: None,
+            preferred_contact_method: ContactMethod::Letter,
+            language: None,
+            interpreter_needed: false,
+            accessibility_needs: None,
+            gender: None,
+            ethnicity: None,
+        },
+        needs_text: None,
+        notes: Some("Mornings".into()),
+    };
+    let corrected = Event::from(ReferralPersonCorrected {
+        referral_id: id,
+        personal: Some(personal.clone()),
+    });
+    let before = case.clone();
+    case.apply(300, AT, &corrected);
+    assert_eq!(case.personal, Some(personal));
+    assert_eq!(case.state, Engaged);
+    assert_eq!((case.last_sequence, case.last_case_sequence), (300, 0));
+    assert_eq!(case.plan, before.plan, "the plan is the case's own");
+    assert_eq!(
+        case.history.last().map(|h| h.event_type.as_str()),
+        Some("referral.person_corrected")
+    );
+}
+
+#[test]
 fn safeguarding_concerns_flag_the_case() {
     let mut case = case_in(Assigned);
     assert!(!case.safeguarding());
