@@ -24,6 +24,8 @@ use crate::validation::{ADDRESS_LINE, CODE, FREE_TEXT, NAME, SHORT_TEXT, VERIFIC
 const TEXTS: &[(&str, &str, Text)] = &[
     ("ReferralRequest", "referrer_organisation_id", SHORT_TEXT),
     ("ReferralRequest", "notes", FREE_TEXT),
+    ("PersonCorrectionRequest", "needs_text", FREE_TEXT),
+    ("PersonCorrectionRequest", "notes", FREE_TEXT),
     ("PersonInput", "nhs_number", CODE),
     ("PersonInput", "given_name", NAME),
     ("PersonInput", "family_name", NAME),

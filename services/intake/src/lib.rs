@@ -276,6 +276,10 @@ pub fn router(state: AppState) -> axum::Router {
             post(people::erase_person),
         )
         .route(
+            "/referrals/{referral_id}/person/correction",
+            post(people::correct_person),
+        )
+        .route(
             "/referrals/{referral_id}/person/view",
             get(people::page::person_page),
         )
@@ -325,6 +329,7 @@ pub fn router(state: AppState) -> axum::Router {
         api::route_referral,
         people::export::export_person,
         people::export::erase_person,
+        people::correction::correct_person,
         people::page::person_page,
         messaging::process_message,
         messaging::legal_basis_code_system,
@@ -363,6 +368,7 @@ pub fn router(state: AppState) -> axum::Router {
         people::ExportedEvent,
         people::ErasureRequest,
         people::ErasedAnswer,
+        validation::PersonCorrectionRequest,
         read_model::Status,
         read_model::PersonSummary,
         read_model::OutcomeSummary,

@@ -1,4 +1,5 @@
-//! The person of a referral as a data subject: `erasePerson` and `exportPerson`.
+//! The person of a referral as a data subject: `erasePerson`, `exportPerson` and
+//! `correctPerson` (rectification, [`correction`]).
 //!
 //! Both decide from the log alone: who may act is read from the referral's own events
 //! (the organisation that sent it and the service it was routed to), never from a read
@@ -7,6 +8,7 @@
 //! appends `person.erased` through the command path, then destroys the person's data key
 //! in the vault; a retry of either step finishes what a failure left.
 
+pub mod correction;
 mod decision;
 pub mod export;
 pub mod page;
@@ -15,6 +17,7 @@ use linkway_events::Role;
 use linkway_platform::ApiError;
 use linkway_platform::auth::Principal;
 
+pub use correction::correct_person;
 pub use decision::{Erase, ErasedAnswer, ErasureRequest, Parties};
 pub use export::{ExportedEvent, PersonExport, erase_person, export_person};
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use linkway_events::case::{CaseEvent, ClosureReason, DeclineReason};
 use linkway_events::common::Coding;
-use linkway_events::referral::{ReferralEvent, ReferralReceived};
+use linkway_events::referral::{Person, ReferralEvent, ReferralPersonal, ReferralReceived};
 use linkway_events::{Envelope, Event, PersonEvent};
 use linkway_platform::projection::ProjectionError;
 use linkway_platform::{Projected, Projection};
@@ -110,8 +110,7 @@ impl ReferralRow {
         sequence: u64,
         key: &NhsNumberKey,
     ) -> ReferralRow {
-        let p = r.personal.as_ref().map(|p| &p.person);
-        ReferralRow {
+        let mut row = ReferralRow {
             referral_id: r.referral_id,
             referrer_organisation_id: r.referrer_organisation_id.clone(),
             status: Status::Received,
@@ -125,18 +124,9 @@ impl ReferralRow {
             postcode_district: r.postcode_district.clone(),
             age_band: r.age_band.clone(),
             share_details: r.consent.share_details_with_referrer,
-            person: p.map(|p| PersonSummary {
-                given_name: p.given_name.clone(),
-                family_name: p.family_name.clone(),
-                birth_date: format!(
-                    "{:04}-{:02}-{:02}",
-                    p.birth_date.year(),
-                    p.birth_date.month() as u8,
-                    p.birth_date.day()
-                ),
-            }),
+            person: None,
             erased: false,
-            nhs_number_key: p.and_then(|p| p.nhs_number.as_deref()).map(|n| key.hash(n)),
+            nhs_number_key: None,
             reply_to: r.reply_to.clone(),
             possible_duplicate_of: Vec::new(),
             first_contact_at: None,
@@ -145,17 +135,28 @@ impl ReferralRow {
             updated_at: envelope.recorded_at,
             received_sequence: sequence,
             last_sequence: sequence,
-        }
+        };
+        row.set_person(r.personal.as_ref(), key);
+        row
+    }
+
+    /// Who the person is, from a personal part (received, or corrected): the summary the
+    /// referrer sees and the keyed hash of the NHS number.
+    fn set_person(&mut self, personal: Option<&ReferralPersonal>, key: &NhsNumberKey) {
+        let p = personal.map(|p| &p.person);
+        self.person = p.map(summary);
+        self.nhs_number_key = p.and_then(|p| p.nhs_number.as_deref()).map(|n| key.hash(n));
     }
 
     /// Applies a later event; returns the timeline entry it adds, if any. Withdrawn and
     /// entered-in-error are final: the link-worker's late events still show in the timeline
-    /// but no longer change the status.
+    /// but no longer change the status. `key` hashes a corrected NHS number.
     pub fn apply(
         &mut self,
         event: &Event,
         envelope: &Envelope,
         sequence: u64,
+        key: &NhsNumberKey,
     ) -> Option<TimelineEntry> {
         let final_status = matches!(self.status, Status::Withdrawn | Status::EnteredInError);
         let set = |row: &mut ReferralRow, s: Status| {
@@ -187,6 +188,14 @@ impl ReferralRow {
             Event::Referral(ReferralEvent::EnteredInError(e)) => {
                 self.status = Status::EnteredInError;
                 ("entered_in_error", json!({"reason": e.reason}))
+            }
+            // Rectification: the corrected details replace the ones before (never after an
+            // erasure: nothing of the person is kept again). The timeline says only that.
+            Event::Referral(ReferralEvent::PersonCorrected(c)) => {
+                if !self.erased {
+                    self.set_person(c.personal.as_ref(), key);
+                }
+                ("person_corrected", json!({}))
             }
             Event::Case(CaseEvent::Accepted(a)) => {
                 set(self, Status::Accepted);
@@ -308,6 +317,20 @@ impl ReferralRow {
     fn touch(&mut self, envelope: &Envelope, sequence: u64) {
         self.updated_at = envelope.recorded_at;
         self.last_sequence = sequence;
+    }
+}
+
+/// What the referrer sees of who the person is.
+fn summary(p: &Person) -> PersonSummary {
+    PersonSummary {
+        given_name: p.given_name.clone(),
+        family_name: p.family_name.clone(),
+        birth_date: format!(
+            "{:04}-{:02}-{:02}",
+            p.birth_date.year(),
+            p.birth_date.month() as u8,
+            p.birth_date.day()
+        ),
     }
 }
 
@@ -447,8 +470,11 @@ impl Projection for Referrals {
                     _ => None,
                 };
                 let row = rows.get_mut(&id).expect("the row was just found");
-                if let Some(entry) = row.apply(&p.event, &p.envelope, p.sequence) {
+                if let Some(entry) = row.apply(&p.event, &p.envelope, p.sequence, &self.key) {
                     timeline.push(entry);
+                }
+                if matches!(p.event, Event::Referral(ReferralEvent::PersonCorrected(_))) {
+                    people.add(row); // under the corrected NHS number, if it changed
                 }
                 if let Some(duplicates) = duplicates {
                     row.possible_duplicate_of = duplicates;
@@ -558,8 +584,7 @@ fn referral_of(event: &Event) -> Option<Uuid> {
             ReferralEvent::Unroutable(r) => r.referral_id,
             ReferralEvent::Withdrawn(r) => r.referral_id,
             ReferralEvent::EnteredInError(r) => r.referral_id,
-            #[allow(unreachable_patterns)]
-            _ => return None,
+            ReferralEvent::PersonCorrected(r) => r.referral_id,
         }),
         Event::Case(c) => match c {
             CaseEvent::Accepted(e) => Some(e.referral_id),

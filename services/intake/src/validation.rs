@@ -4,7 +4,8 @@
 //!
 //! Here: the request types and [`validate`]. The rules by part: [`person`] (the person
 //! and the practitioner), [`needs`] (SNOMED CT codes), [`formats`] (dates, postcodes,
-//! phones, emails, language tags); [`errors`] collects what they find.
+//! phones, emails, language tags); [`errors`] collects what they find. [`correction`]:
+//! `correctPerson`'s request, its person under the same rules.
 
 use linkway_events::common::Coding;
 use linkway_events::referral::{Consent, LegalBasis, Practitioner, ReferralPersonal, Urgency};
@@ -14,11 +15,13 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::ToSchema;
 
+pub mod correction;
 pub mod errors;
 pub mod formats;
 pub mod needs;
 pub mod person;
 
+pub use correction::{PersonCorrectionRequest, ValidCorrection, validate_correction};
 use errors::Errors;
 pub use formats::*;
 pub use needs::check_sctid;

@@ -271,6 +271,7 @@ fn event_label(kind: &str) -> &str {
         "closed" => "Closed",
         "withdrawn" => "Withdrawn",
         "entered_in_error" => "Entered in error",
+        "person_corrected" => "The person's details were corrected",
         other => other,
     }
 }

@@ -7,7 +7,8 @@
 //! `referral.received` events stand in the log. It is a finding at routing time, as an
 //! administrator would have seen it then: an earlier referral closing later does not
 //! remove it, and routing the referral again finds the list afresh. A referral without an
-//! NHS number, or never routed, has none.
+//! NHS number, or never routed, has none. A referral's NHS number is the one its person
+//! last had at that point (`referral.received`, or a later `referral.person_corrected`).
 //!
 //! **Why it rebuilds identically.** The list depends only on the events before the
 //! `referral.routed` in the log, never on batch boundaries or timing: within a batch the
@@ -68,15 +69,14 @@ fn people_routed_in(
     }
     let mut keys: Vec<String> = batch
         .iter()
-        .filter_map(|p| match &p.event {
-            Event::Referral(ReferralEvent::Received(r)) if routed.contains(&r.referral_id) => r
-                .personal
-                .as_ref()?
-                .person
-                .nhs_number
-                .as_deref()
-                .map(|n| key.hash(n)),
-            _ => None,
+        .filter_map(|p| {
+            let (id, personal) = match &p.event {
+                Event::Referral(ReferralEvent::Received(r)) => (r.referral_id, &r.personal),
+                Event::Referral(ReferralEvent::PersonCorrected(c)) => (c.referral_id, &c.personal),
+                _ => return None,
+            };
+            let number = personal.as_ref()?.person.nhs_number.as_deref();
+            number.filter(|_| routed.contains(&id)).map(|n| key.hash(n))
         })
         .chain(
             routed
@@ -131,6 +131,8 @@ impl People {
             .flatten()
             .filter(|&&id| id != this)
             .filter_map(|id| rows.get(id))
+            // Listed under a number its person has since been corrected from: not theirs.
+            .filter(|r| r.nhs_number_key.as_ref() == Some(key))
             .filter(|r| r.status.is_open())
             .filter(|r| r.link_worker_organisation_id.as_deref() == Some(service))
             .collect();
@@ -236,6 +238,29 @@ mod tests {
                 .possible_duplicates(&rows, Uuid::from_u128(99), "svc")
                 .is_empty(),
             "a referral not in memory"
+        );
+    }
+
+    #[test]
+    fn a_referral_whose_person_was_corrected_to_another_number_is_no_longer_theirs() {
+        let mut all = rows(vec![
+            row(1, Some("p"), Some("svc"), Status::Received),
+            row(2, Some("p"), Some("svc"), Status::Routed),
+        ]);
+        let mut people = People::index(&all);
+        let two = all.get_mut(&Uuid::from_u128(2)).unwrap();
+        two.nhs_number_key = Some("q".into());
+        people.add(two);
+        assert!(
+            people
+                .possible_duplicates(&all, Uuid::from_u128(1), "svc")
+                .is_empty()
+        );
+        let three = row(3, Some("q"), Some("svc"), Status::Received);
+        all.insert(three.referral_id, three);
+        assert_eq!(
+            people.possible_duplicates(&all, Uuid::from_u128(3), "svc"),
+            vec![Uuid::from_u128(2)]
         );
     }
 

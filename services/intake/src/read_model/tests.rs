@@ -57,7 +57,7 @@ fn case(t: &str, extra: Value) -> Event {
 
 fn apply(row: &mut ReferralRow, event: Event, seq: u64) -> Option<TimelineEntry> {
     let e = envelope(&event);
-    row.apply(&event, &e, seq)
+    row.apply(&event, &e, seq, &NhsNumberKey::from_bytes([7; 32]))
 }
 
 #[test]
@@ -296,4 +296,51 @@ fn giving_up_on_contact_reviews_and_connections_reach_the_timeline() {
         )
         .is_none()
     );
+}
+
+#[test]
+fn a_correction_replaces_who_the_person_is_and_their_nhs_number_key_but_not_after_erasure() {
+    use linkway_events::person::{ErasureReason, PersonErased};
+    use linkway_events::referral::ReferralPersonCorrected;
+
+    let mut r = row(true);
+    let before_key = r.nhs_number_key.clone();
+    let mut personal = received(true).personal.unwrap();
+    personal.person.given_name = "Corrected".into();
+    personal.person.nhs_number = Some("9990012342".into());
+    personal.person.birth_date = time::macros::date!(1994 - 12 - 01);
+    let corrected: Event = ReferralPersonCorrected {
+        referral_id: Uuid::from_u128(1),
+        personal: Some(personal.clone()),
+    }
+    .into();
+    let entry = apply(&mut r, corrected.clone(), 2).expect("a timeline entry");
+    assert_eq!(
+        (entry.kind, entry.detail.clone()),
+        ("person_corrected", json!({}))
+    );
+    let person = r.person.clone().unwrap();
+    assert_eq!(person.given_name, "Corrected");
+    assert_eq!(person.birth_date, "1994-12-01");
+    assert_eq!(
+        r.nhs_number_key,
+        Some(NhsNumberKey::from_bytes([7; 32]).hash("9990012342"))
+    );
+    assert_ne!(r.nhs_number_key, before_key);
+    assert_eq!(r.status, Status::Received, "the status stays");
+    assert_eq!(r.last_sequence, 2);
+    let stored = serde_json::to_string(&r).unwrap();
+    assert!(
+        !stored.contains("9990012342"),
+        "only the keyed hash is kept"
+    );
+
+    let erased: Event = PersonErased {
+        referral_id: Uuid::from_u128(1),
+        reason: ErasureReason::PersonAsked,
+    }
+    .into();
+    apply(&mut r, erased, 3);
+    apply(&mut r, corrected, 4);
+    assert_eq!((r.person.clone(), r.nhs_number_key.clone()), (None, None));
 }

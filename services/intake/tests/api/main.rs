@@ -13,6 +13,7 @@ mod form;
 mod lifecycle;
 mod openapi;
 mod pages;
+mod rectification;
 mod referrals;
 mod replay;
 mod support;

@@ -34,6 +34,12 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         &[200, 401, 403, 404, 409, 415, 422, 503],
     ),
     (
+        "correctPerson",
+        "post",
+        "/referrals/{referral_id}/person/correction",
+        &[200, 401, 403, 404, 409, 415, 422, 503],
+    ),
+    (
         "markReferralEnteredInError",
         "post",
         "/referrals/{referral_id}/entered-in-error",

@@ -67,6 +67,11 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
         "listReferrals" => read("limit=200&min_sequence={seq}"),
         "withdrawReferral" => command(Stage::Routed, json!({"reason": "Moved away"})),
         "markReferralEnteredInError" => command(Stage::Routed, json!({"reason": "Wrong person"})),
+        "correctPerson" => {
+            let mut person = linkway::demo::referral_body(2)["person"].clone();
+            person["given_name"] = json!("Corrected");
+            command(Stage::Routed, json!({"person": person}))
+        }
         "listUnroutable" => Some(Request {
             stage: Some(Stage::Unroutable),
             query: READ,

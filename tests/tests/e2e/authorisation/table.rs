@@ -154,6 +154,18 @@ pub const TABLE: &[(&str, Expect)] = &[
     ),
     ("withdrawReferral", SENDERS_COMMAND),
     ("markReferralEnteredInError", SENDERS_COMMAND),
+    // rectification: the sender's referrer, or whoever may export and erase the person
+    (
+        "correctPerson",
+        api(&[
+            ("referrer", Allowed, NotFound),
+            ("link_worker", Forbidden, Forbidden),
+            ("service_manager", Forbidden, Forbidden),
+            ("commissioner", Forbidden, Forbidden),
+            ("admin", Allowed, Allowed),
+            ("ig_lead", Allowed, NotFound),
+        ]),
+    ),
     ("listUnroutable", api(ADMINS)),
     (
         "routeReferral",
