@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use linkway::synthetic;
 use linkway_events::case::{CaseDeclined, CaseEvent, DeclineReason};
 use linkway_events::referral::{
-    ReferralEvent, ReferralRouted, ReferralUnroutable, ReferralWithdrawn,
+    ReferralEvent, ReferralPersonCorrected, ReferralRouted, ReferralUnroutable, ReferralWithdrawn,
 };
 use linkway_events::registry::{
     OrganisationKind, OrganisationRegistered, RegistryEvent, RoutingCriterion, RoutingRuleAdded,
@@ -177,8 +177,27 @@ fn registry() -> Vec<Entry> {
 
 /// The events of referral `r` of person `r % PEOPLE`, in order. Its fate depends on `r`:
 /// closed after a whole journey, declined, withdrawn, still open, or unroutable and then
-/// routed by hand.
+/// routed by hand. Some have their person corrected just after they arrive, into the next
+/// person (another NHS number, so their possible duplicates move with it).
 fn referral_story(r: u64) -> Vec<(&'static str, Event)> {
+    let mut story = referral_fate(r);
+    if r % 3 == 1 {
+        let Event::Referral(ReferralEvent::Received(received)) = &story[0].1 else {
+            unreachable!("a story starts with its referral")
+        };
+        let referral_id = received.referral_id;
+        let next = (r % PEOPLE + 1) % PEOPLE;
+        let personal = synthetic::referral_received(next, referral_id, GP).personal;
+        let corrected = ReferralPersonCorrected {
+            referral_id,
+            personal,
+        };
+        story.insert(1, ("referral", corrected.into()));
+    }
+    story
+}
+
+fn referral_fate(r: u64) -> Vec<(&'static str, Event)> {
     let person = r % PEOPLE;
     let id = Uuid::now_v7();
     let referrer = if r % 4 == 3 { COUNCIL } else { GP };
