@@ -127,6 +127,7 @@ pub fn event(event_type: &str) -> &'static str {
         "referral.routed" => "Referral routed to this service",
         "referral.withdrawn" => "Referral withdrawn by the referrer",
         "referral.entered_in_error" => "Referral entered in error",
+        "referral.person_corrected" => "The person's details were corrected",
         "referral.unroutable" => "Referral could not be routed",
         "case.accepted" => "Referral accepted",
         "case.declined" => "Referral declined",
