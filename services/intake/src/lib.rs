@@ -19,6 +19,10 @@
 //! - [`pages`]: the signed-in referrer's pages: make a referral, the organisation's
 //!   referrals, one referral's timeline, withdraw.
 //! - [`keys`]: the key behind keyed NHS number lookups.
+//! - [`outbox`]: updates back to FHIR referrers (accepted, declined, could not contact,
+//!   plan agreed, outcome recorded, closed) as FHIR messages, through a transactional
+//!   outbox: the `outbox` projection writes `outbound_messages`, a sender task delivers
+//!   them; `listOutboundMessages`, `retryOutboundMessage` and `/admin/outbound/view`.
 //!
 //! Where a referral enters: `api::submit_referral`, `messaging::process_message`,
 //! `form::post_form` and `pages::send_referral` (the last two through `form::submit`); all
@@ -29,11 +33,13 @@
 //! and referral pages) is recorded in the platform's audit trail before it is sent
 //! ([`linkway_platform::audit`]); `listAudit` (`/audit`, `/audit/view`) reads it.
 //!
-//! Intake's database holds, besides its projections (`referrals`, `registry`, `audit`):
-//! `intake_secrets` (the NHS number lookup key), `inbound_messages` (the audit of every FHIR
-//! message an authenticated caller sent, accepted or refused, with the sender's endpoint)
-//! and the platform's bookkeeping (`token_usage`). Those are not rebuilt from the log, and
-//! no answer reads them.
+//! Intake's database holds, besides its projections (`referrals`, `registry`, `audit`,
+//! `outbox`): `intake_secrets` (the NHS number lookup key), `inbound_messages` (the audit of
+//! every FHIR message an authenticated caller sent, accepted or refused, with the sender's
+//! endpoint), `outbound_messages` and `outbound_attempts` (the outbox: what goes back to
+//! FHIR referrers and every delivery attempt, read only by the sender and the
+//! administrator's outbox) and the platform's bookkeeping (`token_usage`). Those are not
+//! rebuilt from the log, and no referrer's answer reads them.
 //!
 //! **Architecture invariant**: intake writes only `referral.*` events and reads only its own
 //! database (its projections, its copy of the registry); it never calls another service.
@@ -48,6 +54,7 @@ pub mod form;
 pub mod keys;
 pub mod messaging;
 pub mod nhs_number;
+pub mod outbox;
 pub mod pages;
 pub mod people;
 pub mod queries;
@@ -99,11 +106,20 @@ impl FromRef<AppState> for Database {
 }
 
 /// This service's projections, for `linkway rebuild <name>`.
-pub const PROJECTIONS: &[&str] = &[Referrals::NAME, "registry", AuditTrail::NAME];
+pub const PROJECTIONS: &[&str] = &[
+    Referrals::NAME,
+    "registry",
+    AuditTrail::NAME,
+    outbox::Outbox::NAME,
+];
 
-/// Intake as the `linkway` binary runs it (no settings of its own: its NHS number lookup
-/// key lives in its database).
-pub struct IntakeService;
+/// Intake as the `linkway` binary runs it: its settings are the outbox's (its NHS number
+/// lookup key lives in its database).
+#[derive(Debug, Clone, Default)]
+pub struct IntakeService {
+    /// How messages back to FHIR referrers are delivered.
+    pub outbox: outbox::OutboxSettings,
+}
 
 impl Service for IntakeService {
     fn name(&self) -> &'static str {
@@ -142,6 +158,8 @@ impl Service for IntakeService {
                 .spawn_projection(Referrals::new(nhs_key.clone()))
                 .await?;
             let trail = ctx.spawn_projection(AuditTrail).await?;
+            let outbox = ctx.spawn_projection(outbox::Outbox).await?;
+            outbox::sender::spawn(ctx.db.clone(), self.outbox, &ctx.shutdown)?;
             let state = AppState {
                 db: ctx.db.clone(),
                 store: ctx.store.clone(),
@@ -163,6 +181,12 @@ impl Service for IntakeService {
                     if let Ok(n) = queries::unroutable_count(&client).await {
                         metrics::unroutable_referrals(n.max(0) as u64);
                     }
+                    if let Ok(counts) = outbox::store::counts(&**client).await {
+                        for state in outbox::api::STATES {
+                            let n = counts.iter().find(|(s, _)| s == state).map_or(0, |c| c.1);
+                            metrics::outbound_messages(state, n.max(0) as u64);
+                        }
+                    }
                 })
             });
             Ok(Started {
@@ -171,6 +195,7 @@ impl Service for IntakeService {
                     ("registry", registry),
                     (Referrals::NAME, referrals),
                     (AuditTrail::NAME, trail),
+                    (outbox::Outbox::NAME, outbox),
                 ],
                 on_scrape: Some(on_scrape),
             })
@@ -192,6 +217,10 @@ impl Service for IntakeService {
                 }
                 "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
                 AuditTrail::NAME => Ok(Some(ctx.rebuild(AuditTrail, progress).await?)),
+                outbox::Outbox::NAME => {
+                    self.migrate(&ctx.db).await?;
+                    Ok(Some(ctx.rebuild(outbox::Outbox, progress).await?))
+                }
                 _ => Ok(None),
             }
         })
@@ -237,7 +266,7 @@ fn fhir_edge_outcome(problem: &linkway_platform::Problem) -> axum::response::Res
 /// Starts intake (as [`IntakeService`]) and returns its whole router: API routes,
 /// `/healthz` `/readyz` `/metrics`, `/openapi.json`, under the platform's request layer.
 pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
-    service::router(&IntakeService, &ctx).await
+    service::router(&IntakeService::default(), &ctx).await
 }
 
 /// Rebuilds one of intake's projections; `Ok(None)` when the name is not intake's.
@@ -246,7 +275,9 @@ pub async fn rebuild(
     projection: &str,
     progress: &Progress<'_>,
 ) -> anyhow::Result<Option<u64>> {
-    IntakeService.rebuild(ctx, projection, progress).await
+    IntakeService::default()
+        .rebuild(ctx, projection, progress)
+        .await
 }
 
 /// The API routes over a prepared state.
@@ -284,6 +315,14 @@ pub fn router(state: AppState) -> axum::Router {
             get(people::page::person_page),
         )
         .route("/admin/unroutable", get(api::list_unroutable))
+        // Messages back to FHIR referrers: dead letters and the delivery log.
+        .route("/admin/outbound", get(outbox::api::list_outbound_messages))
+        .route(
+            "/admin/outbound/{id}/retry",
+            post(outbox::api::retry_outbound_message),
+        )
+        .route("/admin/outbound/view", get(outbox::page::outbound))
+        .route("/admin/outbound/{id}/retry/view", post(outbox::page::retry))
         .route("/form", get(form::get_form).post(form::post_form))
         // The referrer's pages (HTML for people signed in, beside the JSON routes).
         .route("/", get(pages::home))
@@ -327,6 +366,10 @@ pub fn router(state: AppState) -> axum::Router {
         api::mark_entered_in_error,
         api::list_unroutable,
         api::route_referral,
+        outbox::api::list_outbound_messages,
+        outbox::api::retry_outbound_message,
+        outbox::page::outbound,
+        outbox::page::retry,
         people::export::export_person,
         people::export::erase_person,
         people::correction::correct_person,
@@ -364,6 +407,11 @@ pub fn router(state: AppState) -> axum::Router {
         api::RouteRequest,
         api::UnroutableItem,
         api::UnroutableList,
+        outbox::api::OutboundList,
+        outbox::api::OutboundMessage,
+        outbox::api::OutboundAttempt,
+        outbox::api::RetryAnswer,
+        outbox::api::RetryRequest,
         people::PersonExport,
         people::ExportedEvent,
         people::ErasureRequest,
@@ -376,7 +424,7 @@ pub fn router(state: AppState) -> axum::Router {
     modifiers(&BearerAuth, &Contract),
     tags(
         (name = "referrals", description = "Sending and following referrals"),
-        (name = "admin", description = "Routing referrals no rule matched"),
+        (name = "admin", description = "Routing referrals no rule matched; messages back to FHIR referrers"),
         (name = "fhir", description = "FHIR R4 messaging (BaRS-style); answers are OperationOutcomes"),
         (name = "form", description = "The token form for organisations whose staff do not sign in (HTML, no JavaScript)"),
         (name = "pages", description = "Pages for people signed in (HTML, no JavaScript needed): sign-in, the referrer's pages and the administrator's unroutable referrals")

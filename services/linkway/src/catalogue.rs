@@ -42,7 +42,9 @@ pub fn build(
     pseudonym_key: Option<&Secret>,
 ) -> anyhow::Result<Box<dyn Service>> {
     Ok(match name {
-        ServiceName::Intake => Box::new(IntakeService),
+        ServiceName::Intake => Box::new(IntakeService {
+            outbox: settings.outbox(),
+        }),
         ServiceName::LinkWorker => Box::new(LinkWorkerService {
             policy: settings.link_worker_policy(),
             directory_feed: settings.directory_feed()?,

@@ -13,6 +13,7 @@ mod debug;
 mod directory;
 pub mod file;
 mod nats;
+mod outbox;
 mod tokens;
 mod web;
 
@@ -31,6 +32,7 @@ use crate::catalogue::ServiceName;
 pub use database::DatabaseTls;
 pub use directory::DirectoryFeed;
 pub use nats::{Connection, NatsAccess, NatsLogin};
+pub use outbox::Outbox;
 pub use tokens::Limit;
 
 fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
@@ -416,6 +418,9 @@ pub struct Settings {
     /// ([`directory`]).
     #[command(flatten)]
     pub directory_feed: DirectoryFeed,
+    /// Intake's outbox: updates back to FHIR referrers ([`outbox`]).
+    #[command(flatten)]
+    pub outbox: Outbox,
 
     /// Days a token works from when it is issued, unless `token create` or `token rotate`
     /// says otherwise (1-3650).

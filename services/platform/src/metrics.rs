@@ -54,6 +54,12 @@ struct PoolLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    /// `pending`, `delivered`, `dead` or `erased`.
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabel {
     version: &'static str,
 }
@@ -91,6 +97,7 @@ struct Metrics {
     ready: Family<ServiceLabel, Gauge>,
     unroutable: Gauge,
     overdue: Gauge,
+    outbound: Family<StateLabel, Gauge>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -117,6 +124,7 @@ fn metrics() -> &'static Metrics {
             ready: Family::default(),
             unroutable: Gauge::default(),
             overdue: Gauge::default(),
+            outbound: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -193,6 +201,11 @@ fn metrics() -> &'static Metrics {
             "connections_overdue",
             "Onward connections past their answer window with no answer (link-worker)",
             m.overdue.clone(),
+        );
+        registry.register(
+            "outbound_messages",
+            "Messages back to FHIR referrers in intake's outbox, by state (intake)",
+            m.outbound.clone(),
         );
         let build: Family<VersionLabel, Gauge> = Family::default();
         build
@@ -395,6 +408,14 @@ pub fn unroutable_referrals(n: u64) {
 /// Onward connections past their answer window (link-worker's read model, at a scrape).
 pub fn connections_overdue(n: u64) {
     metrics().overdue.set(n as i64);
+}
+
+/// Messages back to FHIR referrers in intake's outbox in `state` (at a scrape).
+pub fn outbound_messages(state: &'static str, n: u64) {
+    metrics()
+        .outbound
+        .get_or_create(&StateLabel { state })
+        .set(n as i64);
 }
 
 fn projection_label(projection: &str) -> ProjectionLabel {

@@ -380,7 +380,7 @@ async fn write(store: &EventStore, log: &[Entry], mixed: bool) -> u64 {
 
 fn services() -> Vec<Box<dyn Service>> {
     vec![
-        Box::new(linkway_intake::IntakeService),
+        Box::new(linkway_intake::IntakeService::default()),
         Box::new(linkway_link_worker::LinkWorkerService {
             policy: linkway_link_worker::case::Policy::default(),
             directory_feed: None,

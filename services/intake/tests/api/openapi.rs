@@ -58,6 +58,18 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         &[200, 401, 403, 404, 409, 415, 422, 503],
     ),
     (
+        "listOutboundMessages",
+        "get",
+        "/admin/outbound",
+        &[200, 401, 403, 422, 503],
+    ),
+    (
+        "retryOutboundMessage",
+        "post",
+        "/admin/outbound/{id}/retry",
+        &[200, 401, 403, 404, 409, 503],
+    ),
+    (
         "processMessage",
         "post",
         "/fhir/$process-message",
@@ -168,6 +180,18 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "get",
         "/admin/users/{id}",
         &[200, 403, 404, 409, 503],
+    (
+        "getOutboundPage",
+        "get",
+        "/admin/outbound/view",
+        &[200, 403, 422, 503],
+    ),
+    (
+        "retryOutboundMessagePage",
+        "post",
+        "/admin/outbound/{id}/retry/view",
+        &[403, 404, 409, 503],
+    ),
     ),
     (
         "changeUserRolesPage",

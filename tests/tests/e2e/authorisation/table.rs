@@ -72,6 +72,16 @@ const fn api(roles: &'static [(&'static str, Outcome, Outcome)]) -> Expect {
     }
 }
 
+/// An administrator's command, or a list of theirs that need not name the record.
+const ADMINS_ALLOWED: Expect = api(&[
+    ("referrer", Forbidden, Forbidden),
+    ("link_worker", Forbidden, Forbidden),
+    ("service_manager", Forbidden, Forbidden),
+    ("commissioner", Forbidden, Forbidden),
+    ("admin", Allowed, Allowed),
+    ("ig_lead", Forbidden, Forbidden),
+]);
+
 /// A command on one record of GP A's, for GP A's referrer (or an admin) only.
 const SENDERS_COMMAND: Expect = api(&[
     ("referrer", Allowed, NotFound),
@@ -167,17 +177,22 @@ pub const TABLE: &[(&str, Expect)] = &[
         ]),
     ),
     ("listUnroutable", api(ADMINS)),
+    // Messages back to FHIR referrers: administrators only. GP A's records may have none
+    // (and the list names messages, not referrals), so a list is only Allowed; a retry
+    // names the referral's id, no message's, so an administrator gets 404.
+    ("listOutboundMessages", ADMINS_ALLOWED),
     (
-        "routeReferral",
+        "retryOutboundMessage",
         api(&[
             ("referrer", Forbidden, Forbidden),
             ("link_worker", Forbidden, Forbidden),
             ("service_manager", Forbidden, Forbidden),
             ("commissioner", Forbidden, Forbidden),
-            ("admin", Allowed, Allowed),
+            ("admin", NotFound, NotFound),
             ("ig_lead", Forbidden, Forbidden),
         ]),
     ),
+    ("routeReferral", ADMINS_ALLOWED),
     // intake: published reference data and the token form (which asks for the token)
     ("getLegalBasisCodeSystem", PUBLIC),
     ("getReferralForm", PUBLIC),
@@ -311,6 +326,8 @@ pub const TABLE: &[(&str, Expect)] = &[
     ("getPersonPage", PAGE),
     ("withdrawReferralPage", PAGE),
     ("getUnroutablePage", PAGE),
+    ("getOutboundPage", PAGE),
+    ("retryOutboundMessagePage", PAGE),
     ("routeReferralPage", PAGE),
     ("getCaseloadPage", PAGE),
     ("getCasePage", PAGE),
