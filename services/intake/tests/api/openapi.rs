@@ -153,6 +153,18 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "/admin/unroutable/{referral_id}/route",
         &[403, 404, 422, 503],
     ),
+    (
+        "getOutboundPage",
+        "get",
+        "/admin/outbound/view",
+        &[200, 403, 422, 503],
+    ),
+    (
+        "retryOutboundMessagePage",
+        "post",
+        "/admin/outbound/{id}/retry/view",
+        &[403, 404, 409, 503],
+    ),
     // The platform's administrator pages.
     ("getAdminPage", "get", "/admin", &[200, 403, 503]),
     (
@@ -180,18 +192,6 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "get",
         "/admin/users/{id}",
         &[200, 403, 404, 409, 503],
-    (
-        "getOutboundPage",
-        "get",
-        "/admin/outbound/view",
-        &[200, 403, 422, 503],
-    ),
-    (
-        "retryOutboundMessagePage",
-        "post",
-        "/admin/outbound/{id}/retry/view",
-        &[403, 404, 409, 503],
-    ),
     ),
     (
         "changeUserRolesPage",

@@ -81,6 +81,8 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
             Stage::Unroutable,
             json!({"link_worker_organisation_id": LW_A}),
         ),
+        "listOutboundMessages" => read("state=dead"),
+        "retryOutboundMessage" => create(Body::None),
         "getLegalBasisCodeSystem" | "getReferralForm" => read(""),
         // link-worker
         "getCaseload" | "getCase" => read(READ),
@@ -101,8 +103,6 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
             json!({"concern": "Mentioned money going missing"}),
         ),
         "closeCase" => command(Stage::Accepted, json!({"reason": "moved_away"})),
-        "listOutboundMessages" => read("state=dead"),
-        "retryOutboundMessage" => create(Body::None),
         "recordOutcome" => command(
             Stage::Engaged,
             json!({"instrument": "ons4", "timepoint": "baseline", "item_answers": [5, 5, 5, 5]}),
