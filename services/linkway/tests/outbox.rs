@@ -8,7 +8,8 @@
 //!   failed and timed out for part of it; the person did not agree to share details, so no
 //!   body holds their name, contact details, date of birth or words.
 //! - A message the receiver never takes is dead after the last attempt, listed with its
-//!   delivery log for administrators, and delivered once retried.
+//!   delivery log for administrators, and delivered once retried; a dead message whose
+//!   person is then erased is `erased`, never sent, and no body of theirs stays.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -416,7 +417,7 @@ async fn a_fhir_referrals_journey_goes_back_in_order_once_each_in_codes_only_des
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_never_taken_is_dead_listed_for_administrators_and_delivered_once_retried() {
-    let (_env, lw, [gp, worker, admin]) = start(2).await;
+    let (env, lw, [gp, worker, admin]) = start(2).await;
     let (receiver, endpoint) = Receiver::start().await;
     let c = Client(reqwest::Client::new());
     let id = send_fhir(&lw, &gp, &endpoint, true).await;
@@ -519,5 +520,70 @@ async fn a_message_never_taken_is_dead_listed_for_administrators_and_delivered_o
     assert!(
         body.contains(SECRETS[1]) && body.contains("871711000000103"),
         "{body}"
+    );
+
+    // A dead message of a person who is then erased is never sent, and no body is kept.
+    receiver.set(Mode::Fail);
+    let second = send_fhir(&lw, &gp, &endpoint, true).await;
+    let case = format!("{}/cases/{second}", lw.url("link-worker"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c.call("GET", &case, &worker, None).await.0 != StatusCode::OK {
+        assert!(Instant::now() < deadline, "the case did not arrive");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    c.ok("POST", &format!("{case}/accept"), &worker, Some(json!({})))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c
+        .ok("GET", &format!("{outbound}?state=dead"), &admin, None)
+        .await["total"]
+        != 1
+    {
+        assert!(Instant::now() < deadline, "the second message is not dead");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let erase = format!("{}/referrals/{second}/person/erasure", lw.url("intake"));
+    c.ok(
+        "POST",
+        &erase,
+        &admin,
+        Some(json!({"reason": "person_asked"})),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let erased = loop {
+        let erased = c
+            .ok("GET", &format!("{outbound}?state=erased"), &admin, None)
+            .await;
+        if erased["total"] == 1 {
+            break erased["items"][0].clone();
+        }
+        assert!(Instant::now() < deadline, "not erased: {erased}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(erased["referral_id"], second.as_str());
+    let retry = format!(
+        "{outbound}/{}/retry",
+        erased["message_id"].as_str().unwrap()
+    );
+    let (status, _) = c.call("POST", &retry, &admin, None).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "an erased message is never sent"
+    );
+    let db = env.database("intake").await;
+    let client = db.client().await.unwrap();
+    let kept: i64 = client
+        .query_one(
+            "SELECT count(*) FROM outbound_messages WHERE referral_id = $1 AND body IS NOT NULL",
+            &[&Uuid::parse_str(&second).unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        kept, 0,
+        "no body of the erased person's stays in the outbox"
     );
 }
