@@ -12,6 +12,7 @@ mod fhir;
 mod form;
 mod lifecycle;
 mod openapi;
+mod outbound_page;
 mod pages;
 mod rectification;
 mod referrals;

@@ -20,14 +20,14 @@ use crate::support::*;
 const LIST: &str = "/admin/unroutable/view";
 
 /// Someone signed in: user id, session cookie, CSRF token.
-struct Admin {
-    user_id: Uuid,
-    cookie: String,
-    csrf: String,
+pub(crate) struct Admin {
+    pub(crate) user_id: Uuid,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 /// Intake without routing rules, with demo users for an administrator and a referrer.
-async fn start() -> Intake {
+pub(crate) async fn start() -> Intake {
     let demo = |s: &str| DemoUser {
         subject: s.into(),
         label: s.into(),
@@ -39,7 +39,7 @@ async fn start() -> Intake {
     .await
 }
 
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -48,7 +48,7 @@ fn browser() -> reqwest::Client {
 
 /// Registers `subject` at `org` with `role`, signs in, and reads a CSRF token from the
 /// unroutable page (or, refused there, keeps the cookie only).
-async fn signed_in(intake: &Intake, subject: &str, org: &str, role: Role) -> Admin {
+pub(crate) async fn signed_in(intake: &Intake, subject: &str, org: &str, role: Role) -> Admin {
     let user_id = Uuid::now_v7();
     let registered: Event = RegistryEvent::UserRegistered(UserRegistered {
         user_id,
@@ -99,7 +99,7 @@ async fn signed_in(intake: &Intake, subject: &str, org: &str, role: Role) -> Adm
 }
 
 /// The status, and the body or, for a redirect, its `Location`.
-async fn read(res: reqwest::Response) -> (StatusCode, String) {
+pub(crate) async fn read(res: reqwest::Response) -> (StatusCode, String) {
     let status = res.status();
     let location = res
         .headers()
@@ -109,7 +109,7 @@ async fn read(res: reqwest::Response) -> (StatusCode, String) {
     (status, location.unwrap_or(body))
 }
 
-async fn get(intake: &Intake, who: &Admin, path: &str) -> (StatusCode, String) {
+pub(crate) async fn get(intake: &Intake, who: &Admin, path: &str) -> (StatusCode, String) {
     let res = browser()
         .get(intake.url(path))
         .header(COOKIE, &who.cookie)
