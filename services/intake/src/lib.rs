@@ -314,6 +314,10 @@ pub fn router(state: AppState) -> axum::Router {
             "/referrals/{referral_id}/person/view",
             get(people::page::person_page),
         )
+        .route(
+            "/referrals/{referral_id}/person/view/erase",
+            post(people::page::erase_page),
+        )
         .route("/admin/unroutable", get(api::list_unroutable))
         // Messages back to FHIR referrers: dead letters and the delivery log.
         .route("/admin/outbound", get(outbox::api::list_outbound_messages))
@@ -374,6 +378,7 @@ pub fn router(state: AppState) -> axum::Router {
         people::export::erase_person,
         people::correction::correct_person,
         people::page::person_page,
+        people::page::erase_page,
         messaging::process_message,
         messaging::legal_basis_code_system,
         form::get_form,

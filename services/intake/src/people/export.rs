@@ -5,10 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use linkway_events::audit::AuditReason;
+use linkway_events::person::ErasureReason;
 use linkway_platform::ApiError;
 use linkway_platform::audit::queries::{self, AuditEntry, Filter};
 use linkway_platform::auth::Principal;
-use linkway_platform::command::{self, Call, Recorded};
+use linkway_platform::command::{self, Call, Executed, Recorded};
 use linkway_platform::http::Path;
 use serde::Serialize;
 use serde_json::Value;
@@ -168,13 +169,24 @@ pub async fn erase_person(
         correlation_id: correlation_id(&headers),
         success: StatusCode::OK,
     };
-    let done = command::execute(&state.store, &call, &Erase { reason }).await?;
+    let done = erase(&state, &call, reason).await?;
+    Ok((done.status, Json(done.answer)))
+}
+
+/// Erasure, whoever asks (`erasePerson`, the person page's form): `person.erased` through
+/// the command path as `call` says, then the person's data key destroyed.
+pub async fn erase(
+    state: &AppState,
+    call: &Call<'_>,
+    reason: ErasureReason,
+) -> Result<Executed<ErasedAnswer>, ApiError> {
+    let done = command::execute(&state.store, call, &Erase { reason }).await?;
     // After the event, so a failure here leaves an erasure a retry completes.
     if let Some(vault) = state.store.vault() {
-        vault.keys().destroy(&id.to_string()).await?;
+        vault.keys().destroy(&call.aggregate_id).await?;
     }
     tracing::info!(sequence = done.answer.sequence, "person erased");
-    Ok((done.status, Json(done.answer)))
+    Ok(done)
 }
 
 fn exported(r: &Recorded) -> ExportedEvent {

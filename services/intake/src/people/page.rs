@@ -1,31 +1,61 @@
 //! `GET /referrals/{id}/person/view`: the subject access export as a page an information
 //! governance lead can read (and print for the person): each event in plain words with
 //! its details, then who saw or changed the record. The same export as `exportPerson`,
-//! recorded in the audit trail the same way.
+//! recorded in the audit trail the same way. While the person is not erased, the page
+//! ends with the erase form: `POST /referrals/{id}/person/view/erase` runs `erasePerson`'s
+//! own erasure ([`super::export::erase`]) and comes back here with a banner.
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use linkway_events::Role;
+use linkway_events::person::ErasureReason;
 use linkway_platform::ApiError;
-use linkway_platform::web::page::{summary_list, table};
-use linkway_platform::web::{Page, SignedIn};
+use linkway_platform::command::Call;
+use linkway_platform::web::page::{
+    FieldError, checkboxes, error_for, error_summary, form, radios, success_banner, summary_list,
+    table,
+};
+use linkway_platform::web::{Page, PageForm, SignedIn};
 use maud::{Markup, html};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::export::{ExportedEvent, PersonExport, build};
+use super::export::{ExportedEvent, PersonExport, build, erase};
 use crate::AppState;
+use crate::api::correlation_id;
 use crate::pages::{PageError, SERVICE, Section, html, navigation};
 
 /// Who may see the page.
 const ROLES: &[Role] = &[Role::IgLead, Role::Admin];
 
+/// The erase form's command.
+pub const ERASE: &str = "erasePersonPage";
+
+/// The erase form's grounds, as the radios say them.
+const GROUNDS: &[(&str, &str)] = &[
+    ("person_asked", "The person asked to be erased"),
+    (
+        "unlawful_processing",
+        "Their data should never have been processed",
+    ),
+    ("legal_obligation", "The law requires it"),
+    (
+        "consent_withdrawn",
+        "They withdrew the consent the processing relied on",
+    ),
+];
+
 /// Everything Linkway holds about the person of a referral, readable.
 #[utoipa::path(get, path = "/referrals/{referral_id}/person/view", operation_id = "getPersonPage", tag = "pages",
-    params(("referral_id" = Uuid, Path, description = "The referral whose person it is")),
+    params(
+        ("referral_id" = Uuid, Path, description = "The referral whose person it is"),
+        ("done" = Option<String>, Query, description = "`erased`: say so in a banner"),
+    ),
     responses(
-        (status = 200, description = "Every event of the referral, its case and its person, and the audit of who saw it (HTML)", content_type = "text/html", body = String),
+        (status = 200, description = "Every event of the referral, its case and its person, the audit of who saw it, and the erase form (HTML)", content_type = "text/html", body = String),
         (status = 303, description = "Not signed in: to /sign-in, coming back here after"),
         (status = 403, description = "Signed in without the ig_lead or admin role (HTML)", content_type = "text/html", body = String),
         (status = 404, description = "No such referral, or one the organisation neither sent nor received: the same page (HTML)", content_type = "text/html", body = String),
@@ -35,19 +65,134 @@ pub async fn person_page(
     who: SignedIn,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let principal = who.principal(ROLES)?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let export = build(&state, &principal, id, "getPersonPage").await?;
+    let erased = export.erased && q.get("done").is_some_and(|d| d == "erased");
+    Ok(render(&who, &export, erased, &[], "", StatusCode::OK))
+}
+
+/// Erases the person: the ground, and a tick that it cannot be undone.
+#[utoipa::path(post, path = "/referrals/{referral_id}/person/view/erase", operation_id = "erasePersonPage", tag = "pages",
+    params(("referral_id" = Uuid, Path, description = "The referral whose person it is")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded",
+        description = "`reason` (person_asked, unlawful_processing, legal_obligation or consent_withdrawn), `confirm` (`yes`) and `csrf` from the person page"),
+    responses(
+        (status = 303, description = "Erased (or erased already): to the person page with `?done=erased` (or, not signed in, to /sign-in)"),
+        (status = 403, description = "Without the session's CSRF token, or without the ig_lead or admin role: nothing changed (HTML)", content_type = "text/html", body = String),
+        (status = 404, description = "No such referral, or one the organisation neither sent nor received: the same page (HTML)", content_type = "text/html", body = String),
+        (status = 409, description = "It changed concurrently: the page says so; nothing erased (HTML)", content_type = "text/html", body = String),
+        (status = 422, description = "No ground, or not confirmed: the page with the problem beside the field; nothing erased (HTML)", content_type = "text/html", body = String),
+        (status = 503, description = "The log, the vault or the audit trail is unavailable; try again (HTML)", content_type = "text/html", body = String),
+    ))]
+pub async fn erase_page(
+    who: SignedIn,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    posted: PageForm,
+) -> Result<Response, PageError> {
+    let principal = who.principal(ROLES)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let chosen = posted.get("reason").to_owned();
+    let reason = ErasureReason::parse(&chosen);
+    let mut errors = Vec::new();
+    if reason.is_none() {
+        errors.push(FieldError {
+            field: "reason".into(),
+            message: "Choose why the person is erased".into(),
+        });
+    }
+    if posted.get("confirm") != "yes" {
+        errors.push(FieldError {
+            field: "confirm".into(),
+            message: "Confirm that you understand erasure cannot be undone".into(),
+        });
+    }
+    let status = match reason.filter(|_| errors.is_empty()) {
+        Some(reason) => {
+            let call = Call {
+                operation: ERASE,
+                principal: &principal,
+                aggregate_id: id.to_string(),
+                key: None,
+                body: chosen.as_bytes(),
+                if_match: None,
+                correlation_id: correlation_id(&headers),
+                success: StatusCode::OK,
+            };
+            match erase(&state, &call, reason).await {
+                Ok(_) => {
+                    return Ok(
+                        Redirect::to(&format!("/referrals/{id}/person/view?done=erased"))
+                            .into_response(),
+                    );
+                }
+                Err(ApiError::Conflict(_)) => {
+                    errors.push(FieldError {
+                        field: "maincontent".into(),
+                        message: "The record changed while it was being erased. Check it and erase the person again.".into(),
+                    });
+                    StatusCode::CONFLICT
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        None => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    let export = build(&state, &principal, id, ERASE).await?;
+    Ok(render(&who, &export, false, &errors, &chosen, status))
+}
+
+fn render(
+    who: &SignedIn,
+    export: &PersonExport,
+    erased_now: bool,
+    errors: &[FieldError],
+    chosen: &str,
+    status: StatusCode,
+) -> Response {
     let page = Page {
         title: "What Linkway holds about this person",
         service: SERVICE,
-        signed_in: Some(&who),
+        signed_in: Some(who),
         navigation: navigation(Section::Referrals),
-        has_errors: false,
+        has_errors: !errors.is_empty(),
         back: None,
     };
-    Ok(html(StatusCode::OK, page.render(body(&export))))
+    html(
+        status,
+        page.render(html! {
+            (error_summary(errors))
+            @if erased_now {
+                (success_banner("Person erased", html! {
+                    p { "Their details are gone from every record, and the key that opened them is destroyed." }
+                }))
+            }
+            (body(export))
+            @if !export.erased {
+                (erase_form(who, export.referral_id, errors, chosen))
+            }
+        }),
+    )
+}
+
+fn erase_form(who: &SignedIn, id: Uuid, errors: &[FieldError], chosen: &str) -> Markup {
+    html! {
+        h2 class="nhsuk-heading-m" { "Erase this person" }
+        div class="nhsuk-warning-callout" {
+            h3 class="nhsuk-warning-callout__label" {
+                span role="text" { span class="nhsuk-u-visually-hidden" { "Important: " } "Erasure cannot be undone" }
+            }
+            p { "Their details are removed from every record of this referral and its case, and the key that opens them is destroyed. What happened stays in the record, without them." }
+        }
+        (form(&format!("/referrals/{id}/person/view/erase"), &who.csrf, "Erase this person", html! {
+            (radios("reason", "Why is the person erased?", GROUNDS, chosen, error_for(errors, "reason")))
+            (checkboxes("confirm", "Confirm", &[("yes", "I understand that erasure cannot be undone")], &[], error_for(errors, "confirm")))
+        }))
+    }
 }
 
 fn body(export: &PersonExport) -> Markup {

@@ -127,6 +127,31 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "/referrals/{referral_id}/view/withdraw",
         &[403, 404, 409, 422, 503],
     ),
+    // The person as a data subject, and the IG lead's person page with its erase form.
+    (
+        "exportPerson",
+        "get",
+        "/referrals/{referral_id}/person",
+        &[200, 401, 403, 404, 503],
+    ),
+    (
+        "erasePerson",
+        "post",
+        "/referrals/{referral_id}/person/erasure",
+        &[200, 401, 403, 404, 409, 415, 422, 503],
+    ),
+    (
+        "getPersonPage",
+        "get",
+        "/referrals/{referral_id}/person/view",
+        &[200, 403, 404, 503],
+    ),
+    (
+        "erasePersonPage",
+        "post",
+        "/referrals/{referral_id}/person/view/erase",
+        &[403, 404, 409, 422, 503],
+    ),
     // The platform's audit trail (IG leads and administrators).
     (
         "listAudit",

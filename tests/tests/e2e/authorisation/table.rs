@@ -324,6 +324,7 @@ pub const TABLE: &[(&str, Expect)] = &[
     ("getReferralsPage", PAGE),
     ("getReferralPage", PAGE),
     ("getPersonPage", PAGE),
+    ("erasePersonPage", PAGE),
     ("withdrawReferralPage", PAGE),
     ("getUnroutablePage", PAGE),
     ("getOutboundPage", PAGE),
