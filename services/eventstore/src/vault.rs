@@ -18,6 +18,7 @@
 //! out events ([`crate::EventStore::load`], `load_aggregate`, the [`crate::LogReader`]):
 //! no caller sees the sealed form or a key.
 
+mod copy;
 mod keys;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use bytes::Bytes;
 use linkway_events::Envelope;
 use serde_json::{Map, Value};
 
+pub use copy::{KeysRestored, WrappedKey, backup_keys, restore_keys};
 pub use keys::{BUCKET_SUFFIX, Kek, KekError, Keks, KeyStore, Rotated, create_bucket};
 
 use crate::{RecordedEvent, StoreError};

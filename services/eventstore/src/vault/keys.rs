@@ -32,7 +32,7 @@ pub const BUCKET_SUFFIX: &str = "_KEYS";
 const CACHE_LIMIT: usize = 100_000;
 const CACHE_TTL: Duration = Duration::from_secs(30);
 
-fn bucket(store: &crate::EventStore) -> String {
+pub(super) fn bucket(store: &crate::EventStore) -> String {
     format!("{}{BUCKET_SUFFIX}", store.config().stream)
 }
 
