@@ -39,7 +39,15 @@ pub enum SourceChannel {
     Api,
     Fhir,
     Web,
+    /// The person referred themselves, on intake's public page or API (no token, no
+    /// referring organisation: `referrer_organisation_id` is [`SELF_REFERRAL_ORGANISATION`]).
+    #[serde(rename = "self")]
+    SelfReferral,
 }
+
+/// The `referrer_organisation_id` of a self-referral: a fixed pseudo-organisation, never
+/// registered, so reporting counts self-referrals as their own kind of referrer.
+pub const SELF_REFERRAL_ORGANISATION: &str = "self-referral";
 
 /// How soon the referral needs attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

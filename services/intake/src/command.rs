@@ -98,6 +98,8 @@ pub enum Arrival {
     Fhir {
         reply_to: String,
     },
+    /// The person referred themselves (`crate::self_referral`).
+    SelfReferral,
 }
 
 impl Arrival {
@@ -107,6 +109,7 @@ impl Arrival {
             Arrival::Api => (SourceChannel::Api, None),
             Arrival::Web => (SourceChannel::Web, None),
             Arrival::Fhir { reply_to } => (SourceChannel::Fhir, Some(reply_to)),
+            Arrival::SelfReferral => (SourceChannel::SelfReferral, None),
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::command::REASON;
 use crate::consent::{ConsentStatus, LEGAL_BASES};
 use crate::form::FIELDS;
 use crate::read_model::Status;
+use crate::self_referral::request::CONTACT_METHODS;
 use crate::validation::{ADDRESS_LINE, CODE, FREE_TEXT, NAME, SHORT_TEXT, VERIFICATION_STATUSES};
 
 /// `(schema, property, rule)` of every text field a person types in the JSON API.
@@ -47,6 +48,14 @@ const TEXTS: &[(&str, &str, Text)] = &[
     ("PractitionerInput", "email", CODE),
     ("ReasonRequest", "reason", REASON),
     ("RouteRequest", "link_worker_organisation_id", CODE),
+    ("SelfReferralRequest", "given_name", NAME),
+    ("SelfReferralRequest", "family_name", NAME),
+    ("SelfReferralRequest", "birth_date", CODE),
+    ("SelfReferralRequest", "postcode", CODE),
+    ("SelfReferralRequest", "phone", CODE),
+    ("SelfReferralRequest", "email", CODE),
+    ("SelfReferralRequest", "nhs_number", CODE),
+    ("SelfReferralRequest", "what_matters", FREE_TEXT),
 ];
 
 /// White space the text rule trims (Unicode `White_Space`), as a regex class: what Python
@@ -108,6 +117,11 @@ fn choices() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             VERIFICATION_STATUSES.to_vec(),
         ),
         ("ConsentInput", "status", ConsentStatus::CODES.to_vec()),
+        (
+            "SelfReferralRequest",
+            "preferred_contact_method",
+            CONTACT_METHODS.to_vec(),
+        ),
     ]
 }
 
@@ -255,6 +269,12 @@ pub fn apply(doc: &mut Value) {
     lines["maxItems"] = json!(6);
     text(&mut lines["items"], ADDRESS_LINE, false);
     schemas["NeedsInput"]["properties"]["codes"]["maxItems"] = json!(20);
+    let own = &mut schemas["SelfReferralRequest"]["properties"];
+    own["address_lines"]["maxItems"] = json!(6);
+    text(&mut own["address_lines"]["items"], ADDRESS_LINE, false);
+    // Only agreement is accepted; the honeypot only empty.
+    own["agreed"]["enum"] = json!([true]);
+    own["website"]["maxLength"] = json!(0);
     for schema in schemas
         .as_object_mut()
         .into_iter()

@@ -16,6 +16,8 @@
 //!   `referral.received` (`reply_to`), and every message is kept in `inbound_messages`
 //!   for audit.
 //! - [`form`]: the token form for organisations without sign-in (no JavaScript).
+//! - [`self_referral`]: a person refers themselves, no token: the public page and API,
+//!   routed by postcode district, `source_channel` `self`.
 //! - [`pages`]: the signed-in referrer's pages: make a referral, the organisation's
 //!   referrals, one referral's timeline, withdraw.
 //! - [`keys`]: the key behind keyed NHS number lookups.
@@ -25,9 +27,10 @@
 //!   them; `listOutboundMessages`, `retryOutboundMessage` and `/admin/outbound/view`.
 //!
 //! Where a referral enters: `api::submit_referral`, `messaging::process_message`,
-//! `form::post_form` and `pages::send_referral` (the last two through `form::submit`); all
-//! call `command::submit`, the only place `referral.received`
-//! is decided. Where the read model is written: `read_model::Referrals::apply`, only.
+//! `form::post_form` and `pages::send_referral` (the last two through `form::submit`), and
+//! `self_referral::submit` (its API and page); all call `command::submit`, the only place
+//! `referral.received` is decided. Where the read model is written:
+//! `read_model::Referrals::apply`, only.
 //!
 //! Every read of a person's details (`getReferral`, `listReferrals`, the referrer's list
 //! and referral pages) is recorded in the platform's audit trail before it is sent
@@ -61,6 +64,7 @@ pub mod queries;
 pub mod read_model;
 pub mod referral;
 pub mod routing;
+pub mod self_referral;
 pub mod validation;
 
 use linkway_platform::auth::BearerAuth;
@@ -97,6 +101,8 @@ pub struct AppState {
     pub nhs_key: Arc<NhsNumberKey>,
     /// Records each read of a person's record before it is sent.
     pub audit: Auditor,
+    /// Self-referral's form tokens, limit and clock.
+    pub self_referral: Arc<self_referral::SelfReferral>,
 }
 
 impl FromRef<AppState> for Database {
@@ -113,10 +119,11 @@ pub const PROJECTIONS: &[&str] = &[
     outbox::Outbox::NAME,
 ];
 
-/// Intake as the `linkway` binary runs it: its settings are the outbox's (its NHS number
-/// lookup key lives in its database).
+/// Intake as the `linkway` binary runs it, with its settings (its NHS number lookup key
+/// lives in its database).
 #[derive(Debug, Clone, Default)]
 pub struct IntakeService {
+    pub self_referral: self_referral::SelfReferralSettings,
     /// How messages back to FHIR referrers are delivered.
     pub outbox: outbox::OutboxSettings,
 }
@@ -166,6 +173,10 @@ impl Service for IntakeService {
                 referrals: referrals.clone(),
                 nhs_key,
                 audit: Auditor::new(ctx.store.clone()),
+                self_referral: Arc::new(self_referral::SelfReferral::new(
+                    &self.self_referral,
+                    &ctx.web.session_key,
+                )),
             };
             let audit_routes = audit::routes(audit::AuditState {
                 db: ctx.db.clone(),
@@ -266,7 +277,19 @@ fn fhir_edge_outcome(problem: &linkway_platform::Problem) -> axum::response::Res
 /// Starts intake (as [`IntakeService`]) and returns its whole router: API routes,
 /// `/healthz` `/readyz` `/metrics`, `/openapi.json`, under the platform's request layer.
 pub async fn start(ctx: ServiceContext) -> anyhow::Result<axum::Router> {
-    service::router(&IntakeService::default(), &ctx).await
+    start_with(ctx, self_referral::SelfReferralSettings::default()).await
+}
+
+/// [`start`] with these self-referral settings (a test's limit and clock).
+pub async fn start_with(
+    ctx: ServiceContext,
+    self_referral: self_referral::SelfReferralSettings,
+) -> anyhow::Result<axum::Router> {
+    let service = IntakeService {
+        self_referral,
+        ..IntakeService::default()
+    };
+    service::router(&service, &ctx).await
 }
 
 /// Rebuilds one of intake's projections; `Ok(None)` when the name is not intake's.
@@ -328,6 +351,14 @@ pub fn router(state: AppState) -> axum::Router {
         .route("/admin/outbound/view", get(outbox::page::outbound))
         .route("/admin/outbound/{id}/retry/view", post(outbox::page::retry))
         .route("/form", get(form::get_form).post(form::post_form))
+        // Self-referral: public, no token, no session.
+        .route("/self-referrals", post(self_referral::submit_self_referral))
+        .route("/self-referrals/token", get(self_referral::get_token))
+        .route(
+            "/self-referral",
+            get(self_referral::page::self_referral_page)
+                .post(self_referral::page::send_self_referral),
+        )
         // The referrer's pages (HTML for people signed in, beside the JSON routes).
         .route("/", get(pages::home))
         .route(
@@ -383,6 +414,10 @@ pub fn router(state: AppState) -> axum::Router {
         messaging::legal_basis_code_system,
         form::get_form,
         form::post_form,
+        self_referral::get_token,
+        self_referral::submit_self_referral,
+        self_referral::page::self_referral_page,
+        self_referral::page::send_self_referral,
         pages::home::home,
         pages::make::new_referral,
         pages::make::send_referral,
@@ -403,6 +438,8 @@ pub fn router(state: AppState) -> axum::Router {
         validation::ConsentInput,
         validation::PractitionerInput,
         api::CommandResponse,
+        self_referral::SelfReferralRequest,
+        self_referral::FormToken,
         api::ReferralView,
         api::ReferralSummary,
         api::ReferralList,
@@ -432,6 +469,7 @@ pub fn router(state: AppState) -> axum::Router {
         (name = "admin", description = "Routing referrals no rule matched; messages back to FHIR referrers"),
         (name = "fhir", description = "FHIR R4 messaging (BaRS-style); answers are OperationOutcomes"),
         (name = "form", description = "The token form for organisations whose staff do not sign in (HTML, no JavaScript)"),
+        (name = "self-referral", description = "A person refers themselves: the public page (HTML, no JavaScript needed) and API, no token"),
         (name = "pages", description = "Pages for people signed in (HTML, no JavaScript needed): sign-in, the referrer's pages and the administrator's unroutable referrals")
     )
 )]

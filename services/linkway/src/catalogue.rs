@@ -43,6 +43,10 @@ pub fn build(
 ) -> anyhow::Result<Box<dyn Service>> {
     Ok(match name {
         ServiceName::Intake => Box::new(IntakeService {
+            self_referral: linkway_intake::self_referral::SelfReferralSettings {
+                limit_per_address: settings.self_referral_limit_per_address.0,
+                ..Default::default()
+            },
             outbox: settings.outbox(),
         }),
         ServiceName::LinkWorker => Box::new(LinkWorkerService {

@@ -466,6 +466,18 @@ pub struct Settings {
         help_heading = "Tokens"
     )]
     pub rate_limit_per_address: Limit,
+    /// Self-referrals (intake's public `POST /self-referrals` and `/self-referral` page)
+    /// each client address may send, on top of the limits above,
+    /// `<count>/<second|minute|hour>`, or `off`.
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_SELF_REFERRAL_LIMIT_PER_ADDRESS",
+        default_value = "5/hour",
+        value_parser = tokens::limit,
+        help_heading = "Tokens"
+    )]
+    pub self_referral_limit_per_address: Limit,
 
     /// Log filter (tracing `EnvFilter` syntax).
     #[arg(

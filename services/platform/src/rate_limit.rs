@@ -305,13 +305,12 @@ async fn limit(State(stack): State<Stack>, mut request: Request, next: Next) -> 
 }
 
 /// Whole seconds to wait, rounded up: at least one.
-fn retry_after(wait: Duration) -> u64 {
+pub fn retry_after(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
 }
 
 /// The 429 problem, with `Retry-After`.
 pub fn too_many(limited: Limited, wait: Duration) -> Response {
-    let secs = retry_after(wait);
     let (field, rule, message) = match limited {
         Limited::Token => (
             "Authorization",
@@ -324,6 +323,13 @@ pub fn too_many(limited: Limited, wait: Duration) -> Response {
             "more requests without a valid token came from this address than its limit allows",
         ),
     };
+    refused(field, rule, message, wait)
+}
+
+/// A 429 problem naming `field` and `rule`, with `Retry-After`: this module's limits and
+/// a service's own (intake's self-referral limit) alike.
+pub fn refused(field: &str, rule: &str, message: &str, wait: Duration) -> Response {
+    let secs = retry_after(wait);
     let message = format!("{message}: retry after Retry-After seconds ({secs})");
     let problem = Problem {
         kind: "https://linkway.example/problems/rate-limited".into(),

@@ -38,7 +38,8 @@ pub struct Fact {
     pub journey: Journey,
     /// First day of the month of referral.
     pub month: Date,
-    /// Kind of the referring organisation (`unknown` if it is not registered).
+    /// Kind of the referring organisation (`unknown` if it is not registered,
+    /// `self_referral` for a person who referred themselves).
     pub referrer_kind: String,
     /// The link-worker service (`unrouted` before routing).
     pub service: String,

@@ -3,15 +3,20 @@
 //! where the projection stood, all read in one repeatable-read snapshot per answer.
 //! Nothing here writes a read-model table: only [`crate::projection`] does.
 
+use linkway_events::referral::SELF_REFERRAL_ORGANISATION;
 use time::Date;
 
 use crate::aggregate::Fact;
 use crate::projection;
 
 /// The journeys of area `$1` with their dimensions; `{columns}` is the journey's select list.
+/// A self-referral (referrer `{self_referral}`, never a registered organisation) is its own
+/// kind of referrer, `self_referral`; its area is the link-worker service's.
 const FACTS_SQL: &str = "
     SELECT date_trunc('month', f.referred_on)::date,
-           COALESCE(ro.kind, 'unknown'), COALESCE(f.link_worker_org, 'unrouted'), {columns}
+           CASE WHEN f.referrer_org = '{self_referral}' THEN 'self_referral'
+                ELSE COALESCE(ro.kind, 'unknown') END,
+           COALESCE(f.link_worker_org, 'unrouted'), {columns}
     FROM reporting.referrals f
     LEFT JOIN reporting.organisations ro ON ro.organisation_id = f.referrer_org
     LEFT JOIN reporting.organisations lo ON lo.organisation_id = f.link_worker_org
@@ -21,7 +26,9 @@ const FACTS_SQL: &str = "
 fn facts_sql(extra: &str) -> String {
     format!(
         "{} {extra}",
-        FACTS_SQL.replace("{columns}", &projection::select_list("f"))
+        FACTS_SQL
+            .replace("{columns}", &projection::select_list("f"))
+            .replace("{self_referral}", SELF_REFERRAL_ORGANISATION)
     )
 }
 

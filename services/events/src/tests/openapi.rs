@@ -61,7 +61,7 @@ fn same_contract<T: ToSchema>(name: &str, event: (&str, u32), pointer: &str) {
 
 #[test]
 fn payload_types_have_schemas_that_match_the_event_schemas() {
-    let received = ("referral.received", 2);
+    let received = ("referral.received", 3);
     same_contract::<SourceChannel>("SourceChannel", received, "/properties/source_channel");
     same_contract::<Urgency>("Urgency", received, "/properties/urgency");
     same_contract::<LegalBasis>("LegalBasis", received, "/properties/legal_basis");

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use crate::channels::pct;
 use crate::support::*;
 
-fn encode(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn encode(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{}={}", pct(k), pct(v)))

@@ -17,5 +17,6 @@ mod pages;
 mod rectification;
 mod referrals;
 mod replay;
+mod self_referral;
 mod support;
 mod unroutable_page;

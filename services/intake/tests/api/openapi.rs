@@ -93,6 +93,26 @@ const OPERATIONS: &[(&str, &str, &str, &[u16])] = &[
         "/form",
         &[201, 401, 403, 409, 415, 422, 503],
     ),
+    // Self-referral: public, no token.
+    (
+        "getSelfReferralToken",
+        "get",
+        "/self-referrals/token",
+        &[200],
+    ),
+    (
+        "submitSelfReferral",
+        "post",
+        "/self-referrals",
+        &[201, 409, 415, 422, 429, 503],
+    ),
+    ("getSelfReferralPage", "get", "/self-referral", &[200]),
+    (
+        "submitSelfReferralPage",
+        "post",
+        "/self-referral",
+        &[201, 409, 415, 422, 429, 503],
+    ),
     // The platform's sign-in pages.
     ("getSignIn", "get", "/sign-in", &[200]),
     ("startSignIn", "get", "/auth/login", &[404, 503]),
@@ -390,6 +410,67 @@ async fn every_operation_is_documented_with_its_request_responses_and_errors() {
             "{required} not marked required"
         );
     }
+}
+
+#[tokio::test]
+async fn self_referral_is_documented_as_public_with_its_request() {
+    let intake = Intake::start().await;
+    let doc = document(&intake).await;
+    for (path, method) in [
+        ("/self-referrals", "post"),
+        ("/self-referrals/token", "get"),
+        ("/self-referral", "get"),
+        ("/self-referral", "post"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert_eq!(
+            op["security"],
+            serde_json::json!([{}]),
+            "{method} {path}: no token"
+        );
+    }
+    let submit = &doc["paths"]["/self-referrals"]["post"];
+    assert_eq!(
+        submit["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/SelfReferralRequest"
+    );
+    assert!(
+        submit["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Idempotency-Key")
+    );
+    assert!(submit["responses"]["429"]["headers"]["Retry-After"].is_object());
+    let request = &doc["components"]["schemas"]["SelfReferralRequest"];
+    let required: Vec<&str> = request["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    for field in [
+        "given_name",
+        "family_name",
+        "birth_date",
+        "postcode",
+        "preferred_contact_method",
+        "what_matters",
+        "agreed",
+        "form_token",
+    ] {
+        assert!(required.contains(&field), "{field} not marked required");
+    }
+    assert_eq!(
+        request["properties"]["agreed"]["enum"],
+        serde_json::json!([true])
+    );
+    assert_eq!(request["properties"]["website"]["maxLength"], 0);
+    assert_eq!(request["properties"]["what_matters"]["maxLength"], 4000);
+    assert_eq!(
+        request["properties"]["preferred_contact_method"]["enum"],
+        serde_json::json!(["phone", "text", "email"])
+    );
 }
 
 #[tokio::test]

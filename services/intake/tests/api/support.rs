@@ -37,6 +37,51 @@ impl Intake {
 
     /// [`Intake::start`] with these page settings (demo users, for a one-click sign-in).
     pub async fn start_with(web: linkway_platform::web::WebSettings) -> Intake {
+        let env = Intake::registered().await;
+        let mut ctx = env.context("intake").await;
+        ctx.web = std::sync::Arc::new(web);
+        let router = linkway_intake::start(ctx).await.expect("intake starts");
+        let base = serve(router, env.shutdown()).await;
+        Intake {
+            env,
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// [`Intake::start`] with these self-referral settings, served as `linkway serve`
+    /// serves it: each request knows its client address, so limits per address count.
+    pub async fn start_self_referral(
+        settings: linkway_intake::self_referral::SelfReferralSettings,
+    ) -> Intake {
+        let env = Intake::registered().await;
+        let ctx = env.context("intake").await;
+        let router = linkway_intake::start_with(ctx, settings)
+            .await
+            .expect("intake starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = env.shutdown();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown.wait())
+            .await
+            .expect("serve");
+        });
+        Intake {
+            env,
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A test environment with the usual organisations registered.
+    async fn registered() -> TestEnv {
         let env = TestEnv::shared();
         for (org, kind, lw) in [
             (GP, OrganisationKind::GpPractice, false),
@@ -48,15 +93,7 @@ impl Intake {
         ] {
             env.register_organisation(org, kind, Some("QWO"), lw).await;
         }
-        let mut ctx = env.context("intake").await;
-        ctx.web = std::sync::Arc::new(web);
-        let router = linkway_intake::start(ctx).await.expect("intake starts");
-        let base = serve(router, env.shutdown()).await;
-        Intake {
-            env,
-            base,
-            http: reqwest::Client::new(),
-        }
+        env
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -71,6 +71,7 @@ pub async fn run(settings: &Settings, cases: u64, requests: u64) -> anyhow::Resu
         // minute: the rate limits (tested on their own) would answer 429 instead.
         rate_limit_per_token: crate::config::Limit(None),
         rate_limit_per_address: crate::config::Limit(None),
+        self_referral_limit_per_address: crate::config::Limit(None),
         ..settings.clone()
     };
     let session_key = Secret::new(linkway_platform::auth::mint_token().secret);

@@ -55,6 +55,7 @@ impl fmt::Debug for Settings {
             token_rotation_grace_secs,
             rate_limit_per_token,
             rate_limit_per_address,
+            self_referral_limit_per_address,
             log,
             otlp_endpoint,
         );

@@ -50,7 +50,8 @@ pub fn need_with_code(code: &str) -> String {
     }
 }
 
-/// A kind of referring organisation (`OrganisationKind` in snake case, or `unknown`).
+/// A kind of referring organisation (`OrganisationKind` in snake case, `self_referral`, or
+/// `unknown`).
 pub fn referrer_kind(kind: &str) -> String {
     match kind {
         "gp_practice" => "GP practice",
@@ -62,6 +63,7 @@ pub fn referrer_kind(kind: &str) -> String {
         "commissioner" => "Commissioner",
         "other" => "Other organisation",
         "unknown" => "Organisation not registered",
+        "self_referral" => "Self-referral",
         other => return other.replace('_', " "),
     }
     .to_owned()
@@ -153,6 +155,7 @@ mod tests {
         assert_eq!(month("2026-13"), "2026-13");
         assert_eq!(referrer_kind("gp_practice"), "GP practice");
         assert_eq!(referrer_kind("new_kind"), "new kind");
+        assert_eq!(referrer_kind("self_referral"), "Self-referral");
         assert_eq!(measure("plans_agreed"), "Personalised plan agreed");
     }
 }

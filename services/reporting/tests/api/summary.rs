@@ -26,23 +26,7 @@ async fn summary_counts_the_referrals_of_the_commissioners_own_area() {
     }
     // A referrer with no commissioner area is reported under its link-worker service's.
     for _ in 0..9 {
-        let id = w
-            .receive(&NewReferral {
-                referrer: "ops",
-                needs: vec![],
-                on: date!(2026 - 02 - 01),
-            })
-            .await;
-        w.referral_event(
-            id,
-            ReferralEvent::Routed(ReferralRouted {
-                referral_id: id,
-                link_worker_organisation_id: "lw-a".into(),
-                rule_id: None,
-            }),
-            date!(2026 - 02 - 01),
-        )
-        .await;
+        receive_routed_to_a(&w, "ops", date!(2026 - 02 - 01)).await;
     }
     let seq = w.last_sequence().await;
     let a = w
@@ -152,4 +136,41 @@ async fn a_kept_summary_is_brought_up_to_date_in_the_background() {
     };
     assert_eq!(latest["measures"]["referrals"]["total"], 20, "{latest}");
     assert!(latest["sequence"].as_u64() >= Some(seq));
+}
+
+#[tokio::test]
+async fn self_referrals_are_their_own_kind_of_referrer_in_the_services_area() {
+    let w = World::new().await;
+    for _ in 0..10 {
+        let referrer = linkway_events::referral::SELF_REFERRAL_ORGANISATION;
+        receive_routed_to_a(&w, referrer, date!(2026 - 03 - 02)).await;
+    }
+    let seq = w.last_sequence().await;
+    let a = w
+        .json(&format!("/summary?min_sequence={seq}"), &w.commissioner_a)
+        .await;
+    let kinds = &a["measures"]["referrals"]["by_referrer_kind"];
+    assert_eq!(kinds["self_referral"], 10, "{a}");
+    assert!(kinds.get("unknown").is_none(), "{a}");
+}
+
+/// A referral from `referrer` (with no commissioner area of its own) routed to LW A.
+async fn receive_routed_to_a(w: &World, referrer: &'static str, on: time::Date) {
+    let id = w
+        .receive(&NewReferral {
+            referrer,
+            needs: vec![],
+            on,
+        })
+        .await;
+    w.referral_event(
+        id,
+        ReferralEvent::Routed(ReferralRouted {
+            referral_id: id,
+            link_worker_organisation_id: "lw-a".into(),
+            rule_id: None,
+        }),
+        on,
+    )
+    .await;
 }

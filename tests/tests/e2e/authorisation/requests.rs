@@ -61,6 +61,26 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
             create(Body::Json(body))
         }
         "processMessage" => create(Body::Fhir(fhir_message())),
+        // Self-referral takes no token: sent without its form token (which must be 3 s old,
+        // and this matrix keeps no clock), every caller gets the same 422 naming
+        // `form_token`, and nothing is appended. Accepted self-referrals are intake's own
+        // tests (services/intake/tests/api/self_referral.rs).
+        "submitSelfReferral" => create(Body::Json(self_referral())),
+        "submitSelfReferralPage" => create(Body::Form(
+            [
+                ("given_name", "Sam"),
+                ("family_name", "Example"),
+                ("birth_date", "1980-04-01"),
+                ("postcode", "LS6 9ZZ"),
+                ("phone", "07700 900123"),
+                ("preferred_contact_method", "phone"),
+                ("what_matters", "Feeling lonely"),
+                ("agreed", "yes"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .to_vec(),
+        )),
+        "getSelfReferralToken" | "getSelfReferralPage" => read(""),
         "submitReferralForm" => create(Body::Form(form())),
         "getReferral" => read(READ),
         // Every GET runs before any command makes more records: GP A's are few.
@@ -134,6 +154,20 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
         }),
         _ => None,
     }
+}
+
+/// A self-referral without its form token.
+fn self_referral() -> serde_json::Value {
+    json!({
+        "given_name": "Sam",
+        "family_name": "Example",
+        "birth_date": "1980-04-01",
+        "postcode": "LS6 9ZZ",
+        "phone": "07700 900123",
+        "preferred_contact_method": "phone",
+        "what_matters": "Feeling lonely",
+        "agreed": true
+    })
 }
 
 /// The token form, filled in as GP A would (the token goes in the header, not the form).

@@ -23,6 +23,8 @@
 //!   token, or none, is sent to sign in (303 to `/sign-in`). The sign-in pages themselves
 //!   answer everyone alike.
 //! - Operational routes (`/healthz`, `/readyz`, `/metrics`, `/openapi.json`) are public.
+//! - Self-referral (tag `self-referral`) is public: no token and no session; a post is
+//!   refused alike for every caller unless it carries a form token (see `requests.rs`).
 //! - Every command row is called on a fresh record in the state it needs (see
 //!   `requests.rs`), so `Allowed` means it was done; a refused call must append nothing.
 //! - The link-worker directory is reference data, one for the whole deployment: any
@@ -196,6 +198,12 @@ pub const TABLE: &[(&str, Expect)] = &[
     // intake: published reference data and the token form (which asks for the token)
     ("getLegalBasisCodeSystem", PUBLIC),
     ("getReferralForm", PUBLIC),
+    // intake: self-referral, public (no token, no session): the form token and page for
+    // anyone, and a post without its form token refused alike for everyone, token or not
+    ("getSelfReferralToken", PUBLIC),
+    ("getSelfReferralPage", PUBLIC),
+    ("submitSelfReferral", Expect::Every(Status(422))),
+    ("submitSelfReferralPage", Expect::Every(Status(422))),
     // link-worker: the caseload and cases
     (
         "getCaseload",
