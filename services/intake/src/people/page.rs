@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::export::{ExportedEvent, PersonExport, build, erase};
 use crate::AppState;
 use crate::api::correlation_id;
-use crate::pages::{PageError, SERVICE, Section, html, navigation};
+use crate::pages::{PageError, SERVICE, html};
 
 /// Who may see the page.
 const ROLES: &[Role] = &[Role::IgLead, Role::Admin];
@@ -158,7 +158,12 @@ fn render(
         title: "What Linkway holds about this person",
         service: SERVICE,
         signed_in: Some(who),
-        navigation: navigation(Section::Referrals),
+        // The IG lead's and the administrator's way round: not the referrer's pages.
+        navigation: vec![linkway_platform::web::NavItem {
+            text: "Audit trail",
+            href: "/audit/view".into(),
+            current: false,
+        }],
         has_errors: !errors.is_empty(),
         back: None,
     };
