@@ -1,6 +1,11 @@
 //! A three-node NATS cluster with the stream at three replicas (`LINKWAY_REPLICAS=3`):
 //! first a follower of the stream is lost, then comes back, then the leader is lost for
 //! good. Linkway knows every node as a seed.
+//!
+//! The data keys' bucket (`<stream>_KEYS`, the same replicas) is a RAFT group of its own,
+//! with its own leader: a submit writes its person's key there first. The follower lost
+//! is one that leads neither, so that "a follower" means one; the leader lost may lead
+//! both.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,6 +41,29 @@ async fn placement(world: &World) -> (String, Vec<String>) {
             Instant::now() < deadline,
             "the stream's replicas are not all current"
         );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The data keys' bucket's leader, once it has one.
+async fn key_bucket_leader(world: &World) -> String {
+    let name = format!(
+        "KV_{}{}",
+        world.scope.stream,
+        linkway_eventstore::vault::BUCKET_SUFFIX
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let info = async {
+            let mut stream = world.store.jetstream().get_stream(&name).await.ok()?;
+            stream.info().await.ok().and_then(|i| i.cluster.clone())
+        };
+        if let Ok(Some(cluster)) = tokio::time::timeout(Duration::from_secs(2), info).await
+            && let Some(leader) = cluster.leader.clone()
+        {
+            return leader;
+        }
+        assert!(Instant::now() < deadline, "the key bucket has no leader");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -87,7 +115,12 @@ async fn cluster_loses_a_follower_then_the_leader_under_load() {
     let load = Load::start(&world);
     load.until_keys(120).await;
 
-    let follower = followers[0].clone();
+    let keys_leader = key_bucket_leader(&world).await;
+    let follower = followers
+        .iter()
+        .find(|f| **f != keys_leader)
+        .expect("two followers, one key bucket leader")
+        .clone();
     cluster.node_named(&follower).expect("follower").kill();
     let lost_follower = Instant::now();
     tokio::time::sleep(RECOVERY + Duration::from_secs(1)).await;
@@ -112,7 +145,9 @@ async fn cluster_loses_a_follower_then_the_leader_under_load() {
     tokio::time::sleep(RECOVERY + Duration::from_secs(1)).await;
     let (keys, attempts) = load.stop().await;
     let samples = sampler.stop().await;
-    eprintln!("lost follower {follower}, then leader {leader}");
+    eprintln!(
+        "lost follower {follower} (the key bucket led by {keys_leader}), then leader {leader}"
+    );
     let faults = [
         Fault {
             name: "stream follower lost",
