@@ -26,6 +26,7 @@ pub const STATES: &[&str] = &["pending", "delivered", "dead", "erased"];
 pub struct OutboundQuery {
     /// Only messages in this state: `pending`, `delivered`, `dead` or `erased` (the person
     /// was erased before it was delivered: it is never sent).
+    #[param(pattern = "^(pending|delivered|dead|erased)?$")]
     pub state: Option<String>,
     /// At most this many (1-200, default 50).
     pub limit: Option<i64>,

@@ -70,7 +70,7 @@ impl Parties {
 pub struct ErasureRequest {
     /// The ground for erasure: `person_asked`, `unlawful_processing`, `legal_obligation`
     /// or `consent_withdrawn`.
-    #[schema(value_type = String, required = true)]
+    #[schema(required = true)]
     pub reason: Option<linkway_events::person::ErasureReason>,
 }
 

@@ -68,6 +68,17 @@ pub async fn list_audit(
 ) -> Result<Json<AuditPage>, ApiError> {
     principal.require(queries::ROLES)?;
     let mut errors = Vec::new();
+    // The page's form sends empty fields for the filters left blank, and reads them as
+    // none; the API takes exactly what its document says, a UUID.
+    if let Some(v) = q.referral_id.as_deref()
+        && (v.trim().is_empty() || v.trim() != v)
+    {
+        errors.push(crate::problem::FieldError::new(
+            "referral_id",
+            "uuid",
+            "must be a referral id (a UUID)",
+        ));
+    }
     let filter = Filter::read(&q.asked(), &mut errors);
     let Paging { limit, offset } = Paging::read(q.limit, q.offset, &mut errors);
     if !errors.is_empty() {
