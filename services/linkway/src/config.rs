@@ -14,6 +14,7 @@ mod directory;
 pub mod file;
 mod nats;
 mod outbox;
+mod parse;
 mod tokens;
 mod web;
 
@@ -35,40 +36,8 @@ pub use nats::{Connection, NatsAccess, NatsLogin};
 pub use outbox::Outbox;
 pub use tokens::Limit;
 
-fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
-    Ok(Secret::new(value))
-}
-
-fn pseudonym_key(value: &str) -> Result<Secret, String> {
-    if value.chars().count() < MIN_PSEUDONYM_KEY_CHARS {
-        return Err(format!(
-            "must be at least {MIN_PSEUDONYM_KEY_CHARS} characters (a random secret)"
-        ));
-    }
-    Ok(Secret::new(value))
-}
-
-fn write_versions(value: &str) -> Result<WriteVersions, String> {
-    WriteVersions::parse(value).map_err(|e| e.to_string())
-}
-
-fn keks(value: &str) -> Result<Secret, String> {
-    linkway_eventstore::vault::Keks::parse(value).map_err(|e| e.to_string())?;
-    Ok(Secret::new(value))
-}
-
-fn session_key(value: &str) -> Result<Secret, String> {
-    if value.chars().count() < linkway_platform::web::session::MIN_KEY_CHARS {
-        return Err(format!(
-            "must be at least {} characters (a random secret)",
-            linkway_platform::web::session::MIN_KEY_CHARS
-        ));
-    }
-    Ok(Secret::new(value))
-}
-
-/// Shortest pseudonym key accepted: a key that short can be guessed.
-pub const MIN_PSEUDONYM_KEY_CHARS: usize = 16;
+pub use parse::MIN_PSEUDONYM_KEY_CHARS;
+use parse::{keks, pseudonym_key, secret, session_key, write_versions};
 
 /// Every setting of a Linkway process. Flags may come before or after the sub-command.
 /// `Debug` shows no secret (`debug.rs`).
@@ -605,26 +574,4 @@ impl Settings {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_ignore_the_environment_and_keep_secrets_out_of_debug() {
-        let s = Settings::defaults();
-        assert_eq!(s.nats_url, ["nats://127.0.0.1:4222"]);
-        assert_eq!(s.batch_size, 20_000);
-        assert!(s.pseudonym_key.is_none());
-        let printed = format!("{s:?}");
-        assert!(!printed.contains("postgres://"), "{printed}");
-        assert!(printed.contains("[redacted]"));
-    }
-
-    #[test]
-    fn reporting_rules_are_checked_when_built() {
-        let s = Settings {
-            disclosure_rounding: 0,
-            ..Settings::defaults()
-        };
-        assert!(s.reporting(Secret::new("0123456789abcdef")).is_err());
-    }
-}
+mod tests;
