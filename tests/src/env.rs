@@ -21,6 +21,10 @@ pub struct TestEnv {
     pub postgres_url: String,
     trigger: ShutdownTrigger,
     shutdown: Shutdown,
+    /// The clock every context of this environment decides its timers by: a manual one,
+    /// standing at the real time the environment was made until the test moves it
+    /// (`env.clock.advance(..)`).
+    pub clock: linkway_platform::clock::Clock,
 }
 
 impl TestEnv {
@@ -38,6 +42,7 @@ impl TestEnv {
             postgres_url,
             trigger,
             shutdown,
+            clock: linkway_platform::clock::Clock::manual(time::OffsetDateTime::now_utc()),
         }
     }
 
@@ -119,6 +124,10 @@ impl TestEnv {
             shutdown: self.shutdown.clone(),
             web: std::sync::Arc::new(linkway_platform::web::WebSettings::for_tests()),
             limits: Default::default(),
+            timers: linkway_platform::clock::Timers {
+                clock: self.clock.clone(),
+                interval: std::time::Duration::from_millis(200),
+            },
         }
     }
 

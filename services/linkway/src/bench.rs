@@ -280,6 +280,7 @@ pub async fn run(settings: &Settings, options: &Options) -> anyhow::Result<Repor
             shutdown: shutdown.clone(),
             web: std::sync::Arc::new(linkway_platform::web::WebSettings::for_tests()),
             limits: Default::default(),
+            timers: settings.timers(),
         };
         // Private data, thrown away afterwards: a random key will do.
         let key =

@@ -8,6 +8,7 @@
 //! [`Secret`]s, which print as `[redacted]`, and their values never appear in `--help`.
 //! The README's "Configuration" table is checked against these definitions by a test.
 
+mod clock;
 mod database;
 mod debug;
 mod directory;
@@ -30,6 +31,7 @@ use linkway_platform::projection::ReadinessLimits;
 use linkway_platform::secret::Secret;
 
 use crate::catalogue::ServiceName;
+pub use clock::ClockFile;
 pub use database::DatabaseTls;
 pub use directory::DirectoryFeed;
 pub use nats::{Connection, NatsAccess, NatsLogin};
@@ -390,6 +392,9 @@ pub struct Settings {
     /// Intake's outbox: updates back to FHIR referrers ([`outbox`]).
     #[command(flatten)]
     pub outbox: Outbox,
+    /// The clock the timers decide by ([`clock`]).
+    #[command(flatten)]
+    pub clock: ClockFile,
 
     /// Days a token works from when it is issued, unless `token create` or `token rotate`
     /// says otherwise (1-3650).

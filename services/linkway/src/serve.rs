@@ -194,6 +194,7 @@ pub async fn context(
         shutdown: shutdown.clone(),
         web,
         limits,
+        timers: settings.timers(),
     })
 }
 

@@ -7,6 +7,7 @@
 //!   service keeps for itself.
 //! - [`audit`]: the one audit trail: reads recorded as `audit.recorded` before the data
 //!   is sent, the read model of reads and commands, `listAudit` and its page.
+//! - [`clock`]: the time timers decide by (the system's, or one a test sets).
 //! - [`auth`]: bearer tokens to a [`auth::Principal`] (organisation + role).
 //! - [`problem`]: RFC 9457 problem+json errors that name the offending field.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics`.
@@ -23,6 +24,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod command;
 pub mod db;
 pub mod http;

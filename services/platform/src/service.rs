@@ -148,6 +148,9 @@ pub struct ServiceContext {
     pub web: Arc<WebSettings>,
     /// The rate limits' buckets, shared by every service of the process.
     pub limits: Arc<crate::rate_limit::RateLimiter>,
+    /// The clock the service's timers decide by (the system's, unless a test sets one)
+    /// and how often they look.
+    pub timers: crate::clock::Timers,
 }
 
 impl ServiceContext {
