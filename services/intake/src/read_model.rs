@@ -23,6 +23,7 @@ use tokio_postgres::Transaction;
 use uuid::Uuid;
 
 use crate::keys::NhsNumberKey;
+use crate::validation;
 
 /// The summary of the person shown back to the referrer who sent the referral.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -148,6 +149,15 @@ impl ReferralRow {
         self.nhs_number_key = p.and_then(|p| p.nhs_number.as_deref()).map(|n| key.hash(n));
     }
 
+    /// A correction moves the district and the age band (on the day received, as `submit`
+    /// worked it out); routing is not decided again.
+    fn correct_district_and_age_band(&mut self, person: &Person) {
+        let received_on = self.received_at.to_offset(time::UtcOffset::UTC).date();
+        self.postcode_district = validation::postcode_district(&person.address.postcode).to_owned();
+        self.age_band =
+            validation::age_band(validation::age_on(person.birth_date, received_on)).to_owned();
+    }
+
     /// Applies a later event; returns the timeline entry it adds, if any. Withdrawn and
     /// entered-in-error are final: the link-worker's late events still show in the timeline
     /// but no longer change the status. `key` hashes a corrected NHS number.
@@ -194,6 +204,9 @@ impl ReferralRow {
             Event::Referral(ReferralEvent::PersonCorrected(c)) => {
                 if !self.erased {
                     self.set_person(c.personal.as_ref(), key);
+                    if let Some(p) = &c.personal {
+                        self.correct_district_and_age_band(&p.person);
+                    }
                 }
                 ("person_corrected", json!({}))
             }
@@ -373,9 +386,10 @@ impl Referrals {
 impl Projection for Referrals {
     const NAME: &'static str = "referrals";
     // 4: possible duplicates found here at routing time, not copied from `referral.received`.
+    // 5: a `referral.person_corrected` moves the district and age band too.
     // `reply_to` (from `referral.received` v3) needs no new version: a stored row without
     // it is what a rebuild writes for a v2 referral, which carried none.
-    const VERSION: i32 = 4;
+    const VERSION: i32 = 5;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS referrals (
             referral_id                 uuid PRIMARY KEY,

@@ -344,3 +344,55 @@ fn a_correction_replaces_who_the_person_is_and_their_nhs_number_key_but_not_afte
     apply(&mut r, corrected, 4);
     assert_eq!((r.person.clone(), r.nhs_number_key.clone()), (None, None));
 }
+
+#[test]
+fn a_correction_of_postcode_or_birth_date_moves_the_district_and_age_band() {
+    use linkway_events::referral::ReferralPersonCorrected;
+
+    let mut r = row(true);
+    assert_eq!(
+        (r.postcode_district.as_str(), r.age_band.as_str()),
+        ("LS6", "25-34")
+    );
+    let correct = |birth_date, postcode: &str| -> Event {
+        let mut personal = received(true).personal.unwrap();
+        personal.person.birth_date = birth_date;
+        personal.person.address.postcode = postcode.into();
+        ReferralPersonCorrected {
+            referral_id: Uuid::from_u128(1),
+            personal: Some(personal),
+        }
+        .into()
+    };
+    // Received on 2026-11-01: 36 that day (the age at referral, not at correction).
+    apply(
+        &mut r,
+        correct(time::macros::date!(1990 - 11 - 01), "M1 1AE"),
+        2,
+    );
+    assert_eq!(
+        (r.postcode_district.as_str(), r.age_band.as_str()),
+        ("M1", "35-44")
+    );
+    // A day younger: still 35 on the day received.
+    apply(
+        &mut r,
+        correct(time::macros::date!(1991 - 11 - 02), "LS6 1AA"),
+        3,
+    );
+    assert_eq!(
+        (r.postcode_district.as_str(), r.age_band.as_str()),
+        ("LS6", "25-34")
+    );
+    // Withheld (no key, or erased): nothing to work them out from, they stay.
+    let withheld: Event = ReferralPersonCorrected {
+        referral_id: Uuid::from_u128(1),
+        personal: None,
+    }
+    .into();
+    apply(&mut r, withheld, 4);
+    assert_eq!(
+        (r.postcode_district.as_str(), r.age_band.as_str()),
+        ("LS6", "25-34")
+    );
+}

@@ -12,6 +12,9 @@ fn corrected() -> Value {
     person["given_name"] = json!("Robyn");
     person["family_name"] = json!("Exemplar");
     person["nhs_number"] = json!("9990012342");
+    // Moved from Leeds to Manchester, and born ten years earlier than was recorded.
+    person["address"]["postcode"] = json!("M1 1AE");
+    person["birth_date"] = json!("1951-05-17");
     json!({"person": person, "notes": "Prefers morning calls"})
 }
 
@@ -62,6 +65,11 @@ async fn a_correction_is_a_new_event_that_the_referral_shows_and_erasure_ends() 
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["person"]["given_name"], "Robyn");
     assert_eq!(view["person"]["family_name"], "Exemplar");
+    // What was worked out from the corrected details moves with them (65 -> 75 at referral).
+    assert_eq!(
+        (&view["postcode_district"], &view["age_band"]),
+        (&json!("M1"), &json!("75-84"))
+    );
     let kinds: Vec<&str> = view["timeline"]
         .as_array()
         .unwrap()
