@@ -2,7 +2,7 @@
 //! Aggregate: `case`, id = the referral's UUID (one case per referral).
 
 use serde::{Deserialize, Serialize};
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::common::Coding;
@@ -22,9 +22,13 @@ event_family! {
         PlanReviewed(PlanReviewed) = "case.plan_reviewed" version 1,
         ConnectionMade(ConnectionMade) = "case.connection_made" version 2,
         ConnectionAccepted(ConnectionAccepted) = "case.connection_accepted" version 1,
-        ConnectionDeclined(ConnectionDeclined) = "case.connection_declined" version 1,
+        ConnectionDeclined(ConnectionDeclined) = "case.connection_declined" version 2,
+        ConnectionReminded(ConnectionReminded) = "case.connection_reminded" version 1,
         ConnectionAttended(ConnectionAttended) = "case.connection_attended" version 1,
         SafeguardingRaised(SafeguardingRaised) = "case.safeguarding_raised" version 1,
+        AppointmentBooked(AppointmentBooked) = "case.appointment_booked" version 1,
+        AppointmentMoved(AppointmentMoved) = "case.appointment_moved" version 1,
+        AppointmentCancelled(AppointmentCancelled) = "case.appointment_cancelled" version 1,
     }
 }
 
@@ -303,9 +307,60 @@ pub struct ConnectionAccepted {
     pub connection_id: Uuid,
 }
 
-/// The community service turned the connection down.
+/// Why a connection was declined (`case.connection_declined` version 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionDeclineReason {
+    /// The service has no room for the person now.
+    NoCapacity,
+    /// The person does not meet the service's criteria.
+    NotEligible,
+    /// The person decided not to take it up.
+    PersonDeclined,
+    /// The service did not answer in time: declined automatically by Linkway.
+    NoAnswerInTime,
+    Other,
+    /// No reason was given (every decline recorded before version 2).
+    NotRecorded,
+}
+
+impl ConnectionDeclineReason {
+    pub const ALL: [ConnectionDeclineReason; 6] = [
+        ConnectionDeclineReason::NoCapacity,
+        ConnectionDeclineReason::NotEligible,
+        ConnectionDeclineReason::PersonDeclined,
+        ConnectionDeclineReason::NoAnswerInTime,
+        ConnectionDeclineReason::Other,
+        ConnectionDeclineReason::NotRecorded,
+    ];
+
+    /// The wire name, e.g. `no_capacity`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionDeclineReason::NoCapacity => "no_capacity",
+            ConnectionDeclineReason::NotEligible => "not_eligible",
+            ConnectionDeclineReason::PersonDeclined => "person_declined",
+            ConnectionDeclineReason::NoAnswerInTime => "no_answer_in_time",
+            ConnectionDeclineReason::Other => "other",
+            ConnectionDeclineReason::NotRecorded => "not_recorded",
+        }
+    }
+}
+
+/// The community service turned the connection down, or it was declined automatically
+/// because the service did not answer in time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectionDeclined {
+    pub referral_id: Uuid,
+    pub connection_id: Uuid,
+    /// Why (version 2; a version 1 decline reads as `not_recorded`).
+    pub reason: ConnectionDeclineReason,
+}
+
+/// The community service was reminded that it has not answered the connection yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionReminded {
     pub referral_id: Uuid,
     pub connection_id: Uuid,
 }
@@ -330,4 +385,67 @@ pub struct SafeguardingRaised {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SafeguardingPersonal {
     pub concern: String,
+}
+
+/// The link worker booked an appointment with the person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentBooked {
+    pub referral_id: Uuid,
+    /// Identifies the appointment within the case; its moves and cancellation name it.
+    pub appointment_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    /// How long it is booked for.
+    pub minutes: u32,
+    pub channel: ContactChannel,
+    /// Where (personal: a home visit's place is the person's address). Absent: no place
+    /// (a phone call), withheld, or erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<AppointmentPersonal>,
+}
+
+/// Where an appointment is: personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AppointmentPersonal {
+    pub place: String,
+}
+
+/// A booked appointment moved: the appointment as it now stands, whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentMoved {
+    pub referral_id: Uuid,
+    pub appointment_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub starts_at: OffsetDateTime,
+    pub minutes: u32,
+    pub channel: ContactChannel,
+    /// Where it now is (personal); absent: no place, withheld, or erased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal: Option<AppointmentPersonal>,
+}
+
+/// Why an appointment was cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AppointmentCancelReason {
+    /// The person asked to cancel.
+    PersonCancelled,
+    /// The service could not keep it.
+    ServiceCancelled,
+    /// It is no longer needed (the case moved on or closed).
+    NoLongerNeeded,
+    Other,
+    /// The person did not come: appended with the `case.contact_attempted` (outcome
+    /// `appointment_missed`) that records it, so readers know which appointment it was.
+    Missed,
+}
+
+/// A booked appointment was cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentCancelled {
+    pub referral_id: Uuid,
+    pub appointment_id: Uuid,
+    pub reason: AppointmentCancelReason,
 }

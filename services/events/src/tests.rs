@@ -45,7 +45,9 @@ use crate::{Actor, DecodeError, Envelope, Event, Role, aggregate_kind_of, write_
 mod openapi;
 mod subjects;
 mod upcasting;
+mod upcasting_connection_declined;
 mod upcasting_contact_attempted;
+mod upcasting_organisation_services;
 mod upcasting_outcome_personal;
 mod upcasting_reply_to;
 mod upcasting_service_kind;
@@ -658,6 +660,12 @@ fn sample_events() -> Vec<Event> {
         crate::case::ConnectionDeclined {
             referral_id: referral,
             connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
+            reason: crate::case::ConnectionDeclineReason::NoCapacity,
+        }
+        .into(),
+        crate::case::ConnectionReminded {
+            referral_id: referral,
+            connection_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b"),
         }
         .into(),
         crate::case::ConnectionAttended {
@@ -672,6 +680,32 @@ fn sample_events() -> Vec<Event> {
             }),
         }
         .into(),
+        crate::case::AppointmentBooked {
+            referral_id: referral,
+            appointment_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a90"),
+            starts_at: datetime!(2025-03-13 10:30 UTC),
+            minutes: 45,
+            channel: crate::case::ContactChannel::FaceToFace,
+            personal: Some(crate::case::AppointmentPersonal {
+                place: "Northfield Community Centre".into(),
+            }),
+        }
+        .into(),
+        crate::case::AppointmentMoved {
+            referral_id: referral,
+            appointment_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a90"),
+            starts_at: datetime!(2025-03-14 14:00 UTC),
+            minutes: 30,
+            channel: crate::case::ContactChannel::Phone,
+            personal: None,
+        }
+        .into(),
+        crate::case::AppointmentCancelled {
+            referral_id: referral,
+            appointment_id: uuid("0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a90"),
+            reason: crate::case::AppointmentCancelReason::PersonCancelled,
+        }
+        .into(),
         OrganisationRegistered {
             organisation_id: GP.into(),
             name: "Meadowbank Surgery (demo)".into(),
@@ -679,6 +713,7 @@ fn sample_events() -> Vec<Event> {
             code: Some("Y99901".into()),
             commissioner_area: Some("ZZ1".into()),
             link_worker_service: false,
+            directory_services: Vec::new(),
         }
         .into(),
         OrganisationRegistered {
@@ -688,6 +723,17 @@ fn sample_events() -> Vec<Event> {
             code: None,
             commissioner_area: None,
             link_worker_service: true,
+            directory_services: Vec::new(),
+        }
+        .into(),
+        OrganisationRegistered {
+            organisation_id: "northfield-walking".into(),
+            name: "Northfield Walking for Health (demo)".into(),
+            kind: OrganisationKind::CommunityService,
+            code: None,
+            commissioner_area: None,
+            link_worker_service: false,
+            directory_services: vec!["svc-walking-group".into(), "svc-tai-chi".into()],
         }
         .into(),
         RoutingRuleAdded {
@@ -2068,13 +2114,23 @@ fn arb_case_follow_up() -> impl Strategy<Value = Event> {
                     }
                 )
             ),
-        (arb_uuid(), arb_uuid(), 0u8..3).prop_map(
-            |(referral_id, connection_id, which)| match which {
+        (
+            arb_uuid(),
+            arb_uuid(),
+            0u8..4,
+            proptest::sample::select(crate::case::ConnectionDeclineReason::ALL.to_vec())
+        )
+            .prop_map(|(referral_id, connection_id, which, reason)| match which {
                 0 => Event::from(ConnectionAccepted {
                     referral_id,
                     connection_id
                 }),
                 1 => Event::from(ConnectionDeclined {
+                    referral_id,
+                    connection_id,
+                    reason
+                }),
+                2 => Event::from(crate::case::ConnectionReminded {
                     referral_id,
                     connection_id
                 }),
@@ -2082,12 +2138,47 @@ fn arb_case_follow_up() -> impl Strategy<Value = Event> {
                     referral_id,
                     connection_id
                 }),
-            }
-        ),
+            }),
         (arb_uuid(), arb_text()).prop_map(|(referral_id, concern)| Event::from(
             SafeguardingRaised {
                 referral_id,
                 personal: Some(SafeguardingPersonal { concern }),
+            }
+        )),
+        (
+            arb_uuid(),
+            arb_uuid(),
+            arb_instant(),
+            any::<u32>(),
+            proptest::option::of(arb_text())
+        )
+            .prop_map(|(referral_id, appointment_id, starts_at, minutes, place)| {
+                Event::from(crate::case::AppointmentBooked {
+                    referral_id,
+                    appointment_id,
+                    starts_at,
+                    minutes,
+                    channel: crate::case::ContactChannel::Video,
+                    personal: place.map(|place| crate::case::AppointmentPersonal { place }),
+                })
+            }),
+        (arb_uuid(), arb_uuid(), arb_instant(), any::<u32>()).prop_map(
+            |(referral_id, appointment_id, starts_at, minutes)| Event::from(
+                crate::case::AppointmentMoved {
+                    referral_id,
+                    appointment_id,
+                    starts_at,
+                    minutes,
+                    channel: crate::case::ContactChannel::Phone,
+                    personal: None,
+                }
+            )
+        ),
+        (arb_uuid(), arb_uuid()).prop_map(|(referral_id, appointment_id)| Event::from(
+            crate::case::AppointmentCancelled {
+                referral_id,
+                appointment_id,
+                reason: crate::case::AppointmentCancelReason::Other,
             }
         )),
     ]
@@ -2131,9 +2222,18 @@ fn arb_registry_event() -> impl Strategy<Value = Event> {
             proptest::option::of("[A-Z0-9]{3,10}"),
             proptest::option::of("[A-Z0-9]{2,5}"),
             any::<bool>(),
+            proptest::collection::btree_set("[a-z0-9-]{1,20}", 0..3),
         )
             .prop_map(
-                |(organisation_id, name, kind, code, commissioner_area, link_worker_service)| {
+                |(
+                    organisation_id,
+                    name,
+                    kind,
+                    code,
+                    commissioner_area,
+                    link_worker_service,
+                    services,
+                )| {
                     Event::from(OrganisationRegistered {
                         organisation_id,
                         name,
@@ -2141,6 +2241,7 @@ fn arb_registry_event() -> impl Strategy<Value = Event> {
                         code,
                         commissioner_area,
                         link_worker_service,
+                        directory_services: services.into_iter().collect(),
                     })
                 }
             ),

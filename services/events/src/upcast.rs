@@ -46,11 +46,19 @@ const UPCASTERS: &[Step] = &[
     ),
     // v2 adds the optional `service_kind`; a v1 connection said nothing of it.
     ("case.connection_made", 1, Upcaster::AsIs),
+    (
+        "case.connection_declined",
+        1,
+        Upcaster::Rewrite(connection_declined_v1_to_v2),
+    ),
     // v2 adds the optional `personal` (MYCaW's concerns); a v1 measure named none.
     ("case.outcome_recorded", 1, Upcaster::AsIs),
     // v2 adds the optional `expires_at` and `replaces`: a v1 token never expires and
     // replaces no other.
     ("token.issued", 1, Upcaster::AsIs),
+    // v2 adds the optional `directory_services` and the kind `community_service`: a v1
+    // organisation answers for no directory service.
+    ("organisation.registered", 1, Upcaster::AsIs),
 ];
 
 /// The step from `(type, version)` to the next version, if any.
@@ -137,6 +145,20 @@ fn contact_attempted_v1_to_v2(data: &Value) -> Cow<'_, Value> {
         }
         // Carrying one already (no v1 writer did), or not an object (the decoder refuses
         // it): as it is.
+        _ => Cow::Borrowed(data),
+    }
+}
+
+/// `case.connection_declined` v1 -> v2: add the required `reason`. A v1 decline said
+/// nothing of why, so it reads as `not_recorded` (never a guess).
+fn connection_declined_v1_to_v2(data: &Value) -> Cow<'_, Value> {
+    match data {
+        Value::Object(map) if !map.contains_key("reason") => {
+            let mut map = map.clone();
+            map.insert("reason".into(), Value::from("not_recorded"));
+            Cow::Owned(Value::Object(map))
+        }
+        // Carrying one already (no v1 writer did), or not an object: as it is.
         _ => Cow::Borrowed(data),
     }
 }

@@ -34,9 +34,30 @@ const DOWNCASTERS: &[Step] = &[
     ("referral.received", 3, referral_received_v3_to_v2),
     ("case.contact_attempted", 2, contact_attempted_v2_to_v1),
     ("case.connection_made", 2, connection_made_v2_to_v1),
+    ("case.connection_declined", 2, connection_declined_v2_to_v1),
     ("case.outcome_recorded", 2, outcome_recorded_v2_to_v1),
     ("token.issued", 2, token_issued_v2_to_v1),
+    (
+        "organisation.registered",
+        2,
+        organisation_registered_v2_to_v1,
+    ),
 ];
+
+/// `organisation.registered` v2 -> v1: drop an empty `directory_services` (v1 reads back
+/// as answering for none). `linkway admin` and the admin pages refuse to register a
+/// `community_service` or any directory service while this is pinned, so nothing a v1
+/// reader could not say is ever written down.
+fn organisation_registered_v2_to_v1(mut data: Value) -> Value {
+    if let Value::Object(map) = &mut data
+        && map
+            .get("directory_services")
+            .is_none_or(|v| v.as_array().is_some_and(|a| a.is_empty()))
+    {
+        map.remove("directory_services");
+    }
+    data
+}
 
 /// `token.issued` v2 -> v1: drop `expires_at` and `replaces`, which v1 has no place for
 /// (it reads back as a token that never expires). `linkway admin` refuses to issue or
@@ -73,6 +94,15 @@ fn contact_attempted_v2_to_v1(mut data: Value) -> Value {
 fn connection_made_v2_to_v1(mut data: Value) -> Value {
     if let Value::Object(map) = &mut data {
         map.remove("service_kind");
+    }
+    data
+}
+
+/// `case.connection_declined` v2 -> v1: drop `reason`, which v1 has no place for (its
+/// upcaster reads the decline back as `not_recorded`).
+fn connection_declined_v2_to_v1(mut data: Value) -> Value {
+    if let Value::Object(map) = &mut data {
+        map.remove("reason");
     }
     data
 }

@@ -75,9 +75,11 @@ pub(super) fn stored_as_written(event_type: &str, version: u32, data: &Value) ->
 pub(super) fn superseded_samples() -> Vec<(&'static str, u32, Value)> {
     let mut samples = super::upcasting_contact_attempted::v1_samples();
     samples.extend(super::upcasting_reply_to::v2_samples());
+    samples.extend(super::upcasting_connection_declined::v1_samples());
     samples.extend(super::upcasting_service_kind::v1_samples());
     samples.extend(super::upcasting_outcome_personal::v1_samples());
     samples.extend(super::upcasting_token_expiry::v1_samples());
+    samples.extend(super::upcasting_organisation_services::v1_samples());
     samples.extend([
         (
             "referral.received",
