@@ -96,6 +96,9 @@ pub struct Cell {
     pub ons4_pairs: Vec<([i16; 4], [i16; 4])>,
     /// UCLA-3 change (latest - baseline), one per person with both.
     pub ucla3_change: Vec<i16>,
+    /// MYCaW profile score change (baseline - latest, so positive is better), one per
+    /// person with both.
+    pub mycaw_change: Vec<f64>,
     /// Connections by kind of service: `[made, accepted, attended]` per kind.
     pub connections_by_kind: BTreeMap<String, [u64; 3]>,
 }
@@ -146,6 +149,9 @@ impl Cell {
         }
         if let (Some(b), Some(l)) = (j.ucla3_baseline, j.ucla3_latest) {
             self.ucla3_change.push(l - b);
+        }
+        if let (Some(b), Some(l)) = (j.mycaw_baseline, j.mycaw_latest) {
+            self.mycaw_change.push(((b - l) * 100.0).round() / 100.0);
         }
         for c in &j.connections {
             let counts = self.connections_by_kind.entry(c.kind.clone()).or_default();
@@ -214,6 +220,12 @@ impl Cell {
             .iter()
             .filter(|&&c| c >= meaningful - 1e-9)
             .count() as u64
+    }
+
+    /// People whose MYCaW profile score fell at all (0 is best). No threshold of a
+    /// meaningful change is published for the profile score, so none is assumed.
+    pub fn mycaw_improved(&self) -> u64 {
+        self.mycaw_change.iter().filter(|&&c| c > 1e-9).count() as u64
     }
 }
 
@@ -299,8 +311,12 @@ mod tests {
         j.ons4_latest = Some(vec![5, 6, 7, 8]);
         j.ucla3_baseline = Some(8);
         j.ucla3_latest = Some(5);
+        j.mycaw_baseline = Some(4.33);
+        j.mycaw_latest = Some(2.5);
         let mut cell = Cell::default();
         cell.add(&j, 14);
+        assert_eq!(cell.mycaw_change, vec![1.83]);
+        assert_eq!(cell.mycaw_improved(), 1);
         assert_eq!(cell.declined_by_reason, [0, 0, 1, 0]);
         assert_eq!(cell.closed_by_reason, [0, 0, 1, 0, 0, 0, 0]);
         assert_eq!(cell.not_contactable, 1);

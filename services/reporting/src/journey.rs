@@ -146,6 +146,9 @@ pub struct Journey {
     /// UCLA 3-item loneliness total (3-9), baseline and latest.
     pub ucla3_baseline: Option<i16>,
     pub ucla3_latest: Option<i16>,
+    /// MYCaW profile score (0-6, lower is better), baseline and latest.
+    pub mycaw_baseline: Option<f64>,
+    pub mycaw_latest: Option<f64>,
     pub closed_reason: Option<String>,
     #[serde(default)]
     pub withdrawn: bool,
@@ -167,6 +170,13 @@ pub fn swemwbs_metric(raw: u32) -> Option<f64> {
     raw.checked_sub(7)
         .and_then(|i| TABLE.get(i as usize))
         .copied()
+}
+
+/// MYCaW profile score: the mean of the answers, to two decimals (lower is better).
+pub fn mycaw_profile(answers: &[u8]) -> f64 {
+    let total: u32 = answers.iter().map(|&a| u32::from(a)).sum();
+    let mean = f64::from(total) / answers.len().max(1) as f64;
+    (mean * 100.0).round() / 100.0
 }
 
 fn decline_reason(r: DeclineReason) -> &'static str {
@@ -267,7 +277,13 @@ impl Journey {
                 self.link_worker_org
                     .get_or_insert_with(|| d.link_worker_organisation_id.clone());
             }
-            CaseEvent::Assigned(_) => return false,
+            // Nothing reporting counts (yet): who holds the case, a service reminded,
+            // appointments (a missed one is a contact attempt, counted there).
+            CaseEvent::Assigned(_)
+            | CaseEvent::ConnectionReminded(_)
+            | CaseEvent::AppointmentBooked(_)
+            | CaseEvent::AppointmentMoved(_)
+            | CaseEvent::AppointmentCancelled(_) => return false,
             CaseEvent::ContactAttempted(a) => {
                 self.contact_attempts += 1;
                 self.could_not_contact |= a.could_not_contact;
@@ -320,6 +336,22 @@ impl Journey {
                             self.ucla3_baseline = Some(total);
                         } else {
                             self.ucla3_latest = Some(total);
+                        }
+                    }
+                    "mycaw" => {
+                        // The profile score link-worker derived; else the mean of the
+                        // answers (two or three, each 0-6), as link-worker scores it. The
+                        // concerns themselves are `personal`: never read.
+                        let profile = o.derived_score.or_else(|| {
+                            (2..=3)
+                                .contains(&o.item_answers.len())
+                                .then(|| mycaw_profile(&o.item_answers))
+                        });
+                        let Some(profile) = profile else { return false };
+                        if baseline {
+                            self.mycaw_baseline = Some(profile);
+                        } else {
+                            self.mycaw_latest = Some(profile);
                         }
                     }
                     _ => return false,

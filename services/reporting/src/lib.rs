@@ -212,6 +212,7 @@ pub async fn rebuild_with(
         api::Ons4Outcome,
         api::Ons4Items,
         api::Ucla3Outcome,
+        api::MycawOutcome,
         api::Feed,
         api::FeedMonth,
         api::FeedCell,

@@ -55,6 +55,8 @@ const COLUMNS: &[&str] = &[
     "ons4_latest",
     "ucla3_baseline",
     "ucla3_latest",
+    "mycaw_baseline",
+    "mycaw_latest",
     "closed_reason",
     "withdrawn",
     "entered_in_error",
@@ -94,8 +96,9 @@ impl Projection for Reporting {
     // v6: change marks per event (the cell a journey left too), so batch boundaries do
     // not change them; registrations apply after the journeys before them in a batch.
     // v7: each journey's connections with their kind of service (`connections`).
+    // v8: MYCaW profile scores, baseline and latest (`mycaw_*`).
     const NAME: &'static str = "reporting";
-    const VERSION: i32 = 7;
+    const VERSION: i32 = 8;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id   text PRIMARY KEY,
@@ -130,6 +133,8 @@ impl Projection for Reporting {
             ons4_latest          smallint[],
             ucla3_baseline       smallint,
             ucla3_latest         smallint,
+            mycaw_baseline       double precision,
+            mycaw_latest         double precision,
             closed_reason        text,
             withdrawn            boolean NOT NULL DEFAULT false,
             entered_in_error     boolean NOT NULL DEFAULT false,
@@ -298,10 +303,12 @@ pub fn read_journey(row: &tokio_postgres::Row, at: usize) -> Journey {
         ons4_latest: row.get(at + 24),
         ucla3_baseline: row.get(at + 25),
         ucla3_latest: row.get(at + 26),
-        closed_reason: row.get(at + 27),
-        withdrawn: row.get(at + 28),
-        entered_in_error: row.get(at + 29),
-        updated_seq: row.get(at + 30),
+        mycaw_baseline: row.get(at + 27),
+        mycaw_latest: row.get(at + 28),
+        closed_reason: row.get(at + 29),
+        withdrawn: row.get(at + 30),
+        entered_in_error: row.get(at + 31),
+        updated_seq: row.get(at + 32),
     }
 }
 
@@ -355,6 +362,8 @@ async fn write_journeys<'a>(
     let ons4_latest = column!(|j| joined(&j.ons4_latest));
     let ucla3_baseline = column!(|j| j.ucla3_baseline);
     let ucla3_latest = column!(|j| j.ucla3_latest);
+    let mycaw_baseline = column!(|j| j.mycaw_baseline);
+    let mycaw_latest = column!(|j| j.mycaw_latest);
     let closed_reason = column!(|j| j.closed_reason.as_deref());
     let withdrawn = column!(|j| j.withdrawn);
     let entered_in_error = column!(|j| j.entered_in_error);
@@ -374,19 +383,21 @@ async fn write_journeys<'a>(
                 safeguarding_raised, swemwbs_baseline, swemwbs_latest,
                 string_to_array(ons4_baseline, ',')::smallint[],
                 string_to_array(ons4_latest, ',')::smallint[],
-                ucla3_baseline, ucla3_latest, closed_reason, withdrawn, entered_in_error, updated_seq
+                ucla3_baseline, ucla3_latest, mycaw_baseline, mycaw_latest, closed_reason,
+                withdrawn, entered_in_error, updated_seq
          FROM UNNEST($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[],
                      $7::bool[], $8::bool[], $9::text[], $10::int4[], $11::bool[], $12::int4[],
                      $13::date[], $14::bool[], $15::int4[], $16::int4[], $17::int4[], $18::int4[],
                      $19::int4[], $20::text[], $21::int4[], $22::float8[], $23::float8[],
-                     $24::text[], $25::text[], $26::int2[], $27::int2[], $28::text[], $29::bool[],
-                     $30::bool[], $31::int8[])
+                     $24::text[], $25::text[], $26::int2[], $27::int2[], $28::float8[],
+                     $29::float8[], $30::text[], $31::bool[], $32::bool[], $33::int8[])
            AS u(p, referred_on, referrer_org, link_worker_org, needs, age_band, routed, accepted,
                 declined_reason, contact_attempts, could_not_contact, contacts, first_contact_on,
                 plan_agreed, plan_reviews, connections_made, connections_accepted,
                 connections_declined, connections_attended, connections, safeguarding_raised,
                 swemwbs_baseline, swemwbs_latest, ons4_baseline, ons4_latest, ucla3_baseline,
-                ucla3_latest, closed_reason, withdrawn, entered_in_error, updated_seq)
+                ucla3_latest, mycaw_baseline, mycaw_latest, closed_reason, withdrawn,
+                entered_in_error, updated_seq)
          ON CONFLICT (pseudonym) DO UPDATE SET {set}",
         columns = COLUMNS.join(", ")
     );
@@ -420,6 +431,8 @@ async fn write_journeys<'a>(
             &ons4_latest,
             &ucla3_baseline,
             &ucla3_latest,
+            &mycaw_baseline,
+            &mycaw_latest,
             &closed_reason,
             &withdrawn,
             &entered_in_error,

@@ -49,7 +49,18 @@ pub fn csv(feed: &Feed) -> String {
     );
     header.extend(ONS4_ITEMS.iter().map(|i| format!("ons4_baseline_{i}")));
     header.extend(ONS4_ITEMS.iter().map(|i| format!("ons4_latest_{i}")));
-    header.extend(["ucla3_people".to_owned(), "ucla3_mean_change".to_owned()]);
+    header.extend(
+        [
+            "ucla3_people",
+            "ucla3_mean_change",
+            "mycaw_people",
+            "mycaw_mean_change",
+            "mycaw_improved",
+            "mycaw_percent_improved",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
+    );
     let mut out = header.join(",");
     out.push('\n');
     for cell in feed.months.iter().flat_map(|m| &m.cells) {
@@ -88,6 +99,10 @@ pub fn csv(feed: &Feed) -> String {
         row.extend([
             o.ucla3.people.to_cell(),
             Statistic::to_cell(&o.ucla3.mean_change),
+            o.mycaw.people.to_cell(),
+            Statistic::to_cell(&o.mycaw.mean_change),
+            o.mycaw.improved.to_cell(),
+            Statistic::to_cell(&o.mycaw.percent_improved),
         ]);
         out.push_str(&row.join(","));
         out.push('\n');

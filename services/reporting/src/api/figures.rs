@@ -55,12 +55,26 @@ pub struct Ucla3Outcome {
     pub mean_change: Option<Statistic>,
 }
 
+/// MYCaW (Measure Yourself Concerns and Wellbeing), per person with a baseline and a later
+/// profile score. The profile score is 0-6 and lower is better, so a change is the baseline
+/// minus the latest: positive is an improvement.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MycawOutcome {
+    pub people: Figure,
+    /// Mean change of the profile score (baseline - latest; positive is better).
+    pub mean_change: Option<Statistic>,
+    /// People whose profile score fell (improved) by any amount.
+    pub improved: Figure,
+    pub percent_improved: Option<Statistic>,
+}
+
 /// Outcome measures, baseline against latest.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Outcomes {
     pub swemwbs: SwemwbsOutcome,
     pub ons4: Ons4Outcome,
     pub ucla3: Ucla3Outcome,
+    pub mycaw: MycawOutcome,
 }
 
 pub(super) fn labelled(
@@ -95,6 +109,8 @@ pub(super) fn outcomes(settings: &Settings, cell: &Cell) -> Outcomes {
     let rules = &settings.disclosure;
     let swemwbs_people = rules.count(cell.swemwbs_change.len() as u64);
     let improved = rules.count(cell.swemwbs_improved(settings.meaningful_swemwbs_change));
+    let mycaw_people = rules.count(cell.mycaw_change.len() as u64);
+    let mycaw_improved = rules.count(cell.mycaw_improved());
     Outcomes {
         swemwbs: SwemwbsOutcome {
             people: swemwbs_people,
@@ -117,6 +133,15 @@ pub(super) fn outcomes(settings: &Settings, cell: &Cell) -> Outcomes {
                 aggregate::mean(cell.ucla3_change.iter().map(|&c| f64::from(c))),
                 cell.ucla3_change.len() as u64,
             ),
+        },
+        mycaw: MycawOutcome {
+            people: mycaw_people,
+            mean_change: rules.statistic(
+                aggregate::mean(cell.mycaw_change.iter().copied()),
+                cell.mycaw_change.len() as u64,
+            ),
+            improved: mycaw_improved,
+            percent_improved: percentage(mycaw_improved, mycaw_people),
         },
     }
 }

@@ -295,6 +295,7 @@ fn connections_reviews_safeguarding_and_giving_up_on_contact_are_counted() {
         CaseEvent::ConnectionDeclined(ConnectionDeclined {
             referral_id: id,
             connection_id,
+            reason: linkway_events::case::ConnectionDeclineReason::NoCapacity,
         })
         .into(),
         CaseEvent::SafeguardingRaised(SafeguardingRaised {
@@ -397,4 +398,54 @@ fn swemwbs_conversion_covers_the_raw_range_only() {
     assert_eq!(swemwbs_metric(36), None);
     let all: Vec<f64> = (7..=35).map(|r| swemwbs_metric(r).unwrap()).collect();
     assert!(all.windows(2).all(|w| w[0] < w[1]), "monotone");
+}
+
+#[test]
+fn mycaw_keeps_the_profile_scores_and_never_the_concerns() {
+    let id = Uuid::from_u128(42);
+    let mut j = Journey::new("p".into());
+    let concerns = |score: f64, answers: Vec<u8>| -> Event {
+        CaseEvent::OutcomeRecorded(OutcomeRecorded {
+            referral_id: id,
+            instrument: "mycaw".into(),
+            instrument_version: "mycaw-v1".into(),
+            algorithm_version: 1,
+            timepoint: Timepoint::Baseline,
+            item_answers: answers,
+            raw_score: None,
+            derived_score: Some(score),
+            personal: Some(OutcomePersonal {
+                concerns: vec!["Worried about my mother Edith".into()],
+            }),
+        })
+        .into()
+    };
+    let day = date!(2026 - 02 - 01);
+    fold(&mut j, &concerns(4.67, vec![5, 4, 5]), day, 1);
+    // Link-worker's derived score wins; without one, the mean of the answers.
+    fold(
+        &mut j,
+        &outcome(id, "mycaw", Timepoint::Review, vec![3, 2, 2], None, None),
+        day,
+        2,
+    );
+    assert_eq!((j.mycaw_baseline, j.mycaw_latest), (Some(4.67), Some(2.33)));
+    fold(
+        &mut j,
+        &outcome(id, "mycaw", Timepoint::Exit, vec![1, 2], None, None),
+        day,
+        3,
+    );
+    assert_eq!(j.mycaw_latest, Some(1.5));
+    // Answers MYCaW cannot have, with no score, change nothing.
+    fold(
+        &mut j,
+        &outcome(id, "mycaw", Timepoint::Exit, vec![1, 1, 1, 1], None, None),
+        day,
+        4,
+    );
+    assert_eq!((j.mycaw_latest, j.updated_seq), (Some(1.5), 3));
+    let stored = serde_json::to_string(&j).unwrap();
+    assert!(!stored.contains("Edith"), "{stored}");
+    assert_eq!(mycaw_profile(&[5, 4, 5]), 4.67);
 }

@@ -329,6 +329,26 @@ impl Dashboard {
                         "ONS4: people with a baseline and a later answer",
                         vec![o.ons4.people.into()],
                     ),
+                    row(
+                        "mycaw_people",
+                        "MYCaW: people with a baseline and a later profile score",
+                        vec![o.mycaw.people.into()],
+                    ),
+                    row(
+                        "mycaw_mean_change",
+                        "MYCaW: mean fall in profile score (higher is better)",
+                        vec![o.mycaw.mean_change.into()],
+                    ),
+                    row(
+                        "mycaw_improved",
+                        "MYCaW: people whose profile score fell",
+                        vec![o.mycaw.improved.into()],
+                    ),
+                    row(
+                        "mycaw_percent_improved",
+                        "MYCaW: percentage whose profile score fell",
+                        vec![o.mycaw.percent_improved.into()],
+                    ),
                 ],
             },
             ons4: FigureTable {

@@ -278,6 +278,12 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
                 )
                 .await;
             }
+            // MYCaW through link-worker's API, the person's concerns in their words: link-worker
+            // scores it, reporting counts it without ever seeing the words.
+            let mycaw = |timepoint: &str, answers: &[u8]| json!({"instrument": "mycaw", "timepoint": timepoint, "item_answers": answers, "concerns": vec!["Sleeping badly since the move"; answers.len() - 1]});
+            if let Some((b, _)) = &p.mycaw {
+                apis.case(lw, id, "/outcomes", mycaw("baseline", b)).await;
+            }
             let review = (today + time::Duration::days(42)).to_string();
             apis.case(
                 lw,
@@ -318,6 +324,9 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
             if let Some((_, l)) = p.ucla3 {
                 apis.case(lw, id, "/outcomes", outcome("ucla3", "review", l.to_vec()))
                     .await;
+            }
+            if let Some((_, l)) = &p.mycaw {
+                apis.case(lw, id, "/outcomes", mycaw("review", l)).await;
             }
         }
         if let Some(reason) = p.closed {
@@ -436,5 +445,12 @@ async fn a_population_through_intake_and_link_worker_apis_gives_the_expected_fig
             == plans.len()
     );
     w.assert_nothing_personal();
+    let concern_shown = w
+        .bodies
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .any(|b| b.contains("Sleeping badly"));
+    assert!(!concern_shown, "a MYCaW concern reached a reporting answer");
     w.assert_no_dead_letters().await;
 }

@@ -106,6 +106,16 @@ pub fn check_summary(s: &serde_json::Value, e: &Expected) {
         mean(&e.ucla3_changes),
         e.ucla3_changes.len(),
     );
+    let people = e.mycaw_changes.len() as u64;
+    assert_eq!(o["mycaw"]["people"], shown(people));
+    assert_statistic(
+        "mycaw change",
+        &o["mycaw"]["mean_change"],
+        mean(&e.mycaw_changes),
+        e.mycaw_changes.len(),
+    );
+    let fell = e.mycaw_changes.iter().filter(|&&c| c > 0.0).count() as u64;
+    assert_eq!(o["mycaw"]["improved"], shown(fell));
 }
 
 #[tokio::test]

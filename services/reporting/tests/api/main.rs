@@ -2,6 +2,7 @@
 
 mod e2e;
 mod exact_contract;
+mod expected;
 mod journeys;
 mod openapi;
 mod pages;
