@@ -22,11 +22,11 @@
 //! Here: the case's types and its fold ([`Case::apply`]). [`rules`] holds the commands, the
 //! [`Policy`] they depend on, and [`decide`] with its rules; all re-exported here.
 
-use linkway_events::case::SharedDetail;
 use linkway_events::case::{
     CaseEvent, ClosureReason, ContactChannel, ContactOutcome, DeclineReason, PlanPersonal,
     Timepoint,
 };
+use linkway_events::case::{ConnectionDeclineReason, SharedDetail};
 use linkway_events::common::Coding;
 use linkway_events::referral::{LegalBasis, ReferralEvent, ReferralPersonal, Urgency};
 use linkway_events::{Event, PersonEvent};
@@ -34,8 +34,11 @@ use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+pub mod appointments;
 pub mod rules;
+pub mod timers;
 
+pub use appointments::{Appointment, AppointmentCommand, AppointmentInput, AppointmentStatus};
 pub use rules::*;
 
 /// Where a case stands.
@@ -153,6 +156,12 @@ pub struct Connection {
     pub made_at: OffsetDateTime,
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub answered_at: Option<OffsetDateTime>,
+    /// When the service was reminded that it had not answered (`case.connection_reminded`).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub reminded_at: Option<OffsetDateTime>,
+    /// Why it was declined (`no_answer_in_time`: declined automatically).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_reason: Option<ConnectionDeclineReason>,
 }
 
 /// A scored outcome measure on the case.
@@ -249,6 +258,9 @@ pub struct Case {
     pub concerns: Vec<Concern>,
     pub plan: Option<Plan>,
     pub connections: Vec<Connection>,
+    /// Appointments with the person, in the order booked.
+    #[serde(default)]
+    pub appointments: Vec<Appointment>,
     pub outcomes: Vec<Outcome>,
     pub decline_reason: Option<DeclineReason>,
     pub closure_reason: Option<ClosureReason>,
@@ -293,6 +305,7 @@ impl Case {
             concerns: Vec::new(),
             plan: None,
             connections: Vec::new(),
+            appointments: Vec::new(),
             outcomes: Vec::new(),
             decline_reason: None,
             closure_reason: None,
@@ -361,6 +374,7 @@ impl Case {
         for o in &mut self.outcomes {
             o.personal = None;
         }
+        self.erase_appointments();
     }
 
     fn apply_referral(&mut self, at: OffsetDateTime, event: &ReferralEvent) {
@@ -467,12 +481,22 @@ impl Case {
                 shared: c.shared.clone(),
                 made_at: at,
                 answered_at: None,
+                reminded_at: None,
+                decline_reason: None,
             }),
             CaseEvent::ConnectionAccepted(c) => {
                 self.answer(c.connection_id, ConnectionStatus::Accepted, at)
             }
             CaseEvent::ConnectionDeclined(c) => {
-                self.answer(c.connection_id, ConnectionStatus::Declined, at)
+                self.answer(c.connection_id, ConnectionStatus::Declined, at);
+                if let Some(connection) = self.connection_mut(c.connection_id) {
+                    connection.decline_reason.get_or_insert(c.reason);
+                }
+            }
+            CaseEvent::ConnectionReminded(c) => {
+                if let Some(connection) = self.connection_mut(c.connection_id) {
+                    connection.reminded_at.get_or_insert(at);
+                }
             }
             CaseEvent::ConnectionAttended(c) => {
                 self.answer(c.connection_id, ConnectionStatus::Attended, at)
@@ -495,6 +519,9 @@ impl Case {
                     raised_at: at,
                 });
             }
+            CaseEvent::AppointmentBooked(_)
+            | CaseEvent::AppointmentMoved(_)
+            | CaseEvent::AppointmentCancelled(_) => self.apply_appointment(at, event),
             CaseEvent::Closed(c) => {
                 self.state = CaseState::Closed;
                 self.closure_reason = Some(c.reason);
@@ -528,14 +555,26 @@ impl Case {
             }
             Event::Case(CaseEvent::ConnectionMade(c)) => Some(c.service_name.clone()),
             Event::Case(CaseEvent::ConnectionAccepted(c)) => service(c.connection_id),
-            Event::Case(CaseEvent::ConnectionDeclined(c)) => service(c.connection_id),
+            Event::Case(CaseEvent::ConnectionDeclined(c)) => {
+                service(c.connection_id).map(|name| format!("{name}: {}", c.reason.as_str()))
+            }
+            Event::Case(CaseEvent::ConnectionReminded(c)) => service(c.connection_id),
             Event::Case(CaseEvent::ConnectionAttended(c)) => service(c.connection_id),
             Event::Case(CaseEvent::OutcomeRecorded(o)) => {
                 Some(format!("{} {}", o.instrument, code(&o.timepoint)))
             }
             Event::Case(CaseEvent::Closed(c)) => Some(code(&c.reason)),
+            Event::Case(CaseEvent::AppointmentBooked(b)) => Some(code(&b.channel)),
+            Event::Case(CaseEvent::AppointmentMoved(m)) => Some(code(&m.channel)),
+            Event::Case(CaseEvent::AppointmentCancelled(c)) => Some(code(&c.reason)),
             _ => None,
         }
+    }
+
+    fn connection_mut(&mut self, connection_id: Uuid) -> Option<&mut Connection> {
+        self.connections
+            .iter_mut()
+            .find(|c| c.connection_id == connection_id)
     }
 
     fn connection(&self, connection_id: Uuid) -> Option<&Connection> {

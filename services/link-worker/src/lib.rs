@@ -20,6 +20,14 @@
 //! - [`pages`]: the link worker's and the service manager's pages (server-rendered, no
 //!   JavaScript needed), reading and commanding through the same functions as [`api`].
 //! - [`queries`]: the SQL of the caseload queries, as typed functions.
+//! - [`timers`]: the connection timers: a service that has not answered an onward
+//!   connection is reminded once after `connection_reminder_days`, and the connection is
+//!   declined automatically after `connection_answer_days`, by the service's clock,
+//!   through the command path (exactly once with several processes).
+//! - [`inbox`]: the community service's inbox (schema `inbox`): the onward referrals sent
+//!   to the directory services its organisation answers for, with only the details
+//!   shared, and its answers (accept, decline with a reason, attended) through the
+//!   command path.
 //!
 //! The service appends only `case.*` events and reads only the log and its own database.
 
@@ -28,9 +36,11 @@ pub mod case;
 pub mod caseload;
 pub mod commands;
 pub mod directory;
+pub mod inbox;
 pub mod outcomes;
 pub mod pages;
 pub mod queries;
+pub mod timers;
 
 use linkway_platform::audit::{self, AuditTrail, Auditor};
 use linkway_platform::metrics;
@@ -46,7 +56,7 @@ mod embedded {
 }
 
 /// Names of this service's projections, for `linkway rebuild <name>`.
-pub const PROJECTIONS: &[&str] = &["caseload", "registry", AuditTrail::NAME];
+pub const PROJECTIONS: &[&str] = &["caseload", "registry", AuditTrail::NAME, "inbox"];
 
 /// The link-worker service as the `linkway` binary runs it, with the settings its
 /// decisions depend on (`LINKWAY_MAX_CONTACT_ATTEMPTS`, `LINKWAY_CONNECTION_ANSWER_DAYS`,
@@ -83,12 +93,23 @@ impl Service for LinkWorkerService {
             let registry = ctx.spawn_projection(Registry).await?;
             let caseload = ctx.spawn_projection(caseload::Caseload).await?;
             let trail = ctx.spawn_projection(AuditTrail).await?;
+            timers::spawn(ctx, self.policy);
+            let inbox = ctx.spawn_projection(inbox::Inbox).await?;
+            let inbox_state = inbox::api::InboxState {
+                db: ctx.db.clone(),
+                store: ctx.store.clone(),
+                inbox: inbox.clone(),
+                audit: Auditor::new(ctx.store.clone()),
+            };
+            let inbox_routes =
+                inbox::api::routes(inbox_state.clone()).merge(inbox::pages::routes(inbox_state));
             let state = api::AppState {
                 db: ctx.db.clone(),
                 store: ctx.store.clone(),
                 caseload: caseload.clone(),
                 policy: self.policy,
                 audit: Auditor::new(ctx.store.clone()),
+                clock: ctx.timers.clock.clone(),
             };
             let audit_routes = audit::routes(audit::AuditState {
                 db: ctx.db.clone(),
@@ -121,11 +142,13 @@ impl Service for LinkWorkerService {
                 routes: api::routes(state.clone())
                     .merge(pages::routes(state))
                     .merge(audit_routes)
-                    .merge(sync_routes),
+                    .merge(sync_routes)
+                    .merge(inbox_routes),
                 projections: vec![
                     ("caseload", caseload),
                     ("registry", registry),
                     (AuditTrail::NAME, trail),
+                    ("inbox", inbox),
                 ],
                 on_scrape: Some(on_scrape),
             })
@@ -143,6 +166,7 @@ impl Service for LinkWorkerService {
                 "caseload" => Ok(Some(ctx.rebuild(caseload::Caseload, progress).await?)),
                 "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
                 AuditTrail::NAME => Ok(Some(ctx.rebuild(AuditTrail, progress).await?)),
+                "inbox" => Ok(Some(ctx.rebuild(inbox::Inbox, progress).await?)),
                 _ => Ok(None),
             }
         })

@@ -385,6 +385,17 @@ pub struct Settings {
         help_heading = "Link-worker"
     )]
     pub connection_answer_days: i64,
+    /// Days after which a community service that has not answered an onward connection
+    /// is reminded, once (1-365; a reminder at or after the answer window is never sent).
+    #[arg(
+        long,
+        global = true,
+        env = "LINKWAY_CONNECTION_REMINDER_DAYS",
+        default_value_t = 7,
+        value_parser = clap::value_parser!(i64).range(1..=365),
+        help_heading = "Link-worker"
+    )]
+    pub connection_reminder_days: i64,
     /// Link-worker's directory feed: an Open Referral UK API synced into the directory
     /// ([`directory`]).
     #[command(flatten)]
@@ -559,6 +570,7 @@ impl Settings {
         linkway_link_worker::case::Policy {
             max_contact_attempts: self.max_contact_attempts,
             connection_answer_days: self.connection_answer_days,
+            connection_reminder_days: self.connection_reminder_days,
         }
     }
 

@@ -19,7 +19,7 @@ use super::*;
     components(schemas(
         Problem, FieldError, CaseloadPage, CaseSummary, CaseDetail, ConnectionView, CaseState, CaseloadSort,
         CommandAccepted, DeclineRequest, AssignRequest, ContactRequest, ContactKind, PlanRequest, ConnectRequest,
-        ConnectionResponseRequest, ConnectionResponse, ConnectionStatus, OutcomeRequest, Instrument,
+        ConnectionResponseRequest, ConnectionResponse, linkway_events::case::ConnectionDeclineReason, ConnectionStatus, OutcomeRequest, Instrument,
         SafeguardingRequest, CloseRequest, ImportResult, DirectoryPage, DirectoryEntry, DirectoryFeedStatus,
         crate::directory::sync::DirectorySync, crate::directory::sync::SyncTrigger,
         crate::directory::sync::SyncOutcome,
@@ -59,5 +59,8 @@ impl utoipa::Modify for SessionCookie {
 
 /// The service's OpenAPI 3.1 document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    super::contract::exact(linkway_platform::audit::document(ApiDoc::openapi()))
+    let mut doc = ApiDoc::openapi();
+    doc.merge(AppointmentsDoc::openapi());
+    doc.merge(<crate::inbox::api::InboxDoc as utoipa::OpenApi>::openapi());
+    super::contract::exact(linkway_platform::audit::document(doc))
 }

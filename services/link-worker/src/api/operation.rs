@@ -52,11 +52,7 @@ pub async fn run(
         }
         Operation::RecordConnectionResponse { connection_id } => {
             let req: ConnectionResponseRequest = parse_body(body)?;
-            let command = Command::RecordConnectionResponse {
-                connection_id,
-                response: req.response,
-            };
-            (command, Vec::new())
+            connection_response(connection_id, req)
         }
         Operation::RecordOutcome => {
             let req: OutcomeRequest = parse_body(body)?;
@@ -243,4 +239,34 @@ async fn connect(
         shared: req.share,
     };
     Ok((command, refused))
+}
+
+/// recordConnectionResponse's command, and what its document cannot state: a reason only
+/// with a decline, and never `no_answer_in_time` (Linkway's automatic decline).
+fn connection_response(
+    connection_id: Uuid,
+    req: ConnectionResponseRequest,
+) -> (Command, Vec<FieldError>) {
+    use linkway_events::case::ConnectionDeclineReason as Reason;
+    let mut refused = Vec::new();
+    match req.reason {
+        Some(_) if req.response != ConnectionResponse::Declined => refused.push(FieldError::new(
+            "reason",
+            "reason_only_for_decline",
+            "a reason is given only when the service declined",
+        )),
+        Some(Reason::NoAnswerInTime) => refused.push(FieldError::new(
+            "reason",
+            "reason_is_automatic",
+            "no_answer_in_time is recorded by Linkway itself when a service does not answer \
+             in time",
+        )),
+        _ => {}
+    }
+    let command = Command::RecordConnectionResponse {
+        connection_id,
+        response: req.response,
+        decline_reason: req.reason.unwrap_or(Reason::NotRecorded),
+    };
+    (command, refused)
 }

@@ -194,6 +194,10 @@ pub async fn connect_service(
 pub struct ConnectionResponseRequest {
     /// What the community service answered: accepted, declined, or attended.
     pub response: ConnectionResponse,
+    /// Why the service declined (declines only; absent: `not_recorded`). `no_answer_in_time`
+    /// is Linkway's own automatic decline, never recorded by hand.
+    #[serde(default)]
+    pub reason: Option<linkway_events::case::ConnectionDeclineReason>,
 }
 
 /// Record the community service's answer to a connection (accepted, declined, attended).

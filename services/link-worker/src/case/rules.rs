@@ -4,9 +4,9 @@
 use linkway_events::case::SharedDetail;
 use linkway_events::case::{
     CaseAccepted, CaseAssigned, CaseClosed, CaseDeclined, CaseEvent, ClosureReason,
-    ConnectionAccepted, ConnectionAttended, ConnectionDeclined, ConnectionMade, ContactAttempted,
-    ContactChannel, ContactMade, ContactOutcome, ContactPersonal, DeclineReason, OutcomeRecorded,
-    PlanAgreed, PlanPersonal,
+    ConnectionAccepted, ConnectionAttended, ConnectionDeclineReason, ConnectionDeclined,
+    ConnectionMade, ContactAttempted, ContactChannel, ContactMade, ContactOutcome, ContactPersonal,
+    DeclineReason, OutcomeRecorded, PlanAgreed, PlanPersonal,
 };
 use linkway_events::common::{Coding, SNOMED_SOCIAL_PRESCRIBING_DECLINED};
 use linkway_events::referral::LegalBasis;
@@ -21,8 +21,12 @@ use super::{Case, CaseState, ConnectionStatus};
 pub struct Policy {
     /// Failed attempts after which a case is marked could-not-contact.
     pub max_contact_attempts: u32,
-    /// Days after which an unanswered onward connection is flagged.
+    /// Days after which an unanswered onward connection is flagged and declined
+    /// automatically (`no_answer_in_time`).
     pub connection_answer_days: i64,
+    /// Days after which the service is reminded, once, of an unanswered connection (never
+    /// once the automatic decline is due).
+    pub connection_reminder_days: i64,
 }
 
 /// A setting that does not parse.
@@ -36,8 +40,9 @@ pub struct PolicyError {
 }
 
 impl Policy {
-    /// Reads `LINKWAY_MAX_CONTACT_ATTEMPTS` (1-20, default 3) and
-    /// `LINKWAY_CONNECTION_ANSWER_DAYS` (1-365, default 14) through `lookup`.
+    /// Reads `LINKWAY_MAX_CONTACT_ATTEMPTS` (1-20, default 3),
+    /// `LINKWAY_CONNECTION_ANSWER_DAYS` (1-365, default 14) and
+    /// `LINKWAY_CONNECTION_REMINDER_DAYS` (1-365, default 7) through `lookup`.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Policy, PolicyError> {
         let read = |name: &'static str, default: i64, min: i64, max: i64| match lookup(name) {
             None => Ok(default),
@@ -67,6 +72,12 @@ impl Policy {
                 1,
                 365,
             )?,
+            connection_reminder_days: read(
+                "LINKWAY_CONNECTION_REMINDER_DAYS",
+                defaults.connection_reminder_days,
+                1,
+                365,
+            )?,
         })
     }
 }
@@ -76,6 +87,7 @@ impl Default for Policy {
         Policy {
             max_contact_attempts: 3,
             connection_answer_days: 14,
+            connection_reminder_days: 7,
         }
     }
 }
@@ -151,6 +163,19 @@ pub enum Command {
     RecordConnectionResponse {
         connection_id: Uuid,
         response: ConnectionResponse,
+        /// Why, for a decline (`not_recorded` when the caller did not say).
+        decline_reason: ConnectionDeclineReason,
+    },
+    /// The timer: remind the service of a connection it has not answered
+    /// ([`super::timers`]); `now` by the service's clock.
+    RemindService {
+        connection_id: Uuid,
+        now: time::OffsetDateTime,
+    },
+    /// The timer: decline a connection the service has not answered in time.
+    DeclineUnanswered {
+        connection_id: Uuid,
+        now: time::OffsetDateTime,
     },
     RecordOutcome(crate::outcomes::Scored),
     RaiseSafeguarding {
@@ -159,6 +184,8 @@ pub enum Command {
     Close {
         reason: ClosureReason,
     },
+    /// Book, move, cancel, or record a missed appointment ([`super::appointments`]).
+    Appointment(super::AppointmentCommand),
 }
 
 impl Command {
@@ -172,9 +199,12 @@ impl Command {
             Command::ReviewPlan(_) => "reviewPlan",
             Command::ConnectService { .. } => "connectService",
             Command::RecordConnectionResponse { .. } => "recordConnectionResponse",
+            Command::RemindService { .. } => "remindService",
+            Command::DeclineUnanswered { .. } => "declineUnanswered",
             Command::RecordOutcome(_) => "recordOutcome",
             Command::RaiseSafeguarding { .. } => "raiseSafeguarding",
             Command::Close { .. } => "closeCase",
+            Command::Appointment(a) => a.name(),
         }
     }
 }
@@ -252,6 +282,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
     }
     let org = || case.organisation_id.clone().unwrap_or_default();
     let event = match command {
+        Command::Appointment(a) => return super::appointments::decide(case, a, policy),
         Command::Accept => {
             require(case, name, &[CaseState::Routed], "accept_requires_routed")?;
             CaseEvent::Accepted(CaseAccepted {
@@ -413,6 +444,7 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
         Command::RecordConnectionResponse {
             connection_id,
             response,
+            decline_reason,
         } => {
             require(
                 case,
@@ -452,12 +484,19 @@ pub fn decide(case: &Case, command: &Command, policy: &Policy) -> Result<Vec<Cas
                 ConnectionResponse::Declined => CaseEvent::ConnectionDeclined(ConnectionDeclined {
                     referral_id,
                     connection_id,
+                    reason: *decline_reason,
                 }),
                 ConnectionResponse::Attended => CaseEvent::ConnectionAttended(ConnectionAttended {
                     referral_id,
                     connection_id,
                 }),
             }
+        }
+        Command::RemindService { connection_id, now } => {
+            super::timers::remind(case, *connection_id, *now, policy)?
+        }
+        Command::DeclineUnanswered { connection_id, now } => {
+            super::timers::decline_unanswered(case, *connection_id, *now, policy)?
         }
         Command::RecordOutcome(scored) => {
             require(case, name, ENGAGED, "outcome_requires_engaged_case")?;

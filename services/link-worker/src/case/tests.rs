@@ -1,6 +1,6 @@
 use super::*;
 use crate::outcomes::{self, Instrument};
-use linkway_events::case::{ContactOutcome, SharedDetail};
+use linkway_events::case::{ConnectionDeclineReason, ContactOutcome, SharedDetail};
 use linkway_events::referral::{LegalBasis, ReferralRouted, ReferralWithdrawn};
 use time::macros::{date, datetime};
 
@@ -36,6 +36,8 @@ fn case_in(state: CaseState) -> Case {
         shared: vec![SharedDetail::Name],
         made_at: AT,
         answered_at: None,
+        reminded_at: None,
+        decline_reason: None,
     });
     if matches!(
         state,
@@ -108,6 +110,7 @@ fn commands() -> Vec<Command> {
         Command::RecordConnectionResponse {
             connection_id: CONNECTION,
             response: ConnectionResponse::Accepted,
+            decline_reason: ConnectionDeclineReason::NotRecorded,
         },
         Command::RecordOutcome(
             outcomes::score(Instrument::Ucla3, Timepoint::Baseline, &[2, 2, 3]).unwrap(),
@@ -449,6 +452,7 @@ fn a_second_open_connection_to_the_same_service_or_a_reused_id_is_refused() {
     let decline = Command::RecordConnectionResponse {
         connection_id: Uuid::from_u128(5),
         response: ConnectionResponse::Declined,
+        decline_reason: ConnectionDeclineReason::NoCapacity,
     };
     run(&mut case, &decline, &policy).unwrap();
     run(&mut case, &connect(6), &policy).unwrap();
@@ -480,6 +484,7 @@ fn connection_answers_follow_pending_then_accepted_or_declined_then_attended() {
         let command = Command::RecordConnectionResponse {
             connection_id: CONNECTION,
             response,
+            decline_reason: ConnectionDeclineReason::NotEligible,
         };
         match after {
             Some(after) => {
@@ -489,6 +494,11 @@ fn connection_answers_follow_pending_then_accepted_or_declined_then_attended() {
                     "{before:?} + {response:?}"
                 );
                 assert_eq!(case.connections[0].answered_at, Some(AT));
+                let reason = (after == S::Declined).then_some(ConnectionDeclineReason::NotEligible);
+                assert_eq!(
+                    case.connections[0].decline_reason, reason,
+                    "the decline's reason"
+                );
             }
             None => assert_eq!(
                 decide(&case, &command, &policy).unwrap_err().rule,
@@ -500,6 +510,7 @@ fn connection_answers_follow_pending_then_accepted_or_declined_then_attended() {
     let unknown = Command::RecordConnectionResponse {
         connection_id: Uuid::from_u128(1234),
         response: R::Accepted,
+        decline_reason: ConnectionDeclineReason::NotRecorded,
     };
     assert_eq!(
         decide(&case_in(PlanAgreed), &unknown, &policy)
@@ -717,6 +728,7 @@ mod journeys {
                     Command::RecordConnectionResponse {
                         connection_id,
                         response,
+                        decline_reason: ConnectionDeclineReason::Other,
                     }
                 }),
             Just(Command::RecordOutcome(
@@ -817,7 +829,8 @@ fn policy_settings_have_defaults_and_refuse_nonsense() {
         Policy::from_lookup(set("5", " 21 ")),
         Ok(Policy {
             max_contact_attempts: 5,
-            connection_answer_days: 21
+            connection_answer_days: 21,
+            connection_reminder_days: 7,
         })
     );
     for (attempts, days, bad) in [

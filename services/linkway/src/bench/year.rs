@@ -326,6 +326,7 @@ fn answer_events(referral_id: Uuid, connection_id: Uuid, answer: Answer) -> Vec<
             CaseEvent::ConnectionDeclined(ConnectionDeclined {
                 referral_id,
                 connection_id,
+                reason: linkway_events::case::ConnectionDeclineReason::NoCapacity,
             })
             .into(),
         ],

@@ -51,6 +51,7 @@ impl fmt::Debug for Settings {
             swemwbs_meaningful_change,
             max_contact_attempts,
             connection_answer_days,
+            connection_reminder_days,
             token_lifetime_days,
             token_rotation_grace_secs,
             rate_limit_per_token,
