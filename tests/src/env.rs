@@ -155,6 +155,7 @@ impl TestEnv {
             code: None,
             commissioner_area: commissioner_area.map(str::to_owned),
             link_worker_service,
+            directory_services: Vec::new(),
         })
         .into();
         self.append_registry(organisation_id, event).await

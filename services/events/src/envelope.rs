@@ -23,18 +23,22 @@ pub enum Role {
     /// An organisation's information governance lead: reads its audit trail, answers
     /// subject access requests and erases people for the referrals it sent or received.
     IgLead,
+    /// Answers the onward referrals sent to its organisation's services (a community
+    /// service's own staff, in its inbox).
+    CommunityService,
     /// Linkway itself (routing, timers, imports).
     System,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Referrer,
         Role::LinkWorker,
         Role::ServiceManager,
         Role::Commissioner,
         Role::Admin,
         Role::IgLead,
+        Role::CommunityService,
         Role::System,
     ];
 
@@ -46,6 +50,7 @@ impl Role {
             Role::Commissioner => "commissioner",
             Role::Admin => "admin",
             Role::IgLead => "ig_lead",
+            Role::CommunityService => "community_service",
             Role::System => "system",
         }
     }

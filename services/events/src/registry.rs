@@ -15,7 +15,7 @@ use crate::family::event_family;
 event_family! {
     /// Events of the registry aggregates.
     RegistryEvent {
-        OrganisationRegistered(OrganisationRegistered) = "organisation.registered" version 1,
+        OrganisationRegistered(OrganisationRegistered) = "organisation.registered" version 2,
         RoutingRuleAdded(RoutingRuleAdded) = "routing_rule.added" version 1,
         RoutingRuleRemoved(RoutingRuleRemoved) = "routing_rule.removed" version 1,
         TokenIssued(TokenIssued) = "token.issued" version 2,
@@ -44,11 +44,14 @@ pub enum OrganisationKind {
     Pharmacy,
     Vcse,
     Commissioner,
+    /// A community service of the directory (a walking group, a debt advice service ...)
+    /// that answers the onward referrals sent to it in its own inbox.
+    CommunityService,
     Other,
 }
 
 impl OrganisationKind {
-    pub const ALL: [OrganisationKind; 8] = [
+    pub const ALL: [OrganisationKind; 9] = [
         OrganisationKind::GpPractice,
         OrganisationKind::Pcn,
         OrganisationKind::Council,
@@ -56,6 +59,7 @@ impl OrganisationKind {
         OrganisationKind::Pharmacy,
         OrganisationKind::Vcse,
         OrganisationKind::Commissioner,
+        OrganisationKind::CommunityService,
         OrganisationKind::Other,
     ];
 
@@ -68,6 +72,7 @@ impl OrganisationKind {
             OrganisationKind::Pharmacy => "pharmacy",
             OrganisationKind::Vcse => "vcse",
             OrganisationKind::Commissioner => "commissioner",
+            OrganisationKind::CommunityService => "community_service",
             OrganisationKind::Other => "other",
         }
     }
@@ -78,6 +83,8 @@ impl OrganisationKind {
 }
 
 /// An organisation joined Linkway (or its details changed: the latest registration wins).
+///
+/// Version 2 adds `directory_services` (absent: none), and the kind `community_service`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganisationRegistered {
     /// Linkway's id for it: letters, digits, `-` and `_` (safe in a subject).
@@ -93,6 +100,10 @@ pub struct OrganisationRegistered {
     /// It runs a social prescribing link-worker service that referrals can be routed to.
     #[serde(default)]
     pub link_worker_service: bool,
+    /// The Open Referral UK service ids (the directory's) whose onward referrals this
+    /// organisation answers, in its inbox; empty: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub directory_services: Vec<String>,
 }
 
 /// What a routing rule matches on.

@@ -115,7 +115,7 @@ fn correlation_id(headers: &HeaderMap) -> Uuid {
 /// caller decided on. A person who read version N and acts on it must not silently
 /// overwrite what a colleague did since; without the header the command is decided on the
 /// latest version. [`contract::IF_MATCH_PATTERN`] is the same rule for the document.
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<u64>> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };

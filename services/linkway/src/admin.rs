@@ -50,7 +50,8 @@ pub enum OrgCommand {
         id: String,
         #[arg(long)]
         name: String,
-        /// gp_practice | pcn | council | housing_association | pharmacy | vcse | commissioner | other
+        /// gp_practice | pcn | council | housing_association | pharmacy | vcse | commissioner |
+        /// community_service (also community-service) | other
         #[arg(long, value_parser = parse_kind)]
         kind: OrganisationKind,
         /// ODS code, charity or company number.
@@ -62,6 +63,10 @@ pub enum OrgCommand {
         /// It runs a link-worker service that referrals can be routed to.
         #[arg(long)]
         link_worker_service: bool,
+        /// An Open Referral UK service id (the directory's) whose onward referrals this
+        /// community service answers in its inbox; repeat for several.
+        #[arg(long = "directory-service")]
+        directory_services: Vec<String>,
     },
 }
 
@@ -98,7 +103,7 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         org: String,
-        /// referrer | link_worker | service_manager | commissioner | admin
+        /// referrer | link_worker | service_manager | commissioner | admin | ig_lead | community_service
         #[arg(long, value_parser = parse_role)]
         role: Role,
         #[arg(long)]
@@ -133,7 +138,7 @@ pub enum TokenCommand {
 }
 
 fn parse_kind(s: &str) -> Result<OrganisationKind, String> {
-    OrganisationKind::parse(s).ok_or_else(|| {
+    OrganisationKind::parse(&s.replace('-', "_")).ok_or_else(|| {
         let all: Vec<&str> = OrganisationKind::ALL.iter().map(|k| k.as_str()).collect();
         format!("unknown organisation kind {s:?}; one of {}", all.join(", "))
     })
@@ -142,7 +147,7 @@ fn parse_kind(s: &str) -> Result<OrganisationKind, String> {
 pub(crate) fn parse_role(s: &str) -> Result<Role, String> {
     input::role(s).ok_or_else(|| {
         format!(
-            "unknown role {s:?}; one of referrer, link_worker, service_manager, commissioner, admin"
+            "unknown role {s:?}; one of referrer, link_worker, service_manager, commissioner, admin, ig_lead, community_service"
         )
     })
 }
@@ -187,6 +192,7 @@ async fn execute(
             code,
             area,
             link_worker_service,
+            directory_services,
         }) => {
             let registration = OrganisationRegistered {
                 organisation_id: input::organisation_id("--id", &id)?,
@@ -195,6 +201,10 @@ async fn execute(
                 code: input::text("--code", CODE, code.as_deref())?,
                 commissioner_area: input::text("--area", CODE, area.as_deref())?,
                 link_worker_service,
+                directory_services: input::directory_services(
+                    "--directory-service",
+                    directory_services.iter().map(String::as_str),
+                )?,
             };
             admin.register_organisation(&registration).await?;
             Ok(registration.organisation_id)

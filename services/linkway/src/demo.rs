@@ -19,6 +19,10 @@ const GP: &str = "gp-a81001";
 const HOUSING: &str = "ha-leeds-homes";
 const LINK_WORKERS: &str = "lw-leeds-north";
 const ICB: &str = "icb-west-yorkshire";
+/// A community service answering in its inbox for one directory service.
+const COMMUNITY: &str = "cs-leeds-walking";
+/// The Open Referral UK service id the demo's community service answers for.
+pub const COMMUNITY_DIRECTORY_SERVICE: &str = "demo-walking-for-health-leeds";
 const AREA: &str = "QWO";
 
 /// The pseudonym key of `linkway demo` when none is configured. It is in the source, so
@@ -34,7 +38,7 @@ pub const KEKS: &str = "demo:bGlua3dheS1kZW1vLW9ubHktcHVibGljLWtlay0xMjM=";
 pub const SESSION_KEY: &str = "linkway-demo-only-public-session-key-not-a-secret";
 
 /// The demo's people: subject (under the demo issuer), label, organisation, roles.
-const USERS: [(&str, &str, &str, &[Role]); 5] = [
+const USERS: [(&str, &str, &str, &[Role]); 6] = [
     (
         "demo-referrer",
         "Alex Morgan, GP referrer at Park Surgery",
@@ -58,6 +62,12 @@ const USERS: [(&str, &str, &str, &[Role]); 5] = [
         "Chris Lee, ICB commissioner",
         ICB,
         &[Role::Commissioner],
+    ),
+    (
+        "demo-community-service",
+        "Pat Evans, Leeds Walking for Health (community service)",
+        COMMUNITY,
+        &[Role::CommunityService],
     ),
     (
         "demo-admin",
@@ -172,10 +182,24 @@ pub async fn seed(
                 code: None,
                 area: Some(AREA.into()),
                 link_worker_service,
+                directory_services: Vec::new(),
             }),
         )
         .await?;
     }
+    crate::admin::run(
+        &store,
+        AdminCommand::Org(OrgCommand::Add {
+            id: COMMUNITY.into(),
+            name: "Leeds Walking for Health (demo community service)".into(),
+            kind: OrganisationKind::CommunityService,
+            code: None,
+            area: None,
+            link_worker_service: false,
+            directory_services: vec![COMMUNITY_DIRECTORY_SERVICE.into()],
+        }),
+    )
+    .await?;
     crate::admin::run(
         &store,
         AdminCommand::Rule(RuleCommand::Add {

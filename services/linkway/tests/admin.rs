@@ -25,6 +25,7 @@ fn org(id: &str, kind: OrganisationKind, area: Option<&str>, service: bool) -> A
         code: None,
         area: area.map(str::to_owned),
         link_worker_service: service,
+        directory_services: Vec::new(),
     })
 }
 
@@ -41,6 +42,7 @@ impl WithName for AdminCommand {
                 code,
                 area,
                 link_worker_service,
+                directory_services,
                 ..
             }) => AdminCommand::Org(OrgCommand::Add {
                 id,
@@ -49,6 +51,7 @@ impl WithName for AdminCommand {
                 code,
                 area,
                 link_worker_service,
+                directory_services,
             }),
             other => other,
         }

@@ -430,6 +430,7 @@ impl Registry {
             code: None,
             commissioner_area: Some("QPM".into()),
             link_worker_service: service,
+            directory_services: Vec::new(),
         })
         .into();
         self.append(id, event).await;

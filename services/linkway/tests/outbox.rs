@@ -200,6 +200,7 @@ async fn start(max_attempts: u32) -> (TestEnv, Linkway, [String; 3]) {
         code: Some(GP.into()),
         commissioner_area: Some(AREA.into()),
         link_worker_service: false,
+        directory_services: Vec::new(),
     })
     .into();
     let envelope = Envelope::new(

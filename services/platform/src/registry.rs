@@ -17,7 +17,8 @@ pub struct Registry;
 
 impl Projection for Registry {
     const NAME: &'static str = "registry";
-    const VERSION: i32 = 3;
+    /// 4: the directory services an organisation answers for (`organisation.registered` v2).
+    const VERSION: i32 = 4;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS organisations (
             organisation_id     text PRIMARY KEY,
@@ -25,7 +26,8 @@ impl Projection for Registry {
             kind                text NOT NULL,
             code                text,
             commissioner_area   text,
-            link_worker_service boolean NOT NULL
+            link_worker_service boolean NOT NULL,
+            directory_services  text[] NOT NULL DEFAULT '{}'
         );
         CREATE TABLE IF NOT EXISTS routing_rules (
             rule_id                     uuid PRIMARY KEY,
@@ -82,9 +84,10 @@ impl Projection for Registry {
             match event {
                 RegistryEvent::OrganisationRegistered(o) => {
                     tx.execute(
-                        "INSERT INTO organisations VALUES ($1, $2, $3, $4, $5, $6)
+                        "INSERT INTO organisations VALUES ($1, $2, $3, $4, $5, $6, $7)
                          ON CONFLICT (organisation_id) DO UPDATE SET name = $2, kind = $3,
-                           code = $4, commissioner_area = $5, link_worker_service = $6",
+                           code = $4, commissioner_area = $5, link_worker_service = $6,
+                           directory_services = $7",
                         &[
                             &o.organisation_id,
                             &o.name,
@@ -92,6 +95,7 @@ impl Projection for Registry {
                             &o.code,
                             &o.commissioner_area,
                             &o.link_worker_service,
+                            &o.directory_services,
                         ],
                     )
                     .await?;
@@ -229,6 +233,8 @@ pub struct Organisation {
     pub code: Option<String>,
     pub commissioner_area: Option<String>,
     pub link_worker_service: bool,
+    /// The directory services whose onward referrals it answers (a community service).
+    pub directory_services: Vec<String>,
 }
 
 /// Looks an organisation up in this service's copy of the registry.
@@ -238,7 +244,8 @@ pub async fn organisation(
 ) -> Result<Option<Organisation>, tokio_postgres::Error> {
     let row = client
         .query_opt(
-            "SELECT organisation_id, name, kind, code, commissioner_area, link_worker_service
+            "SELECT organisation_id, name, kind, code, commissioner_area, link_worker_service,
+                    directory_services
              FROM registry.organisations WHERE organisation_id = $1",
             &[&organisation_id],
         )
@@ -250,5 +257,6 @@ pub async fn organisation(
         code: r.get(3),
         commissioner_area: r.get(4),
         link_worker_service: r.get(5),
+        directory_services: r.get(6),
     }))
 }

@@ -119,6 +119,7 @@ async fn organisation(store: &EventStore, id: &str, kind: OrganisationKind, serv
         code: None,
         commissioner_area: Some("QPG".into()),
         link_worker_service: service,
+        directory_services: Vec::new(),
     };
     Admin::cli(store)
         .register_organisation(&registration)

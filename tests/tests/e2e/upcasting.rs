@@ -79,6 +79,7 @@ fn organisation(id: &str, kind: OrganisationKind, area: &str, link_worker_servic
         code: None,
         commissioner_area: Some(area.into()),
         link_worker_service,
+        directory_services: Vec::new(),
     })
     .into()
 }

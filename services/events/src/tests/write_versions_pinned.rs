@@ -70,6 +70,18 @@ fn a_policy_this_code_cannot_write_is_refused_with_a_message_naming_it() {
     assert_eq!(e, PinError::Twice("case.contact_attempted".into()));
 }
 
+/// An event its writer refuses to write while pinned (the downcaster cannot refuse): a
+/// community service, or directory services, in `organisation.registered` v1 (the
+/// platform's `decide::community_service_writable`).
+fn cannot_be_said_down(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Registry(crate::registry::RegistryEvent::OrganisationRegistered(o))
+            if o.kind == crate::registry::OrganisationKind::CommunityService
+                || !o.directory_services.is_empty()
+    )
+}
+
 #[test]
 fn every_downcaster_writes_what_the_older_schema_accepts() {
     assert!(!downcasters().is_empty());
@@ -78,7 +90,7 @@ fn every_downcaster_writes_what_the_older_schema_accepts() {
         assert!(is_superseded(t, from - 1), "{t} v{} is not read", from - 1);
         let mut written = 0;
         for event in sample_events() {
-            if event.type_name() != t {
+            if event.type_name() != t || cannot_be_said_down(&event) {
                 continue;
             }
             let older = downcast(t, event.version(), from - 1, event.to_data());

@@ -109,6 +109,7 @@ impl Intake {
             code: Some(code.into()),
             commissioner_area: Some("QWO".into()),
             link_worker_service: false,
+            directory_services: Vec::new(),
         })
         .into();
         self.append(org, event).await;

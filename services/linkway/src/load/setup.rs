@@ -42,6 +42,7 @@ async fn add_org(
             code,
             area: Some(area.to_owned()),
             link_worker_service,
+            directory_services: Vec::new(),
         }),
     )
     .await?;

@@ -171,6 +171,7 @@ async fn register(store: &EventStore) {
                 code: None,
                 area: Some("QSD".into()),
                 link_worker_service: lws,
+                directory_services: Vec::new(),
             }),
         )
         .await

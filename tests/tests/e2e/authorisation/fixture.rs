@@ -25,6 +25,10 @@ pub const LW_B: &str = "lw-authz-b";
 /// The commissioner of the records' area, and of another area.
 pub const ICB_A: &str = "icb-authz-a";
 pub const ICB_B: &str = "icb-authz-b";
+/// The community service answering for the directory fixture's service (every
+/// connection goes there), and one answering for another directory service.
+pub const CS_A: &str = "cs-authz-a";
+pub const CS_B: &str = "cs-authz-b";
 /// Linkway's operator organisation, and another organisation an admin token might name.
 pub const OPS_A: &str = "linkway";
 pub const OPS_B: &str = "ops-authz-b";
@@ -48,6 +52,7 @@ pub fn organisations(role: Role) -> (&'static str, &'static str) {
         "link_worker" | "service_manager" => (LW_A, LW_B),
         "commissioner" => (ICB_A, ICB_B),
         "admin" => (OPS_A, OPS_B),
+        "community_service" => (CS_A, CS_B),
         other => panic!(
             "role {other:?} is new: say in authorisation/fixture.rs which organisations its \
              own and other tokens are in, and give it a column in authorisation/table.rs"
@@ -134,6 +139,18 @@ impl World {
                 code: code.map(str::to_owned),
                 area: Some(area.into()),
                 link_worker_service: service,
+                directory_services: Vec::new(),
+            })
+        };
+        let community = |id: &str, service: &str| {
+            AdminCommand::Org(OrgCommand::Add {
+                id: id.into(),
+                name: format!("{id} (authorisation test)"),
+                kind: OrganisationKind::CommunityService,
+                code: None,
+                area: None,
+                link_worker_service: false,
+                directory_services: vec![service.into()],
             })
         };
         for command in [
@@ -156,6 +173,8 @@ impl World {
             org(ICB_A, OrganisationKind::Commissioner, None, AREA_A, false),
             org(ICB_B, OrganisationKind::Commissioner, None, AREA_B, false),
             org(OPS_B, OrganisationKind::Other, None, AREA_B, false),
+            community(CS_A, DIRECTORY_SERVICE),
+            community(CS_B, "authz-another-directory-service"),
             AdminCommand::Rule(RuleCommand::Add {
                 to: LW_A.into(),
                 from_org: None,

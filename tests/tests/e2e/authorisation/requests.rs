@@ -135,6 +135,11 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
                    "share": ["name"]}),
         ),
         "recordConnectionResponse" => command(Stage::Connected, json!({"response": "accepted"})),
+        // the community service's inbox: CS A answers for the connection's service
+        "listInbox" => read("limit=200&min_sequence={seq}"),
+        "getInboxItem" => read(READ),
+        "acceptConnection" | "recordAttendance" => command(Stage::Connected, json!({})),
+        "declineConnection" => command(Stage::Connected, json!({"reason": "no_capacity"})),
         "exportPerson" => read(""),
         "erasePerson" => command(Stage::Routed, json!({"reason": "person_asked"})),
         "listAudit" => read("limit=200&min_sequence={seq}"),

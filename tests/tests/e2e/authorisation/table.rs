@@ -9,6 +9,7 @@
 //! | referrer, ig_lead | GP A, which sent every record | GP B (another GP practice, another area) |
 //! | link_worker, service_manager | LW A, the service every record was routed to | LW B (another link-worker service) |
 //! | commissioner | ICB A, commissioner of the records' area (QAA) | ICB B (area QBB) |
+//! | community_service | CS A, the community service answering for the directory service every connection went to | CS B (another community service, answering for another directory service) |
 //! | admin | `linkway`, Linkway's operator | another organisation (a token `linkway admin` would refuse to issue): an admin is not scoped to an organisation, so both columns agree |
 //!
 //! Every request is about GP A's records: a referral id is GP A's, a create names GP A as
@@ -82,6 +83,7 @@ const ADMINS_ALLOWED: Expect = api(&[
     ("commissioner", Forbidden, Forbidden),
     ("admin", Allowed, Allowed),
     ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Forbidden, Forbidden),
 ]);
 
 /// A command on one record of GP A's, for GP A's referrer (or an admin) only.
@@ -92,6 +94,7 @@ const SENDERS_COMMAND: Expect = api(&[
     ("commissioner", Forbidden, Forbidden),
     ("admin", Allowed, Allowed),
     ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Forbidden, Forbidden),
 ]);
 
 /// A referral created as GP A: by GP A's referrer, or an admin on its behalf.
@@ -102,6 +105,7 @@ const SUBMIT: Expect = api(&[
     ("commissioner", Forbidden, Forbidden),
     ("admin", Allowed, Allowed),
     ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Forbidden, Forbidden),
 ]);
 
 /// An administrator's operation (not scoped to an organisation).
@@ -112,6 +116,37 @@ const ADMINS: &[(&str, Outcome, Outcome)] = &[
     ("commissioner", Forbidden, Forbidden),
     ("admin", Sees, Sees),
     ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Forbidden, Forbidden),
+];
+
+/// The inbox: the community service answering for the connection's directory service,
+/// nobody else (another community service's list answers without it).
+const INBOX_LIST: &[(&str, Outcome, Outcome)] = &[
+    ("referrer", Forbidden, Forbidden),
+    ("link_worker", Forbidden, Forbidden),
+    ("service_manager", Forbidden, Forbidden),
+    ("commissioner", Forbidden, Forbidden),
+    ("admin", Forbidden, Forbidden),
+    ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Sees, Unseen),
+];
+const INBOX_READ: &[(&str, Outcome, Outcome)] = &[
+    ("referrer", Forbidden, Forbidden),
+    ("link_worker", Forbidden, Forbidden),
+    ("service_manager", Forbidden, Forbidden),
+    ("commissioner", Forbidden, Forbidden),
+    ("admin", Forbidden, Forbidden),
+    ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Sees, NotFound),
+];
+const INBOX_COMMAND: &[(&str, Outcome, Outcome)] = &[
+    ("referrer", Forbidden, Forbidden),
+    ("link_worker", Forbidden, Forbidden),
+    ("service_manager", Forbidden, Forbidden),
+    ("commissioner", Forbidden, Forbidden),
+    ("admin", Forbidden, Forbidden),
+    ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Allowed, NotFound),
 ];
 
 /// A case command: the link-worker service the referral was routed to, nobody else.
@@ -122,6 +157,7 @@ const CASE_COMMAND: Expect = api(&[
     ("commissioner", Forbidden, Forbidden),
     ("admin", Forbidden, Forbidden),
     ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Forbidden, Forbidden),
 ]);
 
 /// Area A's figures: its commissioner, or an admin naming the area.
@@ -132,6 +168,7 @@ const FIGURES: Expect = api(&[
     ("commissioner", Allowed, Forbidden),
     ("admin", Allowed, Allowed),
     ("ig_lead", Forbidden, Forbidden),
+    ("community_service", Forbidden, Forbidden),
 ]);
 
 const PAGE: Expect = Expect::Every(SignIn);
@@ -151,6 +188,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Sees, Sees),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     (
@@ -162,6 +200,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Sees, Sees),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     ("withdrawReferral", SENDERS_COMMAND),
@@ -176,6 +215,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Allowed, Allowed),
             ("ig_lead", Allowed, NotFound),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     ("listUnroutable", api(ADMINS)),
@@ -192,6 +232,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", NotFound, NotFound),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     ("routeReferral", ADMINS_ALLOWED),
@@ -214,6 +255,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Forbidden, Forbidden),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     (
@@ -225,6 +267,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Forbidden, Forbidden),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     ("acceptReferral", CASE_COMMAND),
@@ -238,6 +281,12 @@ pub const TABLE: &[(&str, Expect)] = &[
     ("recordOutcome", CASE_COMMAND),
     ("raiseSafeguarding", CASE_COMMAND),
     ("closeCase", CASE_COMMAND),
+    // link-worker: the community service's inbox (its organisation's directory services)
+    ("listInbox", api(INBOX_LIST)),
+    ("getInboxItem", api(INBOX_READ)),
+    ("acceptConnection", api(INBOX_COMMAND)),
+    ("declineConnection", api(INBOX_COMMAND)),
+    ("recordAttendance", api(INBOX_COMMAND)),
     // link-worker: the directory (reference data, one for the whole service)
     (
         "listDirectory",
@@ -248,6 +297,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Allowed, Allowed),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     (
@@ -259,6 +309,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Allowed, Allowed),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     // the person of a referral: its organisation's IG lead, or an admin
@@ -271,6 +322,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Sees, Sees),
             ("ig_lead", Sees, NotFound),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     (
@@ -282,6 +334,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Allowed, Allowed),
             ("ig_lead", Allowed, NotFound),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     // the audit trail (every service): an IG lead sees its organisation's, an admin all
@@ -294,6 +347,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Sees, Sees),
             ("ig_lead", Sees, Unseen),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     ("getAuditPage", PAGE),
@@ -307,6 +361,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Allowed, Allowed),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     (
@@ -318,6 +373,7 @@ pub const TABLE: &[(&str, Expect)] = &[
             ("commissioner", Forbidden, Forbidden),
             ("admin", Status(409), Status(409)),
             ("ig_lead", Forbidden, Forbidden),
+            ("community_service", Forbidden, Forbidden),
         ]),
     ),
     ("getDirectoryFeedPage", PAGE),
@@ -340,6 +396,9 @@ pub const TABLE: &[(&str, Expect)] = &[
     ("routeReferralPage", PAGE),
     ("getCaseloadPage", PAGE),
     ("getCasePage", PAGE),
+    ("getInboxPage", PAGE),
+    ("getInboxItemPage", PAGE),
+    ("submitInboxForm", PAGE),
     ("submitCaseForm", PAGE),
     ("getOutcomeForm", PAGE),
     ("submitOutcomeForm", PAGE),

@@ -87,6 +87,11 @@ impl<'a> Admin<'a> {
         registration: &OrganisationRegistered,
     ) -> Result<u64, AdminError> {
         let id = &registration.organisation_id;
+        let newest =
+            Event::from(RegistryEvent::OrganisationRegistered(registration.clone())).version();
+        let written = linkway_events::write_versions::installed()
+            .version_of("organisation.registered", newest);
+        decide::community_service_writable(registration, written, newest)?;
         let decided = self
             .decide_and_append(|registry| {
                 decide::register_organisation(registry, registration)?;

@@ -47,6 +47,13 @@ pub enum Refusal {
         version: u32,
     },
     NoRoles,
+    /// Directory services named for an organisation that is not a community service.
+    DirectoryServicesNeedCommunityService,
+    /// `organisation.registered` is pinned to a version that cannot say a community
+    /// service or its directory services.
+    CommunityServiceNotWritable {
+        version: u32,
+    },
     IdentityTaken(Uuid),
     NoSuchUser(Uuid),
 }
@@ -61,6 +68,7 @@ pub struct Wording {
     pub remove_rule: &'static str,
     pub list_tokens: &'static str,
     pub operator: &'static str,
+    pub community_service: &'static str,
 }
 
 impl Wording {
@@ -73,6 +81,7 @@ impl Wording {
         remove_rule: "`linkway admin rule remove`",
         list_tokens: "see `linkway admin token list`",
         operator: "--org linkway",
+        community_service: "--kind community_service",
     };
 
     /// The admin pages' words.
@@ -84,6 +93,7 @@ impl Wording {
         remove_rule: "the routing rules page",
         list_tokens: "see the tokens page",
         operator: "organisation linkway",
+        community_service: "the kind community service",
     };
 }
 
@@ -139,6 +149,17 @@ impl Refusal {
                  is one person (deactivate that user first)"
             ),
             Refusal::NoSuchUser(id) => format!("no active user {id}"),
+            Refusal::DirectoryServicesNeedCommunityService => format!(
+                "only a community service answers for directory services ({}): another kind \
+                 of organisation would be shown people's onward referrals it does not run",
+                w.community_service
+            ),
+            Refusal::CommunityServiceNotWritable { version } => format!(
+                "organisation.registered is pinned to version {version} for a rolling upgrade \
+                 (LINKWAY_WRITE_EVENT_VERSIONS), which cannot say a community service or its \
+                 directory services: register them once every process reads the newest \
+                 version and the pin is off"
+            ),
             Refusal::NoSuchToken(id) => {
                 format!("there is no live token {id} ({})", w.list_tokens)
             }
@@ -183,6 +204,11 @@ pub fn register_organisation(
     {
         return Err(Refusal::CommissionerWithoutArea);
     }
+    if !registration.directory_services.is_empty()
+        && registration.kind != OrganisationKind::CommunityService
+    {
+        return Err(Refusal::DirectoryServicesNeedCommunityService);
+    }
     if !registration.link_worker_service {
         let rules: Vec<String> = registry
             .live_rules_to(id)
@@ -196,6 +222,23 @@ pub fn register_organisation(
         }
     }
     Ok(())
+}
+
+/// A community service, or directory services, can be written only at a version of
+/// `organisation.registered` that says them (`written` is the version this process
+/// writes, `newest` the one that does).
+pub fn community_service_writable(
+    registration: &OrganisationRegistered,
+    written: u32,
+    newest: u32,
+) -> Result<(), Refusal> {
+    let says_more = registration.kind == OrganisationKind::CommunityService
+        || !registration.directory_services.is_empty();
+    if says_more && written < newest {
+        Err(Refusal::CommunityServiceNotWritable { version: written })
+    } else {
+        Ok(())
+    }
 }
 
 /// A rule may route only to a registered link-worker service, and match only what a
@@ -266,6 +309,7 @@ pub fn issue_token(registry: &Registry, organisation_id: &str, role: Role) -> Re
         Role::Referrer => !commissioner,
         // Every organisation that holds records has someone answerable for them.
         Role::IgLead => true,
+        Role::CommunityService => organisation.kind == OrganisationKind::CommunityService,
         Role::Admin | Role::System => false,
     };
     if fits {
@@ -276,6 +320,7 @@ pub fn issue_token(registry: &Registry, organisation_id: &str, role: Role) -> Re
             Role::Commissioner => "a commissioner with a commissioner area",
             Role::Referrer => "an organisation that refers (not a commissioner)",
             Role::IgLead => "a registered organisation",
+            Role::CommunityService => "a community service organisation",
             Role::Admin | Role::System => "Linkway's operator organisation",
         }))
     }
@@ -390,6 +435,7 @@ mod tests {
             code: None,
             commissioner_area: Some("QAD".into()),
             link_worker_service: service,
+            directory_services: Vec::new(),
         }
     }
 
@@ -510,6 +556,37 @@ mod tests {
         ] {
             assert!(issue_token(&r, org, role).is_err(), "{org} {role:?}");
         }
+    }
+
+    #[test]
+    fn only_a_community_service_answers_for_directory_services_and_takes_its_role() {
+        let mut r = registry();
+        let mut walking = organisation("walk", OrganisationKind::CommunityService, false);
+        walking.directory_services = vec!["svc-1".into()];
+        assert_eq!(register_organisation(&r, &walking), Ok(()));
+        let mut gp = organisation("gp", OrganisationKind::GpPractice, false);
+        gp.directory_services = vec!["svc-1".into()];
+        assert_eq!(
+            register_organisation(&r, &gp),
+            Err(Refusal::DirectoryServicesNeedCommunityService)
+        );
+        r.organisations.insert(
+            "walk".into(),
+            Organisation {
+                registered: walking.clone(),
+                sequence: 4,
+            },
+        );
+        assert_eq!(issue_token(&r, "walk", Role::CommunityService), Ok(()));
+        assert!(issue_token(&r, "gp", Role::CommunityService).is_err());
+        assert!(issue_token(&r, "walk", Role::LinkWorker).is_err());
+        assert_eq!(community_service_writable(&walking, 2, 2), Ok(()));
+        assert_eq!(
+            community_service_writable(&walking, 1, 2),
+            Err(Refusal::CommunityServiceNotWritable { version: 1 })
+        );
+        let plain = organisation("gp", OrganisationKind::GpPractice, false);
+        assert_eq!(community_service_writable(&plain, 1, 2), Ok(()));
     }
 
     #[test]

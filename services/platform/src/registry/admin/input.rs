@@ -73,6 +73,24 @@ pub fn required(field: &str, rule: Text, raw: &str) -> Result<String, Invalid> {
         .ok_or_else(|| Invalid::new(field, format!("{field} must not be empty")))
 }
 
+/// An Open Referral UK service id an organisation answers for (as the directory's).
+pub const DIRECTORY_SERVICE: Text = Text::line(128);
+
+/// Directory service ids, each under [`DIRECTORY_SERVICE`], each once, in the order given.
+pub fn directory_services<'a>(
+    field: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<String>, Invalid> {
+    let mut out: Vec<String> = Vec::new();
+    for raw in ids {
+        let id = required(field, DIRECTORY_SERVICE, raw)?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
 /// What a rule matches: exactly one of a referring organisation or a postcode district
 /// (upper-cased, as referrals' districts are).
 pub fn criterion(

@@ -19,7 +19,7 @@ use crate::web::page::{FieldError, error_for, form, radios, table, tag};
 const LIST: &str = "/admin/organisations";
 
 /// Kinds as `(value, label)`.
-const KINDS: [(&str, &str); 8] = [
+const KINDS: [(&str, &str); 9] = [
     ("gp_practice", "GP practice"),
     ("pcn", "Primary care network"),
     ("council", "Council"),
@@ -27,6 +27,10 @@ const KINDS: [(&str, &str); 8] = [
     ("pharmacy", "Pharmacy"),
     ("vcse", "Voluntary, community or social enterprise"),
     ("commissioner", "Commissioner"),
+    (
+        "community_service",
+        "Community service (answers onward referrals)",
+    ),
     ("other", "Other"),
 ];
 
@@ -46,6 +50,8 @@ struct Typed {
     code: String,
     area: String,
     service: String,
+    /// Directory service ids, one a line.
+    directory_services: String,
 }
 
 impl Typed {
@@ -57,6 +63,7 @@ impl Typed {
             code: form.get("code").to_owned(),
             area: form.get("area").to_owned(),
             service: form.get("link_worker_service").to_owned(),
+            directory_services: form.get("directory_services").to_owned(),
         }
     }
 
@@ -68,6 +75,7 @@ impl Typed {
             code: o.code.clone().unwrap_or_default(),
             area: o.commissioner_area.clone().unwrap_or_default(),
             service: if o.link_worker_service { "yes" } else { "no" }.to_owned(),
+            directory_services: o.directory_services.join("\n"),
         }
     }
 
@@ -91,6 +99,17 @@ impl Typed {
             "area",
             input::text("Commissioner area", CODE, Some(&self.area)),
         );
+        let directory_services = checked(
+            e,
+            "directory_services",
+            input::directory_services(
+                "Directory services",
+                self.directory_services
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty()),
+            ),
+        );
         let kind = OrganisationKind::parse(&self.kind);
         if kind.is_none() {
             errors.push(FieldError {
@@ -104,19 +123,23 @@ impl Typed {
                 message: "Select whether it runs a link-worker service".into(),
             });
         }
-        match (organisation_id, name, code, area, kind) {
-            (Some(organisation_id), Some(name), Some(code), Some(area), Some(kind))
-                if errors.is_empty() =>
-            {
-                Ok(OrganisationRegistered {
-                    organisation_id,
-                    name,
-                    kind,
-                    code,
-                    commissioner_area: area,
-                    link_worker_service: self.service == "yes",
-                })
-            }
+        match (organisation_id, name, code, area, kind, directory_services) {
+            (
+                Some(organisation_id),
+                Some(name),
+                Some(code),
+                Some(area),
+                Some(kind),
+                Some(directory_services),
+            ) if errors.is_empty() => Ok(OrganisationRegistered {
+                organisation_id,
+                name,
+                kind,
+                code,
+                commissioner_area: area,
+                link_worker_service: self.service == "yes",
+                directory_services,
+            }),
             _ => Err(errors),
         }
     }
@@ -134,6 +157,7 @@ fn fields(typed: &Typed, errors: &[FieldError]) -> Markup {
         (field("area", "Commissioner area (optional)", Some("The commissioner area its activity is reported under, for example an ICB code. A commissioner needs one.")).input("text", &typed.area, Some("off")))
         (radios("link_worker_service", "Does it run a link-worker service that referrals can be routed to?",
             &[("yes", "Yes"), ("no", "No")], &typed.service, error_for(errors, "link_worker_service")))
+        (field("directory_services", "Directory services it answers for (community services only)", Some("The Open Referral UK service ids from the directory, one a line. Their onward referrals appear in this organisation's inbox.")).textarea(&typed.directory_services, 3))
     }
 }
 
@@ -212,7 +236,7 @@ pub async fn edit(admin: AsAdmin, Path(id): Path<String>) -> Result<Response, Ad
 /// `POST /admin/organisations`: register or update; 303 to the list.
 #[utoipa::path(post, path = "/admin/organisations", operation_id = "registerOrganisationPage", tag = "pages",
     request_body(content = String, content_type = "application/x-www-form-urlencoded",
-        description = "`csrf`, `organisation_id`, `name`, `kind`, `code`, `area`, `link_worker_service` (`yes` or `no`)"),
+        description = "`csrf`, `organisation_id`, `name`, `kind`, `code`, `area`, `link_worker_service` (`yes` or `no`), `directory_services` (one id a line)"),
     responses(
         (status = 303, description = "Saved: to the list with `?min_sequence=` (or, not signed in, to /sign-in)"),
         (status = 422, description = "A field breaks its rule, or the registry's rules refuse it (a commissioner without an area, a service still routed to): the form again with the error summary; nothing recorded (HTML)", content_type = "text/html", body = String),
@@ -227,6 +251,10 @@ pub async fn register(admin: AsAdmin, form: PageForm) -> Result<Response, AdminP
                 let field = match &err {
                     AdminError::Refused(Refusal::CommissionerWithoutArea) => "area",
                     AdminError::Refused(Refusal::StillRoutedTo { .. }) => "link_worker_service",
+                    AdminError::Refused(
+                        Refusal::DirectoryServicesNeedCommunityService
+                        | Refusal::CommunityServiceNotWritable { .. },
+                    ) => "directory_services",
                     _ => "organisation_id",
                 };
                 vec![refused(err, field)?]
