@@ -697,7 +697,9 @@ fn sample_events() -> Vec<Event> {
             starts_at: datetime!(2025-03-14 14:00 UTC),
             minutes: 30,
             channel: crate::case::ContactChannel::Phone,
-            personal: None,
+            personal: Some(crate::case::AppointmentPersonal {
+                place: "Northfield Library".into(),
+            }),
         }
         .into(),
         crate::case::AppointmentCancelled {

@@ -54,6 +54,9 @@ pub struct AppState {
     pub policy: Policy,
     /// Records each read of a person's record before it is sent.
     pub audit: linkway_platform::audit::Auditor,
+    /// "Now" for what depends on it (an appointment in the past, one that has started):
+    /// the service's timers' clock, so tests move it by hand.
+    pub clock: linkway_platform::clock::Clock,
 }
 
 impl FromRef<AppState> for Database {
@@ -86,6 +89,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/cases/{id}/outcomes", post(record_outcome))
         .route("/cases/{id}/safeguarding", post(raise_safeguarding))
         .route("/cases/{id}/closure", post(close_case))
+        .merge(appointments::routes())
         .route("/directory", get(list_directory))
         .route(
             "/directory/import",
@@ -174,6 +178,7 @@ async fn execute(
     Ok((done.status, Json(done.answer)))
 }
 
+mod appointments;
 mod caseload;
 mod cases;
 mod community_services;
@@ -185,6 +190,7 @@ mod openapi;
 mod operation;
 mod plans;
 
+pub use appointments::*;
 pub use caseload::*;
 pub use cases::*;
 pub use community_services::*;

@@ -78,6 +78,12 @@ impl Decision for CaseDecision<'_> {
                 Command::ConnectService { connection_id, .. } => Some(*connection_id),
                 _ => None,
             },
+            appointment_id: match &self.command {
+                Command::Appointment(case::AppointmentCommand::Book { appointment_id, .. }) => {
+                    Some(*appointment_id)
+                }
+                _ => None,
+            },
         }
     }
 }

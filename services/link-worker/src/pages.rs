@@ -31,6 +31,7 @@ use uuid::Uuid;
 use crate::api::AppState;
 
 pub mod actions;
+pub mod appointments;
 pub mod case;
 pub mod caseload;
 pub mod connect;
@@ -65,6 +66,10 @@ pub fn routes(state: AppState) -> Router {
         .route(
             "/cases/{id}/view/connect",
             get(connect::page).post(connect::post),
+        )
+        .route(
+            "/cases/{id}/view/appointments",
+            get(appointments::page).post(appointments::post),
         )
         .route("/team", get(team::page))
         .route(

@@ -412,3 +412,6 @@ mod contact_outcomes;
 
 #[path = "api/mycaw.rs"]
 mod mycaw;
+
+#[path = "api/appointments.rs"]
+mod appointments;

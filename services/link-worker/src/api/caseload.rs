@@ -275,6 +275,8 @@ pub struct CaseDetail {
     /// The agreed plan ("what matters to me", goals, actions, review date, reviews).
     pub plan: Option<case::Plan>,
     pub connections: Vec<ConnectionView>,
+    /// Appointments with the person, in the order booked.
+    pub appointments: Vec<case::Appointment>,
     /// Every contact and attempt, oldest first.
     pub contacts: Vec<case::ContactEntry>,
     /// Safeguarding concerns raised on the case, oldest first.
@@ -323,6 +325,7 @@ pub fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
                 overdue: c.status == ConnectionStatus::Pending && c.made_at < overdue_before,
             })
             .collect(),
+        appointments: case.appointments.clone(),
         contacts: case.contacts.clone(),
         safeguarding_concerns: case.concerns.clone(),
         outcomes: case.outcomes.clone(),

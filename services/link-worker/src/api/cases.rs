@@ -16,6 +16,9 @@ pub struct CommandAccepted {
     /// The connection the command created (connectService only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<Uuid>,
+    /// The appointment the command booked (bookAppointment only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_id: Option<Uuid>,
 }
 
 /// Loads a case from the log: the referral's events and the case's own, in log order.

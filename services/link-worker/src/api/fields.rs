@@ -47,6 +47,7 @@ pub const DOCUMENTED: &[(&str, &str, Text)] = &[
     ("PlanRequest", "actions", ACTION),
     ("SafeguardingRequest", "concern", CONCERN),
     ("ConnectRequest", "service_id", SERVICE_ID),
+    ("AppointmentRequest", "place", super::appointments::PLACE),
 ];
 
 /// A whole number as JSON Schema's `integer` has it: `3` and `3.0` alike (never `3.5` or

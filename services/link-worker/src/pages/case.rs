@@ -107,6 +107,7 @@ pub async fn show(
         span class="nhsuk-caption-l" { (person_name(&case)) }
         h1 { "Case" }
         (summary(&case, &detail, &name_of))
+        (super::appointments::on_case_page(&case))
         (forms::render(&view))
         (outcomes(&case, &detail))
         (timeline::render(&case, name_of))

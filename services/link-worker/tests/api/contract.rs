@@ -5,7 +5,7 @@ const QUERIES: [&str; 4] = ["getCaseload", "getCase", "listDirectory", "listAudi
 /// The directory feed's: its state, and a sync now (no body; 409 when none can run).
 const FEED: [&str; 2] = ["getDirectorySync", "syncDirectory"];
 /// The pages (HTML, documented under the tag `pages`): not JSON operations.
-const PAGES: [&str; 13] = [
+const PAGES: [&str; 15] = [
     "getCaseloadPage",
     "getCasePage",
     "submitCaseForm",
@@ -19,8 +19,10 @@ const PAGES: [&str; 13] = [
     "getAuditPage",
     "getDirectoryFeedPage",
     "submitDirectorySyncForm",
+    "getAppointmentsPage",
+    "submitAppointmentForm",
 ];
-const COMMANDS: [&str; 12] = [
+const COMMANDS: [&str; 16] = [
     "acceptReferral",
     "declineReferral",
     "assignCase",
@@ -33,6 +35,10 @@ const COMMANDS: [&str; 12] = [
     "raiseSafeguarding",
     "closeCase",
     "importDirectory",
+    "bookAppointment",
+    "moveAppointment",
+    "cancelAppointment",
+    "recordMissedAppointment",
 ];
 
 #[tokio::test]
