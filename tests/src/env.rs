@@ -161,6 +161,26 @@ impl TestEnv {
         self.append_registry(organisation_id, event).await
     }
 
+    /// A community service answering in link-worker's inbox for the directory services
+    /// `directory_services` (Open Referral UK ids).
+    pub async fn register_community_service(
+        &self,
+        organisation_id: &str,
+        directory_services: &[&str],
+    ) -> u64 {
+        let event: Event = RegistryEvent::OrganisationRegistered(OrganisationRegistered {
+            organisation_id: organisation_id.into(),
+            name: format!("{organisation_id} (test)"),
+            kind: OrganisationKind::CommunityService,
+            code: None,
+            commissioner_area: None,
+            link_worker_service: false,
+            directory_services: directory_services.iter().map(|s| (*s).to_owned()).collect(),
+        })
+        .into();
+        self.append_registry(organisation_id, event).await
+    }
+
     /// A GP practice `referrer` and a link-worker service `link_worker` in commissioner
     /// area `area`, with a rule routing every referral from the one to the other: the
     /// smallest registry a referral's journey needs.

@@ -297,6 +297,8 @@ mod command_path;
 mod every_accepted_projects;
 #[path = "api/exact_contract.rs"]
 mod exact_contract;
+#[path = "api/inbox.rs"]
+mod inbox;
 #[path = "api/text_rule.rs"]
 mod text_rule;
 
