@@ -239,7 +239,13 @@ impl Journey {
                 self.routed = true;
                 self.link_worker_org = Some(r.link_worker_organisation_id.clone());
             }
-            // A rectified person's details: a journey holds nothing about them.
+            // A rectified person's details: a journey holds nothing about them. A corrected
+            // birth date may move the age band kept from `referral.received`, but the
+            // correction carries only `personal`, which is never read here, so the band
+            // stays as received (no figure breaks it down yet). For it to follow, the
+            // correction would need a new version carrying the non-personal `age_band`
+            // (and `postcode_district`) intake works out from the corrected details, as it
+            // does at submit; intake's own read model already moves both.
             ReferralEvent::Unroutable(_) | ReferralEvent::PersonCorrected(_) => return false,
             ReferralEvent::Withdrawn(_) => self.withdrawn = true,
             ReferralEvent::EnteredInError(_) => self.entered_in_error = true,
