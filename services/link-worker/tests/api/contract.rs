@@ -1,11 +1,18 @@
 use super::*;
 
 /// The queries; `listAudit` is the platform's audit trail, which this service serves.
-const QUERIES: [&str; 4] = ["getCaseload", "getCase", "listDirectory", "listAudit"];
+const QUERIES: [&str; 6] = [
+    "getCaseload",
+    "getCase",
+    "listDirectory",
+    "listAudit",
+    "listInbox",
+    "getInboxItem",
+];
 /// The directory feed's: its state, and a sync now (no body; 409 when none can run).
 const FEED: [&str; 2] = ["getDirectorySync", "syncDirectory"];
 /// The pages (HTML, documented under the tag `pages`): not JSON operations.
-const PAGES: [&str; 15] = [
+const PAGES: [&str; 18] = [
     "getCaseloadPage",
     "getCasePage",
     "submitCaseForm",
@@ -21,8 +28,11 @@ const PAGES: [&str; 15] = [
     "submitDirectorySyncForm",
     "getAppointmentsPage",
     "submitAppointmentForm",
+    "getInboxPage",
+    "getInboxItemPage",
+    "submitInboxForm",
 ];
-const COMMANDS: [&str; 16] = [
+const COMMANDS: [&str; 19] = [
     "acceptReferral",
     "declineReferral",
     "assignCase",
@@ -39,6 +49,9 @@ const COMMANDS: [&str; 16] = [
     "moveAppointment",
     "cancelAppointment",
     "recordMissedAppointment",
+    "acceptConnection",
+    "declineConnection",
+    "recordAttendance",
 ];
 
 #[tokio::test]
@@ -78,6 +91,7 @@ async fn openapi_lists_every_operation_with_its_request_responses_and_errors() {
             "importDirectory",
             "getCaseload",
             "listAudit",
+            "listInbox",
         ]
         .contains(id)
         {
@@ -89,7 +103,8 @@ async fn openapi_lists_every_operation_with_its_request_responses_and_errors() {
             if *id != "importDirectory" {
                 errors.push("409");
             }
-            if *id != "acceptReferral" {
+            // The answers that say it all by their path take no body.
+            if !["acceptReferral", "acceptConnection", "recordAttendance"].contains(id) {
                 assert!(
                     op["requestBody"]["content"]["application/json"].is_object(),
                     "{id} request body"
@@ -286,7 +301,7 @@ async fn operational_endpoints_answer() {
     assert!(ready["projections"]["caseload"].is_object());
     assert_eq!(
         linkway_link_worker::PROJECTIONS,
-        ["caseload", "registry", "audit"]
+        ["caseload", "registry", "audit", "inbox"]
     );
     let lw = s.token(NORTH, Role::LinkWorker).await;
     let (id, _) = s.refer(NORTH, "Pip").await;
