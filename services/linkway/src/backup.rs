@@ -118,8 +118,8 @@ pub async fn restore(settings: &Settings, from: &Path) -> anyhow::Result<String>
         .await
         .context("restoring the data keys")?;
     Ok(format!(
-        "{summary}; data keys: {} restored, {} there already, {} of erased people left out",
-        done.restored, done.present, done.erased
+        "{summary}; data keys: {} restored, {} there already, {} of erased people left out, {} of erased people destroyed",
+        done.restored, done.present, done.erased, done.destroyed
     ))
 }
 

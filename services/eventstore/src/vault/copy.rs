@@ -4,7 +4,9 @@
 //! The keys stay wrapped (no KEK is needed to copy them, and the file opens nothing
 //! without one). A key whose person the restored log says was erased (`person.erased`) is
 //! not restored; nor is one whose entry in the bucket was erased meanwhile; a key already
-//! there is left as it is.
+//! there is left as it is, but for an erased person's: restoring a backup and then an
+//! incremental one that holds the erasure would otherwise keep the key the first put
+//! back, so every key of a person the restored log says was erased is destroyed.
 
 use std::collections::HashSet;
 
@@ -28,6 +30,9 @@ pub struct KeysRestored {
     pub present: u64,
     /// Their person was erased (in the log, or in the bucket since the backup).
     pub erased: u64,
+    /// Keys already in the bucket whose person the restored log says was erased (an
+    /// earlier restore put them back), destroyed now.
+    pub destroyed: u64,
 }
 
 /// Every data key in the bucket (none when there is no bucket).
@@ -76,6 +81,24 @@ pub async fn restore_keys(
         .filter_map(|e| e.subject.rsplit('.').next().map(str::to_owned))
         .collect();
     let mut done = KeysRestored::default();
+    for id in &erased {
+        if let Some(entry) = bucket
+            .entry(id)
+            .await
+            .map_err(StoreError::nats("read a data key"))?
+            && entry.operation == kv::Operation::Put
+        {
+            // As `KeyStore::destroy`: the message overwritten, then the key purged.
+            if let Err(e) = bucket.stream.delete_message(entry.revision).await {
+                tracing::warn!(error = %e, "a data key's message could not be overwritten; purging it");
+            }
+            bucket
+                .purge(id)
+                .await
+                .map_err(StoreError::nats("purge a data key"))?;
+            done.destroyed += 1;
+        }
+    }
     for key in keys {
         if erased.contains(&key.id) {
             done.erased += 1;
