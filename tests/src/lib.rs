@@ -18,6 +18,7 @@
 //! a kill, so nothing is left running. Tests can stop, kill and restart either server to
 //! inject faults.
 
+pub mod api;
 pub mod browser;
 pub mod certs;
 mod env;
@@ -34,6 +35,7 @@ pub const TEST_KEKS: &str = "test:dGVzdGtpdC1vbmx5LWtleS1lbmNyeXB0aW9uLWtleSE=";
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+pub use api::ApiClient;
 pub use browser::run_browser_script;
 pub use env::{TestEnv, serve};
 pub use linkway::Linkway;

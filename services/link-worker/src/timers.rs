@@ -108,6 +108,7 @@ pub async fn look(ctx: &ServiceContext, policy: &Policy) -> anyhow::Result<Looke
     span.record("candidates", looked.candidates);
     span.record("reminded", looked.reminded);
     span.record("declined", looked.declined);
+    linkway_platform::metrics::timer_looked("connections");
     Ok(looked)
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use linkway_events::Role;
 use linkway_events::registry::OrganisationKind;
-use linkway_testkit::{Linkway, TEST_KEKS, TestEnv};
+use linkway_testkit::{ApiClient, Linkway, TEST_KEKS, TestEnv};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -44,46 +44,6 @@ fn referral(n: u32) -> Value {
     body["person"]["address"]["lines"] = json!([street, "Leeds"]);
     body["needs_and_concerns"]["text"] = json!(needs);
     body
-}
-
-struct Client {
-    http: reqwest::Client,
-}
-
-impl Client {
-    async fn call(
-        &self,
-        method: &str,
-        url: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let request = match method {
-            "GET" => self.http.get(url),
-            _ => self.http.post(url).json(&body.unwrap_or(json!({}))),
-        };
-        let answer = request.bearer_auth(token).send().await.expect("request");
-        let status = answer.status();
-        let text = answer.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn ok(&self, method: &str, url: &str, token: &str, body: Option<Value>) -> Value {
-        let (status, answer) = self.call(method, url, token, body).await;
-        assert!(status.is_success(), "{method} {url}: {status} {answer}");
-        answer
-    }
-
-    async fn until_authorised(&self, url: &str, token: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.call("GET", url, token, None).await.0 == StatusCode::UNAUTHORIZED {
-            assert!(Instant::now() < deadline, "token not accepted within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
 }
 
 /// Whether any of person `n`'s details appear in `text`.
@@ -150,9 +110,7 @@ async fn an_erased_person_is_gone_from_everything_but_the_counts_and_the_log_nev
     let (ig, _) = env.issue_token(GP, Role::IgLead).await;
     let (ig_other, _) = env.issue_token(OTHER, Role::IgLead).await;
     let (icb, _) = env.issue_token(ICB, Role::Commissioner).await;
-    let c = Client {
-        http: reqwest::Client::new(),
-    };
+    let c = ApiClient::new();
     let (intake, link_worker, reporting) =
         (lw.url("intake"), lw.url("link-worker"), lw.url("reporting"));
     for (url, token) in [
@@ -435,9 +393,7 @@ async fn rotating_the_kek_rewraps_every_data_key_and_the_old_kek_can_then_go() {
     let (env, lw) = start().await;
     let (gp, _) = env.issue_token(GP, Role::Referrer).await;
     let (worker, _) = env.issue_token(LW, Role::LinkWorker).await;
-    let c = Client {
-        http: reqwest::Client::new(),
-    };
+    let c = ApiClient::new();
     let (intake, link_worker) = (lw.url("intake"), lw.url("link-worker"));
     c.until_authorised(&format!("{intake}/referrals"), &gp)
         .await;

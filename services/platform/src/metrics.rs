@@ -60,6 +60,12 @@ struct StateLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TimerLabel {
+    /// The timer, e.g. `connections`.
+    timer: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct VersionLabel {
     version: &'static str,
 }
@@ -98,6 +104,7 @@ struct Metrics {
     unroutable: Gauge,
     overdue: Gauge,
     outbound: Family<StateLabel, Gauge>,
+    timer_looks: Family<TimerLabel, Counter>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -125,6 +132,7 @@ fn metrics() -> &'static Metrics {
             unroutable: Gauge::default(),
             overdue: Gauge::default(),
             outbound: Family::default(),
+            timer_looks: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -206,6 +214,11 @@ fn metrics() -> &'static Metrics {
             "outbound_messages",
             "Messages back to FHIR referrers in intake's outbox, by state (intake)",
             m.outbound.clone(),
+        );
+        registry.register(
+            "timer_looks",
+            "Looks a timer finished for what had fallen due by its clock, by timer",
+            m.timer_looks.clone(),
         );
         let build: Family<VersionLabel, Gauge> = Family::default();
         build
@@ -408,6 +421,14 @@ pub fn unroutable_referrals(n: u64) {
 /// Onward connections past their answer window (link-worker's read model, at a scrape).
 pub fn connections_overdue(n: u64) {
     metrics().overdue.set(n as i64);
+}
+
+/// A timer finished one look for what had fallen due (whether or not anything had).
+pub fn timer_looked(timer: &'static str) {
+    metrics()
+        .timer_looks
+        .get_or_create(&TimerLabel { timer })
+        .inc();
 }
 
 /// Messages back to FHIR referrers in intake's outbox in `state` (at a scrape).

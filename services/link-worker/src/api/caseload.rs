@@ -100,6 +100,10 @@ pub struct CaseSummary {
     /// The plan's review date has passed.
     pub review_overdue: bool,
     pub contact_attempts: u32,
+    /// A community service was reminded of a connection it still has not answered.
+    pub connection_reminded: bool,
+    /// A connection was declined automatically: its service did not answer in time.
+    pub connection_declined_automatically: bool,
 }
 
 /// A page of the caseload with counts.
@@ -148,6 +152,14 @@ fn summary(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseSummary {
             .oldest_pending_connection()
             .is_some_and(|t| t < overdue_before),
         contact_attempts: case.contact_attempts,
+        connection_reminded: case
+            .connections
+            .iter()
+            .any(|c| c.status == ConnectionStatus::Pending && c.reminded_at.is_some()),
+        connection_declined_automatically: case
+            .connections
+            .iter()
+            .any(crate::case::timers::declined_automatically),
     }
 }
 
@@ -255,6 +267,11 @@ pub struct ConnectionView {
     pub answered_at: Option<OffsetDateTime>,
     /// Still unanswered after the answer window.
     pub overdue: bool,
+    /// When the service was reminded, once, that it had not answered.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub reminded_at: Option<OffsetDateTime>,
+    /// Why it was declined; `no_answer_in_time`: declined automatically.
+    pub decline_reason: Option<linkway_events::case::ConnectionDeclineReason>,
 }
 
 /// A case in full, for the organisation it was routed to.
@@ -323,6 +340,8 @@ pub fn detail(case: &Case, policy: &Policy, now: OffsetDateTime) -> CaseDetail {
                 made_at: c.made_at,
                 answered_at: c.answered_at,
                 overdue: c.status == ConnectionStatus::Pending && c.made_at < overdue_before,
+                reminded_at: c.reminded_at,
+                decline_reason: c.decline_reason,
             })
             .collect(),
         appointments: case.appointments.clone(),

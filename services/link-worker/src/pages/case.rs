@@ -159,7 +159,7 @@ fn summary(case: &Case, d: &CaseDetail, name_of: &impl Fn(&str) -> String) -> Ma
         ),
         (
             "Flags",
-            html! { (super::caseload::flags(s)) @if !(s.safeguarding || s.connection_overdue || s.review_overdue) { "None" } },
+            html! { (super::caseload::flags(s)) @if !(s.safeguarding || s.connection_overdue || s.review_overdue || s.connection_reminded || s.connection_declined_automatically) { "None" } },
         ),
         (
             "Link worker",

@@ -244,6 +244,8 @@ pub fn flags(c: &CaseSummary) -> Markup {
     html! {
         @if c.safeguarding { (tag("Safeguarding", "red")) " " }
         @if c.connection_overdue { (tag("Connection overdue", "orange")) " " }
+        @if c.connection_reminded { (tag("Service reminded", "yellow")) " " }
+        @if c.connection_declined_automatically { (tag("Declined automatically", "grey")) " " }
         @if c.review_overdue { (tag("Review overdue", "yellow")) " " }
         @if c.urgency.as_deref() == Some("urgent") { (tag("Urgent", "pink")) }
     }

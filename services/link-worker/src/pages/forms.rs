@@ -5,7 +5,9 @@
 //! idempotency key (a double click records once).
 
 use linkway_events::Role;
-use linkway_events::case::{ClosureReason, ContactChannel, ContactOutcome};
+use linkway_events::case::{
+    ClosureReason, ConnectionDeclineReason, ContactChannel, ContactOutcome,
+};
 use linkway_platform::web::SignedIn;
 use linkway_platform::web::page::{Field, error_for, form, radios, table, tag};
 use maud::{Markup, html};
@@ -206,12 +208,7 @@ fn connections(v: &View<'_>) -> Markup {
                     let action = format!("response-{}", c.connection_id);
                     vec![
                         html! { (c.service_name) },
-                        html! { (match c.status {
-                            ConnectionStatus::Pending => tag("Waiting for an answer", "blue"),
-                            ConnectionStatus::Accepted => tag("Accepted", "green"),
-                            ConnectionStatus::Declined => tag("Declined", "grey"),
-                            ConnectionStatus::Attended => tag("Attended", "green"),
-                        }) },
+                        connection_status(c, v.policy),
                         html! { (c.made_at.date().to_string()) },
                         html! {
                             @if c.status != ConnectionStatus::Attended && c.status != ConnectionStatus::Declined && v.case.state.is_open() {
@@ -227,6 +224,40 @@ fn connections(v: &View<'_>) -> Markup {
             @if can_connect {
                 p { a href=(format!("/cases/{id}/view/connect")) { "Search the directory and connect a service" } }
             }
+        }
+    }
+}
+
+/// A connection's status in words: waiting (and whether the service was reminded),
+/// answered, or declined (automatically, when the service did not answer in time).
+fn connection_status(c: &case::Connection, policy: &Policy) -> Markup {
+    let reason = c.decline_reason.filter(|r| {
+        !matches!(
+            r,
+            ConnectionDeclineReason::NotRecorded | ConnectionDeclineReason::NoAnswerInTime
+        )
+    });
+    html! {
+        @match c.status {
+            ConnectionStatus::Pending => {
+                (tag("Waiting for an answer", "blue"))
+                @if let Some(at) = c.reminded_at {
+                    " " (tag("Reminded", "yellow"))
+                    p class="nhsuk-body-s" { "Service reminded " (at.date().to_string()) }
+                }
+            }
+            ConnectionStatus::Accepted => (tag("Accepted", "green")),
+            ConnectionStatus::Declined if case::timers::declined_automatically(c) => {
+                (tag("Declined automatically", "grey"))
+                p class="nhsuk-body-s" { "No answer in " (policy.connection_answer_days) " days" }
+            }
+            ConnectionStatus::Declined => {
+                (tag("Declined", "grey"))
+                @if let Some(reason) = reason {
+                    p class="nhsuk-body-s" { (labels::connection_decline_reason(reason)) }
+                }
+            }
+            ConnectionStatus::Attended => (tag("Attended", "green")),
         }
     }
 }

@@ -120,6 +120,21 @@ pub fn code<T: serde::Serialize>(value: &T) -> String {
     }
 }
 
+/// Why a community service declined a connection, in words.
+pub fn connection_decline_reason(
+    reason: linkway_events::case::ConnectionDeclineReason,
+) -> &'static str {
+    use linkway_events::case::ConnectionDeclineReason as R;
+    match reason {
+        R::NoCapacity => "No capacity",
+        R::NotEligible => "Not eligible",
+        R::PersonDeclined => "The person declined",
+        R::NoAnswerInTime => "No answer in time (declined automatically)",
+        R::Other => "Other reason",
+        R::NotRecorded => "No reason recorded",
+    }
+}
+
 /// What a timeline entry says happened.
 pub fn event(event_type: &str) -> &'static str {
     match event_type {
@@ -138,7 +153,8 @@ pub fn event(event_type: &str) -> &'static str {
         "case.plan_reviewed" => "Plan reviewed",
         "case.connection_made" => "Connected to a service",
         "case.connection_accepted" => "Connection accepted by the service",
-        "case.connection_declined" => "Connection declined by the service",
+        "case.connection_declined" => "Connection declined",
+        "case.connection_reminded" => "The service was reminded to answer",
         "case.connection_attended" => "The person attended the service",
         "case.outcome_recorded" => "Outcome measure recorded",
         "case.safeguarding_raised" => "Safeguarding concern raised",
