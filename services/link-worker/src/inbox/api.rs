@@ -216,14 +216,35 @@ pub async fn get_inbox_item(
         .map(Json)
 }
 
+/// Why a service declines: `case.connection_declined`'s reasons but Linkway's own
+/// (`no_answer_in_time`, `not_recorded`), which a service never gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceDeclineReason {
+    NoCapacity,
+    NotEligible,
+    PersonDeclined,
+    Other,
+}
+
+impl From<ServiceDeclineReason> for ConnectionDeclineReason {
+    fn from(r: ServiceDeclineReason) -> ConnectionDeclineReason {
+        match r {
+            ServiceDeclineReason::NoCapacity => ConnectionDeclineReason::NoCapacity,
+            ServiceDeclineReason::NotEligible => ConnectionDeclineReason::NotEligible,
+            ServiceDeclineReason::PersonDeclined => ConnectionDeclineReason::PersonDeclined,
+            ServiceDeclineReason::Other => ConnectionDeclineReason::Other,
+        }
+    }
+}
+
 /// Why a service declines.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionDeclineRequest {
-    /// no_capacity | not_eligible | person_declined | other (`no_answer_in_time` and
-    /// `not_recorded` are Linkway's own: 422)
+    /// no_capacity | not_eligible | person_declined | other
     #[schema(example = "no_capacity")]
-    pub reason: ConnectionDeclineReason,
+    pub reason: ServiceDeclineReason,
 }
 
 /// Runs one answer through the command path as `principal` (whose role the caller
@@ -260,7 +281,7 @@ pub async fn answer(
 /// The JSON body of a decline, read by the one body reader.
 pub fn decline_reason(body: &[u8]) -> Result<ConnectionDeclineReason> {
     let req: ConnectionDeclineRequest = linkway_platform::http::parse_json(body)?;
-    Ok(req.reason)
+    Ok(req.reason.into())
 }
 
 /// The service takes the person on.
@@ -298,7 +319,7 @@ pub async fn accept_connection(
         (status = 403, description = "Role not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such connection for this organisation", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already answered, the referral withdrawn or the person erased, or changed concurrently (retry)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid request, or a reason only Linkway records", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid request (a reason not one of the service's own)", body = Problem, content_type = "application/problem+json"),
         linkway_platform::problem::CommonProblems,
     ),
     security(("bearer" = []))
@@ -352,7 +373,7 @@ pub async fn record_attendance(
     ),
     components(schemas(
         InboxPage, InboxItem, super::item::SharedDetails, AnswerRecorded,
-        ConnectionDeclineRequest, ConnectionStatus, ConnectionDeclineReason
+        ConnectionDeclineRequest, ServiceDeclineReason, ConnectionStatus, ConnectionDeclineReason
     )),
     tags((name = "inbox", description = "A community service's onward referrals and its answers"))
 )]

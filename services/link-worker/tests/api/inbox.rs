@@ -154,7 +154,7 @@ async fn a_community_service_answers_through_the_command_path() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
-    assert!(problem.to_string().contains("service_decline_reason"));
+    assert!(problem.to_string().contains("\"reason\""), "{problem}");
     let path = format!("{}/acceptance", i.item());
     let (status, first) = s
         .post_with(&i.own, &path, json!({}), Some("accept-1"))
