@@ -10,280 +10,20 @@
 //! - A message the receiver never takes is dead after the last attempt, listed with its
 //!   delivery log for administrators, and delivered once retried; a dead message whose
 //!   person is then erased is `erased`, never sent, and no body of theirs stays.
+//! - A person the service could not reach (its limit of attempts, no contact made) goes
+//!   back as a `failed` Task coded `could_not_contact` with the number of attempts, the
+//!   ServiceRequest `revoked`, and nothing of the person.
 
-use std::sync::{Arc, Mutex};
+#[path = "outbox/support.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use linkway_events::registry::{OrganisationKind, OrganisationRegistered, RegistryEvent};
-use linkway_events::{Actor, Envelope, Event, Role};
-use linkway_eventstore::{Expected, PendingEvent};
-use linkway_testkit::{Linkway, TestEnv};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_linkway");
-/// The fixture's sender: its ODS code is the organisation id here.
-const GP: &str = "Y99001";
-const LW: &str = "lw-outbox";
-const AREA: &str = "QOB";
-
-/// What identifies or describes the person: strings that appear nowhere else.
-const SECRETS: [&str; 7] = [
-    "Ottoline",
-    "Quennell-Brackenbury",
-    "07700 900987",
-    "ottoline@example.org",
-    "17 Wistful Lane",
-    "1958-02-11",
-    "Singing again with Perpetua",
-];
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
-    Fail,
-    /// Answers 200 after this long: longer than the sender's timeout, it gave up first.
-    Sleep(Duration),
-}
-
-#[derive(Default)]
-struct Seen {
-    /// Every body received, in arrival order (also the ones the sender gave up on).
-    bodies: Vec<String>,
-    /// Bodies answered 2xx.
-    answered: usize,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    mode: Arc<Mutex<Mode>>,
-    seen: Arc<Mutex<Seen>>,
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: String) -> AxumStatus {
-    assert_eq!(
-        headers.get("content-type").and_then(|v| v.to_str().ok()),
-        Some("application/fhir+json")
-    );
-    let mode = *r.mode.lock().unwrap();
-    r.seen.lock().unwrap().bodies.push(body);
-    match mode {
-        Mode::Fail => AxumStatus::INTERNAL_SERVER_ERROR,
-        Mode::Sleep(d) => {
-            tokio::time::sleep(d).await;
-            r.seen.lock().unwrap().answered += 1;
-            AxumStatus::OK
-        }
-    }
-}
-
-impl Receiver {
-    /// A receiver on `addr` (`127.0.0.1:0`: any free port).
-    async fn start_on(addr: &str) -> (Receiver, String) {
-        let r = Receiver {
-            mode: Arc::new(Mutex::new(Mode::Fail)),
-            seen: Arc::new(Mutex::new(Seen::default())),
-        };
-        let app = axum::Router::new()
-            .route("/fhir/replies", axum::routing::post(receive))
-            .with_state(r.clone());
-        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-        let url = format!("http://{}/fhir/replies", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        (r, url)
-    }
-
-    async fn start() -> (Receiver, String) {
-        Receiver::start_on("127.0.0.1:0").await
-    }
-
-    fn set(&self, mode: Mode) {
-        *self.mode.lock().unwrap() = mode;
-    }
-
-    fn received(&self) -> usize {
-        self.seen.lock().unwrap().bodies.len()
-    }
-
-    /// The messages received, first arrival of each message id only, in arrival order:
-    /// `(message id, update kind)`.
-    fn deduplicated(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for body in &self.seen.lock().unwrap().bodies {
-            let b: Value = serde_json::from_str(body).expect("a JSON body");
-            let id = b["id"].as_str().unwrap().to_owned();
-            assert_eq!(
-                b["entry"][0]["resource"]["id"], b["id"],
-                "header id = bundle id"
-            );
-            let task = b["entry"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|e| e["resource"]["resourceType"] == "Task")
-                .expect("a Task");
-            let kind = task["resource"]["code"]["coding"][0]["code"]
-                .as_str()
-                .unwrap()
-                .to_owned();
-            if !out.iter().any(|(i, _)| *i == id) {
-                out.push((id, kind));
-            }
-        }
-        out
-    }
-}
-
-async fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        assert!(Instant::now() < deadline, "not within {secs} s: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-struct Client(reqwest::Client);
-
-impl Client {
-    async fn call(
-        &self,
-        method: &str,
-        url: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let request = match method {
-            "GET" => self.0.get(url),
-            _ => self.0.post(url).json(&body.unwrap_or(json!({}))),
-        };
-        let answer = request.bearer_auth(token).send().await.expect("request");
-        let status = answer.status();
-        let text = answer.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn ok(&self, method: &str, url: &str, token: &str, body: Option<Value>) -> Value {
-        let (status, answer) = self.call(method, url, token, body).await;
-        assert!(status.is_success(), "{method} {url}: {status} {answer}");
-        answer
-    }
-}
-
-/// `linkway serve` with the outbox's settings, a GP practice known by the fixture's ODS
-/// code routed to a link-worker service, and tokens.
-async fn start(max_attempts: u32) -> (TestEnv, Linkway, [String; 3]) {
-    let env = TestEnv::shared();
-    let lw = Linkway::new(
-        BINARY,
-        std::slice::from_ref(&env.nats_url),
-        &env.postgres_url,
-        &env.scope,
-    )
-    .expect("linkway process")
-    .env("LINKWAY_OUTBOX_TIMEOUT_SECS", "1")
-    .env("LINKWAY_OUTBOX_BACKOFF_MS", "100")
-    .env("LINKWAY_OUTBOX_MAX_ATTEMPTS", max_attempts.to_string());
-    lw.start_ready(Duration::from_secs(90))
-        .await
-        .expect("ready");
-    env.referrer_and_link_worker(GP, LW, AREA).await;
-    // The same organisation again, now with its ODS code (a later registration wins).
-    let event: Event = RegistryEvent::OrganisationRegistered(OrganisationRegistered {
-        organisation_id: GP.into(),
-        name: "Meadowbank Surgery".into(),
-        kind: OrganisationKind::GpPractice,
-        code: Some(GP.into()),
-        commissioner_area: Some(AREA.into()),
-        link_worker_service: false,
-        directory_services: Vec::new(),
-    })
-    .into();
-    let envelope = Envelope::new(
-        GP,
-        &event,
-        Actor::system(),
-        Uuid::now_v7(),
-        time::OffsetDateTime::now_utc(),
-    );
-    let _ = env
-        .store()
-        .await
-        .append(
-            "organisation",
-            GP,
-            Expected::Any,
-            vec![PendingEvent::new(envelope)],
-        )
-        .await;
-    let (gp, _) = env.issue_token(GP, Role::Referrer).await;
-    let (worker, _) = env.issue_token(LW, Role::LinkWorker).await;
-    let (admin, _) = env.issue_token(GP, Role::Admin).await;
-    let c = Client(reqwest::Client::new());
-    for (service, path, token) in [
-        ("intake", "/referrals", &gp),
-        ("link-worker", "/caseload", &worker),
-        ("intake", "/admin/outbound", &admin),
-    ] {
-        let url = format!("{}{path}", lw.url(service));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while c.call("GET", &url, token, None).await.0 == StatusCode::UNAUTHORIZED {
-            assert!(Instant::now() < deadline, "token not accepted within 30 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    (env, lw, [gp, worker, admin])
-}
-
-/// Sends the FHIR fixture as our person, replies to `endpoint`, with or without consent
-/// to share details; returns the referral id.
-async fn send_fhir(lw: &Linkway, gp: &str, endpoint: &str, share: bool) -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../intake/tests/fixtures/fhir/social-prescribing-referral.json"
-    );
-    let mut bundle: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    bundle["id"] = json!(Uuid::new_v4().to_string());
-    for e in bundle["entry"].as_array_mut().unwrap() {
-        let r = &mut e["resource"];
-        match r["resourceType"].as_str().unwrap() {
-            "MessageHeader" => r["source"]["endpoint"] = json!(endpoint),
-            "Patient" => {
-                r["name"][0]["given"] = json!([SECRETS[0]]);
-                r["name"][0]["family"] = json!(SECRETS[1]);
-                r["telecom"][0]["value"] = json!(SECRETS[2]);
-                r["telecom"][1]["value"] = json!(SECRETS[3]);
-                r["address"][0]["line"] = json!([SECRETS[4]]);
-                r["birthDate"] = json!(SECRETS[5]);
-            }
-            "Consent" => r["extension"][0]["valueBoolean"] = json!(share),
-            _ => {}
-        }
-    }
-    let answer = reqwest::Client::new()
-        .post(format!("{}/fhir/$process-message", lw.url("intake")))
-        .bearer_auth(gp)
-        .header("content-type", "application/fhir+json")
-        .body(bundle.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(answer.status().is_success(), "{}", answer.status());
-    let oo: Value = answer.json().await.unwrap();
-    oo["issue"][0]["details"]["coding"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["system"].as_str().unwrap().ends_with("referral-id"))
-        .expect("the referral id")["code"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fhir_referrals_journey_goes_back_in_order_once_each_in_codes_only_despite_a_failing_receiver()
@@ -296,14 +36,8 @@ async fn a_fhir_referrals_journey_goes_back_in_order_once_each_in_codes_only_des
         .unwrap();
     let endpoint = format!("http://{addr}/fhir/replies");
     let c = Client(reqwest::Client::new());
-    let link_worker = lw.url("link-worker");
     let id = send_fhir(&lw, &gp, &endpoint, false).await;
-    let case = format!("{link_worker}/cases/{id}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while c.call("GET", &case, &worker, None).await.0 != StatusCode::OK {
-        assert!(Instant::now() < deadline, "the case did not arrive");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let case = c.case_arrived(&lw, &worker, &id).await;
     // The receiver is down (500s) while the referral is accepted and the plan agreed.
     for (path, body) in [
         ("accept", json!({})),
@@ -384,11 +118,7 @@ async fn a_fhir_referrals_journey_goes_back_in_order_once_each_in_codes_only_des
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await; // nothing more arrives
-    let kinds: Vec<String> = receiver
-        .deduplicated()
-        .into_iter()
-        .map(|(_, k)| k)
-        .collect();
+    let kinds = receiver.kinds();
     assert_eq!(
         kinds,
         ["accepted", "plan_agreed", "outcome_recorded", "closed"]
@@ -422,12 +152,7 @@ async fn a_message_never_taken_is_dead_listed_for_administrators_and_delivered_o
     let (receiver, endpoint) = Receiver::start().await;
     let c = Client(reqwest::Client::new());
     let id = send_fhir(&lw, &gp, &endpoint, true).await;
-    let case = format!("{}/cases/{id}", lw.url("link-worker"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while c.call("GET", &case, &worker, None).await.0 != StatusCode::OK {
-        assert!(Instant::now() < deadline, "the case did not arrive");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let case = c.case_arrived(&lw, &worker, &id).await;
     c.ok(
         "POST",
         &format!("{case}/decline"),
@@ -526,12 +251,7 @@ async fn a_message_never_taken_is_dead_listed_for_administrators_and_delivered_o
     // A dead message of a person who is then erased is never sent, and no body is kept.
     receiver.set(Mode::Fail);
     let second = send_fhir(&lw, &gp, &endpoint, true).await;
-    let case = format!("{}/cases/{second}", lw.url("link-worker"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while c.call("GET", &case, &worker, None).await.0 != StatusCode::OK {
-        assert!(Instant::now() < deadline, "the case did not arrive");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let case = c.case_arrived(&lw, &worker, &second).await;
     c.ok("POST", &format!("{case}/accept"), &worker, Some(json!({})))
         .await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -587,4 +307,71 @@ async fn a_message_never_taken_is_dead_listed_for_administrators_and_delivered_o
         kept, 0,
         "no body of the erased person's stays in the outbox"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_the_service_could_not_reach_is_reported_back_as_a_failed_task_in_codes_only() {
+    let (_env, lw, [gp, worker, _admin]) = start(50).await;
+    let (receiver, endpoint) = Receiver::start().await;
+    receiver.set(Mode::Sleep(Duration::ZERO));
+    let c = Client(reqwest::Client::new());
+    let id = send_fhir(&lw, &gp, &endpoint, false).await;
+    let case = c.case_arrived(&lw, &worker, &id).await;
+    c.ok("POST", &format!("{case}/accept"), &worker, Some(json!({})))
+        .await;
+    let assignment = json!({"link_worker_id": "lw-1"});
+    c.ok(
+        "POST",
+        &format!("{case}/assignment"),
+        &worker,
+        Some(assignment),
+    )
+    .await;
+    // The service's limit is 3 attempts (the default): the third gives up.
+    for _ in 0..3 {
+        let attempt = json!({"kind": "attempt", "channel": "phone"});
+        c.ok("POST", &format!("{case}/contacts"), &worker, Some(attempt))
+            .await;
+    }
+    wait_until("two messages", 30, || receiver.deduplicated().len() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // nothing more arrives
+    let kinds = receiver.kinds();
+    assert_eq!(
+        kinds,
+        ["accepted", "could_not_contact"],
+        "the attempts before say nothing"
+    );
+    let seen = receiver.seen.lock().unwrap();
+    let body = seen
+        .bodies
+        .iter()
+        .find(|b| b.contains("\"could_not_contact\""))
+        .expect("the could-not-contact message");
+    let bundle: serde_json::Value = serde_json::from_str(body).unwrap();
+    let resource = |kind: &str| {
+        bundle["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["resource"])
+            .find(|r| r["resourceType"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {bundle}"))
+            .clone()
+    };
+    let task = resource("Task");
+    assert_eq!(task["status"], "failed", "{task}");
+    assert_eq!(
+        task["businessStatus"]["coding"][0]["code"], "could_not_contact",
+        "{task}"
+    );
+    let output = &task["output"][0];
+    assert_eq!(
+        output["type"]["coding"][0]["code"], "contact-attempts",
+        "{task}"
+    );
+    assert_eq!(output["valueInteger"], 3, "{task}");
+    assert_eq!(resource("ServiceRequest")["status"], "revoked");
+    for s in SECRETS {
+        assert!(!body.contains(s), "codes only, yet the body holds {s:?}");
+    }
 }
