@@ -42,6 +42,15 @@ impl Service {
 
     /// [`Service::start`] on given servers (a private nats-server a test stops).
     async fn start_in(env: TestEnv) -> Service {
+        let notify = linkway_link_worker::notifications::NotifySettings::default();
+        Service::start_notifying(env, notify).await
+    }
+
+    /// [`Service::start_in`] with appointment notifications' settings.
+    async fn start_notifying(
+        env: TestEnv,
+        notify: linkway_link_worker::notifications::NotifySettings,
+    ) -> Service {
         env.register_organisation(NORTH, OrganisationKind::Pcn, Some("ZZ1"), true)
             .await;
         env.register_organisation(SOUTH, OrganisationKind::Vcse, Some("ZZ1"), true)
@@ -49,7 +58,8 @@ impl Service {
         env.register_organisation(GP, OrganisationKind::GpPractice, Some("ZZ1"), false)
             .await;
         let ctx = env.context("link-worker").await;
-        let router = linkway_link_worker::start(ctx.clone())
+        let policy = linkway_link_worker::case::Policy::default();
+        let router = linkway_link_worker::start_with_notify(ctx.clone(), policy, notify)
             .await
             .expect("start");
         let base = linkway_testkit::serve(router, env.shutdown()).await;
@@ -91,7 +101,18 @@ impl Service {
 
     async fn refer_at(&self, org: &str, given_name: &str, at: OffsetDateTime) -> (Uuid, u64) {
         let id = Uuid::now_v7();
-        let received: Event = ReferralEvent::Received(received(id, given_name)).into();
+        self.refer_received(org, received(id, given_name), at).await
+    }
+
+    /// Appends `received` and its routing to `org`, as intake would.
+    async fn refer_received(
+        &self,
+        org: &str,
+        received: ReferralReceived,
+        at: OffsetDateTime,
+    ) -> (Uuid, u64) {
+        let id = received.referral_id;
+        let received: Event = ReferralEvent::Received(received).into();
         let routed: Event = ReferralEvent::Routed(ReferralRouted {
             referral_id: id,
             link_worker_organisation_id: org.into(),
@@ -412,8 +433,14 @@ mod contract;
 #[path = "api/contact_outcomes.rs"]
 mod contact_outcomes;
 
+#[path = "api/connection_timers.rs"]
+mod connection_timers;
+
 #[path = "api/mycaw.rs"]
 mod mycaw;
 
 #[path = "api/appointments.rs"]
 mod appointments;
+
+#[path = "api/notifications.rs"]
+mod notifications;

@@ -4,6 +4,11 @@ use linkway_events::case::{CaseEvent, ConnectionMade};
 #[tokio::test]
 async fn filters_sorting_paging_counts_and_flags() {
     let s = Service::start().await;
+    // The timers' clock stands before the 15-day-old connection below, so they leave it
+    // pending (no automatic decline) and the read-time overdue flag is what is tested.
+    s.env
+        .clock
+        .set(OffsetDateTime::now_utc() - time::Duration::days(30));
     let lw = s.token(NORTH, Role::LinkWorker).await;
     let now = OffsetDateTime::now_utc();
     let day = time::Duration::days(1);
@@ -207,6 +212,7 @@ async fn caseload_figures_are_identical_after_a_rebuild() {
     let rebuilt = linkway_link_worker::LinkWorkerService {
         policy: linkway_link_worker::case::Policy::default(),
         directory_feed: None,
+        notify: Default::default(),
     }
     .rebuild(&s.ctx, "caseload", &|_, _| {})
     .await
@@ -216,6 +222,7 @@ async fn caseload_figures_are_identical_after_a_rebuild() {
         linkway_link_worker::LinkWorkerService {
             policy: linkway_link_worker::case::Policy::default(),
             directory_feed: None,
+            notify: Default::default(),
         }
         .rebuild(&s.ctx, "nonsense", &|_, _| {})
         .await
