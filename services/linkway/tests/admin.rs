@@ -357,3 +357,82 @@ async fn concurrent_rule_adds_and_service_withdrawals_never_leave_a_rule_routing
         );
     }
 }
+
+#[tokio::test]
+async fn a_community_service_answers_for_the_directory_services_its_flags_name() {
+    use clap::Parser as _;
+    let env = TestEnv::shared();
+    let store = registered(&env).await;
+    let argv = [
+        "linkway",
+        "admin",
+        "org",
+        "add",
+        "--id",
+        "cs-admin",
+        "--name",
+        "Walking for Health (admin test)",
+        "--kind",
+        "community-service",
+        "--directory-service",
+        "svc-walk",
+        "--directory-service",
+        "svc-tai-chi",
+        "--directory-service",
+        "svc-walk",
+    ];
+    let parsed = linkway::cli::Cli::try_parse_from(argv).expect("the flags parse");
+    let linkway::cli::Command::Admin(command) = parsed.command else {
+        panic!("not an admin command");
+    };
+    run(&store, command).await.expect("registered");
+    let registry = registry::load(&store).await.unwrap();
+    let registered = &registry.organisations["cs-admin"].registered;
+    assert_eq!(registered.kind, OrganisationKind::CommunityService);
+    assert_eq!(registered.directory_services, ["svc-walk", "svc-tai-chi"]);
+    // The role fits only a community service, and a community service only that role (and
+    // an IG lead, as every organisation).
+    run(&store, token("cs-admin", Role::CommunityService))
+        .await
+        .expect("a community service's token");
+    refused(
+        &store,
+        token(GP, Role::CommunityService),
+        "needs a community service organisation",
+    )
+    .await;
+    refused(
+        &store,
+        token("cs-admin", Role::LinkWorker),
+        "needs a link-worker service",
+    )
+    .await;
+    // Another kind answering for a directory service would be shown people's referrals.
+    let AdminCommand::Org(OrgCommand::Add {
+        id,
+        name,
+        kind,
+        code,
+        area,
+        link_worker_service,
+        ..
+    }) = org(GP, OrganisationKind::GpPractice, Some("QAD"), false)
+    else {
+        unreachable!()
+    };
+    let gp = AdminCommand::Org(OrgCommand::Add {
+        id,
+        name,
+        kind,
+        code,
+        area,
+        link_worker_service,
+        directory_services: vec!["svc-walk".into()],
+    });
+    refused(
+        &store,
+        gp,
+        "only a community service answers for directory services",
+    )
+    .await;
+}
