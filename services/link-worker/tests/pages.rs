@@ -611,3 +611,6 @@ mod directory_feed;
 
 #[path = "pages/mycaw.rs"]
 mod mycaw;
+
+#[path = "pages/connection_timers.rs"]
+mod connection_timers;
