@@ -1,5 +1,6 @@
 // The community service's inbox pages (services/linkway/tests/pages_inbox.rs), with
-// JavaScript on and off: sign in on link-worker through the test provider; the inbox
+// JavaScript on and off: sign in on link-worker through the test provider (its home `/`
+// leads a community service to the inbox); the inbox
 // (both onward referrals, "Reminder sent" on the first while it waits); one referral's
 // page (the shared name, phone and plan, the lawful basis, never the NHS number); a
 // decline without a reason refused (the error summary, its link to the field); then with
@@ -95,6 +96,9 @@ async function flow(javaScript) {
     assert(new URL(page.url()).pathname === '/sign-in', `not sent to sign in: ${page.url()}`);
     await signIn(page, base, { ...as(env.SERVICE_USER), returnTo: '/inbox/view' });
     assert(new URL(page.url()).pathname === '/inbox/view', `signed in at ${page.url()}`);
+    // The service's home is the inbox for a community service.
+    await page.goto(`${base}/`);
+    assert(new URL(page.url()).pathname === '/inbox/view', `home is ${page.url()}`);
     await list(page, mode);
     if (javaScript) {
       await item(page, env.FIRST, env.FIRST_NAME, mode);

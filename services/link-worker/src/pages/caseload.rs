@@ -151,6 +151,12 @@ pub async fn page(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, PageError> {
+    // A community service's people work in its inbox, not a caseload.
+    if !who.holds(CASE_ROLES) && who.holds(crate::inbox::api::INBOX_ROLES) {
+        return Ok(axum::response::IntoResponse::into_response(
+            axum::response::Redirect::to(crate::inbox::pages::PATH),
+        ));
+    }
     let principal = principal(&who, CASE_ROLES)?;
     let query = PageForm::parse(raw.unwrap_or_default().as_bytes());
     let filters = Filters::read(&query, &who);
