@@ -37,6 +37,7 @@ pub mod caseload;
 pub mod commands;
 pub mod directory;
 pub mod inbox;
+pub mod notifications;
 pub mod outcomes;
 pub mod pages;
 pub mod queries;
@@ -56,7 +57,13 @@ mod embedded {
 }
 
 /// Names of this service's projections, for `linkway rebuild <name>`.
-pub const PROJECTIONS: &[&str] = &["caseload", "registry", AuditTrail::NAME, "inbox"];
+pub const PROJECTIONS: &[&str] = &[
+    "caseload",
+    "registry",
+    AuditTrail::NAME,
+    "inbox",
+    notifications::Notifications::NAME,
+];
 
 /// The link-worker service as the `linkway` binary runs it, with the settings its
 /// decisions depend on (`LINKWAY_MAX_CONTACT_ATTEMPTS`, `LINKWAY_CONNECTION_ANSWER_DAYS`,
@@ -66,6 +73,8 @@ pub struct LinkWorkerService {
     /// The Open Referral UK API the directory is synced from (`LINKWAY_DIRECTORY_FEED_*`,
     /// `LINKWAY_DIRECTORY_SYNC_INTERVAL_SECS`); `None`: the directory is only imported.
     pub directory_feed: Option<directory::feed::Feed>,
+    /// Appointment notifications (`LINKWAY_NOTIFY_*`, `LINKWAY_APPOINTMENT_REMINDER_HOURS`).
+    pub notify: notifications::NotifySettings,
 }
 
 impl Service for LinkWorkerService {
@@ -93,6 +102,7 @@ impl Service for LinkWorkerService {
             let registry = ctx.spawn_projection(Registry).await?;
             let caseload = ctx.spawn_projection(caseload::Caseload).await?;
             let trail = ctx.spawn_projection(AuditTrail).await?;
+            let notified = notifications::start(ctx, &self.notify).await?;
             timers::spawn(ctx, self.policy);
             let inbox = ctx.spawn_projection(inbox::Inbox).await?;
             let inbox_state = inbox::api::InboxState {
@@ -148,6 +158,7 @@ impl Service for LinkWorkerService {
                     ("caseload", caseload),
                     ("registry", registry),
                     (AuditTrail::NAME, trail),
+                    (notifications::Notifications::NAME, notified),
                     ("inbox", inbox),
                 ],
                 on_scrape: Some(on_scrape),
@@ -166,6 +177,11 @@ impl Service for LinkWorkerService {
                 "caseload" => Ok(Some(ctx.rebuild(caseload::Caseload, progress).await?)),
                 "registry" => Ok(Some(ctx.rebuild(Registry, progress).await?)),
                 AuditTrail::NAME => Ok(Some(ctx.rebuild(AuditTrail, progress).await?)),
+                notifications::Notifications::NAME => {
+                    let reminder_hours = self.notify.reminder_hours;
+                    let p = notifications::Notifications { reminder_hours };
+                    Ok(Some(ctx.rebuild(p, progress).await?))
+                }
                 "inbox" => Ok(Some(ctx.rebuild(inbox::Inbox, progress).await?)),
                 _ => Ok(None),
             }
@@ -184,6 +200,21 @@ pub async fn start_with(ctx: ServiceContext, policy: case::Policy) -> anyhow::Re
     let service = LinkWorkerService {
         policy,
         directory_feed: None,
+        notify: notifications::NotifySettings::default(),
+    };
+    service::router(&service, &ctx).await
+}
+
+/// [`start_with`] and appointment notifications' settings (a Notify-shaped receiver).
+pub async fn start_with_notify(
+    ctx: ServiceContext,
+    policy: case::Policy,
+    notify: notifications::NotifySettings,
+) -> anyhow::Result<axum::Router> {
+    let service = LinkWorkerService {
+        policy,
+        directory_feed: None,
+        notify,
     };
     service::router(&service, &ctx).await
 }
@@ -197,6 +228,7 @@ pub async fn rebuild(
     let service = LinkWorkerService {
         policy: case::Policy::default(),
         directory_feed: None,
+        notify: notifications::NotifySettings::default(),
     };
     service.rebuild(ctx, projection, progress).await
 }

@@ -52,6 +52,7 @@ pub fn build(
         ServiceName::LinkWorker => Box::new(LinkWorkerService {
             policy: settings.link_worker_policy(),
             directory_feed: settings.directory_feed()?,
+            notify: settings.notify()?,
         }),
         ServiceName::Reporting => Box::new(ReportingService {
             settings: pseudonym_key

@@ -14,6 +14,7 @@ mod debug;
 mod directory;
 pub mod file;
 mod nats;
+mod notify;
 mod outbox;
 mod parse;
 mod tokens;
@@ -35,6 +36,7 @@ pub use clock::ClockFile;
 pub use database::DatabaseTls;
 pub use directory::DirectoryFeed;
 pub use nats::{Connection, NatsAccess, NatsLogin};
+pub use notify::Notify;
 pub use outbox::Outbox;
 pub use tokens::Limit;
 
@@ -403,6 +405,9 @@ pub struct Settings {
     /// Intake's outbox: updates back to FHIR referrers ([`outbox`]).
     #[command(flatten)]
     pub outbox: Outbox,
+    /// Link-worker's appointment notifications ([`notify`]).
+    #[command(flatten)]
+    pub notify: Notify,
     /// The clock the timers decide by ([`clock`]).
     #[command(flatten)]
     pub clock: ClockFile,

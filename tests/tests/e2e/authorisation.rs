@@ -112,6 +112,10 @@ fn fill(path: &str, record: &Record, id: &str) -> String {
     let connection = record.connection_id.clone().unwrap_or_default();
     path.replace("{referral_id}", id)
         .replace("{connection_id}", &connection)
+        .replace(
+            "{appointment_id}",
+            record.appointment_id.as_deref().unwrap_or_default(),
+        )
         .replace("{id}", id)
         .replace("{organisation_id}", GP_A)
 }

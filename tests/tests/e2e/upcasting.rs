@@ -399,6 +399,7 @@ fn services() -> Vec<Box<dyn Service>> {
         Box::new(linkway_link_worker::LinkWorkerService {
             policy: linkway_link_worker::case::Policy::default(),
             directory_feed: None,
+            notify: Default::default(),
         }),
         Box::new(linkway_reporting::ReportingService {
             settings: Some(linkway_reporting::Settings::new(Secret::new(

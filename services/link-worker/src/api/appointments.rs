@@ -107,7 +107,8 @@ fn appointment_input(
         ));
     }
     let input = AppointmentInput {
-        starts_at: req.starts_at,
+        // To the second: what people book, and what every store keeps exactly.
+        starts_at: req.starts_at.replace_nanosecond(0).unwrap_or(req.starts_at),
         minutes,
         channel: req.channel,
         place,

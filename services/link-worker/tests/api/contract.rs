@@ -301,7 +301,7 @@ async fn operational_endpoints_answer() {
     assert!(ready["projections"]["caseload"].is_object());
     assert_eq!(
         linkway_link_worker::PROJECTIONS,
-        ["caseload", "registry", "audit", "inbox"]
+        ["caseload", "registry", "audit", "inbox", "notifications"]
     );
     let lw = s.token(NORTH, Role::LinkWorker).await;
     let (id, _) = s.refer(NORTH, "Pip").await;

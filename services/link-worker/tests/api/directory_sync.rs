@@ -125,6 +125,7 @@ async fn feed_process(s: &Service, feed: Feed) -> String {
     let service = linkway_link_worker::LinkWorkerService {
         policy: linkway_link_worker::case::Policy::default(),
         directory_feed: Some(feed),
+        notify: Default::default(),
     };
     let router = linkway_platform::service::router(&service, &s.ctx)
         .await

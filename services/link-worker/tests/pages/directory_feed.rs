@@ -43,6 +43,7 @@ async fn a_service_manager_syncs_the_directory_from_the_feed_page() {
     let service = linkway_link_worker::LinkWorkerService {
         policy: linkway_link_worker::case::Policy::default(),
         directory_feed: Some(Feed::new(&feed, 50, None).unwrap()),
+        notify: Default::default(),
     };
     let router = linkway_platform::service::router(&service, &ctx)
         .await

@@ -82,6 +82,8 @@ pub enum Stage {
     Planned,
     /// Connected to the directory's community service.
     Connected,
+    /// With an appointment booked two days ahead.
+    Booked,
 }
 
 /// One referral (and its case) of GP A's, routed to LW A.
@@ -89,6 +91,7 @@ pub enum Stage {
 pub struct Record {
     pub id: String,
     pub connection_id: Option<String>,
+    pub appointment_id: Option<String>,
     /// The stream sequence of its last event.
     pub sequence: u64,
 }
@@ -209,6 +212,7 @@ impl World {
             full: Record {
                 id: String::new(),
                 connection_id: None,
+                appointment_id: None,
                 sequence: 0,
             },
         };
@@ -337,9 +341,10 @@ impl World {
         let mut record = Record {
             id: sent["referral_id"].as_str().expect("id").to_owned(),
             connection_id: None,
+            appointment_id: None,
             sequence: sent["sequence"].as_u64().expect("sequence"),
         };
-        let steps: [(Stage, &str, Value); 5] = [
+        let steps: [(Stage, &str, Value); 6] = [
             (Stage::Accepted, "accept", json!({})),
             (
                 Stage::Assigned,
@@ -358,6 +363,7 @@ impl World {
                 json!({"service_id": DIRECTORY_SERVICE, "legal_basis": "explicit_consent",
                        "share": ["name"]}),
             ),
+            (Stage::Booked, "appointments", appointment()),
         ];
         for (at, step, body) in steps {
             if at > stage {
@@ -385,6 +391,9 @@ impl World {
         record.sequence = answer["sequence"].as_u64().expect("sequence");
         if let Some(c) = answer["connection_id"].as_str() {
             record.connection_id = Some(c.to_owned());
+        }
+        if let Some(a) = answer["appointment_id"].as_str() {
+            record.appointment_id = Some(a.to_owned());
         }
     }
 
@@ -429,6 +438,15 @@ pub enum Body {
     /// `application/fhir+json`.
     Fhir(Value),
     Form(Vec<(String, String)>),
+}
+
+/// An appointment two days ahead (by the real clock, which the served processes keep).
+pub fn appointment() -> Value {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::days(2);
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("rfc3339");
+    json!({"starts_at": at, "minutes": 30, "channel": "phone"})
 }
 
 pub fn plan() -> Value {

@@ -10,7 +10,7 @@
 use serde_json::json;
 
 use super::fixture::{
-    Body, DIRECTORY_SERVICE, GP_A, LW_A, Stage, directory_fixture, fhir_message, plan,
+    Body, DIRECTORY_SERVICE, GP_A, LW_A, Stage, appointment, directory_fixture, fhir_message, plan,
 };
 
 /// One operation's request, before the caller's token.
@@ -135,6 +135,17 @@ pub fn request(operation_id: &str, tag: &str) -> Option<Request> {
                    "share": ["name"]}),
         ),
         "recordConnectionResponse" => command(Stage::Connected, json!({"response": "accepted"})),
+        "bookAppointment" => command(Stage::Assigned, appointment()),
+        "moveAppointment" => {
+            let mut moved = appointment();
+            moved["channel"] = json!("video");
+            command(Stage::Booked, moved)
+        }
+        "cancelAppointment" => command(Stage::Booked, json!({"reason": "person_cancelled"})),
+        // Booked two days ahead, it has not started: the own service reaches the decision
+        // (409 appointment_not_started, nothing appended); the started case is
+        // services/link-worker/tests/api/appointments.rs's, on a clock it moves.
+        "recordMissedAppointment" => command(Stage::Booked, json!({})),
         // the community service's inbox: CS A answers for the connection's service
         "listInbox" => read("limit=200&min_sequence={seq}"),
         "getInboxItem" => read(READ),

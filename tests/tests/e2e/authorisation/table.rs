@@ -281,6 +281,21 @@ pub const TABLE: &[(&str, Expect)] = &[
     ("recordOutcome", CASE_COMMAND),
     ("raiseSafeguarding", CASE_COMMAND),
     ("closeCase", CASE_COMMAND),
+    ("bookAppointment", CASE_COMMAND),
+    ("moveAppointment", CASE_COMMAND),
+    ("cancelAppointment", CASE_COMMAND),
+    (
+        "recordMissedAppointment",
+        api(&[
+            ("referrer", Forbidden, Forbidden),
+            ("link_worker", Status(409), NotFound),
+            ("service_manager", Status(409), NotFound),
+            ("community_service", Forbidden, Forbidden),
+            ("commissioner", Forbidden, Forbidden),
+            ("admin", Forbidden, Forbidden),
+            ("ig_lead", Forbidden, Forbidden),
+        ]),
+    ),
     // link-worker: the community service's inbox (its organisation's directory services)
     ("listInbox", api(INBOX_LIST)),
     ("getInboxItem", api(INBOX_READ)),
@@ -378,6 +393,8 @@ pub const TABLE: &[(&str, Expect)] = &[
     ),
     ("getDirectoryFeedPage", PAGE),
     ("submitDirectorySyncForm", PAGE),
+    ("getAppointmentsPage", PAGE),
+    ("submitAppointmentForm", PAGE),
     // reporting
     ("getSummary", FIGURES),
     ("getOutcomeFeed", FIGURES),
