@@ -163,6 +163,12 @@ fn request(action: &str, form: &PageForm) -> Option<(Operation, Value, String)> 
         response => {
             let connection_id = Uuid::parse_str(response.strip_prefix("response-")?).ok()?;
             object.insert("response".into(), text(response));
+            // A decline's reason, when one was chosen (a reason beside another answer is
+            // not sent: the form offers it only for a decline).
+            let reason = some(&format!("reason-{connection_id}"));
+            if let (Some(reason), "declined") = (reason, form.get(response)) {
+                object.insert("reason".into(), reason);
+            }
             let op = Operation::RecordConnectionResponse { connection_id };
             return Some((op, Value::Object(object), response.to_owned()));
         }
@@ -182,6 +188,9 @@ fn form_field(action: &str, api_field: &str) -> Option<String> {
         ("plan" | "review", "what_matters" | "goals" | "actions" | "review_date") => field.into(),
         ("safeguarding", "concern") => field.into(),
         (response, "response") if response.starts_with("response-") => response.into(),
+        (response, "reason") if response.starts_with("response-") => {
+            format!("reason-{}", response.trim_start_matches("response-"))
+        }
         _ => return None,
     };
     Some(named)
@@ -224,6 +233,32 @@ mod tests {
         let (_, body, _) = request("plan", &form).unwrap();
         assert_eq!(body["goals"], json!(["Join a choir", "Walk weekly"]));
         assert_eq!(body["actions"], json!([]));
+    }
+
+    #[test]
+    fn a_decline_carries_its_reason_and_another_answer_none() {
+        let c = "0195a1c2-7e10-7d3a-9f4b-2c1d0e9f8a7b";
+        let action = format!("response-{c}");
+        let body = |answer: &str, reason: &str| {
+            let text = format!("{action}={answer}&reason-{c}={reason}");
+            request(&action, &PageForm::parse(text.as_bytes()))
+                .unwrap()
+                .1
+        };
+        assert_eq!(
+            body("declined", "no_capacity"),
+            json!({"response": "declined", "reason": "no_capacity"})
+        );
+        assert_eq!(body("declined", ""), json!({"response": "declined"}));
+        assert_eq!(
+            body("accepted", "no_capacity"),
+            json!({"response": "accepted"})
+        );
+        assert_eq!(
+            form_field(&action, "reason"),
+            Some(format!("reason-{c}")),
+            "a refused reason lands on its radios"
+        );
     }
 
     #[test]

@@ -215,6 +215,10 @@ fn connections(v: &View<'_>) -> Markup {
                                 (v.form(&action, "Record answer", html! {
                                     input type="hidden" name="connection_id" value=(c.connection_id);
                                     (radios(&action, &format!("What did {} answer?", c.service_name), labels::CONNECTION_RESPONSES, &v.value(&action, &action, ""), v.error(&action, &action)))
+                                    @if c.status == ConnectionStatus::Pending {
+                                        @let reason = format!("reason-{}", c.connection_id);
+                                        (radios(&reason, "If they declined, why? (optional)", labels::CONNECTION_DECLINE_REASONS, &v.value(&action, &reason, ""), v.error(&action, &reason)))
+                                    }
                                 }))
                             }
                         },

@@ -74,6 +74,14 @@ pub const CONNECTION_RESPONSES: &[(&str, &str)] = &[
     ("attended", "The person attended"),
 ];
 
+/// Why a service declined, as a link worker records it (`no_answer_in_time` is Linkway's).
+pub const CONNECTION_DECLINE_REASONS: &[(&str, &str)] = &[
+    ("no_capacity", "No capacity"),
+    ("not_eligible", "Not eligible"),
+    ("person_declined", "The person declined"),
+    ("other", "Other reason"),
+];
+
 pub const LEGAL_BASES: &[(&str, &str)] = &[
     (
         "public_task_health_care",

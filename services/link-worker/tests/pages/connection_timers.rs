@@ -5,11 +5,11 @@
 
 use super::*;
 use linkway_events::case::{
-    CaseAccepted, CaseAssigned, CaseEvent, ConnectionDeclineReason, ConnectionDeclined,
-    ConnectionMade, ContactChannel, ContactMade, PlanAgreed,
+    CaseAccepted, CaseAssigned, CaseEvent, ConnectionMade, ContactChannel, ContactMade, PlanAgreed,
 };
 
-/// Appends a case worked to an agreed plan with two connections: `(left, declined)`.
+/// Appends a case worked to an agreed plan with two connections, both pending:
+/// `(left, declined)`.
 async fn case_with_connections(p: &Pages, id: Uuid) -> (Uuid, Uuid) {
     let (left, declined) = (Uuid::now_v7(), Uuid::now_v7());
     let connection = |connection_id, service: &str| {
@@ -46,11 +46,6 @@ async fn case_with_connections(p: &Pages, id: Uuid) -> (Uuid, Uuid) {
         }),
         connection(left, "choir"),
         connection(declined, "walking-group"),
-        CaseEvent::ConnectionDeclined(ConnectionDeclined {
-            referral_id: id,
-            connection_id: declined,
-            reason: ConnectionDeclineReason::NoCapacity,
-        }),
     ] {
         p.append("case", &id.to_string(), event.into()).await;
     }
@@ -86,8 +81,27 @@ async fn the_case_page_and_the_caseload_say_reminded_and_declined_automatically(
     let p = Pages::start().await;
     let worker = p.sign_in(NORTH, Role::LinkWorker, "Sam Patel").await;
     let id = p.refer(NORTH, "Ada").await;
-    case_with_connections(&p, id).await;
+    let (_, declined) = case_with_connections(&p, id).await;
     let view = format!("/cases/{id}/view");
+    // The link worker records one service's decline, with its reason, on the case page.
+    let (action, reason) = (format!("response-{declined}"), format!("reason-{declined}"));
+    let form = [
+        ("csrf", worker.csrf.as_str()),
+        ("action", action.as_str()),
+        (action.as_str(), "declined"),
+        (reason.as_str(), "no_capacity"),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // A post the page refuses (the form again, nothing appended) is posted again,
+        // until its 303.
+        let (status, body, _) = p.post(&worker, &view, &form).await;
+        if status == StatusCode::SEE_OTHER {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{status}: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let caseload = "/?filtered=1&link_worker=";
 
     p.env
