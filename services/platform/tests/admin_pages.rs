@@ -592,3 +592,54 @@ async fn the_preview_routes_by_the_referring_organisation_first_then_the_distric
 
 #[path = "admin_pages/document.rs"]
 mod document;
+
+#[tokio::test]
+async fn a_community_service_is_registered_with_its_directory_services_from_the_page() {
+    let pages = start().await;
+    let before = pages.events().await;
+    let mut gp = org_form("gp-services", "A practice", "gp_practice", "no");
+    gp.push(("directory_services", "svc-walk"));
+    let (status, _, body) = pages
+        .post(&pages.admin, "/admin/organisations", &gp, true)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body.contains("Only a community service answers for directory services"),
+        "{body}"
+    );
+    assert!(
+        body.contains("href=\"#directory_services\""),
+        "linked to its field"
+    );
+    assert!(!body.contains("--kind"), "the page's words, not the CLI's");
+    assert_eq!(pages.events().await, before, "nothing appended");
+
+    let mut walking = org_form("cs-pages", "Walking for Health", "community_service", "no");
+    walking.push((
+        "directory_services",
+        " svc-walk \r\nsvc-tai-chi\r\n\r\nsvc-walk",
+    ));
+    let (status, location, _) = pages
+        .post(&pages.admin, "/admin/organisations", &walking, true)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let events = pages.store.load("organisation", "cs-pages").await.unwrap();
+    let (envelope, event) = events[0].decode().unwrap();
+    assert_eq!(envelope.version, 2);
+    let linkway_events::Event::Registry(
+        linkway_events::registry::RegistryEvent::OrganisationRegistered(registered),
+    ) = event
+    else {
+        panic!("not a registration");
+    };
+    assert_eq!(registered.directory_services, ["svc-walk", "svc-tai-chi"]);
+    let (_, list) = pages.get(&pages.admin, &location).await;
+    assert!(list.contains("Community service (answers onward referrals)"));
+    let (_, form) = pages
+        .get(&pages.admin, "/admin/organisations/cs-pages")
+        .await;
+    assert!(
+        form.contains("svc-walk\nsvc-tai-chi"),
+        "the form holds them, one a line"
+    );
+}
