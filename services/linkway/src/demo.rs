@@ -258,6 +258,7 @@ pub async fn seed(
     )
     .await?;
     wait_until_authorised(&http, &format!("{reporting}/summary"), &tokens.commissioner).await?;
+    import_directory(&http, &link_worker, &tokens.service_manager).await?;
 
     let mut sent = Vec::new();
     for i in 0..referrals {
@@ -308,6 +309,30 @@ pub struct Seeded {
     pub worked: usize,
     /// The text printed for the person running the demo.
     pub guide: String,
+}
+
+/// The demo's directory: one community service (Open Referral UK), the one the demo's
+/// community service organisation answers for, so its inbox has onward referrals.
+async fn import_directory(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<()> {
+    let (kind, _) = synthetic::SERVICE_KINDS[0];
+    let id = COMMUNITY_DIRECTORY_SERVICE;
+    let body = json!({"total_items": 1, "contents": [{
+        "id": id,
+        "name": "Walking for Health, Leeds North (demo)",
+        "status": "active",
+        "url": "https://community.example/walking",
+        "description": "Free, friendly group walks of an hour or less.",
+        "attributes": [{"id": format!("{id}-kind"), "taxonomy_term": {"id": kind, "term": kind}}],
+    }]});
+    let response = http
+        .post(format!("{base}/directory/import"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = response.status();
+    anyhow::ensure!(status.is_success(), "the demo directory refused: {status}");
+    Ok(())
 }
 
 /// A referral request as a GP system would send it.
@@ -370,7 +395,7 @@ fn guide(
 
 Pages (sign in with one click as a demo user: demo only):
   intake       {intake}/sign-in      (referrers, administrators)
-  link-worker  {link_worker}/sign-in  (link workers, service managers)
+  link-worker  {link_worker}/sign-in  (link workers, service managers; the community service cs-leeds-walking: its inbox)
   reporting    {reporting}/sign-in   (commissioners)
   each serves /healthz /readyz /metrics /openapi.json
 

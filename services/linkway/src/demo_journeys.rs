@@ -1,5 +1,6 @@
-//! The link-worker side of the demo: accept, contact, plan, measure and close cases over
-//! the link-worker API, so the caseload and the reports have something to show.
+//! The link-worker side of the demo: accept, contact, plan, measure, refer on to the demo's
+//! community service and close cases over the link-worker API, so the caseload, the
+//! community service's inbox and the reports have something to show.
 
 use std::time::{Duration, Instant};
 
@@ -95,6 +96,17 @@ async fn work_case(
             .await?;
             post(http, &format!("{case}/outcomes"), token, json!({"instrument": "swemwbs", "timepoint": "baseline", "item_answers": [2, 3, 2, 2, 3, 2, 2]})).await?;
             post(http, &format!("{case}/outcomes"), token, json!({"instrument": "ons4", "timepoint": "baseline", "item_answers": [4, 5, 4, 7]})).await?;
+            if !i.is_multiple_of(2) {
+                // Referred on to the demo's community service, which answers in its inbox.
+                post(
+                    http,
+                    &format!("{case}/connections"),
+                    token,
+                    json!({"service_id": crate::demo::COMMUNITY_DIRECTORY_SERVICE,
+                           "legal_basis": "explicit_consent", "share": ["name", "phone", "plan"]}),
+                )
+                .await?;
+            }
             if i.is_multiple_of(2) {
                 let better = if i.is_multiple_of(4) {
                     [4, 4, 3, 4, 4, 3, 4]

@@ -393,5 +393,11 @@ async fn only_the_demo_runs_reporting_without_a_configured_key() {
         err.contains("LINKWAY_PSEUDONYM_KEY is not set: the demo runs reporting on its public"),
         "the demo says it runs on the public key: {err}"
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("/summary"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("/summary"));
+    // Every case worked, the second referred on to the demo's community service.
+    assert!(
+        stdout.contains("3 synthetic referrals sent, 3 cases worked"),
+        "{stdout}"
+    );
 }
