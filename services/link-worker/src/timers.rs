@@ -13,7 +13,9 @@
 //! (the loser's append conflicts, it decides again and finds the winner's event by its
 //! message id), and nothing is missed across restarts (the next look sees whatever fell
 //! due meanwhile). A step the log says is no longer due (answered, reminded, declined
-//! since the read model was written) is nothing to do.
+//! since the read model was written) is nothing to do. A process pinned to write
+//! `case.connection_declined` v1 (a rolling upgrade) declines nothing, since v1 cannot say
+//! `no_answer_in_time`; the processes writing v2 do.
 
 use axum::http::StatusCode;
 use linkway_events::Role;
@@ -81,6 +83,12 @@ pub async fn look(ctx: &ServiceContext, policy: &Policy) -> anyhow::Result<Looke
             let Some(step) = due(connection, now, policy) else {
                 continue;
             };
+            if step == Due::Decline && !reason_writable() {
+                // Pinned to write v1 for a rolling upgrade: the decline would lose its
+                // `no_answer_in_time`. A process writing v2 declines it; so does this one
+                // once the pin comes off (the next look rescans).
+                continue;
+            }
             let acted = act(
                 ctx,
                 policy,
@@ -110,6 +118,12 @@ pub async fn look(ctx: &ServiceContext, policy: &Policy) -> anyhow::Result<Looke
     span.record("declined", looked.declined);
     linkway_platform::metrics::timer_looked("connections");
     Ok(looked)
+}
+
+/// Whether this process writes `case.connection_declined` with its reason (v2), not
+/// pinned to v1 (`LINKWAY_WRITE_EVENT_VERSIONS`), which has no place for it.
+pub fn reason_writable() -> bool {
+    linkway_events::write_versions::installed().version_of("case.connection_declined", 2) >= 2
 }
 
 /// Open cases with a connection pending since before `before`, with their organisation.

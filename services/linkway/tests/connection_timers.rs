@@ -5,7 +5,8 @@
 //! An onward referral left unanswered is reminded once at 7 days (both processes looking)
 //! and nothing before; with every process stopped while its decline falls due, the
 //! processes started again decline it once, as `no_answer_in_time` by the system; a
-//! connection answered in time is neither reminded nor declined. "Nothing happened" is
+//! connection answered in time is neither reminded nor declined; a process pinned to write
+//! `case.connection_declined` v1 declines nothing. "Nothing happened" is
 //! asserted only after every process has finished two looks since the clock moved
 //! (`linkway_timer_looks_total`), so the second began after the move.
 
@@ -229,7 +230,8 @@ async fn an_unanswered_connection_is_reminded_once_then_declined_once_by_two_pro
     .await;
 
     // One connection left unanswered; one the service answers before anything is due.
-    let (unanswered, _) = connected(&c, &intake, &link_worker, &gp, &worker, 1).await;
+    let (unanswered, unanswered_connection) =
+        connected(&c, &intake, &link_worker, &gp, &worker, 1).await;
     let (answered, answered_connection) =
         connected(&c, &intake, &link_worker, &gp, &worker, 2).await;
     c.ok(
@@ -280,6 +282,38 @@ async fn an_unanswered_connection_is_reminded_once_then_declined_once_by_two_pro
         start + time::Duration::days(14) + time::Duration::hours(1),
     )
     .expect("clock");
+    // A process pinned to write case.connection_declined v1 (a rolling upgrade) declines
+    // nothing, since v1 has no place for no_answer_in_time, and takes no reason by hand.
+    let pinned =
+        process(&env, &clock).env("LINKWAY_WRITE_EVENT_VERSIONS", "case.connection_declined=1");
+    pinned
+        .start_ready(Duration::from_secs(120))
+        .await
+        .expect("pinned ready");
+    two_looks(&[&pinned]).await;
+    assert_eq!(
+        timer_events(&env, &unanswered).await.len(),
+        1,
+        "no decline while pinned"
+    );
+    let (status, problem) = c
+        .call(
+            "POST",
+            &format!(
+                "{}/cases/{unanswered}/connections/{unanswered_connection}/responses",
+                pinned.url("link-worker")
+            ),
+            &worker,
+            Some(json!({"response": "declined", "reason": "no_capacity"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+        "{problem}"
+    );
+    assert_eq!(problem["errors"][0]["rule"], "version_pinned", "{problem}");
+    pinned.kill();
     a.start().expect("a again");
     b.start().expect("b again");
     a.wait_ready(Duration::from_secs(120))

@@ -242,7 +242,8 @@ async fn connect(
 }
 
 /// recordConnectionResponse's command, and what its document cannot state: a reason only
-/// with a decline, and never `no_answer_in_time` (Linkway's automatic decline).
+/// with a decline, never `no_answer_in_time` (Linkway's automatic decline), and none while
+/// this process is pinned to write `case.connection_declined` v1 (it would be dropped).
 fn connection_response(
     connection_id: Uuid,
     req: ConnectionResponseRequest,
@@ -261,6 +262,14 @@ fn connection_response(
             "no_answer_in_time is recorded by Linkway itself when a service does not answer \
              in time",
         )),
+        Some(r) if r != Reason::NotRecorded && !crate::timers::reason_writable() => {
+            refused.push(FieldError::new(
+                "reason",
+                "version_pinned",
+                "this process writes case.connection_declined version 1, which has no place \
+                 for a reason: record it once the upgrade is complete",
+            ))
+        }
         _ => {}
     }
     let command = Command::RecordConnectionResponse {
