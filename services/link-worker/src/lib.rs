@@ -153,6 +153,7 @@ impl Service for LinkWorkerService {
                     .merge(pages::routes(state))
                     .merge(audit_routes)
                     .merge(sync_routes)
+                    .merge(notifications::admin::routes(ctx.db.clone()))
                     .merge(inbox_routes),
                 projections: vec![
                     ("caseload", caseload),

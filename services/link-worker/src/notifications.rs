@@ -15,8 +15,9 @@
 //!   every attempt is logged in `notification_attempts` (never the message), failures are
 //!   retried with backoff and dead after the last attempt.
 //! - [`notify`]: the sender trait and its HTTP implementation posting Notify's JSON.
-//! - [`store`]: the SQL, and the list administrators are to see ([`store::list`]).
+//! - [`store`]: the SQL; [`admin`]: administrators' list (`/admin/notifications/view`).
 
+pub mod admin;
 pub mod notify;
 pub mod projection;
 pub mod sender;

@@ -292,7 +292,8 @@ pub async fn record_missed_appointment(
         cancel_appointment,
         record_missed_appointment,
         crate::pages::appointments::page,
-        crate::pages::appointments::post
+        crate::pages::appointments::post,
+        crate::notifications::admin::page
     ),
     components(schemas(
         AppointmentRequest,

@@ -12,7 +12,7 @@ const QUERIES: [&str; 6] = [
 /// The directory feed's: its state, and a sync now (no body; 409 when none can run).
 const FEED: [&str; 2] = ["getDirectorySync", "syncDirectory"];
 /// The pages (HTML, documented under the tag `pages`): not JSON operations.
-const PAGES: [&str; 18] = [
+const PAGES: [&str; 19] = [
     "getCaseloadPage",
     "getCasePage",
     "submitCaseForm",
@@ -31,6 +31,7 @@ const PAGES: [&str; 18] = [
     "getInboxPage",
     "getInboxItemPage",
     "submitInboxForm",
+    "getNotificationsPage",
 ];
 const COMMANDS: [&str; 19] = [
     "acceptReferral",

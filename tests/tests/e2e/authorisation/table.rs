@@ -395,6 +395,7 @@ pub const TABLE: &[(&str, Expect)] = &[
     ("submitDirectorySyncForm", PAGE),
     ("getAppointmentsPage", PAGE),
     ("submitAppointmentForm", PAGE),
+    ("getNotificationsPage", PAGE),
     // reporting
     ("getSummary", FIGURES),
     ("getOutcomeFeed", FIGURES),
