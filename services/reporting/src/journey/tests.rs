@@ -449,3 +449,25 @@ fn mycaw_keeps_the_profile_scores_and_never_the_concerns() {
     assert!(!stored.contains("Edith"), "{stored}");
     assert_eq!(mycaw_profile(&[5, 4, 5]), 4.67);
 }
+
+#[test]
+fn a_correction_changes_no_journey_for_it_carries_only_personal() {
+    let id = Uuid::from_u128(7);
+    let mut j = Journey::new("p".into());
+    fold(&mut j, &received(id), date!(2026 - 01 - 05), 1);
+    let Event::Referral(ReferralEvent::Received(r)) = received(id) else {
+        unreachable!()
+    };
+    let mut personal = r.personal.expect("the fixture's person");
+    personal.person.birth_date = date!(1950 - 01 - 02);
+    let corrected: Event = ReferralEvent::PersonCorrected(ReferralPersonCorrected {
+        referral_id: id,
+        personal: Some(personal),
+    })
+    .into();
+    let before = j.clone();
+    fold(&mut j, &corrected, date!(2026 - 02 - 01), 2);
+    // The age band stays as received: the corrected birth date is personal, never read.
+    assert_eq!(j, before);
+    assert_eq!(j.age_band.as_deref(), Some("25-34"));
+}
