@@ -614,3 +614,6 @@ mod mycaw;
 
 #[path = "pages/connection_timers.rs"]
 mod connection_timers;
+
+#[path = "pages/appointments.rs"]
+mod appointments;
