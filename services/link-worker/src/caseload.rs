@@ -54,62 +54,76 @@ impl Projection for Caseload {
         tx: &Transaction<'_>,
         batch: &[Projected],
     ) -> Result<(), ProjectionError> {
-        // The cases this batch touches, in first-seen order.
-        let mut seen = std::collections::HashSet::new();
-        let ids: Vec<Uuid> = batch
-            .iter()
-            .filter_map(case_id)
-            .filter(|id| seen.insert(*id))
-            .collect();
-        if ids.is_empty() {
+        let Some((ids, cases)) = fold_batch(tx, batch, Caseload::NAME).await? else {
             return Ok(());
-        }
-        let mut cases: HashMap<Uuid, Case> = HashMap::with_capacity(ids.len());
-        for row in tx
-            .query(
-                "SELECT referral_id, record::text FROM cases WHERE referral_id = ANY($1)",
-                &[&ids],
-            )
-            .await?
-        {
-            let id: Uuid = row.get(0);
-            let record: &str = row.get(1);
-            // Records are written by this code only, and a change of their shape bumps VERSION
-            // (a full rebuild), so an unreadable one is a bug. Starting the case afresh would
-            // lose it: park the event (the runner isolates it from the rest of the batch) and
-            // leave the row as it is for a rebuild to mend. The reason names the case and
-            // where the record broke, never its content (personal details).
-            match serde_json::from_str(record) {
-                Ok(case) => {
-                    cases.insert(id, case);
-                }
-                Err(e) => {
-                    let reason = format!(
-                        "unreadable caseload record for case {id} ({:?} error: {}); rebuild the caseload",
-                        e.classify(),
-                        if e.is_data() {
-                            "a field of the wrong shape"
-                        } else {
-                            "bad JSON"
-                        }
-                    );
-                    tracing::error!(%reason, "caseload record unreadable");
-                    return Err(ProjectionError::Park(reason));
-                }
-            }
-        }
-        for p in batch {
-            if let Some(id) = case_id(p) {
-                cases.entry(id).or_insert_with(|| Case::new(id)).apply(
-                    p.sequence,
-                    p.envelope.occurred_at,
-                    &p.event,
-                );
-            }
-        }
+        };
         let rows: Vec<&Case> = ids.iter().filter_map(|id| cases.get(id)).collect();
         Ok(write(tx, &rows).await?)
     }
+}
+
+/// The cases `batch` touches (in first-seen order), read from the `cases` table of the
+/// projection `projection` (in its schema: the transaction's search path) and with the
+/// batch folded in by [`Case::apply`]; `None` when it touches none. Shared by every
+/// projection that keeps folded cases (the caseload, the inbox).
+pub(crate) async fn fold_batch(
+    tx: &Transaction<'_>,
+    batch: &[Projected],
+    projection: &str,
+) -> Result<Option<(Vec<Uuid>, HashMap<Uuid, Case>)>, ProjectionError> {
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<Uuid> = batch
+        .iter()
+        .filter_map(case_id)
+        .filter(|id| seen.insert(*id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let mut cases: HashMap<Uuid, Case> = HashMap::with_capacity(ids.len());
+    for row in tx
+        .query(
+            "SELECT referral_id, record::text FROM cases WHERE referral_id = ANY($1)",
+            &[&ids],
+        )
+        .await?
+    {
+        let id: Uuid = row.get(0);
+        let record: &str = row.get(1);
+        // Records are written by this code only, and a change of their shape bumps VERSION
+        // (a full rebuild), so an unreadable one is a bug. Starting the case afresh would
+        // lose it: park the event (the runner isolates it from the rest of the batch) and
+        // leave the row as it is for a rebuild to mend. The reason names the case and
+        // where the record broke, never its content (personal details).
+        match serde_json::from_str(record) {
+            Ok(case) => {
+                cases.insert(id, case);
+            }
+            Err(e) => {
+                let reason = format!(
+                    "unreadable {projection} record for case {id} ({:?} error: {}); rebuild the {projection}",
+                    e.classify(),
+                    if e.is_data() {
+                        "a field of the wrong shape"
+                    } else {
+                        "bad JSON"
+                    }
+                );
+                tracing::error!(%reason, projection, "case record unreadable");
+                return Err(ProjectionError::Park(reason));
+            }
+        }
+    }
+    for p in batch {
+        if let Some(id) = case_id(p) {
+            cases.entry(id).or_insert_with(|| Case::new(id)).apply(
+                p.sequence,
+                p.envelope.occurred_at,
+                &p.event,
+            );
+        }
+    }
+    Ok(Some((ids, cases)))
 }
 
 /// The case an event belongs to: referral and case aggregates share the referral's id.

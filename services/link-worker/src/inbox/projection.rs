@@ -7,9 +7,6 @@
 //! reminder, a correction of the person's details or an erasure (which empties the
 //! shared details) all reach the rows in the batch's transaction.
 
-use std::collections::{HashMap, HashSet};
-
-use linkway_events::Event;
 use linkway_platform::projection::ProjectionError;
 use linkway_platform::{Projected, Projection};
 use time::OffsetDateTime;
@@ -50,56 +47,12 @@ impl Projection for Inbox {
         tx: &Transaction<'_>,
         batch: &[Projected],
     ) -> Result<(), ProjectionError> {
-        let mut seen = HashSet::new();
-        let ids: Vec<Uuid> = batch
-            .iter()
-            .filter_map(case_id)
-            .filter(|id| seen.insert(*id))
-            .collect();
-        if ids.is_empty() {
+        let Some((ids, cases)) = crate::caseload::fold_batch(tx, batch, Inbox::NAME).await? else {
             return Ok(());
-        }
-        let mut cases: HashMap<Uuid, Case> = HashMap::with_capacity(ids.len());
-        for row in tx
-            .query(
-                "SELECT referral_id, record::text FROM cases WHERE referral_id = ANY($1)",
-                &[&ids],
-            )
-            .await?
-        {
-            let id: Uuid = row.get(0);
-            let record: &str = row.get(1);
-            let case = serde_json::from_str(record).map_err(|e| {
-                // Names the case and the kind of break, never the record (personal data).
-                ProjectionError::Park(format!(
-                    "unreadable inbox record for case {id} ({:?}); rebuild the inbox",
-                    e.classify()
-                ))
-            })?;
-            cases.insert(id, case);
-        }
-        for p in batch {
-            if let Some(id) = case_id(p) {
-                cases.entry(id).or_insert_with(|| Case::new(id)).apply(
-                    p.sequence,
-                    p.envelope.occurred_at,
-                    &p.event,
-                );
-            }
-        }
+        };
         let rows: Vec<&Case> = ids.iter().filter_map(|id| cases.get(id)).collect();
         write(tx, &rows).await?;
         Ok(())
-    }
-}
-
-/// The case an event belongs to: referral, case and person share the referral's id.
-fn case_id(p: &Projected) -> Option<Uuid> {
-    match &p.event {
-        Event::Referral(_) | Event::Case(_) | Event::Person(_) => {
-            p.envelope.aggregate_id.parse().ok()
-        }
-        Event::Registry(_) | Event::Audit(_) => None,
     }
 }
 
