@@ -63,6 +63,11 @@ fn run(case: &mut Case, command: &Command, at: OffsetDateTime) -> Result<CaseEve
     Ok(events[0].clone())
 }
 
+/// What is due for the case's connection at `at` under the default policy.
+fn due_at(case: &Case, at: OffsetDateTime) -> Option<Due> {
+    due(&case.connections[0], at, &Policy::default())
+}
+
 fn days(n: i64) -> Duration {
     Duration::days(n)
 }
@@ -71,7 +76,7 @@ fn days(n: i64) -> Duration {
 fn nothing_is_due_before_seven_days() {
     let mut case = case();
     let at = MADE + days(7) - Duration::seconds(1);
-    assert_eq!(due(&case.connections[0], at, &Policy::default()), None);
+    assert_eq!(due_at(&case, at), None);
     assert_eq!(run(&mut case, &remind(at), at), Err("reminder_not_due"));
     assert_eq!(run(&mut case, &decline(at), at), Err("decline_not_due"));
 }
@@ -80,10 +85,7 @@ fn nothing_is_due_before_seven_days() {
 fn the_reminder_is_due_at_seven_days_and_sent_once() {
     let mut case = case();
     let at = MADE + days(7);
-    assert_eq!(
-        due(&case.connections[0], at, &Policy::default()),
-        Some(Due::Remind)
-    );
+    assert_eq!(due_at(&case, at), Some(Due::Remind));
     let event = run(&mut case, &remind(at), at).unwrap();
     assert!(matches!(event, CaseEvent::ConnectionReminded(r) if r.connection_id == CONNECTION));
     assert_eq!(case.connections[0].reminded_at, Some(at));
@@ -100,7 +102,7 @@ fn the_reminder_is_due_at_seven_days_and_sent_once() {
 /// Nothing is due at `now`: the pure check says so, and both commands are refused with
 /// `rules` (remind's, decline's).
 fn nothing_due(case: &mut Case, now: OffsetDateTime, rules: [&str; 2]) {
-    assert_eq!(due(&case.connections[0], now, &Policy::default()), None);
+    assert_eq!(due_at(&case, now), None);
     let refused = [remind(now), decline(now)].map(|c| run(case, &c, now).unwrap_err());
     assert_eq!(refused, rules, "at {now}");
 }
@@ -110,10 +112,7 @@ fn the_decline_is_due_at_fourteen_days_as_no_answer_in_time_and_happens_once() {
     let mut case = case();
     run(&mut case, &remind(MADE + days(8)), MADE + days(8)).unwrap();
     let at = MADE + days(14);
-    assert_eq!(
-        due(&case.connections[0], at, &Policy::default()),
-        Some(Due::Decline)
-    );
+    assert_eq!(due_at(&case, at), Some(Due::Decline));
     let event = run(&mut case, &decline(at), at).unwrap();
     let CaseEvent::ConnectionDeclined(d) = event else {
         panic!("not a decline: {event:?}")
@@ -121,7 +120,7 @@ fn the_decline_is_due_at_fourteen_days_as_no_answer_in_time_and_happens_once() {
     assert_eq!(d.reason, ConnectionDeclineReason::NoAnswerInTime);
     assert_eq!(case.connections[0].status, ConnectionStatus::Declined);
     assert!(declined_automatically(&case.connections[0]));
-    assert_eq!(due(&case.connections[0], at, &Policy::default()), None);
+    assert_eq!(due_at(&case, at), None);
     assert_eq!(
         run(&mut case, &decline(at + days(1)), at + days(1)),
         Err("connection_already_answered")
@@ -134,10 +133,7 @@ fn no_reminder_once_the_decline_is_due() {
     // reminder follows (or precedes) it.
     let mut case = case();
     let at = MADE + days(15);
-    assert_eq!(
-        due(&case.connections[0], at, &Policy::default()),
-        Some(Due::Decline)
-    );
+    assert_eq!(due_at(&case, at), Some(Due::Decline));
     assert_eq!(
         run(&mut case, &remind(at), at),
         Err("reminder_overtaken_by_decline")
