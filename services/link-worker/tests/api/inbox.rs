@@ -169,6 +169,27 @@ async fn a_community_service_answers_through_the_command_path() {
         again["sequence"], first["sequence"],
         "a retry appends nothing"
     );
+    // Filtered by status and paged by the one paging rule.
+    let at = seq(&first);
+    for (status, total) in [("pending", 0), ("accepted", 1)] {
+        let (code, page) = s
+            .get(&i.own, &format!("/inbox?status={status}&min_sequence={at}"))
+            .await;
+        assert_eq!(
+            (code, page["total"].as_i64()),
+            (StatusCode::OK, Some(total)),
+            "{status}"
+        );
+    }
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("offset=-1", "offset"),
+        ("status=lost", "status"),
+    ] {
+        let (code, problem) = s.get(&i.own, &format!("/inbox?{query}")).await;
+        assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert!(problem.to_string().contains(field), "{query}: {problem}");
+    }
     let (status, refused) = s
         .post(
             &i.own,
