@@ -102,7 +102,7 @@ fn the_reminder_is_due_at_seven_days_and_sent_once() {
 /// Nothing is due at `now`: the pure check says so, and both commands are refused with
 /// `rules` (remind's, decline's).
 fn nothing_due(case: &mut Case, now: OffsetDateTime, rules: [&str; 2]) {
-    assert_eq!(due_at(&case, now), None);
+    assert_eq!(due_at(case, now), None);
     let refused = [remind(now), decline(now)].map(|c| run(case, &c, now).unwrap_err());
     assert_eq!(refused, rules, "at {now}");
 }
