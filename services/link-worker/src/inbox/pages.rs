@@ -406,3 +406,51 @@ pub async fn post(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn item(status: ConnectionStatus) -> InboxItem {
+        InboxItem {
+            referral_id: Uuid::from_u128(1),
+            connection_id: Uuid::from_u128(2),
+            service_id: "walk".into(),
+            service_name: "Walking group".into(),
+            made_at: datetime!(2025-03-04 10:00 UTC),
+            status,
+            answered_at: None,
+            reminded_at: None,
+            decline_reason: None,
+            legal_basis: None,
+            shared: vec![],
+            details: Default::default(),
+            ended: false,
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn the_tags_say_reminded_while_waiting_and_declined_automatically() {
+        let mut waiting = item(ConnectionStatus::Pending);
+        waiting.reminded_at = Some(datetime!(2025-03-11 10:00 UTC));
+        let text = flags(&waiting).into_string();
+        assert!(text.contains("Awaiting your answer") && text.contains("Reminder sent"));
+        // Once answered the reminder is history, not a tag.
+        let mut accepted = waiting.clone();
+        accepted.status = ConnectionStatus::Accepted;
+        assert!(!flags(&accepted).into_string().contains("Reminder sent"));
+        let mut automatic = item(ConnectionStatus::Declined);
+        automatic.decline_reason = Some(ConnectionDeclineReason::NoAnswerInTime);
+        assert!(
+            flags(&automatic)
+                .into_string()
+                .contains("Declined automatically")
+        );
+        let mut by_service = item(ConnectionStatus::Declined);
+        by_service.decline_reason = Some(ConnectionDeclineReason::NoCapacity);
+        assert!(!flags(&by_service).into_string().contains("automatically"));
+        assert_eq!(person(&item(ConnectionStatus::Pending)), "Name not shared");
+    }
+}
