@@ -27,7 +27,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::case::timers::{Due, NOT_DUE, due};
-use crate::case::{Case, Command, Policy};
+use crate::case::{Command, Connection, Policy};
 use crate::commands::CaseDecision;
 
 /// What one look did.
@@ -78,8 +78,13 @@ pub async fn look(ctx: &ServiceContext, policy: &Policy) -> anyhow::Result<Looke
         candidates: cases.len(),
         ..Looked::default()
     };
-    for (organisation_id, case) in cases {
-        for connection in &case.connections {
+    for Candidate {
+        referral_id,
+        organisation_id,
+        connections,
+    } in cases
+    {
+        for connection in &connections {
             let Some(step) = due(connection, now, policy) else {
                 continue;
             };
@@ -93,7 +98,7 @@ pub async fn look(ctx: &ServiceContext, policy: &Policy) -> anyhow::Result<Looke
                 ctx,
                 policy,
                 &organisation_id,
-                case.referral_id,
+                referral_id,
                 connection.connection_id,
                 step,
                 now,
@@ -106,7 +111,7 @@ pub async fn look(ctx: &ServiceContext, policy: &Policy) -> anyhow::Result<Looke
                 // One case failing (the log unavailable for a moment) leaves the others;
                 // the next look tries it again.
                 (Err(e), _) => tracing::warn!(
-                    referral_id = %case.referral_id, connection_id = %connection.connection_id,
+                    %referral_id, connection_id = %connection.connection_id,
                     error = %e, "connection timer step failed; next look retries"
                 ),
             }
@@ -126,15 +131,24 @@ pub fn reason_writable() -> bool {
     linkway_events::write_versions::installed().version_of("case.connection_declined", 2) >= 2
 }
 
-/// Open cases with a connection pending since before `before`, with their organisation.
+/// A case with a connection pending long enough to be looked at.
+struct Candidate {
+    referral_id: Uuid,
+    organisation_id: String,
+    connections: Vec<Connection>,
+}
+
+/// Open cases with a connection pending since before `before`, with their organisation
+/// and connections (only those of the record: a look reads no person's details).
 async fn candidates(
     ctx: &ServiceContext,
     before: OffsetDateTime,
-) -> anyhow::Result<Vec<(String, Case)>> {
+) -> anyhow::Result<Vec<Candidate>> {
     let client = ctx.db.client().await?;
     let rows = client
         .query(
-            "SELECT organisation_id, record::text FROM caseload.cases
+            "SELECT referral_id, organisation_id, (record -> 'connections')::text
+             FROM caseload.cases
              WHERE open AND organisation_id IS NOT NULL AND oldest_pending_connection_at <= $1
              ORDER BY oldest_pending_connection_at",
             &[&before],
@@ -143,8 +157,11 @@ async fn candidates(
     Ok(rows
         .iter()
         .filter_map(|row| {
-            let case: Case = serde_json::from_str(row.get(1)).ok()?;
-            Some((row.get(0), case))
+            Some(Candidate {
+                referral_id: row.get(0),
+                organisation_id: row.get(1),
+                connections: serde_json::from_str(row.get::<_, &str>(2)).ok()?,
+            })
         })
         .collect())
 }
