@@ -137,13 +137,19 @@ mod tests {
         let clock = Clock::file(&path);
         let before = OffsetDateTime::now_utc();
         let read = clock.now();
-        assert!(read >= before && read <= OffsetDateTime::now_utc(), "no file: system time");
+        assert!(
+            read >= before && read <= OffsetDateTime::now_utc(),
+            "no file: system time"
+        );
         Clock::write_file(&path, datetime!(2030-05-06 07:08:09 UTC)).unwrap();
         assert_eq!(clock.now(), datetime!(2030-05-06 07:08:09 UTC));
         Clock::write_file(&path, datetime!(2030-05-20 07:08:09 UTC)).unwrap();
         assert_eq!(clock.now(), datetime!(2030-05-20 07:08:09 UTC));
         std::fs::write(&path, "not a time").unwrap();
-        assert!(clock.now() < datetime!(2030-01-01 00:00 UTC), "garbage: system time");
+        assert!(
+            clock.now() < datetime!(2030-01-01 00:00 UTC),
+            "garbage: system time"
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
