@@ -351,3 +351,70 @@ async fn a_receiver_failing_then_recovering_gets_the_notification_once() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_rebuild_keeps_what_was_sent_and_an_erasure_sends_nothing_more() {
+    let (s, receiver, url, id, lw) = world(ContactMethod::Email).await;
+    command(
+        &s,
+        &lw,
+        &format!("/cases/{id}/appointments"),
+        json!({"starts_at": at(&s, 72), "minutes": 30, "channel": "video"}),
+    )
+    .await;
+    let direct = client(&url);
+    assert_eq!(round(&s, &direct).await.expect("round"), 1, "confirmed");
+    let before = states(&s, id).await;
+    assert_eq!(before[0].1, "sent");
+    assert_eq!(before[1], ("reminder".into(), "pending".into(), None));
+
+    // Rebuilt from the log: the same rows, what was sent still sent, nothing sent again.
+    let service = linkway_link_worker::LinkWorkerService {
+        policy: linkway_link_worker::case::Policy::default(),
+        directory_feed: None,
+        notify: settings(None),
+    };
+    let rebuilt = service.rebuild(&s.ctx, "notifications", &|_, _| {}).await;
+    assert!(rebuilt.expect("rebuilt").is_some());
+    assert_eq!(states(&s, id).await, before);
+    assert_eq!(round(&s, &direct).await.expect("round"), 0);
+
+    // Erased: the pending reminder is never sent.
+    let erased = Event::from(linkway_events::PersonEvent::Erased(
+        linkway_events::person::PersonErased {
+            referral_id: id,
+            reason: linkway_events::person::ErasureReason::PersonAsked,
+        },
+    ));
+    let envelope = Envelope::new(
+        id.to_string(),
+        &erased,
+        Actor::system(),
+        Uuid::now_v7(),
+        OffsetDateTime::now_utc(),
+    );
+    let (pending, person) = (vec![PendingEvent::new(envelope)], id.to_string());
+    let appended = s.store.append("person", &person, Expected::Any, pending);
+    let seq = appended.await.expect("append").last_sequence();
+    let client = s.ctx.db.client().await.expect("db");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let at: i64 = client
+            .query_one(
+                "SELECT last_sequence FROM projection_checkpoints WHERE projection = 'notifications'",
+                &[],
+            )
+            .await
+            .expect("checkpoint")
+            .get(0);
+        if at as u64 >= seq {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the projection lags");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    s.env.clock.advance(time::Duration::hours(49));
+    assert_eq!(round(&s, &direct).await.expect("round"), 0);
+    assert_eq!(states(&s, id).await[1].1, "erased");
+    assert_eq!(receiver.got().len(), 1, "only the confirmation, before");
+}
