@@ -210,8 +210,26 @@ async fn a_backup_taken_under_load_restores_into_a_fresh_nats_with_identical_ans
         let token = issue(service.id.clone(), Role::LinkWorker).await;
         link_workers.push((service.id.clone(), token));
     }
+    // A community service answering for every service of the load's directory, so its
+    // inbox holds every onward connection the load made.
+    let community_service = format!("cs-{RUN}");
+    admin::run(
+        &store,
+        admin::AdminCommand::Org(admin::OrgCommand::Add {
+            id: community_service.clone(),
+            name: "Backup test community service".into(),
+            kind: linkway_events::registry::OrganisationKind::CommunityService,
+            code: None,
+            area: None,
+            link_worker_service: false,
+            directory_services: orgs.directory.clone(),
+        }),
+    )
+    .await
+    .expect("the community service registered");
     let readers = Readers {
         admin: issue("linkway".into(), Role::Admin).await,
+        community_service: issue(community_service, Role::CommunityService).await,
         link_workers,
         areas: orgs.commissioners.iter().map(|(_, a)| a.clone()).collect(),
     };

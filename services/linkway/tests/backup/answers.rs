@@ -1,6 +1,7 @@
 //! Every answer the read side gives, gathered by request so that two Linkways can be
 //! compared: intake's referral list (every page), each referral and the unroutable list;
-//! each link-worker service's caseload (every page) and each of its cases; reporting's
+//! each link-worker service's caseload (every page) and each of its cases; a community
+//! service's inbox (every page) and each of its connections; reporting's
 //! summary and outcome feed (JSON and CSV) for each commissioner area. Each request waits
 //! for the read model to include `min_sequence` (the documented rule); a 503 (not reached
 //! within 5 s) or a 401 (the token's registry event not applied yet) is asked again.
@@ -25,7 +26,15 @@ pub const COVERED: [(&str, &[&str]); 3] = [
             "/referrals/{referral_id}",
         ],
     ),
-    ("link-worker", &["/caseload", "/cases/{id}"]),
+    (
+        "link-worker",
+        &[
+            "/caseload",
+            "/cases/{id}",
+            "/inbox",
+            "/inbox/{referral_id}/{connection_id}",
+        ],
+    ),
     ("reporting", &["/feed", "/summary"]),
 ];
 /// GETs every service serves that are not about its data.
@@ -47,11 +56,12 @@ const NOT_FROM_THE_LOG: [&str; 8] = [
     "/admin/outbound",
 ];
 
-/// Who reads: an administrator (intake, reporting by area) and a link worker of each
-/// link-worker service.
+/// Who reads: an administrator (intake, reporting by area), a link worker of each
+/// link-worker service, and a community service answering for every directory service.
 pub struct Readers {
     pub admin: String,
     pub link_workers: Vec<(String, String)>,
+    pub community_service: String,
     pub areas: Vec<String>,
 }
 
@@ -106,17 +116,18 @@ pub async fn gather(
     let mut answers = Answers::new();
     let wait = format!("min_sequence={min_sequence}");
     let intake = lw.url("intake");
-    for id in pages(
-        http,
-        "intake",
-        &intake,
-        "/referrals?",
-        &wait,
-        &readers.admin,
-        &mut answers,
-    )
-    .await
-    {
+    for id in referral_ids(
+        pages(
+            http,
+            "intake",
+            &intake,
+            "/referrals?",
+            &wait,
+            &readers.admin,
+            &mut answers,
+        )
+        .await,
+    ) {
         let path = format!("/referrals/{id}?{wait}");
         let body = get(http, &intake, &path, &readers.admin, None).await;
         answers.insert(format!("intake {path}"), body);
@@ -129,22 +140,44 @@ pub async fn gather(
     for (service, token) in &readers.link_workers {
         let mut own = Answers::new();
         let list = "/caseload?include_closed=true&";
-        for id in pages(
-            http,
-            "link-worker",
-            &link_worker,
-            list,
-            &wait,
-            token,
-            &mut own,
-        )
-        .await
-        {
+        for id in referral_ids(
+            pages(
+                http,
+                "link-worker",
+                &link_worker,
+                list,
+                &wait,
+                token,
+                &mut own,
+            )
+            .await,
+        ) {
             let path = format!("/cases/{id}?{wait}");
             let body = get(http, &link_worker, &path, token, None).await;
             own.insert(format!("link-worker {path}"), body);
         }
         answers.extend(own.into_iter().map(|(k, v)| (format!("{service}: {k}"), v)));
+    }
+    let token = &readers.community_service;
+    for item in pages(
+        http,
+        "link-worker",
+        &link_worker,
+        "/inbox?",
+        &wait,
+        token,
+        &mut answers,
+    )
+    .await
+    {
+        let id = |field: &str| item[field].as_str().expect(field).to_owned();
+        let path = format!(
+            "/inbox/{}/{}?{wait}",
+            id("referral_id"),
+            id("connection_id")
+        );
+        let body = get(http, &link_worker, &path, token, None).await;
+        answers.insert(format!("link-worker {path}"), body);
     }
 
     let reporting = lw.url("reporting");
@@ -156,18 +189,22 @@ pub async fn gather(
         ] {
             let body = get(http, &reporting, &path, &readers.admin, accept).await;
             let media = accept.unwrap_or("application/json");
-            // A summary says how far into the log its figures go: every read this comparison
-            // makes of intake and link-worker appends to the audit trail, so the two logs'
-            // ends differ by those reads (events reporting counts nothing of).
-            let body = if path.starts_with("/summary") {
-                let mut summary: Value = serde_json::from_str(&body).expect("a JSON summary");
-                summary
-                    .as_object_mut()
-                    .expect("an object")
-                    .remove("sequence");
-                summary.to_string()
-            } else {
-                body
+            // A summary and a feed say how far into the log reporting had read (`sequence`,
+            // `next_cursor`: its checkpoint): every read this comparison makes of intake and
+            // link-worker appends to the audit trail, events reporting counts nothing of but
+            // reads past, so how far it had got when asked depends on timing, not on the log.
+            let field = match (path.starts_with("/summary"), accept) {
+                (true, _) => Some("sequence"),
+                (false, None) => Some("next_cursor"),
+                (false, Some(_)) => None,
+            };
+            let body = match field {
+                Some(field) => {
+                    let mut answer: Value = serde_json::from_str(&body).expect("a JSON answer");
+                    answer.as_object_mut().expect("an object").remove(field);
+                    answer.to_string()
+                }
+                None => body,
             };
             answers.insert(format!("reporting {path} ({media})"), body);
         }
@@ -175,8 +212,7 @@ pub async fn gather(
     answers
 }
 
-/// Every page of a paged list (`items`, `total`), each kept as an answer; the ids of its
-/// items (`referral_id`).
+/// Every page of a paged list (`items`, `total`), each kept as an answer; its items.
 async fn pages(
     http: &reqwest::Client,
     label: &str,
@@ -185,8 +221,8 @@ async fn pages(
     wait: &str,
     token: &str,
     answers: &mut Answers,
-) -> Vec<String> {
-    let mut ids = Vec::new();
+) -> Vec<Value> {
+    let mut all = Vec::new();
     let mut offset = 0;
     loop {
         let path = format!("{list}limit=50&offset={offset}&{wait}");
@@ -194,17 +230,26 @@ async fn pages(
         let page: Value = serde_json::from_str(&body).expect("a JSON page");
         let items = page["items"].as_array().expect("items").clone();
         answers.insert(format!("{label} {path}"), body);
-        ids.extend(items.iter().map(|item| {
+        offset += 50;
+        let last = items.is_empty() || offset >= page["total"].as_u64().expect("total");
+        all.extend(items);
+        if last {
+            return all;
+        }
+    }
+}
+
+/// The `referral_id` of each item of a list.
+fn referral_ids(items: Vec<Value>) -> Vec<String> {
+    items
+        .iter()
+        .map(|item| {
             item["referral_id"]
                 .as_str()
                 .expect("referral_id")
                 .to_owned()
-        }));
-        offset += 50;
-        if items.is_empty() || offset >= page["total"].as_u64().expect("total") {
-            return ids;
-        }
-    }
+        })
+        .collect()
 }
 
 /// One GET's body: 200 within 60 s, asked again on 401 and 503.
