@@ -234,7 +234,15 @@ fn referral_fate(r: u64) -> Vec<(&'static str, Event)> {
         )
     };
     match r % 5 {
-        0 => journey,
+        0 => {
+            // Onward connections before the closure, answered by the service, or reminded
+            // and declined for want of an answer, so the inbox and the timers' events are
+            // in the comparison.
+            let closed = journey.pop().expect("a closure");
+            journey.extend(connections(id, r));
+            journey.push(closed);
+            journey
+        }
         1 => {
             journey.truncate(2);
             journey.push((
@@ -279,6 +287,66 @@ fn referral_fate(r: u64) -> Vec<(&'static str, Event)> {
             vec![received, unroutable, routed(true), journey.remove(1)]
         }
     }
+}
+
+/// Two onward connections of referral `r` (`id`) and what became of them.
+fn connections(id: Uuid, r: u64) -> Vec<(&'static str, Event)> {
+    use linkway_events::case::{
+        ConnectionAccepted, ConnectionDeclineReason, ConnectionDeclined, ConnectionMade,
+        ConnectionReminded, SharedDetail,
+    };
+    use linkway_events::referral::LegalBasis;
+    let (walking, debt) = (
+        Uuid::from_u128(u128::from(r) << 8),
+        Uuid::from_u128(u128::from(r) << 8 | 1),
+    );
+    let made = |connection_id, service_id: &str, shared| {
+        (
+            "case",
+            Event::from(CaseEvent::ConnectionMade(ConnectionMade {
+                referral_id: id,
+                connection_id,
+                service_id: service_id.into(),
+                service_name: format!("{service_id} (test)"),
+                service_kind: Some("physical activity".into()),
+                legal_basis: Some(LegalBasis::ExplicitConsent),
+                shared,
+            })),
+        )
+    };
+    vec![
+        made(
+            walking,
+            "svc-walking",
+            vec![SharedDetail::Name, SharedDetail::Plan],
+        ),
+        made(debt, "svc-debt", vec![SharedDetail::Phone]),
+        (
+            "case",
+            CaseEvent::ConnectionAccepted(ConnectionAccepted {
+                referral_id: id,
+                connection_id: walking,
+            })
+            .into(),
+        ),
+        (
+            "case",
+            CaseEvent::ConnectionReminded(ConnectionReminded {
+                referral_id: id,
+                connection_id: debt,
+            })
+            .into(),
+        ),
+        (
+            "case",
+            CaseEvent::ConnectionDeclined(ConnectionDeclined {
+                referral_id: id,
+                connection_id: debt,
+                reason: ConnectionDeclineReason::NoAnswerInTime,
+            })
+            .into(),
+        ),
+    ]
 }
 
 /// The whole history in log order. Referral `r` starts at step `2 r` and then moves one
@@ -423,6 +491,13 @@ async fn dump(db: &Database, projections: &[&str]) -> BTreeMap<String, Vec<Strin
             )
             .await
             .expect("tables");
+        // Link-worker's notifications projection keeps no tables of its own: it only
+        // inserts bookkeeping rows (what was sent), which a rebuild keeps rather than
+        // rewrites (`ON CONFLICT DO NOTHING`), so there is nothing here to compare; its
+        // rebuild is tested in link-worker's tests/api/notifications.rs.
+        if tables.is_empty() && schema == "notifications" {
+            continue;
+        }
         assert!(!tables.is_empty(), "projection {schema} has no tables");
         for t in tables {
             let table: String = t.get(0);
