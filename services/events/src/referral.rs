@@ -49,6 +49,31 @@ pub enum SourceChannel {
 /// registered, so reporting counts self-referrals as their own kind of referrer.
 pub const SELF_REFERRAL_ORGANISATION: &str = "self-referral";
 
+/// Whole years between a birth date and `today`.
+pub fn age_on(birth: Date, today: Date) -> i32 {
+    let mut years = today.year() - birth.year();
+    if (today.month() as u8, today.day()) < (birth.month() as u8, birth.day()) {
+        years -= 1;
+    }
+    years.max(0)
+}
+
+/// The age band reported instead of the date of birth (`ReferralReceived::age_band`).
+pub fn age_band(age: i32) -> &'static str {
+    match age {
+        i32::MIN..=15 => "0-15",
+        16..=17 => "16-17",
+        18..=24 => "18-24",
+        25..=34 => "25-34",
+        35..=44 => "35-44",
+        45..=54 => "45-54",
+        55..=64 => "55-64",
+        65..=74 => "65-74",
+        75..=84 => "75-84",
+        _ => "85+",
+    }
+}
+
 /// How soon the referral needs attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -28,8 +28,11 @@ use linkway_events::case::{
 };
 use linkway_events::case::{ConnectionDeclineReason, SharedDetail};
 use linkway_events::common::Coding;
-use linkway_events::referral::{LegalBasis, ReferralEvent, ReferralPersonal, Urgency};
+use linkway_events::referral::{
+    LegalBasis, ReferralEvent, ReferralPersonal, Urgency, age_band, age_on,
+};
 use linkway_events::{Event, PersonEvent};
+use linkway_platform::registry::routing::district_of;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
@@ -397,8 +400,22 @@ impl Case {
                 }
             }
             ReferralEvent::Unroutable(_) => {}
-            // Rectification: the corrected personal part replaces the whole one before.
-            ReferralEvent::PersonCorrected(c) => self.personal = c.personal.clone(),
+            // Rectification: the corrected personal part replaces the whole one before, and
+            // moves the district and the age band (on the day received, as intake's submit
+            // worked it out). Withheld (erased, or no key): nothing to work them out from.
+            ReferralEvent::PersonCorrected(c) => {
+                if let Some(p) = &c.personal {
+                    let person = &p.person;
+                    if let Some(district) = district_of(&person.address.postcode) {
+                        self.postcode_district = Some(district);
+                    }
+                    if let Some(received) = self.received_at {
+                        let on = received.to_offset(time::UtcOffset::UTC).date();
+                        self.age_band = Some(age_band(age_on(person.birth_date, on)).to_owned());
+                    }
+                }
+                self.personal = c.personal.clone();
+            }
             ReferralEvent::Withdrawn(_) | ReferralEvent::EnteredInError(_) => {
                 if !matches!(self.state, CaseState::Closed | CaseState::Declined) {
                     self.state = CaseState::Withdrawn;

@@ -26,8 +26,10 @@ impl Projection for Caseload {
     /// 2: contacts and safeguarding concerns kept in the record. 3: `record` is `json`
     /// (stored as written; nothing queries inside it, and `jsonb` costs a parse per write),
     /// compressed with lz4 (pglz was a fifth of PostgreSQL's time in a replay). 4: the
-    /// case's timeline (`history`) kept in the record.
-    const VERSION: i32 = 4;
+    /// case's timeline (`history`) kept in the record. 5: a correction moves the district
+    /// and age band; connections keep their reminder and decline reason (a v1 decline reads
+    /// as `not_recorded`), cases their appointments: rebuilt, so no stored record lacks them.
+    const VERSION: i32 = 5;
     const TABLES: &'static str = "
         CREATE TABLE IF NOT EXISTS cases (
             referral_id                  uuid PRIMARY KEY,

@@ -13,30 +13,8 @@ pub fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, &format).ok()
 }
 
-/// Whole years between a birth date and `today`.
-pub fn age_on(birth: Date, today: Date) -> i32 {
-    let mut years = today.year() - birth.year();
-    if (today.month() as u8, today.day()) < (birth.month() as u8, birth.day()) {
-        years -= 1;
-    }
-    years.max(0)
-}
-
-/// The age band reported instead of the date of birth.
-pub fn age_band(age: i32) -> &'static str {
-    match age {
-        i32::MIN..=15 => "0-15",
-        16..=17 => "16-17",
-        18..=24 => "18-24",
-        25..=34 => "25-34",
-        35..=44 => "35-44",
-        45..=54 => "45-54",
-        55..=64 => "55-64",
-        65..=74 => "65-74",
-        75..=84 => "75-84",
-        _ => "85+",
-    }
-}
+// Ages and their bands are the events' own: `referral.received`'s `age_band` is one.
+pub use linkway_events::referral::{age_band, age_on};
 
 /// UK postcodes: the platform's one rule, which routing rules' districts are read by too.
 pub use linkway_platform::registry::routing::{normalise_postcode, postcode_district};

@@ -590,7 +590,7 @@ fn routing_moves_a_received_referral_to_the_services_caseload() {
 }
 
 #[test]
-fn a_correction_replaces_the_persons_details_and_nothing_else() {
+fn a_correction_replaces_the_persons_details_and_moves_district_and_age_band() {
     use linkway_events::referral::{
         Address, ContactMethod, Person, ReferralPersonCorrected, ReferralPersonal,
     };
@@ -602,10 +602,11 @@ fn a_correction_replaces_the_persons_details_and_nothing_else() {
             nhs_number_verification: None,
             given_name: "Robyn".into(),
             family_name: "Corrected".into(),
-            birth_date: date!(1961 - 05 - 17),
+            // 64 on the day received (2025-03-04), 65 only from its birthday that May.
+            birth_date: date!(1960 - 05 - 17),
             address: Address {
                 lines: vec!["16 Imaginary Row".into()],
-                postcode: "LS6 9ZZ".into(),
+                postcode: "M1 1AE".into(),
             },
             phone: None,
             email: None,
@@ -623,15 +624,32 @@ fn a_correction_replaces_the_persons_details_and_nothing_else() {
         referral_id: id,
         personal: Some(personal.clone()),
     });
+    case.postcode_district = Some("LS6".into());
+    case.age_band = Some("25-34".into());
     let before = case.clone();
-    case.apply(300, AT, &corrected);
+    // Corrected a year after it was received: the band is still the age on that day.
+    case.apply(300, AT + time::Duration::days(365), &corrected);
     assert_eq!(case.personal, Some(personal));
+    assert_eq!(
+        (case.postcode_district.as_deref(), case.age_band.as_deref()),
+        (Some("M1"), Some("55-64"))
+    );
     assert_eq!(case.state, Engaged);
     assert_eq!((case.last_sequence, case.last_case_sequence), (300, 0));
     assert_eq!(case.plan, before.plan, "the plan is the case's own");
     assert_eq!(
         case.history.last().map(|h| h.event_type.as_str()),
         Some("referral.person_corrected")
+    );
+    // Withheld (erased, or no key): nothing to work them out from, so they stay.
+    let withheld = Event::from(ReferralPersonCorrected {
+        referral_id: id,
+        personal: None,
+    });
+    case.apply(301, AT, &withheld);
+    assert_eq!(
+        (case.postcode_district.as_deref(), case.age_band.as_deref()),
+        (Some("M1"), Some("55-64"))
     );
 }
 
