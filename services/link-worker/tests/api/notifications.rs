@@ -2,7 +2,8 @@
 //! started here), on real NATS and PostgreSQL, with time moved only by the service's
 //! manual clock: booked -> a confirmation; the reminder sent once at its time even with
 //! two senders; a move moves it; a cancellation cancels it; a letter preference sends
-//! nothing and says why; a receiver failing, then recovering, gets it once.
+//! nothing and says why; a receiver failing, then recovering, gets it once. The receiver
+//! refuses, as Notify does, a request not signed with the API key (Notify's JWT).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,7 +30,13 @@ impl Receiver {
     async fn start(env: &TestEnv) -> (Receiver, String) {
         let r = Receiver::default();
         let answer = |path: &'static str| {
-            move |State(r): State<Receiver>, axum::Json(body): axum::Json<Value>| async move {
+            move |State(r): State<Receiver>,
+                  headers: axum::http::HeaderMap,
+                  axum::Json(body): axum::Json<Value>| async move {
+                // As Notify does: a request not signed by the key's secret is refused.
+                if !signed_by_the_key(&headers) {
+                    return (StatusCode::FORBIDDEN, axum::Json(json!({})));
+                }
                 if r.fail_first
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok()
@@ -108,8 +115,49 @@ fn timers(s: &Service) -> Timers {
     s.ctx.timers.clone()
 }
 
+/// A GOV.UK Notify API key in its form: name, service id, secret.
+const SERVICE_ID: &str = "26785a09-ab16-4eb0-8407-a37497a57506";
+const SECRET: &str = "3d844edf-8d35-48ac-975b-e847b4f122b0";
+
 fn client(url: &str) -> HttpNotify {
-    HttpNotify::new(url, None, Duration::from_secs(5)).expect("client")
+    let key = linkway_platform::secret::Secret::new(format!("linkway_test-{SERVICE_ID}-{SECRET}"));
+    HttpNotify::new(url, Some(key), Duration::from_secs(5)).expect("client")
+}
+
+/// Whether the request's bearer token is Notify's JWT: HS256 over header and claims under
+/// the secret, issued by the service id, at most 30 s old (checked as Notify checks it).
+fn signed_by_the_key(headers: &axum::http::HeaderMap) -> bool {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, KeyInit, Mac};
+    let Some(token) = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let Some((signed, signature)) = token.rsplit_once('.') else {
+        return false;
+    };
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(signed.as_bytes());
+    let Ok(signature) = URL_SAFE_NO_PAD.decode(signature) else {
+        return false;
+    };
+    let Some(claims) = signed
+        .split_once('.')
+        .and_then(|(_, c)| URL_SAFE_NO_PAD.decode(c).ok())
+        .and_then(|c| serde_json::from_slice::<Value>(&c).ok())
+    else {
+        return false;
+    };
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    mac.verify_slice(&signature).is_ok()
+        && claims["iss"] == SERVICE_ID
+        && claims["iat"]
+            .as_i64()
+            .is_some_and(|iat| (now - iat).abs() <= 30)
 }
 
 /// One sending round of a sender of the test's own; how many notifications it decided.

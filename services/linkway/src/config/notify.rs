@@ -23,7 +23,8 @@ pub struct Notify {
         help_heading = "Link-worker"
     )]
     pub notify_url: Option<String>,
-    /// The Notify API key, sent as a bearer token (never logged).
+    /// The GOV.UK Notify API key, `<key name>-<service id>-<secret key>`: each request is
+    /// signed with it as Notify's clients sign theirs (a JWT, HS256); never sent or logged.
     #[arg(
         long,
         global = true,
