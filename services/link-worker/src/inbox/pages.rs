@@ -14,7 +14,7 @@ use axum::routing::get;
 use linkway_platform::auth::Principal;
 use linkway_platform::http::{CorrelationId, Path};
 use linkway_platform::web::page::{
-    error_summary, radios, success_banner, summary_list, table, tag,
+    error_summary, pagination, radios, success_banner, summary_list, table, tag,
 };
 use linkway_platform::web::{FieldError, NavItem, Page, PageForm, SignedIn};
 use maud::{Markup, html};
@@ -23,6 +23,9 @@ use uuid::Uuid;
 use super::api::{self, INBOX_ROLES, InboxQuery, InboxState};
 use super::decision::{Answer, SERVICE_REASONS};
 use super::item::InboxItem;
+
+/// Onward referrals a page of the inbox shows.
+const PER_PAGE: i64 = 50;
 use crate::case::ConnectionStatus;
 use crate::pages::{
     PageError, TABLE_LINK, command_headers, fresh_key, html, labels, refused, see_other,
@@ -102,7 +105,10 @@ fn item_path(i: &InboxItem) -> String {
 /// The inbox.
 #[utoipa::path(
     get, path = "/inbox/view", operation_id = "getInboxPage", tag = "pages",
-    params(("status" = Option<ConnectionStatus>, Query, description = "Only connections in this status")),
+    params(
+        ("status" = Option<ConnectionStatus>, Query, description = "Only connections in this status"),
+        ("page" = Option<i64>, Query, description = "Which page of the list, from 1 (50 a page)"),
+    ),
     responses(
         (status = 200, description = "The inbox (HTML)", content_type = "text/html", body = String),
         (status = 303, description = "Not signed in: to /sign-in"),
@@ -123,13 +129,22 @@ pub async fn list(
         "" => None,
         s => serde_json::from_value(serde_json::Value::String(s.to_owned())).ok(),
     };
+    let number = query.get("page").parse().unwrap_or(1).clamp(1, 10_000);
     let q = InboxQuery {
         status,
-        limit: Some(200),
-        offset: None,
+        limit: Some(PER_PAGE),
+        offset: Some((number - 1) * PER_PAGE),
         min_sequence: None,
     };
     let inbox = api::inbox(&state, &principal, &q, "getInboxPage").await?;
+    let pages = (inbox.total + PER_PAGE - 1) / PER_PAGE;
+    // The filter as it was read (a status code, or none), so a link never repeats what
+    // was typed.
+    let filter = status
+        .and_then(|s| serde_json::to_value(s).ok())
+        .and_then(|v| v.as_str().map(|s| format!("status={s}&")))
+        .unwrap_or_default();
+    let href = |n: i64| format!("/inbox/view?{filter}page={n}");
     let rows: Vec<Vec<Markup>> = inbox
         .items
         .iter()
@@ -148,11 +163,9 @@ pub async fn list(
         @if rows.is_empty() {
             p { "There is nothing in your inbox." }
         } @else {
-            (table("Onward referrals to your services", &["Person", "Service", "Sent", "Status"], &rows))
-            @if inbox.total > inbox.items.len() as i64 {
-                p { "Showing the first " (inbox.items.len()) " of " (inbox.total) "." }
-            }
+            (table(&format!("Onward referrals to your services, page {number} of {}", pages.max(1)), &["Person", "Service", "Sent", "Status"], &rows))
         }
+        (pagination(number, pages, href))
     };
     let page = Page {
         title: "Inbox",

@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use linkway_events::Role;
-use linkway_platform::web::page::{Field, table, tag};
+use linkway_platform::web::page::{Field, pagination, table, tag};
 use linkway_platform::web::{Page, PageForm, SignedIn};
 use maud::{Markup, html};
 
@@ -196,30 +196,7 @@ pub async fn page(
         } @else {
             (table(&format!("{title}, page {} of {}", filters.page, pages.max(1)), &["Person", "State", "Waiting", "Link worker", "Last contact", "Next review", "Flags"], &rows))
         }
-        @if pages > 1 {
-            nav class="nhsuk-pagination" role="navigation" aria-label="Pagination" {
-                ul class="nhsuk-list nhsuk-pagination__list" {
-                    @if filters.page > 1 {
-                        li class="nhsuk-pagination-item--previous" {
-                            a class="nhsuk-pagination__link nhsuk-pagination__link--prev" href=(filters.href(filters.page - 1)) {
-                                span class="nhsuk-pagination__title" { "Previous" }
-                                span class="nhsuk-u-visually-hidden" { ":" }
-                                span class="nhsuk-pagination__page" { "Page " (filters.page - 1) }
-                            }
-                        }
-                    }
-                    @if filters.page < pages {
-                        li class="nhsuk-pagination-item--next" {
-                            a class="nhsuk-pagination__link nhsuk-pagination__link--next" href=(filters.href(filters.page + 1)) {
-                                span class="nhsuk-pagination__title" { "Next" }
-                                span class="nhsuk-u-visually-hidden" { ":" }
-                                span class="nhsuk-pagination__page" { "Page " (filters.page + 1) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        (pagination(filters.page, pages, |n| filters.href(n)))
     };
     let page = Page {
         title,

@@ -372,6 +372,45 @@ pub fn table(caption: &str, head: &[&str], rows: &[Vec<Markup>]) -> Markup {
     }
 }
 
+/// Previous and next links of a paged list (nhsuk's pagination) standing on `page` of
+/// `pages` (both from 1); `href(n)` is page n's address. Nothing when there is one page.
+pub fn pagination(page: i64, pages: i64, href: impl Fn(i64) -> String) -> Markup {
+    let link = |n: i64, next: bool| {
+        let (item, class, title) = if next {
+            (
+                "nhsuk-pagination-item--next",
+                "nhsuk-pagination__link nhsuk-pagination__link--next",
+                "Next",
+            )
+        } else {
+            (
+                "nhsuk-pagination-item--previous",
+                "nhsuk-pagination__link nhsuk-pagination__link--prev",
+                "Previous",
+            )
+        };
+        html! {
+            li class=(item) {
+                a class=(class) href=(href(n)) {
+                    span class="nhsuk-pagination__title" { (title) }
+                    span class="nhsuk-u-visually-hidden" { ":" }
+                    span class="nhsuk-pagination__page" { "Page " (n) }
+                }
+            }
+        }
+    };
+    html! {
+        @if pages > 1 {
+            nav class="nhsuk-pagination" role="navigation" aria-label="Pagination" {
+                ul class="nhsuk-list nhsuk-pagination__list" {
+                    @if page > 1 { (link(page - 1, false)) }
+                    @if page < pages { (link(page + 1, true)) }
+                }
+            }
+        }
+    }
+}
+
 /// A tag (status label); `colour` is one of nhsuk's tag modifiers (`blue`, `green`, `red`,
 /// `orange`, `yellow`, `grey`, `white`, `purple`, `pink`, `aqua-green`) or empty.
 pub fn tag(text: &str, colour: &str) -> Markup {
@@ -393,5 +432,26 @@ pub fn success_banner(heading: &str, body: Markup) -> Markup {
                 (body)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod pagination_tests {
+    use super::pagination;
+
+    fn links(page: i64, pages: i64) -> Vec<String> {
+        let html = pagination(page, pages, |n| format!("/list?page={n}")).into_string();
+        html.match_indices("href=\"")
+            .map(|(at, _)| html[at + 6..].split('"').next().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn pagination_links_the_pages_either_side_and_nothing_for_one_page() {
+        assert!(links(1, 1).is_empty());
+        assert!(pagination(1, 0, |n| n.to_string()).into_string().is_empty());
+        assert_eq!(links(1, 3), ["/list?page=2"]);
+        assert_eq!(links(2, 3), ["/list?page=1", "/list?page=3"]);
+        assert_eq!(links(3, 3), ["/list?page=2"]);
     }
 }
