@@ -26,11 +26,8 @@ use linkway_events::case::{
     CaseEvent, ClosureReason, ContactChannel, ContactOutcome, DeclineReason, PlanPersonal,
     Timepoint,
 };
-use linkway_events::case::{ConnectionDeclineReason, SharedDetail};
 use linkway_events::common::Coding;
-use linkway_events::referral::{
-    LegalBasis, ReferralEvent, ReferralPersonal, Urgency, age_band, age_on,
-};
+use linkway_events::referral::{ReferralEvent, ReferralPersonal, Urgency, age_band, age_on};
 use linkway_events::{Event, PersonEvent};
 use linkway_platform::registry::routing::district_of;
 use serde::{Deserialize, Serialize};
@@ -38,10 +35,12 @@ use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 pub mod appointments;
+pub mod connections;
 pub mod rules;
 pub mod timers;
 
 pub use appointments::{Appointment, AppointmentCommand, AppointmentInput, AppointmentStatus};
+pub use connections::{Connection, ConnectionStatus};
 pub use rules::*;
 
 /// Where a case stands.
@@ -128,43 +127,6 @@ pub struct Plan {
     /// `None` once the person is erased.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub personal: Option<PlanPersonal>,
-}
-
-/// How an onward connection to a community service stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConnectionStatus {
-    /// Sent; the service has not answered.
-    Pending,
-    Accepted,
-    Declined,
-    /// The person took part.
-    Attended,
-}
-
-/// One onward referral to a directory service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Connection {
-    pub connection_id: Uuid,
-    pub service_id: String,
-    pub service_name: String,
-    pub status: ConnectionStatus,
-    /// The lawful basis the person's details were shared on.
-    #[serde(default)]
-    pub legal_basis: Option<LegalBasis>,
-    /// What was shared with the service.
-    #[serde(default)]
-    pub shared: Vec<SharedDetail>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub made_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub answered_at: Option<OffsetDateTime>,
-    /// When the service was reminded that it had not answered (`case.connection_reminded`).
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub reminded_at: Option<OffsetDateTime>,
-    /// Why it was declined (`no_answer_in_time`: declined automatically).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decline_reason: Option<ConnectionDeclineReason>,
 }
 
 /// A scored outcome measure on the case.
@@ -327,15 +289,6 @@ impl Case {
 
     pub fn safeguarding(&self) -> bool {
         self.referral_safeguarding || self.safeguarding_raised > 0
-    }
-
-    /// The oldest onward connection still waiting for the service's answer.
-    pub fn oldest_pending_connection(&self) -> Option<OffsetDateTime> {
-        self.connections
-            .iter()
-            .filter(|c| c.status == ConnectionStatus::Pending)
-            .map(|c| c.made_at)
-            .min()
     }
 
     /// Folds one event in. Events of other aggregates and other referrals are ignored.
@@ -547,17 +500,6 @@ impl Case {
         }
     }
 
-    fn answer(&mut self, connection_id: Uuid, status: ConnectionStatus, at: OffsetDateTime) {
-        if let Some(c) = self
-            .connections
-            .iter_mut()
-            .find(|c| c.connection_id == connection_id)
-        {
-            c.status = status;
-            c.answered_at.get_or_insert(at);
-        }
-    }
-
     /// What the timeline says of `event` beside its type (codes, a service's name).
     fn detail(&self, event: &Event) -> Option<String> {
         let service = |id: Uuid| self.connection(id).map(|c| c.service_name.clone());
@@ -586,18 +528,6 @@ impl Case {
             Event::Case(CaseEvent::AppointmentCancelled(c)) => Some(code(&c.reason)),
             _ => None,
         }
-    }
-
-    fn connection_mut(&mut self, connection_id: Uuid) -> Option<&mut Connection> {
-        self.connections
-            .iter_mut()
-            .find(|c| c.connection_id == connection_id)
-    }
-
-    fn connection(&self, connection_id: Uuid) -> Option<&Connection> {
-        self.connections
-            .iter()
-            .find(|c| c.connection_id == connection_id)
     }
 }
 
